@@ -13,10 +13,159 @@ export class TokenpipeError extends Error {
 }
 
 // --- pipeline (files, graph, executor, pool, CLI) ---
+// pipeline files, graph and CLI (loader side)
+
+/** One problem found in a pipeline file (or a --set override). */
+export interface ConfigIssue {
+  severity: 'error' | 'warning';
+  /** Kind of problem: 'yaml', 'schema', 'unknown-node', 'unknown-key', 'node-module', 'cycle', ... */
+  code: string;
+  message: string;
+  /** Field path in the pipeline file, e.g. ['nodes', 'pack', 'with', 'seqLen']. */
+  path: Array<string | number>;
+  /** "did you mean" candidate, already part of `message`. */
+  suggestion?: string;
+  file?: string;
+  line?: number;
+  column?: number;
+  /** The `--set` argument the offending value came from, when it did not come from the file. */
+  override?: string;
+}
+
+/** `nodes.pack.with.list[0]` */
+export function formatIssuePath(path: Array<string | number>): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}
+
+/** `file:line:col: error: nodes.pack.with.seqLen: message` (compiler style, so editors can jump to it). */
+export function formatIssue(i: ConfigIssue): string {
+  const where = i.override
+    ? `--set ${i.override}`
+    : `${i.file ?? '<pipeline>'}${i.line ? `:${i.line}:${i.column ?? 1}` : ''}`;
+  const field = i.path.length ? `${formatIssuePath(i.path)}: ` : '';
+  return `${where}: ${i.severity}: ${field}${i.message}`;
+}
+
+/** The pipeline file (with its overrides) is invalid; `issues` lists every error and warning found. */
+export class ConfigInvalid extends TokenpipeError {
+  readonly issues: ConfigIssue[];
+  constructor(issues: ConfigIssue[]) {
+    const errors = issues.filter((i) => i.severity === 'error');
+    super('CONFIG_INVALID', `${errors.length} error(s) in pipeline:\n${errors.map(formatIssue).join('\n')}`);
+    this.issues = issues;
+  }
+}
+
+/** A module named by `use:` (or a built-in under nodes/) could not be imported or is not a node definition. */
+export class NodeModuleInvalid extends TokenpipeError {
+  readonly module: string;
+  constructor(module: string, reason: string, options?: { cause?: unknown }) {
+    super('NODE_MODULE_INVALID', `${module}: ${reason}`, options);
+    this.module = module;
+  }
+}
+
+/** Bad command line: unknown command or option, missing argument. The CLI exits with status 2. */
+export class UsageError extends TokenpipeError {
+  constructor(message: string) {
+    super('USAGE', message);
+  }
+}
+
+// executor, pool (runtime side)
+
+/** A node failed; `index` is the zero-based index of the item it failed on, when known. */
+export class NodeFailed extends TokenpipeError {
+  readonly node: string;
+  readonly index: number | undefined;
+  constructor(node: string, index: number | undefined, cause: unknown) {
+    const at = index === undefined ? '' : ` on item ${index}`;
+    const why = cause instanceof Error ? cause.message : String(cause);
+    super('NODE_FAILED', `node '${node}' failed${at}: ${why}`, { cause });
+    this.node = node;
+    this.index = index;
+  }
+}
+
+/** A value output yielded no item or more than one (a value edge carries exactly one). */
+export class ValueEdgeInvalid extends TokenpipeError {
+  constructor(readonly edge: string, detail: string) {
+    super('VALUE_EDGE_INVALID', `value output ${edge} ${detail}`);
+  }
+}
+
+/** The pipeline cannot be run as resolved (a worker node without one stream input, an input without producer). */
+export class PipelineUnrunnable extends TokenpipeError {
+  constructor(detail: string) {
+    super('PIPELINE_UNRUNNABLE', detail);
+  }
+}
+
+/** An error thrown on a worker thread, rebuilt on the main thread with its original name, message and stack. */
+export class WorkerError extends TokenpipeError {
+  constructor(readonly originalName: string, message: string, stack: string | undefined) {
+    super('WORKER_ERROR', message);
+    if (stack) this.stack = stack;
+  }
+}
 
 // --- io (safetensors, peft adapter files, arrow) ---
 
+/** Where a safetensors problem sits: the file and, when known, the tensor. */
+function stWhere(file: string, tensor?: string): string {
+  return tensor === undefined ? file : `${file}: tensor "${tensor}"`;
+}
+
+/** The header of a safetensors file is unreadable: too short, length bound, JSON, entry fields, duplicate keys. */
+export class SafetensorsHeaderError extends TokenpipeError {
+  constructor(readonly file: string, detail: string, readonly tensor?: string) {
+    super('SAFETENSORS_HEADER', `${stWhere(file, tensor)}: invalid safetensors header: ${detail}`);
+  }
+}
+
+/** A dtype name the safetensors format does not define (or one this library cannot convert). */
+export class SafetensorsDtypeError extends TokenpipeError {
+  constructor(readonly file: string, readonly tensor: string | undefined, detail: string) {
+    super('SAFETENSORS_DTYPE', `${stWhere(file, tensor)}: ${detail}`);
+  }
+}
+
+/** The byte layout is wrong: size vs shape, gaps, overlaps, out of bounds, trailing bytes. */
+export class SafetensorsLayoutError extends TokenpipeError {
+  constructor(readonly file: string, readonly tensor: string | undefined, detail: string) {
+    super('SAFETENSORS_LAYOUT', `${stWhere(file, tensor)}: invalid safetensors layout: ${detail}`);
+  }
+}
+
+/** A tensor name asked for is not in the file or weight set. */
+export class SafetensorsTensorNotFound extends TokenpipeError {
+  constructor(readonly file: string, readonly tensor: string) {
+    super('SAFETENSORS_TENSOR_NOT_FOUND', `${file}: no tensor named "${tensor}"`);
+  }
+}
+
+/** A sharded checkpoint's index (model.safetensors.index.json) disagrees with the files. */
+export class SafetensorsIndexError extends TokenpipeError {
+  constructor(readonly file: string, detail: string, readonly tensor?: string) {
+    super('SAFETENSORS_INDEX', `${stWhere(file, tensor)}: ${detail}`);
+  }
+}
+
+/** Tensors handed to the writer do not describe a valid file (bad name, shape, data length, dtype). */
+export class SafetensorsWriteError extends TokenpipeError {
+  constructor(readonly file: string, detail: string, readonly tensor?: string) {
+    super('SAFETENSORS_WRITE', `${stWhere(file, tensor)}: cannot write safetensors: ${detail}`);
+  }
+}
+
 // --- model (config, weights, forward, backends) ---
+
+/** A TensorFlow.js backend was asked for but cannot be loaded or has no device. */
+export class BackendUnavailable extends TokenpipeError {
+  constructor(readonly backend: string, message: string, options?: { cause?: unknown }) {
+    super('BACKEND_UNAVAILABLE', message, options);
+  }
+}
 
 // --- tokenizer (load, discovery, extension, init) ---
 
