@@ -158,6 +158,13 @@ export class SafetensorsWriteError extends TokenpipeError {
   }
 }
 
+/** A PEFT adapter folder is incomplete or malformed: missing file, key, shape or config field. */
+export class AdapterFormatError extends TokenpipeError {
+  constructor(readonly dir: string, detail: string, options?: { cause?: unknown }) {
+    super('ADAPTER_FORMAT', `${dir}: invalid PEFT adapter: ${detail}`, options);
+  }
+}
+
 // --- model (config, weights, forward, backends) ---
 
 /** A TensorFlow.js backend was asked for but cannot be loaded or has no device. */
@@ -172,3 +179,24 @@ export class BackendUnavailable extends TokenpipeError {
 // --- data (corpus reader, packer, cache) ---
 
 // --- train (step, optimizer, checkpoints, resume) ---
+
+/** Saved optimizer state does not fit the params of this run (resume with a changed config). */
+export class OptimizerStateMismatch extends TokenpipeError {
+  constructor(detail: string) {
+    super('OPTIMIZER_STATE_MISMATCH', `cannot restore optimizer state: ${detail}`);
+  }
+}
+
+/** A checkpoint folder cannot be written or read back, or does not match this run. */
+export class CheckpointError extends TokenpipeError {
+  constructor(readonly dir: string, detail: string, options?: { cause?: unknown }) {
+    super('CHECKPOINT', `${dir}: ${detail}`, options);
+  }
+}
+
+/** The watchdog stopped training: non-finite or exploding loss / gradient norm. */
+export class TrainingDiverged extends TokenpipeError {
+  constructor(readonly step: number, detail: string) {
+    super('TRAINING_DIVERGED', `training stopped at step ${step}: ${detail}`);
+  }
+}

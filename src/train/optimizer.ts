@@ -1,0 +1,139 @@
+// AdamW with the exact update order of torch.optim.AdamW (single-tensor path, amsgrad off):
+//   p  <- p * (1 - lr*wd)                       decoupled weight decay, before the moments
+//   m  <- lerp(m, g, 1-b1)                      torch: exp_avg.lerp_(grad, 1-beta1)
+//   v  <- v*b2 + (1-b2)*g*g                     torch: exp_avg_sq.mul_(b2).addcmul_(g, g, 1-b2)
+//   p  <- p - (lr/(1-b1^t)) * m / (sqrt(v)/sqrt(1-b2^t) + eps)     eps outside the sqrt
+// Step counts are per parameter, like torch's state['step'], so a parameter that got no
+// gradient in an update is skipped entirely.
+import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import { OptimizerStateMismatch } from '../errors.ts';
+import type { Grads, Param } from './params.ts';
+
+export const AdamWConfig = z.strictObject({
+  betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.999]),
+  eps: z.number().positive().default(1e-8),
+});
+export type AdamWConfig = z.infer<typeof AdamWConfig>;
+
+/** Params sharing a base learning rate and weight decay (e.g. LoRA vs token rows). */
+export interface ParamGroup {
+  name: string;
+  /** Base lr; the schedule multiplies it each update. */
+  lr: number;
+  weightDecay: number;
+  params: Param[];
+}
+
+/** Serialisable optimizer state: per-param step and both moments as plain float32 arrays. */
+export interface AdamWState {
+  params: Array<{ name: string; shape: number[]; step: number; expAvg: Float32Array; expAvgSq: Float32Array }>;
+}
+
+interface Slot {
+  param: Param;
+  group: ParamGroup;
+  step: number;
+  m: tf.Variable;
+  v: tf.Variable;
+}
+
+export class AdamW {
+  readonly groups: ParamGroup[];
+  private readonly cfg: AdamWConfig;
+  private readonly slots = new Map<string, Slot>();
+
+  constructor(groups: ParamGroup[], cfg: Partial<AdamWConfig> = {}) {
+    this.groups = groups;
+    this.cfg = AdamWConfig.parse(cfg);
+    for (const group of groups) {
+      for (const param of group.params) {
+        if (this.slots.has(param.name)) throw new Error(`AdamW: param "${param.name}" is in two groups`);
+        const zeros = () => tf.variable(tf.zerosLike(param.variable), false);
+        this.slots.set(param.name, { param, group, step: 0, m: zeros(), v: zeros() });
+      }
+    }
+  }
+
+  /** Bytes held by the moments (two float32 tensors per param). */
+  stateBytes(): number {
+    let n = 0;
+    for (const s of this.slots.values()) n += s.m.size + s.v.size;
+    return n * 4;
+  }
+
+  /** The lr each group uses for an update with schedule multiplier `factor`. */
+  groupLrs(factor: number): Record<string, number> {
+    return Object.fromEntries(this.groups.map((g) => [g.name, g.lr * factor]));
+  }
+
+  /** One update. `factor` is the schedule multiplier for this update. Does not dispose `grads`. */
+  step(grads: Grads, factor: number): void {
+    const [b1, b2] = this.cfg.betas;
+    for (const slot of this.slots.values()) {
+      const g = grads.get(slot.param.name);
+      if (g === undefined) continue;
+      slot.step += 1;
+      const lr = slot.group.lr * factor;
+      const wd = slot.group.weightDecay;
+      const stepSize = lr / (1 - b1 ** slot.step);
+      const bc2Sqrt = Math.sqrt(1 - b2 ** slot.step);
+      tf.tidy(() => {
+        const p = wd !== 0 ? slot.param.variable.mul(1 - lr * wd) : slot.param.variable;
+        const m = slot.m.add(g.sub(slot.m).mul(1 - b1));
+        const v = slot.v.mul(b2).add(g.mul(1 - b2).mul(g));
+        const denom = v.sqrt().div(bc2Sqrt).add(this.cfg.eps);
+        slot.m.assign(m);
+        slot.v.assign(v);
+        slot.param.variable.assign(p.sub(m.div(denom).mul(stepSize)));
+      });
+    }
+  }
+
+  /** Copy of the state for a checkpoint (reads tensors back to JS). */
+  exportState(): AdamWState {
+    return {
+      params: [...this.slots.values()].map((s) => ({
+        name: s.param.name,
+        shape: s.param.variable.shape.slice(),
+        step: s.step,
+        expAvg: s.m.dataSync() as Float32Array,
+        expAvgSq: s.v.dataSync() as Float32Array,
+      })),
+    };
+  }
+
+  /** Restore from `exportState()` output; every param must match by name and shape. */
+  importState(state: AdamWState): void {
+    const seen = new Set<string>();
+    for (const p of state.params) {
+      const slot = this.slots.get(p.name);
+      if (!slot) throw new OptimizerStateMismatch(`saved state has param "${p.name}" that this run does not train`);
+      const shape = slot.param.variable.shape;
+      if (p.shape.join(',') !== shape.join(',') || p.expAvg.length !== slot.m.size || p.expAvgSq.length !== slot.v.size) {
+        throw new OptimizerStateMismatch(
+          `param "${p.name}": saved shape [${p.shape}] but this run has [${shape}]`,
+        );
+      }
+      seen.add(p.name);
+    }
+    const missing = [...this.slots.keys()].filter((n) => !seen.has(n));
+    if (missing.length > 0) throw new OptimizerStateMismatch(`saved state lacks params: ${missing.join(', ')}`);
+    for (const p of state.params) {
+      const slot = this.slots.get(p.name)!;
+      slot.step = p.step;
+      tf.tidy(() => {
+        slot.m.assign(tf.tensor(p.expAvg, slot.m.shape, 'float32'));
+        slot.v.assign(tf.tensor(p.expAvgSq, slot.v.shape, 'float32'));
+      });
+    }
+  }
+
+  dispose(): void {
+    for (const s of this.slots.values()) {
+      s.m.dispose();
+      s.v.dispose();
+    }
+    this.slots.clear();
+  }
+}
