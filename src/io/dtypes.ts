@@ -1,7 +1,8 @@
 // Safetensors dtype table and the float16 / bfloat16 <-> float32 conversions.
-// Conversions follow PyTorch's (c10 Half.h / BFloat16.h): round to nearest even, and a NaN
-// becomes the canonical quiet NaN (F16: sign|0x7E00, BF16: 0x7FC0), so files we write from
-// float32 are byte-identical to what `tensor.to(torch.bfloat16)` would save.
+// Rounding is to nearest, ties to even, as in PyTorch, so finite values we write from float32 are
+// byte-identical to what `tensor.to(torch.bfloat16 / torch.float16)` saves. NaNs keep their sign
+// and top payload bits instead of being canonicalised (PyTorch 1.13 turns every NaN into 0xFFFF
+// for bf16), which makes bf16 -> f32 -> bf16 and f16 -> f32 -> f16 exact for every bit pattern.
 
 /** Dtypes this library reads into typed arrays and writes. */
 export type DType = 'F32' | 'F16' | 'BF16' | 'I8' | 'U8' | 'I16' | 'I32' | 'I64' | 'BOOL';
@@ -70,13 +71,17 @@ function u32View(x: Float32Array): Uint32Array {
 }
 
 export function f32BitsToBf16(bits: number): number {
-  if ((bits & 0x7fffffff) > 0x7f800000) return 0x7fc0; // NaN
+  if ((bits & 0x7fffffff) > 0x7f800000) {
+    // NaN: truncate; if the payload lived only in the dropped bits, set the quiet bit so it is not Inf.
+    const hi = bits >>> 16;
+    return (hi & 0x7f) !== 0 ? hi : hi | 0x40;
+  }
   // Adding 0x7FFF plus the lowest kept bit rounds to nearest, ties to even; a carry out of the
   // mantissa bumps the exponent, which is exactly the overflow to Inf that rounding requires.
   return ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) & 0xffff;
 }
 
-/** float32 -> bfloat16 bit patterns, round to nearest even; NaN stays NaN (0x7FC0). */
+/** float32 -> bfloat16 bit patterns, round to nearest even; NaN stays NaN. */
 export function f32ToBf16(x: Float32Array): Uint16Array {
   const src = u32View(x);
   const out = new Uint16Array(src.length);
@@ -96,7 +101,11 @@ export function f32BitsToF16(bits: number): number {
   const sign = (bits >>> 16) & 0x8000;
   const exp = (bits >>> 23) & 0xff;
   const mant = bits & 0x7fffff;
-  if (exp === 0xff) return sign | (mant === 0 ? 0x7c00 : 0x7e00); // Inf, or canonical NaN
+  if (exp === 0xff) {
+    if (mant === 0) return sign | 0x7c00; // Inf
+    const m = mant >>> 13; // NaN: keep the top payload bits, quiet bit if nothing else survives
+    return sign | 0x7c00 | (m !== 0 ? m : 0x200);
+  }
   if (exp >= 0x8f) return sign | 0x7c00; // |x| >= 2^16: beyond the largest finite half
   if (exp <= 0x70) {
     // Result is a half subnormal (or zero): value = m * 2^-24 with m = full >> shift.
@@ -124,24 +133,30 @@ export function f32ToF16(x: Float32Array): Uint16Array {
   return out;
 }
 
-export function f16BitsToF32(h: number): number {
+/** float16 bits -> float32 bits. */
+export function f16BitsToF32Bits(h: number): number {
   const sign = (h & 0x8000) << 16;
   const exp = (h >>> 10) & 0x1f;
   const mant = h & 0x3ff;
   if (exp === 0) {
-    const v = mant * 5.960464477539063e-8; // 2^-24, exact
-    return (h & 0x8000) !== 0 ? -v : v;
+    scratchF[0] = mant * 5.960464477539063e-8; // subnormal: mant * 2^-24, exact in float32
+    return (scratchU[0] | sign) >>> 0;
   }
-  if (exp === 0x1f) scratchU[0] = (sign | 0x7f800000 | (mant << 13)) >>> 0;
-  else scratchU[0] = (sign | ((exp + 0x70) << 23) | (mant << 13)) >>> 0;
+  if (exp === 0x1f) return (sign | 0x7f800000 | (mant << 13)) >>> 0;
+  return (sign | ((exp + 0x70) << 23) | (mant << 13)) >>> 0;
+}
+
+export function f16BitsToF32(h: number): number {
+  scratchU[0] = f16BitsToF32Bits(h);
   return scratchF[0];
 }
 
-let f16Table: Float32Array | undefined;
-function halfTable(): Float32Array {
+// Kept as bits, not floats: storing a NaN through a float may canonicalise its payload.
+let f16Table: Uint32Array | undefined;
+function halfTable(): Uint32Array {
   if (f16Table === undefined) {
-    f16Table = new Float32Array(65536);
-    for (let h = 0; h < 65536; h++) f16Table[h] = f16BitsToF32(h);
+    f16Table = new Uint32Array(65536);
+    for (let h = 0; h < 65536; h++) f16Table[h] = f16BitsToF32Bits(h);
   }
   return f16Table;
 }
@@ -150,10 +165,8 @@ function halfTable(): Float32Array {
 export function f16ToF32(x: Uint16Array): Float32Array {
   const t = halfTable();
   const out = new Float32Array(x.length);
-  // Copy through the bit view so NaN payloads survive (a float store may canonicalise them).
-  const tb = u32View(t);
   const ob = u32View(out);
-  for (let i = 0; i < x.length; i++) ob[i] = tb[x[i]];
+  for (let i = 0; i < x.length; i++) ob[i] = t[x[i]];
   return out;
 }
 
@@ -173,7 +186,7 @@ export function bytesToF32(dtype: DType | WideDType, bytes: Uint8Array, out: Flo
       return;
     }
     case 'F16': {
-      const tb = u32View(halfTable());
+      const tb = halfTable();
       const ob = new Uint32Array(out.buffer, out.byteOffset + outOffset * 4, n);
       const s = src as Uint16Array;
       for (let i = 0; i < n; i++) ob[i] = tb[s[i]];

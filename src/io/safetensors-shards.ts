@@ -89,15 +89,15 @@ export class WeightSet {
     return this.files[0]?.metadata ?? {};
   }
 
-  readF32(name: string): Promise<Float32Array> {
+  async readF32(name: string): Promise<Float32Array> {
     return this.file(name).readF32(name);
   }
 
-  readRaw(name: string): Promise<Uint8Array> {
+  async readRaw(name: string): Promise<Uint8Array> {
     return this.file(name).readRaw(name);
   }
 
-  read(name: string): Promise<TypedArray> {
+  async read(name: string): Promise<TypedArray> {
     return this.file(name).read(name);
   }
 
