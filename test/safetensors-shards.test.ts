@@ -32,7 +32,7 @@ test('sharded write: greedy split, HF file names, index with total_size and weig
     'model-00003-of-00003.safetensors',
     'model.safetensors.index.json',
   ]);
-  const index = JSON.parse(await readFile(path.join(out, 'model.safetensors.index.json'), 'utf8'));
+  const index = JSON.parse(await readFile(path.join(out, 'model.safetensors.index.json'), 'utf8')) as { weight_map: Record<string, string> };
   assert.deepEqual(index, {
     metadata: { total_size: 40 + 24 + 80 + 16 + 8 },
     weight_map: {
@@ -48,7 +48,7 @@ test('sharded write: greedy split, HF file names, index with total_size and weig
   assert.deepEqual(ws.metadata, { format: 'pt' });
   for (const x of tensors) {
     assert.deepEqual(await ws.readF32(x.name), x.data, x.name);
-    assert.equal(ws.info(x.name).file, path.join(out, index.weight_map[x.name]));
+    assert.equal(ws.info(x.name).file, path.join(out, (index.weight_map as Record<string, string>)[x.name]));
   }
   assert.equal((await ws.readRaw('d')).byteLength, 8);
   await assert.rejects(ws.readF32('zz'), SafetensorsTensorNotFound);
