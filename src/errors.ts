@@ -174,9 +174,100 @@ export class BackendUnavailable extends TokenpipeError {
   }
 }
 
+/** config.json (or generation_config.json) of a model folder is unreadable or a field has a bad value. */
+export class ModelConfigInvalid extends TokenpipeError {
+  constructor(readonly file: string, readonly field: string, detail: string) {
+    super('MODEL_CONFIG_INVALID', `${file}: ${field}: ${detail}`);
+  }
+}
+
+/** The model asks for something tokenpipe does not implement (model_type, rope type, sliding window in effect). */
+export class ModelUnsupported extends TokenpipeError {
+  constructor(readonly file: string, readonly field: string, detail: string) {
+    super('MODEL_UNSUPPORTED', `${file}: ${field}: ${detail}`);
+  }
+}
+
+/** A weight the config implies is missing from the checkpoint or has the wrong shape. */
+export class ModelWeightsInvalid extends TokenpipeError {
+  constructor(readonly dir: string, readonly tensor: string, detail: string) {
+    super('MODEL_WEIGHTS_INVALID', `${dir}: tensor "${tensor}": ${detail}`);
+  }
+}
+
+/** A forward/generate/eval call got inputs that do not fit the model (ids out of range, shapes, cache misuse). */
+export class ModelInputInvalid extends TokenpipeError {
+  constructor(detail: string) {
+    super('MODEL_INPUT_INVALID', detail);
+  }
+}
+
 // --- tokenizer (load, discovery, extension, init) ---
 
+/** tokenizer.json / tokenizer_config.json is unreadable or lacks what a tokenizer needs. */
+export class TokenizerFileInvalid extends TokenpipeError {
+  constructor(readonly file: string, detail: string, options?: { cause?: unknown }) {
+    super('TOKENIZER_FILE_INVALID', `${file}: invalid tokenizer file: ${detail}`, options);
+  }
+}
+
+/** A token string cannot be added (empty, only whitespace, not a string). `where` names its source. */
+export class TokenInvalid extends TokenpipeError {
+  constructor(readonly where: string, readonly token: unknown, detail: string) {
+    super('TOKEN_INVALID', `${where}: token ${JSON.stringify(token)} ${detail}`);
+  }
+}
+
+/** A chat template does not parse (or names an unknown family). `source` is the file or 'inline template'. */
+export class TemplateInvalid extends TokenpipeError {
+  constructor(readonly source: string, detail: string, options?: { cause?: unknown }) {
+    super('TEMPLATE_INVALID', `${source}: chat template: ${detail}`, options);
+  }
+}
+
+/** The operation needs a tokenizer feature this one lacks (e.g. merge mode on a non-BPE model). */
+export class TokenizerUnsupported extends TokenpipeError {
+  constructor(detail: string) {
+    super('TOKENIZER_UNSUPPORTED', detail);
+  }
+}
+
+/** New-row initialisation cannot run as asked (unknown method, copy source not a single token, shape mismatch). */
+export class TokenInitInvalid extends TokenpipeError {
+  constructor(detail: string) {
+    super('TOKEN_INIT_INVALID', detail);
+  }
+}
+
 // --- data (corpus reader, packer, cache) ---
+
+/** One corpus record is unusable (bad JSON, invalid UTF-8, missing text field, ...). `where` is file:line or file#row. */
+export class CorpusRecordInvalid extends TokenpipeError {
+  constructor(readonly where: string, readonly reason: string) {
+    super('DATA_RECORD_INVALID', `${where}: ${reason}`);
+  }
+}
+
+/** The corpus cannot be read at all: no file matches, unknown format, unreadable file. */
+export class CorpusSourceInvalid extends TokenpipeError {
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super('DATA_SOURCE_INVALID', detail, options);
+  }
+}
+
+/** A packed batch or its IPC file does not have the documented schema (src/io/arrow.ts). */
+export class ArrowBatchInvalid extends TokenpipeError {
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super('DATA_BATCH_INVALID', detail, options);
+  }
+}
+
+/** The packer cannot run as configured (e.g. no EOS id in the tokenizer while appendEos is on). */
+export class PackerConfigInvalid extends TokenpipeError {
+  constructor(detail: string) {
+    super('DATA_PACKER_CONFIG', detail);
+  }
+}
 
 // --- train (step, optimizer, checkpoints, resume) ---
 
@@ -198,5 +289,12 @@ export class CheckpointError extends TokenpipeError {
 export class TrainingDiverged extends TokenpipeError {
   constructor(readonly step: number, detail: string) {
     super('TRAINING_DIVERGED', `training stopped at step ${step}: ${detail}`);
+  }
+}
+
+/** Adapter weights or trainable rows do not fit this model or LoRA config (wrong module, rank or shape). */
+export class AdapterMismatch extends TokenpipeError {
+  constructor(detail: string) {
+    super('ADAPTER_MISMATCH', detail);
   }
 }

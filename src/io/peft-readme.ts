@@ -1,0 +1,61 @@
+// The README.md of an adapter folder: how to load it in Python, and where it came from.
+import type { AdapterContents } from './peft.ts';
+
+export interface Provenance {
+  /** sha256 of the pipeline file the run used. */
+  pipelineHash?: string;
+  /** sha256 per corpus file. */
+  corpusHashes?: Record<string, string>;
+  /** Last metrics (eval loss, perplexity, new-token loss/accuracy, ...). */
+  metrics?: Record<string, number>;
+  step?: number;
+  /** Anything else worth recording (seed, backend, tokenpipe version). */
+  [key: string]: unknown;
+}
+
+export function adapterReadme(c: AdapterContents, p: Provenance): string {
+  const modeLine = {
+    'trainable-tokens': 'LoRA plus trainable token rows (`trainable_token_indices`): only the listed rows are stored.',
+    full: 'LoRA plus the whole embedding and head (`modules_to_save`).',
+    frozen: 'LoRA only; the new tokens\' rows are stored as `trainable_token_indices` rows (untrained) so the adapter is self-contained.',
+  }[c.mode];
+  const tokens = c.newTokens.map((t, i) => `| ${c.newTokenIds[i]} | \`${JSON.stringify(t).slice(1, -1).replace(/\|/g, '\\|')}\` |`);
+  const metrics = Object.entries(p.metrics ?? {}).map(([k, v]) => `- ${k}: ${v}`);
+  const corpus = Object.entries(p.corpusHashes ?? {}).map(([f, h]) => `- \`${f}\`: \`${h}\``);
+  return [
+    '# tokenpipe adapter',
+    '',
+    `A PEFT LoRA adapter for \`${c.baseModelNameOrPath}\` with ${c.newTokens.length} added tokens. ${modeLine}`,
+    '',
+    '## Load in Python',
+    '',
+    'Resize the base model to the extended vocabulary **before** loading the adapter:',
+    '',
+    '```python',
+    'from transformers import AutoModelForCausalLM, AutoTokenizer',
+    'from peft import PeftModel',
+    '',
+    'adapter = "path/to/this/folder"',
+    'tokenizer = AutoTokenizer.from_pretrained(adapter)',
+    `base = AutoModelForCausalLM.from_pretrained(${JSON.stringify(c.baseModelNameOrPath)})`,
+    `base.resize_token_embeddings(${c.vocabSize})`,
+    'model = PeftModel.from_pretrained(base, adapter)',
+    '```',
+    '',
+    'Whatever the resize puts in the new rows is replaced by the rows stored here.',
+    '',
+    '## Provenance',
+    '',
+    `- step: ${p.step ?? 'n/a'}`,
+    `- pipeline file sha256: ${p.pipelineHash ?? 'n/a'}`,
+    ...(corpus.length ? ['- corpus files:', ...corpus.map((l) => '  ' + l)] : []),
+    ...(metrics.length ? ['', '### Final metrics', '', ...metrics] : []),
+    '',
+    '### Added tokens',
+    '',
+    '| id | token |',
+    '|---|---|',
+    ...tokens,
+    '',
+  ].join('\n');
+}
