@@ -97,7 +97,7 @@ test('loadAdapter returns what was saved', async () => {
   assert.deepEqual([...a.lora.keys()].sort(), [...c.lora.keys()].sort());
   const q = a.lora.get('model.layers.1.self_attn.q_proj')!;
   assert.deepEqual([q.inF, q.outF], [64, 64]);
-  assert.deepEqual(q.B, c.lora.get('model.layers.1.self_attn.q_proj').B);
+  assert.deepEqual(q.B, c.lora.get('model.layers.1.self_attn.q_proj')!.B);
   assert.deepEqual(a.tokenRows!.lmHead!.ids, [7, 32000, 32001, 32002]);
   assert.deepEqual(a.tokenRows!.embed!.rows, c.tokenRows!.embed.rows);
   assert.equal(a.info!.vocabSize, 32003);
