@@ -1,0 +1,17 @@
+// The `pipe` subcommands. To add one, write src/cli/<name>.ts with a default export made by
+// defineCommand(...) and add a line here; modules load only when their command runs, so a
+// heavy or broken command does not slow or break the others.
+import type { Command } from './command.ts';
+
+export interface CommandEntry {
+  /** One line for `pipe --help`. */
+  summary: string;
+  load(): Promise<Command>;
+}
+
+export const commands: Record<string, CommandEntry> = {
+  run: { summary: 'run a pipeline file', load: async () => (await import('./run.ts')).default },
+  validate: { summary: 'check a pipeline file and report every problem in it', load: async () => (await import('./validate.ts')).default },
+  graph: { summary: 'print the graph of a pipeline as a Mermaid flowchart', load: async () => (await import('./graph.ts')).default },
+  nodes: { summary: 'list the built-in nodes with their ports and params', load: async () => (await import('./nodes.ts')).default },
+};

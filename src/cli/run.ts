@@ -1,0 +1,51 @@
+// pipe run FILE: validate, then run. Exit 0 completed, 1 failed, 2 invalid, 130 interrupted.
+import { defaultProgressMode } from '../pipeline/progress.ts';
+import { exitCodeFor, makeRunDir, runPipeline, type RunOptions } from '../pipeline/run.ts';
+import { checkForCli, defineCommand, EXIT, expectArgs, SET_OPTION } from './command.ts';
+
+/** RunOptions plus the flags the training side reads (resume from the last checkpoint, plan only). */
+export type CliRunOptions = RunOptions & { resume?: boolean; dryRun?: boolean; overrides?: string[] };
+
+export default defineCommand({
+  usage: 'FILE [--set NODE.PARAM=VALUE ...] [--log FILE] [--resume] [--dry-run]',
+  description:
+    'The run folder (settings.outputDir/<name>-<time>) receives the resolved pipeline, events.jsonl,\n' +
+    'rejects.jsonl and whatever the nodes write. Ctrl-C stops the sources, lets items in flight\n' +
+    'finish and flushes the sinks (exit status 130); a second Ctrl-C stops at once.',
+  options: {
+    set: SET_OPTION,
+    log: { type: 'string', value: 'FILE', description: 'also write every event to FILE as JSON lines' },
+    resume: { type: 'boolean', description: 'continue from the latest checkpoint of the run folder' },
+    'dry-run': { type: 'boolean', description: 'check and plan without training' },
+  },
+  async run({ values, positionals }, io) {
+    const [file] = expectArgs(positionals, ['FILE']);
+    const r = await checkForCli(file, values, io);
+    if (!r.pipeline) return EXIT.usage;
+    const p = r.pipeline;
+    const runDir = makeRunDir(p.settings.outputDir, p.name);
+    io.err(`run folder: ${runDir}`);
+    const opts: CliRunOptions = {
+      runDir,
+      logFile: values.log as string | undefined,
+      progress: defaultProgressMode(),
+      handleSigint: true,
+      resume: Boolean(values.resume),
+      dryRun: Boolean(values['dry-run']),
+      overrides: (values.set as string[] | undefined) ?? [],
+    };
+    const result = await runPipeline(p, opts);
+    const code = exitCodeFor(result);
+    const secs = (result.stats.elapsedMs / 1000).toFixed(1);
+    if (result.status === 'failed') io.err(`pipe run: failed after ${secs}s: ${result.error?.message ?? 'unknown error'}`);
+    else if (result.status === 'interrupted') io.err(`pipe run: interrupted after ${secs}s`);
+    else io.err(`pipe run: completed in ${secs}s${result.stats.rejected ? ` (${result.stats.rejected} item(s) rejected, see rejects.jsonl)` : ''}`);
+    io.err(`run folder: ${result.runDir}`);
+    if (result.unfinished.length > 0) {
+      // Nodes that did not stop within the drain time may hold the event loop open.
+      io.err(`pipe run: nodes still running after the drain timeout: ${result.unfinished.join(', ')}`);
+      process.exit(code);
+    }
+    return code;
+  },
+});
