@@ -176,3 +176,23 @@ test('writes are atomic: overwrite in place, no temp files left, old file kept w
   // A folder that does not exist cannot take the temp file: the error comes from fs, nothing is created.
   await assert.rejects(writeSafetensors(path.join(sub, 'missing', 'x.safetensors'), []), /ENOENT/);
 });
+
+test('chunked reads (tiny read size) give the same values as one read', async () => {
+  const file = path.join(dir, 'chunks.safetensors');
+  const x = Float32Array.from({ length: 1001 }, (_, i) => Math.sin(i) * 100);
+  await writeSafetensors(file, [
+    { name: 'b', dtype: 'BF16', shape: [7, 143], data: x },
+    { name: 'h', dtype: 'F16', shape: [1001], data: x },
+    { name: 'f', dtype: 'F32', shape: [1001], data: x },
+    { name: 'q', dtype: 'I64', shape: [5], data: new BigInt64Array([1n, -2n, 3n, -4n, 5n]) },
+  ]);
+  const whole = await SafetensorsFile.open(file);
+  const tiny = await SafetensorsFile.open(file, { readChunkBytes: 6 }); // not a multiple of any element size
+  for (const name of ['b', 'h', 'f', 'q']) {
+    assert.deepEqual(await tiny.readF32(name), await whole.readF32(name), name);
+    assert.deepEqual(await tiny.readRaw(name), await whole.readRaw(name), name);
+  }
+  assert.deepEqual(await tiny.readF32('f'), x);
+  await whole.close();
+  await tiny.close();
+});

@@ -12,6 +12,11 @@ if (endianness() !== 'LE') throw new Error('tokenpipe safetensors I/O needs a li
 /** Largest single read: stays under the 2 GiB limit of one fs read, and bounds conversion scratch. */
 const READ_CHUNK = 1 << 26;
 
+export interface OpenOptions {
+  /** Bytes per read call (default 64 MiB); small values exercise the chunked path in tests. */
+  readChunkBytes?: number;
+}
+
 export class SafetensorsFile {
   private readonly byName: Map<string, TensorInfo>;
 
@@ -22,19 +27,22 @@ export class SafetensorsFile {
     private readonly list: TensorInfo[],
     /** Header length N; the data buffer starts at byte 8 + N. */
     readonly headerLength: number,
+    private readonly chunk: number,
   ) {
     this.byName = new Map(list.map((t) => [t.name, t]));
   }
 
-  static async open(path: string): Promise<SafetensorsFile> {
+  static async open(path: string, opts: OpenOptions = {}): Promise<SafetensorsFile> {
+    const chunk = opts.readChunkBytes ?? READ_CHUNK;
+    if (!(Number.isSafeInteger(chunk) && chunk > 0)) throw new RangeError(`readChunkBytes must be a positive integer, got ${chunk}`);
     const handle = await open(path, 'r');
     try {
       const { size } = await handle.stat();
-      const prefix = await readAt(handle, path, 0, Math.min(8, size));
+      const prefix = await readAt(handle, path, 0, Math.min(8, size), READ_CHUNK);
       const n = checkPrefix(path, prefix, size);
-      const header = await readAt(handle, path, 8, n);
+      const header = await readAt(handle, path, 8, n, READ_CHUNK);
       const parsed = parseHeader(path, header, size);
-      return new SafetensorsFile(path, handle, parsed.metadata, parsed.tensors, parsed.headerLength);
+      return new SafetensorsFile(path, handle, parsed.metadata, parsed.tensors, parsed.headerLength, chunk);
     } catch (e) {
       await handle.close();
       throw e;
@@ -63,7 +71,7 @@ export class SafetensorsFile {
   /** The tensor's exact bytes in a fresh buffer (byteOffset 0, so any typed view is aligned). */
   async readRaw(name: string): Promise<Uint8Array> {
     const t = this.info(name);
-    return readAt(this.handle, this.path, t.offset, t.byteLength, name);
+    return readAt(this.handle, this.path, t.offset, t.byteLength, this.chunk, name);
   }
 
   /** Native typed array: I64 -> BigInt64Array, F16/BF16 -> Uint16Array (bit patterns), BOOL -> Uint8Array. */
@@ -91,10 +99,10 @@ export class SafetensorsFile {
     // Convert chunk by chunk so a large bf16 tensor never needs its raw bytes and its float32 copy at once.
     const elemBytes = DTYPES[dtype].bits / 8;
     const out = new Float32Array(elementCount(t.shape));
-    const chunkElems = Math.max(1, Math.floor(READ_CHUNK / elemBytes));
+    const chunkElems = Math.max(1, Math.floor(this.chunk / elemBytes));
     for (let i = 0; i < out.length; i += chunkElems) {
       const n = Math.min(chunkElems, out.length - i);
-      const bytes = await readAt(this.handle, this.path, t.offset + i * elemBytes, n * elemBytes, name);
+      const bytes = await readAt(this.handle, this.path, t.offset + i * elemBytes, n * elemBytes, this.chunk, name);
       bytesToF32(dtype, bytes, out, i);
     }
     return out;
@@ -106,11 +114,11 @@ export class SafetensorsFile {
 }
 
 /** Reads exactly `length` bytes at `position` into a fresh buffer, in chunks. */
-async function readAt(handle: FileHandle, path: string, position: number, length: number, tensor?: string): Promise<Uint8Array> {
+async function readAt(handle: FileHandle, path: string, position: number, length: number, chunk: number, tensor?: string): Promise<Uint8Array> {
   const out = new Uint8Array(length);
   let done = 0;
   while (done < length) {
-    const want = Math.min(READ_CHUNK, length - done);
+    const want = Math.min(chunk, length - done);
     const { bytesRead } = await handle.read(out, done, want, position + done);
     if (bytesRead === 0) {
       throw new SafetensorsLayoutError(path, tensor, `file ended after ${position + done} bytes while reading ${length} bytes at ${position} (was it truncated while open?)`);
