@@ -196,3 +196,17 @@ test('chunked reads (tiny read size) give the same values as one read', async ()
   await whole.close();
   await tiny.close();
 });
+
+test('odd names and metadata keys ("__proto__", quotes, non-ASCII) survive a round trip', async () => {
+  const file = path.join(dir, 'odd.safetensors');
+  const names = ['__proto__', 'a"b\\c', 'ünï.weight', 'tab\there', 'constructor'];
+  await writeSafetensors(
+    file,
+    names.map((name, i) => ({ name, dtype: 'I32', shape: [1], data: new Int32Array([i]) })),
+    JSON.parse('{"__proto__": "x", "k\\"q": "v\\n"}') as Record<string, string>,
+  );
+  const f = await SafetensorsFile.open(file);
+  assert.deepEqual(Object.entries(f.metadata), [['__proto__', 'x'], ['k"q', 'v\n']]);
+  for (const [i, name] of names.entries()) assert.deepEqual(Array.from((await f.read(name)) as Int32Array), [i], name);
+  await f.close();
+});

@@ -75,7 +75,7 @@ export function parseHeader(file: string, header: Uint8Array, fileSize: number):
   const headerLength = header.byteLength;
   const dataStart = 8 + headerLength;
   const bufferSize = fileSize - dataStart;
-  const metadata: Record<string, string> = {};
+  const metaPairs: [string, string][] = [];
   const entries: { info: TensorInfo; begin: number; end: number }[] = [];
 
   for (const [name, value] of Object.entries(json as Record<string, unknown>)) {
@@ -88,7 +88,7 @@ export function parseHeader(file: string, header: Uint8Array, fileSize: number):
         if (typeof v !== 'string') {
           throw new SafetensorsHeaderError(file, `"__metadata__" values must be strings; "${k}" is ${JSON.stringify(v)}`);
         }
-        metadata[k] = v;
+        metaPairs.push([k, v]);
       }
       continue;
     }
@@ -122,7 +122,8 @@ export function parseHeader(file: string, header: Uint8Array, fileSize: number):
   if (prev !== bufferSize) {
     throw new SafetensorsLayoutError(file, undefined, `${bufferSize - prev} trailing bytes after the last tensor (tensors end at data byte ${prev}, buffer is ${bufferSize} bytes)`);
   }
-  return { headerLength, metadata, tensors: entries.map((e) => e.info) };
+  // fromEntries defines own properties, so even a "__proto__" key stays plain data.
+  return { headerLength, metadata: Object.fromEntries(metaPairs), tensors: entries.map((e) => e.info) };
 }
 
 function entryFields(file: string, name: string, value: unknown): { dtype: AnyDType; shape: number[]; begin: number; end: number } {
