@@ -10,9 +10,11 @@
 //              Piscina pool. The executor loads the node's module inside the worker (so the
 //              module must be importable by path: built-ins and `use: ./file.ts` both are),
 //              keeps a bounded number of items in flight, and transfers typed-array buffers
-//              both ways instead of copying them. `init(params)` runs once per worker thread
-//              and its result is passed as ctx.state, so heavy set-up (a tokenizer) is not
-//              paid per item. A worker node has exactly one stream input and one output.
+//              both ways instead of copying them. `init(params, values)` runs once per worker
+//              thread and its result is passed as ctx.state, so heavy set-up (a tokenizer) is
+//              not paid per item. A worker node has exactly one stream input and one output;
+//              it may also have value inputs, which init receives (by name) in `values`.
+//              `process` returning undefined drops the item.
 import type { z } from 'zod';
 
 /** A stream edge carries many items; a value edge carries one artifact (late readers still get it). */
@@ -88,8 +90,8 @@ export interface MainNodeDef<S extends z.ZodType = z.ZodType> extends NodeDefBas
 
 export interface WorkerNodeDef<S extends z.ZodType = z.ZodType, St = unknown> extends NodeDefBase<S> {
   placement: 'worker';
-  /** Once per worker thread; result is WorkerContext.state. */
-  init?(params: z.output<S>): St | Promise<St>;
+  /** Once per worker thread; result is WorkerContext.state. `values`: the node's value inputs by name. */
+  init?(params: z.output<S>, values: Record<string, unknown>): St | Promise<St>;
   /** Per item, on a worker thread. Return fresh typed arrays: their buffers are transferred. */
   process(item: any, params: z.output<S>, ctx: WorkerContext<St>): unknown | Promise<unknown>;
 }

@@ -1,0 +1,193 @@
+// runPipeline: one run of a resolved pipeline, from run folder to exit status.
+//
+// Shutdown: on SIGINT (handleSigint) or opts.signal, sources stop, items in flight finish,
+// sinks flush (their run() returns), and the run resolves 'interrupted' (exit code 130).
+// A second SIGINT, or the drain taking longer than drainTimeoutMs, stops the pool at once.
+import { appendFileSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { interval } from 'rxjs';
+import { NodeFailed } from '../errors.ts';
+import type { RunEvents } from './node.ts';
+import type { ResolvedPipeline } from './resolved.ts';
+import { EventBus, jsonSafe } from './events.ts';
+import { Executor, type NodeStats } from './executor.ts';
+import { RunPool, type WorkerNodeSpec } from './pool.ts';
+import { startProgress, type ProgressMode } from './progress.ts';
+
+export interface RunOptions {
+  /** Run folder; default `${settings.outputDir}/${name}-${YYYYMMDD-HHMMSS}` (created). */
+  runDir?: string;
+  /** Aborting it interrupts the run like SIGINT does. */
+  signal?: AbortSignal;
+  /** Also receives every event. */
+  events?: RunEvents;
+  /** `--log FILE`: every event as a JSON line (besides <runDir>/events.jsonl). */
+  logFile?: string;
+  /** Default 'none'; the CLI passes defaultProgressMode(). */
+  progress?: ProgressMode;
+  progressStream?: NodeJS.WritableStream;
+  /** Install a SIGINT handler for the duration of the run (the CLI sets this). */
+  handleSigint?: boolean;
+  /** How long an interrupted or failed run may take to drain before the pool is stopped. */
+  drainTimeoutMs?: number;
+}
+
+export type RunStatus = 'completed' | 'interrupted' | 'failed';
+
+export interface RunResult {
+  status: RunStatus;
+  runDir: string;
+  /** The run's error when status is 'failed' (a NodeFailed: .node, .index, .cause). */
+  error?: Error;
+  /** Nodes still running when the drain timed out (the CLI should then exit explicitly). */
+  unfinished: string[];
+  stats: { elapsedMs: number; nodes: NodeStats[]; rejected: number };
+}
+
+/** Process exit status for a run: 0 completed, 130 interrupted (as after SIGINT), 1 failed. */
+export function exitCodeFor(result: RunResult): number {
+  return result.status === 'completed' ? 0 : result.status === 'interrupted' ? 130 : 1;
+}
+
+export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): Promise<RunResult> {
+  const started = performance.now();
+  const runDir = opts.runDir ? path.resolve(opts.runDir) : makeRunDir(p.settings.outputDir, p.name);
+  mkdirSync(runDir, { recursive: true });
+  writeAtomic(path.join(runDir, 'pipeline.json'), JSON.stringify(describePipeline(p), jsonSafe, 2) + '\n');
+
+  const events = new EventBus([path.join(runDir, 'events.jsonl'), ...(opts.logFile ? [opts.logFile] : [])], opts.events);
+  const pool = new RunPool({ threads: p.settings.workers, nodes: workerSpecs(p) });
+  const rejectsFile = path.join(runDir, 'rejects.jsonl');
+  const exec = new Executor({
+    pipeline: p,
+    runDir,
+    pool,
+    events,
+    edgeBuffer: Math.max(1, p.settings.edgeBuffer),
+    reject(node, index, item, error) {
+      const e = error instanceof Error ? error : new Error(String(error));
+      // Synchronous append: rejects are rare, and each line must survive a crash right after.
+      appendFileSync(rejectsFile, JSON.stringify({ time: new Date().toISOString(), node, index, error: e, item }, jsonSafe) + '\n');
+      events.emit({ type: 'reject', node, index, message: e.message });
+    },
+  });
+
+  let forced!: () => void;
+  const force = new Promise<'forced'>((resolve) => (forced = () => resolve('forced')));
+  const interrupt = (why: string) => {
+    if (exec.halt.signal.aborted) return;
+    events.emit({ type: 'interrupt', reason: why });
+    exec.interrupt();
+  };
+  const onAbort = () => interrupt('signal');
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  let sigints = 0;
+  const onSigint = () => {
+    sigints++;
+    if (sigints === 1) interrupt('SIGINT');
+    else forced();
+  };
+  if (opts.handleSigint) process.on('SIGINT', onSigint);
+
+  // A halted run (interrupt or failure) gets a bounded time to drain.
+  let drainTimer: NodeJS.Timeout | undefined;
+  const drained = new Promise<'timeout'>((resolve) => {
+    exec.halt.signal.addEventListener('abort', () => {
+      drainTimer = setTimeout(() => resolve('timeout'), opts.drainTimeoutMs ?? 10_000);
+    }, { once: true });
+  });
+
+  const progress = startProgress(opts.progress ?? 'none', () => exec.snapshot(), { stream: opts.progressStream });
+  const ticks = interval(1000).subscribe((i) => {
+    exec.checkStalls();
+    if (i % 5 === 4) events.emit({ type: 'progress', nodes: exec.snapshot() });
+  });
+  if (opts.signal?.aborted) onAbort();
+
+  let setupError: unknown;
+  let outcome: 'done' | 'timeout' | 'forced' = 'done';
+  try {
+    outcome = await Promise.race([exec.run().then(() => 'done' as const), drained, force]);
+  } catch (error) {
+    setupError = error;
+  } finally {
+    clearTimeout(drainTimer);
+    ticks.unsubscribe();
+    progress.stop();
+    opts.signal?.removeEventListener('abort', onAbort);
+    if (opts.handleSigint) process.off('SIGINT', onSigint);
+    if (outcome === 'done') await pool.close();
+    else await pool.destroy();
+  }
+  if (setupError) {
+    await events.close();
+    throw setupError;
+  }
+
+  const nodes = exec.snapshot();
+  const unfinished = outcome === 'done' ? [] : exec.unfinished();
+  const status: RunStatus = exec.failure ? 'failed' : exec.halt.signal.aborted ? 'interrupted' : 'completed';
+  const result: RunResult = {
+    status,
+    runDir,
+    error: exec.failure ?? undefined,
+    unfinished,
+    stats: { elapsedMs: Math.round(performance.now() - started), nodes, rejected: nodes.reduce((a, n) => a + n.rejected, 0) },
+  };
+  if (unfinished.length > 0) events.emit({ type: 'drain-timeout', unfinished });
+  events.emit({ type: 'run-end', status, elapsedMs: result.stats.elapsedMs, nodes, error: exec.failure ? errorJson(exec.failure) : undefined });
+  await events.close();
+  return result;
+}
+
+function errorJson(e: NodeFailed) {
+  const cause = e.cause as Error | undefined;
+  return { message: e.message, node: e.node, index: e.index, stack: cause?.stack ?? e.stack };
+}
+
+/** `${outputDir}/${name}-YYYYMMDD-HHMMSS`, with -2, -3... if two runs start within a second. */
+export function makeRunDir(outputDir: string, name: string): string {
+  const d = new Date();
+  const p2 = (x: number) => String(x).padStart(2, '0');
+  const stamp = `${d.getFullYear()}${p2(d.getMonth() + 1)}${p2(d.getDate())}-${p2(d.getHours())}${p2(d.getMinutes())}${p2(d.getSeconds())}`;
+  const base = path.resolve(outputDir, `${name}-${stamp}`);
+  let dir = base;
+  for (let k = 2; existsSync(dir); k++) dir = `${base}-${k}`;
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+function writeAtomic(file: string, text: string): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+/** The resolved pipeline without functions and schemas: what ran, with every default filled. */
+function describePipeline(p: ResolvedPipeline) {
+  return {
+    name: p.name,
+    file: p.file,
+    settings: p.settings,
+    nodes: p.nodes.map((n) => ({
+      name: n.name,
+      use: n.def.name,
+      placement: n.def.placement,
+      module: n.modulePath,
+      export: n.exportName,
+      params: n.params,
+      from: n.from,
+      onError: n.onError,
+    })),
+  };
+}
+
+function workerSpecs(p: ResolvedPipeline): Record<string, WorkerNodeSpec> {
+  const specs: Record<string, WorkerNodeSpec> = {};
+  for (const n of p.nodes) {
+    if (n.def.placement !== 'worker') continue;
+    const valueInputs = Object.entries(n.def.inputs).filter(([k, s]) => s.kind === 'value' && n.from[k]).map(([k]) => k);
+    specs[n.name] = { modulePath: n.modulePath, exportName: n.exportName, params: n.params, valueInputs };
+  }
+  return specs;
+}
