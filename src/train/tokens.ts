@@ -1,0 +1,310 @@
+// Token tables for training: they replace the model's frozen TokenTable (src/model/weights.ts) so
+// the forward pass never knows which rows train.
+//
+// RowTokenTable ('trainable-tokens' and 'frozen'): the base V0 rows stay frozen and untouched; a
+// small [n, H] matrix holds (a) the rows of ids appended after the base vocabulary and (b) the
+// rows of existing ids retrained in place. No per-step V×H copy (PEFT's index_copy does one):
+//   embed:  rows_of(ids) = base(ids)·keep + onehot(pos(ids))·R       (pos = -1 for untouched ids)
+//   logits: [ h·Wᵀ with replaced columns swapped for h·R_exᵀ  |  h·R_newᵀ ]
+// The one-hot matMul carries the gradient to R on every backend (tf.gather's gradient needs
+// UnsortedSegmentSum, missing on wasm). Row order inside R is canonical: retrained existing ids
+// first (as listed), then appended ids ascending, so the new logit columns are one slice.
+// In 'frozen' mode R is a constant (the new rows still need values) and nothing here trains.
+//
+// FullTokenTable ('full'): the whole embedding and head are variables, like PEFT modules_to_save.
+// The lookup gradient is a scatter-add done in JS (dense [V, H], as torch's would be).
+import * as tf from '@tensorflow/tfjs';
+import { AdapterMismatch } from '../errors.ts';
+import type { FrozenTokenTable, TokenTable } from '../model/weights.ts';
+import type { EmbeddingMode } from './memory-plan.ts';
+import type { Param } from './params.ts';
+
+/** Absolute rows for a list of ids, [n, H] row-major in list order. */
+export interface IdRows {
+  ids: number[];
+  rows: Float32Array;
+}
+
+export interface TokenTableInit {
+  mode: EmbeddingMode;
+  /** Initial rows of the ids appended after the base vocabulary (V0, V0+1, ...), [n, H]. */
+  appendedEmbed: Float32Array;
+  /** Same for an untied head (required then); ignored when tied. */
+  appendedHead?: Float32Array;
+  /** Existing ids (< V0) retrained in the embedding ('trainable-tokens' only). */
+  replaceEmbed?: number[];
+  /** Existing ids retrained in an untied head; a tied head always follows the embedding. */
+  replaceHead?: number[];
+}
+
+export interface TrainTokenTable extends TokenTable {
+  readonly mode: EmbeddingMode;
+  readonly baseVocabSize: number;
+  readonly tied: boolean;
+  params(): Param[];
+  /** Rows for the adapter: 'trainable-tokens'/'frozen' give ids + rows, 'full' whole [V, H] matrices. */
+  exportRows(): { embed: IdRows; lmHead?: IdRows } | { embedFull: Float32Array; headFull: Float32Array };
+  /** Overwrite trainable rows from a checkpoint or adapter (same ids in any order). */
+  importRows(r: { embed?: IdRows; lmHead?: IdRows; embedFull?: Float32Array; headFull?: Float32Array }): void;
+}
+
+/** Builds the table for `init.mode`. Takes ownership of `base` (disposed with the table). */
+export function createTokenTable(base: FrozenTokenTable, init: TokenTableInit): TrainTokenTable {
+  const H = base.hiddenSize;
+  const n = init.appendedEmbed.length / H;
+  if (!Number.isInteger(n)) throw new AdapterMismatch(`appended embedding rows: ${init.appendedEmbed.length} values is not a multiple of H=${H}`);
+  if (!base.tied && n > 0 && init.appendedHead?.length !== n * H) {
+    throw new AdapterMismatch(`untied head: appended head rows must be [${n}, ${H}]`);
+  }
+  if (init.mode === 'full') return new FullTokenTable(base, init, n);
+  if (init.mode === 'frozen' && (init.replaceEmbed?.length || init.replaceHead?.length)) {
+    throw new AdapterMismatch("existing tokens can only be retrained in 'trainable-tokens' mode");
+  }
+  return new RowTokenTable(base, init, n);
+}
+
+/** One [n, H] row matrix plus the lookups that place it. */
+class RowSet {
+  readonly ids: number[];
+  readonly rows: tf.Tensor2D;
+  readonly nEx: number;
+  readonly nNew: number;
+  /** [V] int32: position in `rows`, or -1. */
+  readonly pos: tf.Tensor1D;
+  /** Existing-id columns: keep mask [1, V0] and placement [nEx, V0]; null when nEx = 0. */
+  readonly colKeep: tf.Tensor2D | null;
+  readonly place: tf.Tensor2D | null;
+
+  constructor(existing: number[], existingRows: tf.Tensor2D, appended: Float32Array, V0: number, trainable: boolean) {
+    const H = existingRows.shape[1];
+    this.nEx = existing.length;
+    this.nNew = appended.length / H;
+    this.ids = [...existing, ...Array.from({ length: this.nNew }, (_, k) => V0 + k)];
+    const V = V0 + this.nNew;
+    const pos = new Int32Array(V).fill(-1);
+    this.ids.forEach((id, k) => (pos[id] = k));
+    this.pos = tf.tensor1d(pos, 'int32');
+    const init = tf.tidy(() => tf.concat([existingRows, tf.tensor2d(appended, [this.nNew, H])], 0)); // [n, H]
+    this.rows = trainable ? tf.variable(init, true) : init;
+    if (trainable) init.dispose();
+    if (this.nEx > 0) {
+      const keep = new Float32Array(V0).fill(1);
+      const place = new Float32Array(this.nEx * V0);
+      existing.forEach((id, k) => ((keep[id] = 0), (place[k * V0 + id] = 1)));
+      this.colKeep = tf.tensor2d(keep, [1, V0]);
+      this.place = tf.tensor2d(place, [this.nEx, V0]);
+    } else {
+      this.colKeep = this.place = null;
+    }
+  }
+
+  get n(): number {
+    return this.ids.length;
+  }
+
+  dispose(): void {
+    for (const t of [this.rows, this.pos, this.colKeep, this.place]) t?.dispose();
+  }
+}
+
+function checkExisting(ids: number[] | undefined, V0: number, what: string): number[] {
+  const out = [...new Set(ids ?? [])];
+  for (const id of out) {
+    if (!Number.isInteger(id) || id < 0 || id >= V0) throw new AdapterMismatch(`${what}: id ${id} is not an existing token id in [0, ${V0})`);
+  }
+  return out;
+}
+
+class RowTokenTable implements TrainTokenTable {
+  readonly mode: EmbeddingMode;
+  readonly vocabSize: number;
+  readonly hiddenSize: number;
+  readonly baseVocabSize: number;
+  readonly tied: boolean;
+  private readonly embedSet: RowSet;
+  private readonly headSet: RowSet;
+
+  constructor(private readonly base: FrozenTokenTable, readonly initIn: TokenTableInit, n: number) {
+    const V0 = base.vocabSize;
+    this.mode = initIn.mode;
+    this.baseVocabSize = V0;
+    this.vocabSize = V0 + n;
+    this.hiddenSize = base.hiddenSize;
+    this.tied = base.tied;
+    const trainable = initIn.mode === 'trainable-tokens';
+    const ex = checkExisting(initIn.replaceEmbed, V0, 'replaceEmbed');
+    // PEFT init_weights=True: a retrained row starts as a copy of the base row.
+    const exRows = tf.tidy(() => base.embed(tf.tensor1d(ex, 'int32')));
+    this.embedSet = new RowSet(ex, exRows, initIn.appendedEmbed, V0, trainable);
+    exRows.dispose();
+    if (this.tied) {
+      this.headSet = this.embedSet;
+    } else {
+      const exH = checkExisting(initIn.replaceHead, V0, 'replaceHead');
+      const exHRows = tf.tidy(() => tf.transpose(tf.gather(base.headT, tf.tensor1d(exH, 'int32'), 1)) as tf.Tensor2D); // [nEx, H]
+      this.headSet = new RowSet(exH, exHRows, initIn.appendedHead ?? new Float32Array(0), V0, trainable);
+      exHRows.dispose();
+    }
+  }
+
+  embed(ids: tf.Tensor1D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const s = this.embedSet;
+      const baseRows = this.base.embed(tf.minimum(ids, tf.scalar(this.baseVocabSize - 1, 'int32'))); // [N, H]; appended ids masked below
+      if (s.n === 0) return baseRows;
+      const pos = tf.gather(s.pos, ids); // [N] int32, -1 = base row
+      const keep = tf.less(pos, 0).cast('float32').expandDims(1); // [N, 1]
+      // oneHot in int32 then cast: tfjs-backend-wasm 4.22 writes int bit patterns for dtype 'float32'.
+      return tf.add(tf.mul(baseRows, keep), tf.matMul(tf.oneHot(pos, s.n).cast('float32'), s.rows)) as tf.Tensor2D; // [N, H]
+    });
+  }
+
+  logits(h: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const s = this.headSet;
+      let out: tf.Tensor2D = tf.matMul(h, this.base.headT); // [N, V0]
+      if (s.n === 0) return out;
+      const N = h.shape[0];
+      const extra = tf.matMul(h, s.rows, false, true); // [N, n]; n is small, so the transposed matMul is cheap
+      if (s.nEx > 0) {
+        out = tf.add(tf.mul(out, s.colKeep!), tf.matMul(extra.slice([0, 0], [N, s.nEx]), s.place!)) as tf.Tensor2D; // [N, V0]
+      }
+      return s.nNew > 0 ? (tf.concat([out, extra.slice([0, s.nEx], [N, s.nNew])], 1) as tf.Tensor2D) : out; // [N, V0 + nNew]
+    });
+  }
+
+  params(): Param[] {
+    if (this.mode !== 'trainable-tokens') return [];
+    const out: Param[] = [];
+    if (this.embedSet.n > 0) out.push({ name: 'tokens.embed', variable: this.embedSet.rows as tf.Variable });
+    if (!this.tied && this.headSet.n > 0) out.push({ name: 'tokens.lm_head', variable: this.headSet.rows as tf.Variable });
+    return out;
+  }
+
+  exportRows(): { embed: IdRows; lmHead?: IdRows } {
+    const rows = (s: RowSet): IdRows => ({ ids: s.ids.slice(), rows: s.rows.dataSync() as Float32Array });
+    return this.tied ? { embed: rows(this.embedSet) } : { embed: rows(this.embedSet), lmHead: rows(this.headSet) };
+  }
+
+  importRows(r: { embed?: IdRows; lmHead?: IdRows }): void {
+    const load = (s: RowSet, given: IdRows | undefined, what: string) => {
+      if (!given) throw new AdapterMismatch(`${what} rows are missing`);
+      const H = this.hiddenSize;
+      const where = new Map(given.ids.map((id, k) => [id, k]));
+      if (given.ids.length !== s.n || s.ids.some((id) => !where.has(id)) || given.rows.length !== s.n * H) {
+        throw new AdapterMismatch(`${what} rows are for ids [${given.ids}], this run trains [${s.ids}]`);
+      }
+      const out = new Float32Array(s.n * H);
+      s.ids.forEach((id, k) => out.set(given.rows.subarray(where.get(id)! * H, (where.get(id)! + 1) * H), k * H));
+      tf.tidy(() => (s.rows as tf.Variable).assign(tf.tensor2d(out, [s.n, H])));
+    };
+    if (!(this.embedSet.rows instanceof tf.Variable)) throw new AdapterMismatch(`'${this.mode}' mode has no trainable rows to load`);
+    load(this.embedSet, r.embed, 'embedding');
+    if (!this.tied) load(this.headSet, r.lmHead, 'lm_head');
+  }
+
+  dispose(): void {
+    this.embedSet.dispose();
+    if (!this.tied) this.headSet.dispose();
+    this.base.dispose();
+  }
+}
+
+/**
+ * tf.gather along `axis` of a [.., V, ..] table whose gradient is a scatter-add written in JS:
+ * dense, deterministic, and available on every backend.
+ */
+function gatherScatterGrad(table: tf.Variable, ids: tf.Tensor1D, axis: 0 | 1): tf.Tensor {
+  const idx = ids.dataSync();
+  const f = tf.customGrad((...args) => ({
+    value: tf.gather(args[0] as tf.Tensor, ids, axis),
+    gradFunc: (dy: tf.Tensor) => {
+      const t = args[0] as tf.Tensor;
+      const g = new Float32Array(t.size);
+      const d = dy.dataSync();
+      const [R, C] = t.shape as [number, number];
+      if (axis === 0) {
+        // t [V, H], dy [N, H]
+        for (let i = 0; i < idx.length; i++) for (let c = 0; c < C; c++) g[idx[i] * C + c] += d[i * C + c];
+      } else {
+        // t [H, V], dy [H, N]
+        const N = idx.length;
+        for (let r = 0; r < R; r++) for (let i = 0; i < N; i++) g[r * C + idx[i]] += d[r * N + i];
+      }
+      return tf.tensor(g, t.shape);
+    },
+  }));
+  return f(table);
+}
+
+class FullTokenTable implements TrainTokenTable {
+  readonly mode = 'full' as const;
+  readonly vocabSize: number;
+  readonly hiddenSize: number;
+  readonly baseVocabSize: number;
+  readonly tied: boolean;
+  /** Untied: embedding [V, H]. Null when tied. */
+  private readonly embedRows: tf.Variable | null;
+  /** Head transposed [H, V]; for a tied model also the embedding. */
+  private readonly headT: tf.Variable;
+
+  constructor(base: FrozenTokenTable, init: TokenTableInit, n: number) {
+    if (init.replaceEmbed?.length || init.replaceHead?.length) {
+      throw new AdapterMismatch("'full' mode trains every row; replaceEmbed/replaceHead do not apply");
+    }
+    const H = base.hiddenSize;
+    this.baseVocabSize = base.vocabSize;
+    this.vocabSize = base.vocabSize + n;
+    this.hiddenSize = H;
+    this.tied = base.tied;
+    const appendedT = (rows: Float32Array) => tf.transpose(tf.tensor2d(rows, [n, H])); // [H, n]
+    this.headT = tf.tidy(() =>
+      tf.variable(tf.concat([base.headT, appendedT(this.tied ? init.appendedEmbed : init.appendedHead!)], 1), true),
+    ); // [H, V]
+    this.embedRows = this.tied
+      ? null
+      : tf.tidy(() => tf.variable(tf.concat([base.rows!, tf.tensor2d(init.appendedEmbed, [n, H])], 0), true)); // [V, H]
+    base.dispose(); // the variables now hold every row
+  }
+
+  embed(ids: tf.Tensor1D): tf.Tensor2D {
+    return tf.tidy(() =>
+      this.embedRows
+        ? (gatherScatterGrad(this.embedRows, ids, 0) as tf.Tensor2D) // [N, H]
+        : (tf.transpose(gatherScatterGrad(this.headT, ids, 1)) as tf.Tensor2D), // [H, N] -> [N, H]
+    );
+  }
+
+  logits(h: tf.Tensor2D): tf.Tensor2D {
+    return tf.matMul(h, this.headT); // [N, H] x [H, V]
+  }
+
+  params(): Param[] {
+    return this.embedRows
+      ? [{ name: 'tokens.embed_full', variable: this.embedRows }, { name: 'tokens.lm_head_full', variable: this.headT }]
+      : [{ name: 'tokens.embed_full', variable: this.headT }];
+  }
+
+  exportRows(): { embedFull: Float32Array; headFull: Float32Array } {
+    const head = tf.tidy(() => tf.transpose(this.headT)); // [V, H]
+    const headFull = head.dataSync() as Float32Array;
+    head.dispose();
+    return { embedFull: this.embedRows ? (this.embedRows.dataSync() as Float32Array) : headFull, headFull };
+  }
+
+  importRows(r: { embedFull?: Float32Array; headFull?: Float32Array }): void {
+    const [V, H] = [this.vocabSize, this.hiddenSize];
+    for (const [what, a] of [['embedding', r.embedFull], ['lm_head', r.headFull]] as const) {
+      if (a?.length !== V * H) throw new AdapterMismatch(`full ${what} must be [${V}, ${H}]`);
+    }
+    tf.tidy(() => {
+      this.headT.assign(tf.transpose(tf.tensor2d(this.tied ? r.embedFull! : r.headFull!, [V, H])));
+      this.embedRows?.assign(tf.tensor2d(r.embedFull!, [V, H]));
+    });
+  }
+
+  dispose(): void {
+    this.headT.dispose();
+    this.embedRows?.dispose();
+  }
+}
