@@ -2,18 +2,30 @@
 // PortSpec refer to these. Custom nodes may define their own item names.
 import type { RecordBatch } from 'apache-arrow';
 
+/** A piece of a document's text; `scored: false` pieces are masked out of the loss. */
+export interface Segment {
+  text: string;
+  scored: boolean;
+}
+
 /** item: 'document' — one text (or rendered chat) from the corpus. */
 export interface Document {
-  /** Stable id: `${file}:${line}` for line-based files, `${file}#${row}` for tables. */
+  /** Stable id: `${file}:${line}` for line-based files, `${file}#${row}` for tables, `${file}` for whole files. */
   id: string;
+  /** The whole text (for a chat: the rendered template); always the concatenation of `segments`. */
   text: string;
   /** 'train' or 'eval', from a hash of the document (deterministic). */
   split: 'train' | 'eval';
   /**
-   * Character spans [start, end) of `text` whose tokens are scored by the loss (e.g. assistant
-   * turns of a chat). Absent: the whole text is scored.
+   * The text cut into consecutive pieces, each scored by the loss or not (e.g. a chat: only
+   * assistant turns and their end-of-turn marker scored). Absent: the whole text is scored.
    */
-  lossSpans?: Array<[number, number]>;
+  segments?: Segment[];
+  /**
+   * The text came out of a chat template and already carries BOS and turn markers: tokenize
+   * it without letting the tokenizer add special tokens (apply_chat_template does the same).
+   */
+  templated?: boolean;
   source: { file: string; line?: number; row?: number };
 }
 

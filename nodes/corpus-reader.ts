@@ -1,0 +1,61 @@
+// corpus-reader: text, JSONL, chat JSONL, Arrow IPC and Parquet files (globs, gzip) → documents.
+//
+// Outputs
+//   docs         stream of Document. Re-readable: every iterator the executor opens on it is
+//                a full, independent pass (with `cache: true`, later passes replay a
+//                run-local copy written by the first complete pass).
+//   fingerprint  value: { hash, files } identifying the corpus and the params that shape
+//                its documents; the batch packer keys its on-disk cache with it.
+// A malformed record is counted, reported as file:line (or file#row) in an event and in
+// <runDir>/rejects/<node>.jsonl, and skipped; with `strict: true` it stops the run with
+// CorpusRecordInvalid carrying the same message.
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { defineNode } from '../src/pipeline/node.ts';
+import { CorpusParams, corpusFingerprint, newStats, readCorpus } from '../src/data/corpus.ts';
+import { replayable } from '../src/data/doc-cache.ts';
+import type { RejectRecord } from '../src/data/record.ts';
+
+/** Reject events beyond this many per pass are only counted (the file keeps all of them). */
+const MAX_REJECT_EVENTS = 100;
+
+export default defineNode({
+  name: 'corpus-reader',
+  description: 'Reads text, JSONL, chat JSONL, Arrow IPC and Parquet corpora (globs, gzip) into documents with a deterministic train/eval split.',
+  params: CorpusParams,
+  inputs: {},
+  outputs: {
+    docs: { kind: 'stream', item: 'document', description: 'documents; each iterator is a full pass' },
+    fingerprint: { kind: 'value', item: 'corpus-fingerprint', description: '{hash, files}: identifies the corpus for caches' },
+  },
+  placement: 'main',
+  canReject: true,
+  run(_inputs, ctx) {
+    const p = ctx.params;
+    const rejectsFile = path.join(ctx.runDir, 'rejects', `${ctx.name}.jsonl`);
+    const cacheFile = p.cache ? path.join(ctx.runDir, 'cache', `${ctx.name}.docs.jsonl`) : null;
+    const docs = replayable(
+      (info) => {
+        const stats = newStats();
+        let events = 0;
+        const onReject = (r: RejectRecord) => {
+          // Later passes meet the same records again: report them once.
+          if (info.pass !== 1) return;
+          mkdirSync(path.dirname(rejectsFile), { recursive: true });
+          appendFileSync(rejectsFile, JSON.stringify({ node: ctx.name, where: r.where, file: r.file, line: r.line, row: r.row, reason: r.reason, raw: r.raw }) + '\n');
+          if (events++ < MAX_REJECT_EVENTS) ctx.events.emit({ type: 'reject', node: ctx.name, message: `${r.where}: ${r.reason}`, file: r.file, line: r.line, row: r.row });
+        };
+        return (async function* () {
+          yield* readCorpus(p, { seed: ctx.seed, onReject, signal: ctx.signal, stats });
+          ctx.events.emit({ type: 'corpus-summary', node: ctx.name, pass: info.pass, ...stats, rejectsFile: stats.rejected > 0 ? rejectsFile : undefined });
+        })();
+      },
+      cacheFile,
+      (info) => ctx.events.emit({ type: 'corpus-pass', node: ctx.name, pass: info.pass, replay: info.replay }),
+    );
+    const fingerprint = (async function* () {
+      yield await corpusFingerprint(p, ctx.seed);
+    })();
+    return { docs, fingerprint };
+  },
+});
