@@ -3,9 +3,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { main } from '../src/cli.ts';
 
 const dir = 'test/fixtures/pipelines';
 const pipe = (...args: string[]) => spawnSync(process.execPath, ['bin/pipe.mjs', ...args], { encoding: 'utf8' });
+
+/** Same command in this process (cheaper than a child for the finer cases). */
+async function inProcess(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const status = await main(args, { out: (s) => out.push(s), err: (s) => err.push(s), isTTY: false });
+  return { status, stdout: out.join('\n'), stderr: err.join('\n') };
+}
 
 test('valid file: exit 0', () => {
   const r = pipe('validate', `${dir}/valid.yaml`);
@@ -27,27 +36,27 @@ test('several errors: exit 2, all listed with line:column', () => {
   assert.match(r.stderr, /6 error\(s\), 0 warning\(s\)/);
 });
 
-test('cycle and bad --set through the CLI: exit 2', () => {
-  assert.match(pipe('validate', `${dir}/cycle.yaml`).stderr, /cycle: a -> b -> c -> a/);
-  const r = pipe('validate', `${dir}/valid.yaml`, '--set', 'src.count=lots');
+test('cycle and bad --set: exit 2', async () => {
+  assert.match((await inProcess('validate', `${dir}/cycle.yaml`)).stderr, /cycle: a -> b -> c -> a/);
+  const r = await inProcess('validate', `${dir}/valid.yaml`, '--set', 'src.count=lots');
   assert.equal(r.status, 2);
   assert.match(r.stderr, /^--set src\.count=lots: error: nodes\.src\.with\.count: /m);
 });
 
-test('--json prints the issues on stdout', () => {
-  const r = pipe('validate', `${dir}/unused-output.yaml`, '--json');
+test('--json prints the issues on stdout', async () => {
+  const r = await inProcess('validate', `${dir}/unused-output.yaml`, '--json');
   assert.equal(r.status, 0);
   const out = JSON.parse(r.stdout);
   assert.equal(out.valid, true);
   assert.deepEqual(out.issues.map((i: { code: string }) => i.code), ['unused-output']);
 });
 
-test('usage errors: exit 2', () => {
+test('usage errors: exit 2', async () => {
   assert.equal(pipe('validate', `${dir}/no-such.yaml`).status, 2);
-  const missing = pipe('validate');
+  const missing = await inProcess('validate');
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /missing FILE/);
-  const bad = pipe('validate', '--bogus', `${dir}/valid.yaml`);
+  const bad = await inProcess('validate', '--bogus', `${dir}/valid.yaml`);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /bogus/);
 });
