@@ -115,30 +115,34 @@ export function adapterTensors(c: AdapterContents): TensorToWrite[] {
 
 /** Writes a complete adapter folder at `dir` (replacing one that is there). */
 export async function saveAdapter(dir: string, c: AdapterContents, extras: AdapterExtras = {}): Promise<void> {
-  if (c.tokenRows && c.fullRows) throw new AdapterFormatError(dir, 'token rows and full rows are exclusive');
-  const tensors = adapterTensors(c);
   const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   await mkdir(tmp, { recursive: true });
   try {
-    await writeSafetensors(path.join(tmp, 'adapter_model.safetensors'), tensors, { format: 'pt' });
-    const text = (name: string, s: string) => writeAtomic(path.join(tmp, name), [Buffer.from(s, 'utf8')]);
-    await text('adapter_config.json', sortedJson(peftConfigJson(c), 2) + '\n');
-    if (extras.tokenizer) {
-      await text('tokenizer.json', JSON.stringify(extras.tokenizer.tokenizerJson, null, 2) + '\n');
-      await text('tokenizer_config.json', sortedJson(extras.tokenizer.tokenizerConfig, 2) + '\n');
-    }
-    const info: PeftFolderInfo = {
-      format: 'tokenpipe-adapter/1', mode: c.mode, hiddenSize: c.hiddenSize, vocabSize: c.vocabSize,
-      baseVocabSize: c.baseVocabSize, tieWordEmbeddings: c.tieWordEmbeddings, newTokens: c.newTokens,
-      newTokenIds: c.newTokenIds, provenance: extras.provenance ?? {},
-    };
-    await text('tokenpipe.json', sortedJson(info, 2) + '\n');
-    await text('README.md', adapterReadme(c, extras.provenance ?? {}));
+    await writeAdapterFiles(tmp, c, extras);
     await replaceDir(tmp, dir);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
+}
+
+/** Writes the adapter's files into an existing (temporary) folder; each file is itself atomic. */
+export async function writeAdapterFiles(dir: string, c: AdapterContents, extras: AdapterExtras = {}): Promise<void> {
+  if (c.tokenRows && c.fullRows) throw new AdapterFormatError(dir, 'token rows and full rows are exclusive');
+  await writeSafetensors(path.join(dir, 'adapter_model.safetensors'), adapterTensors(c), { format: 'pt' });
+  const text = (name: string, s: string) => writeAtomic(path.join(dir, name), [Buffer.from(s, 'utf8')]);
+  await text('adapter_config.json', sortedJson(peftConfigJson(c), 2) + '\n');
+  if (extras.tokenizer) {
+    await text('tokenizer.json', JSON.stringify(extras.tokenizer.tokenizerJson, null, 2) + '\n');
+    await text('tokenizer_config.json', sortedJson(extras.tokenizer.tokenizerConfig, 2) + '\n');
+  }
+  const info: PeftFolderInfo = {
+    format: 'tokenpipe-adapter/1', mode: c.mode, hiddenSize: c.hiddenSize, vocabSize: c.vocabSize,
+    baseVocabSize: c.baseVocabSize, tieWordEmbeddings: c.tieWordEmbeddings, newTokens: c.newTokens,
+    newTokenIds: c.newTokenIds, provenance: extras.provenance ?? {},
+  };
+  await text('tokenpipe.json', sortedJson(info, 2) + '\n');
+  await text('README.md', adapterReadme(c, extras.provenance ?? {}));
 }
 
 /**
