@@ -47,8 +47,8 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
     io.err(`pipe: unknown command '${name}'${hint(didYouMean(name, Object.keys(commands)))}\nRun 'pipe --help' for the list.`);
     return EXIT.usage;
   }
-  const cmd = await entry.load();
   try {
+    const cmd = await entry.load();
     const args = parseCommandArgs(cmd, rest);
     if (args.values.help) {
       io.out(commandHelp(name, entry.summary, cmd));
