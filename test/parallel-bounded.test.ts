@@ -1,0 +1,88 @@
+// boundedParallel: pulls its source only when in-flight and finished-unconsumed counts have
+// room, keeps input order when asked, and stops the source on error or early exit.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { boundedParallel, SKIP } from '../src/pipeline/parallel.ts';
+
+/** A source that counts how far it has been pulled and whether it was closed. */
+function counted(n: number) {
+  const s = { pulled: 0, closed: false };
+  async function* gen() {
+    try {
+      for (let i = 0; i < n; i++) {
+        s.pulled++;
+        yield i;
+      }
+    } finally {
+      s.closed = true;
+    }
+  }
+  return { s, it: gen() };
+}
+
+test('keeps input order when tasks finish out of order', async () => {
+  const { it } = counted(20);
+  const out: number[] = [];
+  // Later items finish first.
+  for await (const x of boundedParallel(it, async (x) => (await sleep(20 - x), x * 2), { concurrency: 5 })) out.push(x);
+  assert.deepEqual(out, Array.from({ length: 20 }, (_, i) => i * 2));
+});
+
+test('never runs more than `concurrency` tasks at once', async () => {
+  const { it } = counted(30);
+  let running = 0;
+  let peak = 0;
+  const fn = async (x: number) => {
+    running++;
+    peak = Math.max(peak, running);
+    await sleep(2);
+    running--;
+    return x;
+  };
+  let n = 0;
+  for await (const _ of boundedParallel(it, fn, { concurrency: 3, highWaterMark: 10 })) n++;
+  assert.equal(n, 30);
+  assert.equal(peak, 3);
+});
+
+test('a consumer that stops reading stops the source at concurrency + highWaterMark', async () => {
+  const { s, it } = counted(1000);
+  const iter = boundedParallel(it, async (x) => x, { concurrency: 4, highWaterMark: 3 })[Symbol.asyncIterator]();
+  assert.equal((await iter.next()).value, 0);
+  // Let every possible pull happen while nobody consumes.
+  await sleep(30);
+  // Held: up to 4 in flight + 3 finished, plus the one already consumed.
+  assert.ok(s.pulled <= 1 + 4 + 3, `pulled ${s.pulled}`);
+  assert.ok(s.pulled >= 4, `pulled only ${s.pulled}: no parallelism`);
+  await iter.return!();
+  assert.equal(s.closed, true);
+});
+
+test('unordered mode yields as tasks finish', async () => {
+  const { it } = counted(3);
+  const out: number[] = [];
+  const delays = [30, 1, 10];
+  for await (const x of boundedParallel(it, async (x) => (await sleep(delays[x]), x), { concurrency: 3, ordered: false })) out.push(x);
+  assert.deepEqual(out, [1, 2, 0]);
+});
+
+test('SKIP drops an item; a failing task ends the iteration with its error and closes the source', async () => {
+  const { it: a } = counted(6);
+  const kept: number[] = [];
+  for await (const x of boundedParallel(a, async (x) => (x % 2 ? SKIP : x), { concurrency: 2 })) kept.push(x);
+  assert.deepEqual(kept, [0, 2, 4]);
+
+  const { s, it: b } = counted(100);
+  const fn = async (x: number, index: number) => {
+    if (index === 5) throw new Error('boom at 5');
+    return x;
+  };
+  const seen: number[] = [];
+  await assert.rejects(async () => {
+    for await (const x of boundedParallel(b, fn, { concurrency: 2 })) seen.push(x);
+  }, /boom at 5/);
+  assert.ok(seen.length <= 5);
+  assert.equal(s.closed, true);
+  assert.ok(s.pulled < 100);
+});
