@@ -14,4 +14,6 @@ export const commands: Record<string, CommandEntry> = {
   validate: { summary: 'check a pipeline file and report every problem in it', load: async () => (await import('./validate.ts')).default },
   graph: { summary: 'print the graph of a pipeline as a Mermaid flowchart', load: async () => (await import('./graph.ts')).default },
   nodes: { summary: 'list the built-in nodes with their ports and params', load: async () => (await import('./nodes.ts')).default },
+  eval: { summary: 'loss and perplexity of a model on a text file', load: async () => (await import('./eval.ts')).default },
+  generate: { summary: 'continue a prompt with a model, streaming the text', load: async () => (await import('./generate.ts')).default },
 };

@@ -1,0 +1,54 @@
+// pipe generate --model DIR --prompt TEXT: continues the prompt, streaming text to stdout as it is produced.
+import { UsageError } from '../errors.ts';
+import { generate, TextStreamer } from '../model/generate.ts';
+import { disposeModel } from '../model/weights.ts';
+import { defineCommand, EXIT, expectArgs, type CliIO } from './command.ts';
+import { loadForCli, MODEL_OPTIONS, numberOption } from './model-options.ts';
+
+/** CliIO may carry a raw writer (no newline added); the process's stdout otherwise. */
+type StreamIO = CliIO & { write?: (text: string) => void };
+
+export default defineCommand({
+  usage: '--model DIR --prompt TEXT [--adapter DIR] [--max-new-tokens N] [--temperature T] [--top-p P] [--seed S]',
+  description:
+    'Greedy decoding unless --temperature is given (then sampling, with optional nucleus --top-p, seeded by\n' +
+    '--seed). Stops at an end-of-sequence id (generation_config.json, else config.json) or after\n' +
+    '--max-new-tokens (default 64). The prompt is encoded with the tokenizer\'s special tokens (e.g. BOS).',
+  options: {
+    ...MODEL_OPTIONS,
+    prompt: { type: 'string', value: 'TEXT', description: 'text to continue' },
+    'max-new-tokens': { type: 'string', value: 'N', description: 'most tokens to add (default 64)' },
+    temperature: { type: 'string', value: 'T', description: 'sampling temperature; absent or 0 = greedy' },
+    'top-p': { type: 'string', value: 'P', description: 'nucleus sampling mass in (0, 1] (default 1)' },
+    seed: { type: 'string', value: 'S', description: 'sampling seed (default 0)' },
+  },
+  async run({ values, positionals }, io: StreamIO) {
+    expectArgs(positionals, []);
+    if (typeof values.prompt !== 'string') throw new UsageError('missing --prompt TEXT');
+    const maxNewTokens = numberOption(values, 'max-new-tokens', (n) => Number.isInteger(n) && n >= 1, 'an integer >= 1') ?? 64;
+    const temperature = numberOption(values, 'temperature', (n) => n >= 0, 'a number >= 0');
+    const topP = numberOption(values, 'top-p', (n) => n > 0 && n <= 1, 'a number in (0, 1]');
+    const seed = numberOption(values, 'seed', (n) => Number.isInteger(n), 'an integer');
+    const write = io.write ?? ((s: string) => void process.stdout.write(s));
+    const { model, tokenizer } = await loadForCli(values);
+    try {
+      const promptIds = tokenizer.encode(values.prompt);
+      const streamer = new TextStreamer(tokenizer, promptIds);
+      write(values.prompt);
+      generate(model, promptIds, {
+        maxNewTokens,
+        temperature,
+        topP,
+        seed,
+        onToken: (id) => {
+          const delta = streamer.push(id);
+          if (delta) write(delta);
+        },
+      });
+      write(streamer.end() + '\n');
+      return EXIT.ok;
+    } finally {
+      disposeModel(model);
+    }
+  },
+});

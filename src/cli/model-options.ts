@@ -1,0 +1,41 @@
+// Options and loading shared by the model commands (`pipe eval`, `pipe generate`).
+import { UsageError } from '../errors.ts';
+import { BACKEND_CHOICES, setBackend, type BackendChoice } from '../model/backend.ts';
+import { loadModel, type LlamaModel } from '../model/weights.ts';
+import { loadTokenizer, type LoadedTokenizer } from '../tokenizer/load.ts';
+import type { OptionSpec, OptionValues } from './command.ts';
+
+export const MODEL_OPTIONS: Record<string, OptionSpec> = {
+  model: { type: 'string', value: 'DIR', description: 'Hugging Face model folder (config.json, *.safetensors, tokenizer.json)' },
+  adapter: { type: 'string', value: 'DIR', description: 'PEFT adapter folder applied on top of the model' },
+  backend: { type: 'string', value: BACKEND_CHOICES.join('|'), description: 'TensorFlow.js backend (default auto: the fastest that loads)' },
+};
+
+/** A number option: absent → undefined; otherwise it must parse and pass `ok`. */
+export function numberOption(values: OptionValues, name: string, ok: (n: number) => boolean, what: string): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(n) || !ok(n)) {
+    throw new UsageError(`--${name} must be ${what}, got '${String(raw)}'`);
+  }
+  return n;
+}
+
+/** Selects the backend, then loads the model and its tokenizer. */
+export async function loadForCli(values: OptionValues): Promise<{ model: LlamaModel; tokenizer: LoadedTokenizer }> {
+  const dir = values.model;
+  if (typeof dir !== 'string') throw new UsageError('missing --model DIR');
+  if (values.adapter !== undefined) {
+    // The adapter format (PEFT LoRA + trainable tokens) is applied by the training code; not wired in yet.
+    throw new UsageError('--adapter is not supported yet by this command');
+  }
+  const choice = (values.backend ?? 'auto') as string;
+  if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) {
+    throw new UsageError(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got '${choice}'`);
+  }
+  await setBackend(choice as BackendChoice, { log: () => {} });
+  const tokenizer = loadTokenizer(dir);
+  const model = await loadModel(dir);
+  return { model, tokenizer };
+}

@@ -1,0 +1,75 @@
+// Held-out loss of a model on a text: consecutive windows of at most maxLen tokens, the first token of each
+// window is context only, loss = mean next-token cross-entropy over every predicted token (what `pipe eval` prints).
+import * as tf from '@tensorflow/tfjs';
+import { ModelInputInvalid } from '../errors.ts';
+import type { LoadedTokenizer } from '../tokenizer/load.ts';
+import { crossEntropy, shiftLabels } from '../train/loss.ts';
+import { forward } from './llama.ts';
+import type { LlamaModel } from './weights.ts';
+
+export const DEFAULT_EVAL_MAX_LEN = 1024;
+
+export interface EvalOptions {
+  /** Window length in tokens (default 1024). */
+  maxLen?: number;
+  /** Tokens per forward call; equal-length windows are batched up to this (default 4096). */
+  batchTokens?: number;
+}
+
+export interface EvalResult {
+  /** Predicted tokens (each window's first token is context only). */
+  tokens: number;
+  /** Mean cross-entropy in nats. */
+  loss: number;
+  ppl: number;
+}
+
+/** Window [start, end) bounds over n tokens; windows shorter than 2 predict nothing and are dropped. */
+export function evalWindows(n: number, maxLen: number): Array<[number, number]> {
+  if (!(Number.isInteger(maxLen) && maxLen >= 2)) throw new ModelInputInvalid(`max-len must be an integer >= 2, got ${maxLen}`);
+  const out: Array<[number, number]> = [];
+  for (let s = 0; s < n; s += maxLen) {
+    const e = Math.min(n, s + maxLen);
+    if (e - s >= 2) out.push([s, e]);
+  }
+  return out;
+}
+
+export function evaluateIds(model: LlamaModel, ids: Int32Array, opts: EvalOptions = {}): EvalResult {
+  const maxLen = opts.maxLen ?? DEFAULT_EVAL_MAX_LEN;
+  const windows = evalWindows(ids.length, maxLen);
+  const perBatch = Math.max(1, Math.floor((opts.batchTokens ?? 4096) / maxLen));
+  let sum = 0; // float64 across windows
+  let count = 0;
+  for (let i = 0; i < windows.length; ) {
+    // Batch consecutive windows of the same length (all but possibly the last one).
+    const T = windows[i][1] - windows[i][0];
+    let B = 1;
+    while (B < perBatch && i + B < windows.length && windows[i + B][1] - windows[i + B][0] === T) B++;
+    const inputIds = new Int32Array(B * T); // [B*T]
+    for (let b = 0; b < B; b++) inputIds.set(ids.subarray(windows[i + b][0], windows[i + b][1]), b * T);
+    const targets = shiftLabels(inputIds, B, T);
+    const s = tf.tidy(() => {
+      const logits = forward(model, { inputIds, B, T });
+      return crossEntropy(logits.reshape([B * T, logits.shape[2]]), targets, 'sum'); // [B*T, V]
+    });
+    sum += readScalar(s);
+    count += B * (T - 1);
+    i += B;
+  }
+  const loss = count === 0 ? NaN : sum / count;
+  return { tokens: count, loss, ppl: Math.exp(loss) };
+}
+
+/** Reads and frees a scalar. */
+function readScalar(s: tf.Scalar): number {
+  const v = s.dataSync()[0];
+  s.dispose();
+  return v;
+}
+
+/** Encodes `text` the way the model's tokenizer does by default (post-processor special tokens added). */
+export function evaluateText(model: LlamaModel, tokenizer: LoadedTokenizer, text: string, opts: EvalOptions = {}): EvalResult & { ids: Int32Array } {
+  const ids = tokenizer.encode(text, { addSpecialTokens: true });
+  return { ...evaluateIds(model, ids, opts), ids };
+}
