@@ -74,3 +74,37 @@ test('opts.signal interrupts the same way; a node that never finishes is abandon
   // The well-behaved sink still got everything the source made.
   assert.equal((probe.received.out as unknown[]).length, probe.produced);
 });
+
+test('a node that throws AbortError when interrupted does not turn the run into a failure', async () => {
+  const abortingSource = defineNode({
+    name: 'test-aborting-source',
+    description: 'waits with the signal, so an interrupt rejects its wait',
+    params: z.object({}),
+    inputs: {},
+    outputs: { out: { kind: 'stream', item: '*' } },
+    placement: 'main',
+    run: (_inputs, ctx) => ({
+      out: (async function* () {
+        for (let i = 0; ; i++) {
+          await new Promise((resolve, reject) => {
+            const t = setTimeout(resolve, 50);
+            ctx.signal.addEventListener('abort', () => (clearTimeout(t), reject(ctx.signal.reason)), { once: true });
+          });
+          yield i;
+        }
+      })(),
+    }),
+  });
+  const probe = newProbe();
+  const ac = new AbortController();
+  const p = pipeline('abort-error', {
+    src: { def: abortingSource },
+    out: { def: sink, params: { probe }, from: { in: 'src.out' } },
+  });
+  setTimeout(() => ac.abort(), 120);
+  const r = await runPipeline(p, { runDir: path.join(tmp, 'abort-error'), signal: ac.signal });
+  assert.equal(r.status, 'interrupted', String(r.error));
+  const got = probe.received.out as number[];
+  assert.ok(got.length >= 1);
+  assert.deepEqual(got, Array.from({ length: got.length }, (_, i) => i));
+});

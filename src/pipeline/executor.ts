@@ -59,8 +59,13 @@ interface Running {
 const STALL_WARN_MS = 30_000;
 
 export class Executor {
-  /** Aborted when the run is halted (interrupt or failure): nodes see it as ctx.signal. */
+  /**
+   * Aborted when the run is halted (interrupt or failure): nodes see it as ctx.signal. The
+   * reason is an AbortError, so `signal.throwIfAborted()` in a node reads as a stop, not a bug.
+   */
   readonly halt = new AbortController();
+  /** Why the run was halted, once it was. */
+  haltedBy: 'interrupt' | 'failure' | null = null;
   failure: NodeFailed | null = null;
   private readonly running = new Map<string, Running>();
   private readonly tees: Array<{ edge: string; consumers: string[]; stats: TeeStats; warned: boolean }> = [];
@@ -84,7 +89,9 @@ export class Executor {
 
   /** Stops sources; everything in flight drains to the sinks. */
   interrupt(): void {
-    if (!this.halt.signal.aborted) this.halt.abort('interrupted');
+    if (this.haltedBy) return;
+    this.haltedBy = 'interrupt';
+    this.halt.abort(new DOMException('run interrupted', 'AbortError'));
   }
 
   snapshot(): NodeStats[] {
@@ -127,12 +134,17 @@ export class Executor {
     if (this.seen.has(failed)) return failed;
     this.seen.add(failed);
     const cause = failed.cause ?? failed;
-    // A node that throws AbortError because ctx.signal fired on interrupt did what it was asked.
-    const fromInterrupt = this.halt.signal.reason === 'interrupted' && (cause as Error)?.name === 'AbortError';
+    // A node that throws AbortError (or the signal's reason) because ctx.signal fired on
+    // interrupt did what it was asked; a sink downstream of it still ends normally.
+    const fromInterrupt =
+      this.haltedBy === 'interrupt' && (cause === this.halt.signal.reason || (cause as Error)?.name === 'AbortError');
     if (!this.failure && !fromInterrupt) {
       this.failure = failed;
       this.opts.events.emit({ type: 'node-failed', node: failed.node, index: failed.index, message: failed.message, error: cause });
-      if (!this.halt.signal.aborted) this.halt.abort('failed');
+      if (!this.haltedBy) {
+        this.haltedBy = 'failure';
+        this.halt.abort(new DOMException(`run halted: ${failed.message}`, 'AbortError'));
+      }
     } else {
       this.opts.events.emit({ type: 'node-error', node: failed.node, index: failed.index, message: failed.message, error: cause });
     }

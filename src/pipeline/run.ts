@@ -75,7 +75,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): P
   let forced!: () => void;
   const force = new Promise<'forced'>((resolve) => (forced = () => resolve('forced')));
   const interrupt = (why: string) => {
-    if (exec.halt.signal.aborted) return;
+    if (exec.haltedBy) return;
     events.emit({ type: 'interrupt', reason: why });
     exec.interrupt();
   };
@@ -126,7 +126,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): P
 
   const nodes = exec.snapshot();
   const unfinished = outcome === 'done' ? [] : exec.unfinished();
-  const status: RunStatus = exec.failure ? 'failed' : exec.halt.signal.aborted ? 'interrupted' : 'completed';
+  const status: RunStatus = exec.failure ? 'failed' : exec.haltedBy === 'interrupt' ? 'interrupted' : 'completed';
   const result: RunResult = {
     status,
     runDir,
