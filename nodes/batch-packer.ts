@@ -1,0 +1,50 @@
+// batch-packer: documents + tokenizer → packed Arrow batches (src/io/arrow.ts schema).
+//
+// Inputs
+//   docs         stream of Document (read while the tokenizer is pending: see src/data/intake.ts)
+//   tokenizer    value TokenizerArtifact; pool threads build it once each
+//   fingerprint  value {hash} from corpus-reader (optional); without it the cache cannot be
+//                looked up, so batches are built run-locally every time
+// Outputs
+//   train        stream of PackedBatch, `epochs` passes (later passes reshuffled, seeded)
+//   eval         stream of PackedBatch, one pass over documents whose split is 'eval'
+// Tokenizing runs on the shared pool through ctx.runOnPool, many documents per task, at
+// most `concurrency` tasks in flight (boundedParallel). Batches are cached as Arrow IPC
+// under <cacheDir>/<key>/, key = hash(corpus fingerprint, tokenizer hash, packing params).
+import { defineNode } from '../src/pipeline/node.ts';
+import type { Document, TokenizerArtifact } from '../src/pipeline/items.ts';
+import { createPacker, PackerParams } from '../src/data/packer.ts';
+
+async function first<T>(it: AsyncIterable<unknown>, port: string): Promise<T> {
+  for await (const v of it) return v as T;
+  throw new Error(`batch-packer: value input '${port}' ended without a value`);
+}
+
+export default defineNode({
+  name: 'batch-packer',
+  description: 'Tokenizes documents on the worker pool and packs them into Arrow batches (input_ids, labels, position_ids, document_ids) with an on-disk cache.',
+  params: PackerParams,
+  inputs: {
+    docs: { kind: 'stream', item: 'document' },
+    tokenizer: { kind: 'value', item: 'tokenizer' },
+    fingerprint: { kind: 'value', item: 'corpus-fingerprint', optional: true, description: 'from corpus-reader: enables the cache' },
+  },
+  outputs: {
+    train: { kind: 'stream', item: 'batch', description: 'train batches, epochs passes' },
+    eval: { kind: 'stream', item: 'batch', description: 'eval batches, one pass' },
+  },
+  placement: 'main',
+  run(inputs, ctx) {
+    const tokenizer = first<TokenizerArtifact>(inputs.tokenizer, 'tokenizer');
+    const fingerprint = inputs.fingerprint ? first<{ hash: string }>(inputs.fingerprint, 'fingerprint') : null;
+    const handle = createPacker(inputs.docs as AsyncIterable<Document>, tokenizer, fingerprint, ctx.params, {
+      name: ctx.name,
+      runDir: ctx.runDir,
+      seed: ctx.seed,
+      signal: ctx.signal,
+      runOnPool: (m, e, a, t) => ctx.runOnPool(m, e, a, t),
+      emit: (e) => ctx.events.emit({ node: ctx.name, ...e }),
+    });
+    return { train: handle.train, eval: handle.eval };
+  },
+});

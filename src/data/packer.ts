@@ -1,0 +1,246 @@
+// The batch packer: documents → token ids on the pool → packed Arrow batches on disk → the
+// `train` and `eval` streams.
+//
+// The build writes every batch to Arrow IPC shards (the cache) and never waits for a
+// consumer; the outputs read committed shards, following the build while it runs. So the
+// two outputs never hold each other back (an evaluator that reads eval late cannot stall
+// training, nor the reverse), memory stays at one shard per reader, and a later epoch or a
+// rerun replays the same files. Tokenizing is about a thousand times faster than a CPU
+// train step, so the build stays far ahead of training.
+import os from 'node:os';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { boundedParallel } from '../pipeline/parallel.ts';
+import type { Document, PackedBatch, TokenizerArtifact } from '../pipeline/items.ts';
+import { readIpcFile } from '../io/arrow.ts';
+import { PackerConfigInvalid } from '../errors.ts';
+import { Packer, type PackStats } from './pack.ts';
+import { cacheKey, claim, logsFromManifest, lookup, ShardWriter, SPLITS, tokenizerFile, type ShardLog, type Split } from './pack-cache.ts';
+import { specialIds } from './tokenize.ts';
+import type { TokenizeTask } from './pack-worker.ts';
+import type { TokenizedDocs } from './tokenize.ts';
+import { startIntake } from './intake.ts';
+import { permutation } from './shuffle.ts';
+
+export const PackerParams = z
+  .object({
+    seqLen: z.number().int().min(2).default(512).describe('tokens per row (T)'),
+    batchSize: z.number().int().positive().default(8).describe('rows per batch (B)'),
+    epochs: z.number().int().positive().default(1).describe('passes over the train batches (eval: one pass)'),
+    mode: z.enum(['stream', 'fit']).default('stream').describe("'stream': documents run on across rows; 'fit': a document that fits in one row starts a new row instead of being split"),
+    finalBatch: z.enum(['pad', 'keep', 'drop']).default('pad').describe('last batch of fewer than batchSize rows: pad with empty rows, keep short, or drop'),
+    appendEos: z.boolean().default(true).describe('EOS after every document'),
+    addSpecialTokens: z.boolean().default(true).describe("let the tokenizer add BOS etc. (never for chat-template text)"),
+    padId: z.number().int().min(0).optional().describe('pad token id (default: pad_token, else eos_token)'),
+    docsPerTask: z.number().int().positive().default(64).describe('documents per pool task'),
+    charsPerTask: z.number().int().positive().default(256 * 1024).describe('characters per pool task'),
+    concurrency: z.number().int().min(0).default(0).describe('pool tasks in flight (0: number of cores)'),
+    shardBatches: z.number().int().positive().default(32).describe('batches per Arrow IPC shard file'),
+    shuffleBatches: z.boolean().default(true).describe('reorder train batches (seeded) in epochs after the first'),
+    cache: z.boolean().default(true).describe('reuse packed batches across runs (needs the fingerprint input)'),
+    cacheDir: z.string().optional().describe('cache folder (default: <outputDir>/.cache/packed)'),
+    spill: z.boolean().default(true).describe('drain documents to a run-local file while the tokenizer is pending'),
+    seed: z.number().int().optional().describe("batch shuffle seed (default: the run's seed)"),
+  })
+  .strict();
+export type PackerParams = z.output<typeof PackerParams>;
+
+export interface PackerEnv {
+  name: string;
+  runDir: string;
+  seed: number;
+  signal?: AbortSignal;
+  runOnPool<T>(modulePath: string, exportName: string, arg: unknown, transfer?: ArrayBuffer[]): Promise<T>;
+  emit?(event: { type: string; [k: string]: unknown }): void;
+}
+
+/** What happened, for events and tests. */
+export interface PackerStatus {
+  cache: 'hit' | 'built' | 'run-local' | 'pending';
+  dir: string;
+  key: string | null;
+  tokenizeCalls: number;
+  spilled: number;
+  stats: Record<Split, PackStats> | null;
+}
+
+export interface PackerHandle {
+  train: AsyncIterable<PackedBatch>;
+  eval: AsyncIterable<PackedBatch>;
+  status: PackerStatus;
+  /** Resolves when the shards are complete (or rejects with the build error). */
+  built: Promise<void>;
+}
+
+const WORKER = fileURLToPath(new URL('./pack-worker.ts', import.meta.url));
+
+/** Params that change the batches (the cache key); epochs, shuffling and task sizes do not. */
+function keyParams(p: PackerParams, padId: number): unknown {
+  return { seqLen: p.seqLen, batchSize: p.batchSize, mode: p.mode, finalBatch: p.finalBatch, appendEos: p.appendEos, addSpecialTokens: p.addSpecialTokens, padId };
+}
+
+export function createPacker(
+  docs: AsyncIterable<Document>,
+  tokenizer: Promise<TokenizerArtifact>,
+  fingerprint: Promise<{ hash: string }> | null,
+  p: PackerParams,
+  env: PackerEnv,
+): PackerHandle {
+  // Observed here so a failure surfaces once, through `built` and the outputs.
+  tokenizer.catch(() => {});
+  fingerprint?.catch(() => {});
+  const status: PackerStatus = { cache: 'pending', dir: '', key: null, tokenizeCalls: 0, spilled: 0, stats: null };
+  const local = path.join(env.runDir, 'packer', env.name);
+  const intake = startIntake(docs, p.spill ? `${local}.spill.jsonl` : null, tokenizer);
+  let resolveLogs!: (l: Record<Split, ShardLog>) => void;
+  let rejectLogs!: (e: unknown) => void;
+  const logsReady = new Promise<Record<Split, ShardLog>>((res, rej) => ((resolveLogs = res), (rejectLogs = rej)));
+  logsReady.catch(() => {});
+
+  const built = (async () => {
+    const artifact = await tokenizer;
+    const { eosId, padId: tokPad } = specialIds(artifact);
+    const padId = p.padId ?? tokPad;
+    if (p.appendEos && eosId === null) throw new PackerConfigInvalid('appendEos is on but the tokenizer has no eos_token id; set appendEos: false');
+    const fp = p.cache && fingerprint ? await fingerprint : null;
+    const root = p.cacheDir ?? path.join(path.dirname(env.runDir), '.cache', 'packed');
+    let dir = local;
+    let trusted = false;
+    if (fp) {
+      const key = cacheKey(fp.hash, artifact.hash, keyParams(p, padId));
+      status.key = key;
+      const keyed = path.join(root, key);
+      const hit = await lookup(keyed);
+      if (hit) {
+        status.cache = 'hit';
+        status.dir = keyed;
+        status.stats = { train: hit.splits.train.stats, eval: hit.splits.eval.stats };
+        await intake.close();
+        resolveLogs(logsFromManifest(keyed, hit));
+        return;
+      }
+      if (await claim(keyed)) {
+        dir = keyed;
+        trusted = true;
+      }
+    } else if (p.cache) {
+      env.emit?.({ type: 'warning', message: `${env.name}: no fingerprint input connected, so packed batches cannot be reused; building run-locally` });
+    }
+    if (!trusted) await claimLocal(dir);
+    status.cache = trusted ? 'built' : 'run-local';
+    status.dir = dir;
+    const writer = new ShardWriter(dir, p.seqLen, p.shardBatches);
+    resolveLogs(writer.logs);
+    try {
+      const stats = await build(intake.docs(), artifact, eosId, padId, writer, root, p, env, status);
+      status.spilled = intake.spilled;
+      status.stats = stats;
+      await writer.commit({ key: status.key ?? 'run-local', seqLen: p.seqLen, batchSize: p.batchSize, inputs: { corpus: fp?.hash ?? '', tokenizer: artifact.hash, params: keyParams(p, padId) } }, stats, trusted);
+    } catch (e) {
+      writer.fail(e);
+      throw e;
+    }
+  })();
+  built.catch((e) => rejectLogs(e));
+  built.then(() => env.emit?.({ type: 'pack-summary', node: env.name, ...status }), () => {});
+
+  const seed = p.seed ?? env.seed;
+  const stream = (split: Split, epochs: number): AsyncIterable<PackedBatch> => ({
+    async *[Symbol.asyncIterator]() {
+      const l = (await logsReady)[split];
+      for (let epoch = 0; epoch < epochs; epoch++) {
+        let index = 0;
+        const emit = async function* (i: number, shuffle: boolean) {
+          const batches = await readIpcFile(path.join(l.dir, l.shards[i].file));
+          const order = shuffle ? permutation(batches.length, seed + epoch * 7919 + i) : batches.map((_, k) => k);
+          for (const k of order) yield { batch: batches[k], seqLen: p.seqLen, split, epoch, index: index++ };
+        };
+        if (epoch === 0 || !p.shuffleBatches) {
+          // Epoch 0 follows the build: each shard as soon as it is committed.
+          for (let i = 0; await l.waitFor(i); i++) yield* emit(i, false);
+        } else {
+          await l.waitFor(Number.MAX_SAFE_INTEGER);
+          for (const i of permutation(l.shards.length, seed + epoch)) yield* emit(i, true);
+        }
+      }
+    },
+  });
+  return { train: stream('train', p.epochs), eval: stream('eval', 1), status, built };
+}
+
+async function claimLocal(dir: string): Promise<void> {
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+}
+
+interface Group {
+  docs: Document[];
+}
+
+/** Groups documents into pool tasks by count and characters. */
+async function* groups(docs: AsyncIterable<Document>, maxDocs: number, maxChars: number): AsyncGenerator<Group> {
+  let cur: Document[] = [];
+  let chars = 0;
+  for await (const d of docs) {
+    cur.push(d);
+    chars += d.text.length;
+    if (cur.length >= maxDocs || chars >= maxChars) {
+      yield { docs: cur };
+      cur = [];
+      chars = 0;
+    }
+  }
+  if (cur.length > 0) yield { docs: cur };
+}
+
+async function build(
+  docs: AsyncIterable<Document>,
+  artifact: TokenizerArtifact,
+  eosId: number | null,
+  padId: number,
+  writer: ShardWriter,
+  root: string,
+  p: PackerParams,
+  env: PackerEnv,
+  status: PackerStatus,
+): Promise<Record<Split, PackStats>> {
+  const file = await tokenizerFile(root, artifact);
+  const packers: Record<Split, Packer> = {
+    train: new Packer({ seqLen: p.seqLen, batchSize: p.batchSize, mode: p.mode, padId, finalBatch: p.finalBatch }),
+    eval: new Packer({ seqLen: p.seqLen, batchSize: p.batchSize, mode: p.mode, padId, finalBatch: p.finalBatch }),
+  };
+  const concurrency = p.concurrency > 0 ? p.concurrency : Math.max(2, os.availableParallelism());
+  // Ordered results: the packing (and so the cache) is the same with any number of threads.
+  const results = boundedParallel(
+    groups(docs, p.docsPerTask, p.charsPerTask),
+    async (g: Group) => {
+      status.tokenizeCalls++;
+      const task: TokenizeTask = {
+        tokenizerFile: file,
+        tokenizerHash: artifact.hash,
+        addSpecialTokens: p.addSpecialTokens,
+        appendEos: p.appendEos,
+        eosId,
+        docs: g.docs.map((d) => ({ text: d.text, segments: d.segments, templated: d.templated })),
+      };
+      const r = await env.runOnPool<TokenizedDocs>(WORKER, 'tokenize', task);
+      return { splits: g.docs.map((d) => d.split), r };
+    },
+    { concurrency, highWaterMark: concurrency, ordered: true },
+  );
+  for await (const { splits, r } of results) {
+    if (env.signal?.aborted) throw env.signal.reason ?? new Error('aborted');
+    let at = 0;
+    for (let i = 0; i < splits.length; i++) {
+      const n = r.lens[i];
+      const split = splits[i];
+      // [n] views into the transferred task buffers; the packer copies them into its rows.
+      for (const b of packers[split].add(r.ids.subarray(at, at + n), r.labels.subarray(at, at + n))) await writer.add(split, b);
+      at += n;
+    }
+  }
+  for (const s of SPLITS) for (const b of packers[s].finish()) await writer.add(s, b);
+  return { train: packers.train.stats, eval: packers.eval.stats };
+}

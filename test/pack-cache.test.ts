@@ -1,0 +1,107 @@
+// The packed-batch cache: a rerun with the same corpus, tokenizer and params reads the
+// Arrow shards and tokenizes nothing (nor reads the documents); a changed tokenizer, corpus
+// or param builds anew; a folder left by a killed run (no manifest) or a damaged shard is
+// never trusted. Also: later epochs replay a seeded permutation of the same batches.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, mkdtempSync, readdirSync, rmSync, truncateSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { RunPool } from '../src/pipeline/pool.ts';
+import { createPacker, PackerParams } from '../src/data/packer.ts';
+import { CorpusParams, corpusFingerprint, readCorpus } from '../src/data/corpus.ts';
+import { batchArrays } from '../src/io/arrow.ts';
+import type { PackedBatch, TokenizerArtifact, Document } from '../src/pipeline/items.ts';
+import { llama2Artifact, writeBrownJsonl } from './helpers/data.ts';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'tp-cache-'));
+const cacheDir = path.join(dir, 'cache');
+writeBrownJsonl(path.join(dir, 'brown.jsonl'), ['ca01'], 80);
+const base = llama2Artifact();
+const pool = new RunPool({ threads: 2 });
+after(() => pool.close());
+let runs = 0;
+
+async function run(artifact: TokenizerArtifact, packer: Record<string, unknown> = {}) {
+  const cp = CorpusParams.parse({ paths: 'brown.jsonl', cwd: dir, evalFraction: 0.1 });
+  let pulled = 0;
+  const docs = (async function* () {
+    for await (const d of readCorpus(cp, { seed: 1 })) {
+      pulled++;
+      yield d as Document;
+    }
+  })();
+  const h = createPacker(docs, Promise.resolve(artifact), corpusFingerprint(cp, 1), PackerParams.parse({ seqLen: 64, batchSize: 4, cacheDir, ...packer }), {
+    name: 'packer',
+    runDir: path.join(dir, `run${++runs}`),
+    seed: 1,
+    runOnPool: (m, e, a, t) => pool.call(m, e, a, t),
+  });
+  const train: PackedBatch[] = [];
+  for await (const b of h.train) train.push(b);
+  const evalB: PackedBatch[] = [];
+  for await (const b of h.eval) evalB.push(b);
+  await h.built;
+  return { train, eval: evalB, status: h.status, pulled };
+}
+
+const ids = (bs: PackedBatch[]) => bs.map((b) => Array.from(batchArrays(b.batch).input_ids));
+
+test('a second run reads the cache and tokenizes nothing; a changed tokenizer rebuilds', async () => {
+  const first = await run(base);
+  assert.equal(first.status.cache, 'built');
+  assert.ok(first.status.tokenizeCalls > 0);
+  const second = await run(base);
+  assert.equal(second.status.cache, 'hit');
+  assert.equal(second.status.tokenizeCalls, 0);
+  assert.equal(second.pulled, 0, 'documents were read on a cache hit');
+  assert.equal(second.status.dir, first.status.dir);
+  assert.deepEqual(ids(second.train), ids(first.train));
+  assert.deepEqual(ids(second.eval), ids(first.eval));
+  // An extended tokenizer (one added token, so a new hash) must not reuse the old batches.
+  const extended = await run(llama2Artifact(['Fulton County']));
+  assert.equal(extended.status.cache, 'built');
+  assert.ok(extended.status.tokenizeCalls > 0);
+  assert.notEqual(extended.status.key, first.status.key);
+  assert.notDeepEqual(ids(extended.train), ids(first.train));
+  // A packing param that changes the batches is part of the key; epochs are not.
+  assert.equal((await run(base, { seqLen: 32 })).status.cache, 'built');
+  assert.equal((await run(base, { epochs: 2 })).status.cache, 'hit');
+});
+
+test('a changed corpus file rebuilds', async () => {
+  const before = await run(base);
+  assert.equal(before.status.cache, 'hit');
+  appendFileSync(path.join(dir, 'brown.jsonl'), JSON.stringify({ text: 'One more paragraph.' }) + '\n');
+  const after = await run(base);
+  assert.equal(after.status.cache, 'built');
+  assert.notEqual(after.status.key, before.status.key);
+});
+
+test('a folder without manifest (killed run) or with a damaged shard is rebuilt, not trusted', async () => {
+  const good = await run(base);
+  const folder = good.status.dir;
+  rmSync(path.join(folder, 'manifest.json'));
+  const rebuilt = await run(base);
+  assert.equal(rebuilt.status.cache, 'built');
+  assert.deepEqual(ids(rebuilt.train), ids(good.train));
+  const shard = readdirSync(folder).find((f) => f.startsWith('train-'))!;
+  truncateSync(path.join(folder, shard), 100);
+  const again = await run(base);
+  assert.equal(again.status.cache, 'built');
+  assert.deepEqual(ids(again.train), ids(good.train));
+  assert.equal((await run(base)).status.cache, 'hit');
+});
+
+test('epochs: later passes are seeded permutations of the same batches; eval is one pass', async () => {
+  const r = await run(base, { epochs: 3, shardBatches: 2 });
+  const per = r.train.length / 3;
+  assert.ok(Number.isInteger(per) && per > 4);
+  const epoch = (e: number) => r.train.filter((b) => b.epoch === e);
+  const key = (bs: PackedBatch[]) => ids(bs).map((x) => x.join(','));
+  assert.notDeepEqual(key(epoch(1)), key(epoch(0)));
+  assert.notDeepEqual(key(epoch(2)), key(epoch(1)));
+  for (const e of [1, 2]) assert.deepEqual([...key(epoch(e))].sort(), [...key(epoch(0))].sort());
+  assert.deepEqual(epoch(2).map((b) => b.index), epoch(0).map((_, i) => i));
+  assert.ok(r.eval.every((b) => b.epoch === 0));
+});

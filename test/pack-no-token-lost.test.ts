@@ -1,0 +1,96 @@
+// End to end through the worker pool: every document's tokens (encoded independently here)
+// come back, in order, from the non-padding positions of the packed batches, per split;
+// the same holds when documents were spilled to disk while the tokenizer was pending.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { RunPool } from '../src/pipeline/pool.ts';
+import { createPacker, PackerParams } from '../src/data/packer.ts';
+import { CorpusParams, readCorpus } from '../src/data/corpus.ts';
+import { batchArrays } from '../src/io/arrow.ts';
+import type { Document, PackedBatch, TokenizerArtifact } from '../src/pipeline/items.ts';
+import { llama2Artifact, writeBrownJsonl } from './helpers/data.ts';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'tp-pack-'));
+writeBrownJsonl(path.join(dir, 'brown.jsonl'));
+const artifact = llama2Artifact();
+const EOS = 2;
+const pool = new RunPool({ threads: 2 });
+after(() => pool.close());
+
+async function docsOf(): Promise<Document[]> {
+  const out: Document[] = [];
+  for await (const d of readCorpus(CorpusParams.parse({ paths: 'brown.jsonl', cwd: dir, evalFraction: 0.2 }), { seed: 1 })) out.push(d);
+  return out;
+}
+
+async function pack(docs: AsyncIterable<Document>, tokenizer: Promise<TokenizerArtifact>, run: string) {
+  const h = createPacker(docs, tokenizer, null, PackerParams.parse({ seqLen: 96, batchSize: 4, docsPerTask: 7, cache: false, shardBatches: 3 }), {
+    name: 'packer',
+    runDir: path.join(dir, run),
+    seed: 1,
+    runOnPool: (m, e, a, t) => pool.call(m, e, a, t),
+  });
+  const collect = async (it: AsyncIterable<PackedBatch>) => {
+    const out: PackedBatch[] = [];
+    for await (const b of it) out.push(b);
+    return out;
+  };
+  const [train, evalB] = await Promise.all([collect(h.train), collect(h.eval)]);
+  await h.built;
+  return { train, eval: evalB, status: h.status };
+}
+
+function tokensOf(batches: PackedBatch[]): number[] {
+  const out: number[] = [];
+  for (const b of batches) {
+    const v = batchArrays(b.batch);
+    for (let i = 0; i < v.input_ids.length; i++) if (v.document_ids[i] >= 0) out.push(v.input_ids[i]);
+  }
+  return out;
+}
+
+async function* gen(docs: Document[]) {
+  yield* docs;
+}
+
+test('packed batches give back every document token, in order, per split', async () => {
+  const docs = await docsOf();
+  const tok = new Tokenizer(artifact.tokenizerJson, artifact.tokenizerConfig);
+  const r = await pack(gen(docs), Promise.resolve(artifact), 'run1');
+  for (const split of ['train', 'eval'] as const) {
+    const mine = docs.filter((d) => d.split === split);
+    assert.ok(mine.length > 10, `${split} has ${mine.length} documents`);
+    const expected = mine.flatMap((d) => [...tok.encode(d.text).ids, EOS]);
+    const batches = split === 'train' ? r.train : r.eval;
+    assert.deepEqual(tokensOf(batches), expected, split);
+    assert.ok(batches.every((b) => b.split === split && b.seqLen === 96 && b.batch.numRows === 4));
+    assert.deepEqual(batches.map((b) => b.index), batches.map((_, i) => i));
+  }
+  assert.ok(r.status.tokenizeCalls >= Math.ceil(docs.length / 7));
+  assert.equal(r.status.spilled, 0);
+});
+
+test('documents read while the tokenizer is pending are spilled and packed the same', async () => {
+  const docs = await docsOf();
+  let pulled = 0;
+  const source = (async function* () {
+    for (const d of docs) {
+      pulled++;
+      yield d;
+    }
+  })();
+  // The tokenizer arrives only after the whole stream was drained (as after token discovery).
+  const tokenizer = new Promise<TokenizerArtifact>((resolve) => {
+    const wait = () => (pulled === docs.length ? setTimeout(() => resolve(artifact), 20) : setTimeout(wait, 5));
+    wait();
+  });
+  const spilled = await pack(source, tokenizer, 'run2');
+  const direct = await pack(gen(docs), Promise.resolve(artifact), 'run3');
+  assert.ok(spilled.status.spilled >= docs.length - 1, `spilled ${spilled.status.spilled}`);
+  assert.deepEqual(tokensOf(spilled.train), tokensOf(direct.train));
+  assert.deepEqual(tokensOf(spilled.eval), tokensOf(direct.eval));
+});
