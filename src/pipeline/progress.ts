@@ -28,7 +28,7 @@ export function startProgress(mode: ProgressMode, sample: () => NodeStats[], opt
   if (mode === 'none') return { stop() {} };
   const stream = opts.stream ?? process.stderr;
   const started = performance.now();
-  const rates = new RateMeter();
+  const rates = new RateMeter(started);
   let drawn = 0;
 
   const render = (final: boolean) => {
@@ -55,18 +55,19 @@ export function startProgress(mode: ProgressMode, sample: () => NodeStats[], opt
   };
 }
 
+/** Output rate per node over the last interval (since the start for the first sample). */
 class RateMeter {
-  private last = new Map<string, { out: number; t: number; rate: number }>();
+  private last = new Map<string, { items: number; t: number; rate: number }>();
+  constructor(private readonly started: number) {}
   update(nodes: NodeStats[], now: number): Map<string, number> {
     const rates = new Map<string, number>();
     for (const n of nodes) {
-      const prev = this.last.get(n.name);
-      let rate = 0;
-      if (prev) {
-        const dt = (now - prev.t) / 1000;
-        rate = dt > 0.05 ? (n.out - prev.out) / dt : prev.rate;
-      }
-      this.last.set(n.name, { out: n.out, t: now, rate });
+      // Items handled: what a node yields, or for a sink what it takes.
+      const items = Math.max(n.in, n.out);
+      const prev = this.last.get(n.name) ?? { items: 0, t: this.started, rate: 0 };
+      const dt = (now - prev.t) / 1000;
+      const rate = dt > 0.05 ? (items - prev.items) / dt : prev.rate;
+      this.last.set(n.name, { items, t: now, rate });
       rates.set(n.name, rate);
     }
     return rates;
