@@ -1,0 +1,160 @@
+// Tokenizer files on disk: reading a model folder's tokenizer.json / tokenizer_config.json /
+// chat_template.jinja with errors that name the file, the JSON forms we write, and atomic writes.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { TokenizerFileInvalid } from '../errors.ts';
+
+type Json = Record<string, unknown>;
+
+export interface TokenizerFiles {
+  /** Parsed tokenizer.json (tokenizers serialization "1.0"). */
+  tokenizerJson: Json;
+  /** Parsed tokenizer_config.json, or {} when the folder has none. */
+  tokenizerConfig: Json;
+  /** Where they came from, for error messages. */
+  source: string;
+}
+
+/**
+ * Reads a model folder. A separate chat_template.jinja (the default of recent transformers)
+ * is folded into the config as `chat_template` when the config has none, so one object
+ * carries everything the tokenizer artifact needs.
+ */
+export function readTokenizerFiles(dir: string): TokenizerFiles {
+  const jsonPath = path.join(dir, 'tokenizer.json');
+  if (!existsSync(jsonPath)) throw new TokenizerFileInvalid(jsonPath, 'file not found (only fast tokenizers with a tokenizer.json are supported)');
+  const tokenizerJson = parseJsonFile(jsonPath);
+  validateTokenizerJson(tokenizerJson, jsonPath);
+  const configPath = path.join(dir, 'tokenizer_config.json');
+  const tokenizerConfig = existsSync(configPath) ? parseJsonFile(configPath) : {};
+  const templatePath = path.join(dir, 'chat_template.jinja');
+  if (tokenizerConfig.chat_template === undefined && existsSync(templatePath)) {
+    tokenizerConfig.chat_template = readFileSync(templatePath, 'utf8');
+  }
+  return { tokenizerJson, tokenizerConfig, source: dir };
+}
+
+/** JSON.parse with the failure turned into a named error with line and column. */
+export function parseJsonFile(file: string): Json {
+  const text = readFileSync(file, 'utf8');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new TokenizerFileInvalid(file, `not valid JSON (${locate(text, (e as Error).message)})`, { cause: e });
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TokenizerFileInvalid(file, 'the top level must be a JSON object');
+  }
+  return value as Json;
+}
+
+function locate(text: string, message: string): string {
+  const m = /position (\d+)/.exec(message);
+  if (!m) return message;
+  const pos = Number(m[1]);
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  const col = pos - before.lastIndexOf('\n');
+  return `${message.replace(/ in JSON at position \d+.*$/, '')} at line ${line}, column ${col}`;
+}
+
+/** Checks the parts of tokenizer.json that loading and extension rely on; names the first problem. */
+export function validateTokenizerJson(json: Json, file: string): void {
+  const model = json.model as Json | undefined;
+  if (!model || typeof model !== 'object' || Array.isArray(model)) throw new TokenizerFileInvalid(file, '"model" is missing or not an object');
+  if (!model.vocab || typeof model.vocab !== 'object') throw new TokenizerFileInvalid(file, '"model.vocab" is missing or not an object/array');
+  const type = model.type ?? (Array.isArray(model.merges) ? 'BPE' : undefined);
+  if (type === 'BPE') {
+    if (Array.isArray(model.vocab)) throw new TokenizerFileInvalid(file, '"model.vocab" of a BPE model must be an object of token -> id');
+    if (!Array.isArray(model.merges)) throw new TokenizerFileInvalid(file, '"model.merges" of a BPE model is missing or not an array');
+    for (const [tok, id] of Object.entries(model.vocab as Json)) {
+      if (!Number.isInteger(id) || (id as number) < 0) throw new TokenizerFileInvalid(file, `"model.vocab" entry ${JSON.stringify(tok)} has id ${JSON.stringify(id)}, not a non-negative integer`);
+    }
+  }
+  for (const key of ['normalizer', 'pre_tokenizer', 'post_processor', 'decoder']) {
+    if (!(key in json)) throw new TokenizerFileInvalid(file, `"${key}" is missing (null is allowed)`);
+  }
+  if (!Array.isArray(json.added_tokens)) throw new TokenizerFileInvalid(file, '"added_tokens" is missing or not an array');
+  json.added_tokens.forEach((t: unknown, i: number) => {
+    const a = t as Json;
+    if (!a || typeof a !== 'object' || typeof a.content !== 'string' || !Number.isInteger(a.id)) {
+      throw new TokenizerFileInvalid(file, `"added_tokens[${i}]" needs an integer "id" and a string "content"`);
+    }
+  });
+}
+
+/**
+ * JSON with keys sorted at every level (plain code-unit order: Array.prototype.sort's default, and
+ * the same as Python's sort for these files' characters). indent 0: compact (the canonical form the artifact hash
+ * is taken over); indent 2: what Python's json.dumps(indent=2, sort_keys=True, ensure_ascii=False)
+ * writes, i.e. transformers' tokenizer_config.json. A custom writer because JS objects iterate
+ * integer-like keys ("10", "128000") numerically first, whatever order they were set in.
+ */
+export function sortedJson(value: unknown, indent = 0): string {
+  const out: string[] = [];
+  write(value, '');
+  return out.join('');
+
+  function write(v: unknown, pad: string): void {
+    if (v === null || typeof v !== 'object') {
+      out.push(v === undefined ? 'null' : JSON.stringify(v));
+      return;
+    }
+    // Fast path for the big parts of tokenizer.json (merges: arrays of strings or pairs):
+    // no object inside means no key to sort, and JSON.stringify writes the same compact text.
+    if (!indent && Array.isArray(v) && v.every(noObject)) return void out.push(JSON.stringify(v));
+    const inner = indent ? pad + ' '.repeat(indent) : '';
+    const nl = indent ? '\n' : '';
+    const colon = indent ? ': ' : ':';
+    if (Array.isArray(v)) {
+      if (v.length === 0) return void out.push('[]');
+      out.push('[' + nl);
+      v.forEach((x, i) => {
+        out.push(inner);
+        write(x, inner);
+        out.push(i < v.length - 1 ? ',' + nl : nl);
+      });
+      out.push(pad + ']');
+      return;
+    }
+    const o = v as Json;
+    const keys = Object.keys(o).filter((k) => o[k] !== undefined).sort();
+    if (keys.length === 0) return void out.push('{}');
+    out.push('{' + nl);
+    keys.forEach((k, i) => {
+      const x = o[k];
+      if (x === null || typeof x !== 'object') out.push(inner + JSON.stringify(k) + colon + JSON.stringify(x));
+      else {
+        out.push(inner + JSON.stringify(k) + colon);
+        write(x, inner);
+      }
+      if (i < keys.length - 1) out.push(',' + nl);
+      else out.push(nl);
+    });
+    out.push(pad + '}');
+  }
+}
+
+function noObject(x: unknown): boolean {
+  return x === null || typeof x !== 'object' || (Array.isArray(x) && x.every((y) => y === null || typeof y !== 'object'));
+}
+
+/** Plain code-unit order (never localeCompare: it depends on the machine's ICU data). */
+export function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** sha256 hex of the canonical JSON of both files (the packer's cache key). */
+export function tokenizerHash(tokenizerJson: Json, tokenizerConfig: Json): string {
+  return createHash('sha256').update(sortedJson(tokenizerJson)).update('\n').update(sortedJson(tokenizerConfig)).digest('hex');
+}
+
+/** Temp file in the same folder, then rename: readers never see a half-written file. */
+export function writeFileAtomic(file: string, data: string): void {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${Date.now().toString(36)}.tmp`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, file);
+}

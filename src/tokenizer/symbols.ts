@@ -1,0 +1,115 @@
+// Text vs the model's symbol form. BPE vocabularies do not hold text: byte-level ones (Llama 3,
+// Qwen) hold the GPT-2 byte alphabet where a space is 'Ġ', SentencePiece-style ones (Llama 2)
+// write a space as '▁'. Mining and merge-mode extension work on symbol strings, reports and
+// token lists on text; this file converts between the two and finds word boundaries.
+type Json = Record<string, any>;
+
+export type SchemeKind = 'byte-level' | 'metaspace' | 'other';
+
+export interface SymbolScheme {
+  kind: SchemeKind;
+  /** How a leading space appears in a vocabulary entry: 'Ġ', '▁' (or the configured replacement), or ' '. */
+  marker: string;
+  /** BPE byte_fallback: characters missing from the vocabulary become <0xNN> tokens. */
+  byteFallback: boolean;
+  /** BPE ignore_merges: a pre-token found whole in the vocabulary is emitted as is (Llama 3). */
+  ignoreMerges: boolean;
+}
+
+/** Reads the scheme off tokenizer.json: ByteLevel anywhere in the pre-tokenizer, else a space replacement. */
+export function detectScheme(json: Json): SymbolScheme {
+  const model = json.model ?? {};
+  const base = { byteFallback: model.byte_fallback === true, ignoreMerges: model.ignore_merges === true };
+  if (findComponent(json.pre_tokenizer, (c) => c.type === 'ByteLevel')) return { kind: 'byte-level', marker: 'Ġ', ...base };
+  const meta = findComponent(json.pre_tokenizer, (c) => c.type === 'Metaspace');
+  if (meta) return { kind: 'metaspace', marker: meta.replacement ?? '▁', ...base };
+  const replace = findComponent(json.normalizer, (c) => c.type === 'Replace' && c.pattern?.String === ' ');
+  if (replace && typeof replace.content === 'string' && [...replace.content].length === 1) {
+    return { kind: 'metaspace', marker: replace.content, ...base };
+  }
+  return { kind: 'other', marker: ' ', ...base };
+}
+
+function findComponent(c: Json | null | undefined, pred: (c: Json) => boolean): Json | undefined {
+  if (!c || typeof c !== 'object') return undefined;
+  if (pred(c)) return c;
+  for (const list of [c.pretokenizers, c.normalizers, c.processors, c.decoders]) {
+    if (Array.isArray(list)) {
+      for (const x of list) {
+        const hit = findComponent(x, pred);
+        if (hit) return hit;
+      }
+    }
+  }
+  return undefined;
+}
+
+// GPT-2 bytes_to_unicode: printable bytes map to themselves, the other 68 to U+0100.. in order.
+const BYTE_TO_CHAR: string[] = [];
+const CHAR_TO_BYTE = new Map<string, number>();
+{
+  let n = 0;
+  for (let b = 0; b < 256; b++) {
+    const printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+    const ch = String.fromCodePoint(printable ? b : 256 + n++);
+    BYTE_TO_CHAR[b] = ch;
+    CHAR_TO_BYTE.set(ch, b);
+  }
+}
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: false });
+
+/** Text -> symbol form, e.g. ' acetaminophen' -> 'Ġacetaminophen' (byte-level) or '▁acetaminophen'. */
+export function toSymbols(scheme: SymbolScheme, text: string): string {
+  if (scheme.kind === 'byte-level') {
+    let s = '';
+    for (const b of utf8.encode(text)) s += BYTE_TO_CHAR[b];
+    return s;
+  }
+  if (scheme.kind === 'metaspace') return text.replaceAll(' ', scheme.marker);
+  return text;
+}
+
+/** Symbol form -> text. Byte-fallback pieces (<0xNN>) are decoded as bytes. */
+export function fromSymbols(scheme: SymbolScheme, symbols: string): string {
+  if (scheme.kind === 'byte-level') {
+    const bytes: number[] = [];
+    for (const ch of symbols) {
+      const b = CHAR_TO_BYTE.get(ch);
+      if (b === undefined) return symbols; // not a byte-level string (e.g. an added token's content)
+      bytes.push(b);
+    }
+    return utf8Decoder.decode(new Uint8Array(bytes));
+  }
+  if (scheme.kind === 'metaspace') {
+    const withBytes = symbols.replace(/(?:<0x[0-9A-F]{2}>)+/g, (run) =>
+      utf8Decoder.decode(new Uint8Array(run.match(/[0-9A-F]{2}/g)!.map((h) => parseInt(h, 16)))),
+    );
+    return withBytes.replaceAll(scheme.marker, ' ');
+  }
+  return symbols;
+}
+
+/**
+ * Word split for SentencePiece-style tokenizers that have no pre-tokenizer (Llama 2 runs BPE over
+ * the whole normalized text): a marker plus a run of letters/digits, a marker plus a run of other
+ * characters, or a lone marker. Safe as a boundary set because such vocabularies hold no token
+ * with an inner marker and none joining letters to punctuation (checked on Llama 2's 32000).
+ */
+export function metaspaceWords(marker: string, s: string): string[] {
+  const m = escapeRegex(marker);
+  const re = new RegExp(`${m}?[\\p{L}\\p{M}\\p{N}]+|${m}?[^\\p{L}\\p{M}\\p{N}${m}]+|${m}`, 'gu');
+  return s.match(re) ?? [];
+}
+
+export function escapeRegex(s: string): string {
+  // Only syntax characters: under the 'u' flag escaping anything else ('\-') is a SyntaxError.
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+/**
+ * A text word the way mining and merge mode treat it: exactly one leading space, then letters,
+ * marks and digits only, starting with a letter (so ' acetaminophen' yes; '(acetaminophen',
+ * ' 19', ' don' + "'t" as one unit no).
+ */
+export const WORD_RE = /^ \p{L}[\p{L}\p{M}\p{N}]*$/u;
