@@ -27,7 +27,7 @@ test('a word reuses existing spans: one new row, two merges, one token in runnin
   const { artifact, report } = extendTokenizer(base, [word('pqrs')], { mode: 'merge' });
   assert.deepEqual(artifact.newTokens, ['▁pqrs']);
   assert.deepEqual(artifact.newTokenIds, [base.vocabSize]);
-  assert.deepEqual(artifact.tokenizerJson.model.merges.slice(3), ['q r', '▁pqr s']);
+  assert.deepEqual((artifact.tokenizerJson.model as { merges: unknown[] }).merges.slice(3), ['q r', '▁pqr s']);
   assert.equal(report.mergesAdded, 2);
   const ext = new LoadedTokenizer(artifact);
   assert.deepEqual(await sameInRust(ext, ['pqrs pqrs']), [[base.vocabSize, base.vocabSize]]);
@@ -37,7 +37,7 @@ test('a base merge that fires on a created span is followed, and the word still 
   // 'qr s' now ranks before '▁p qr': after our (q, r), BPE makes [▁p, qrs], not [▁pqr, s].
   const base = tiny({ merges: ['▁ p', 'qr s', '▁p qr'], extra: EXTRA });
   const { artifact } = extendTokenizer(base, [word('pqrs')], { mode: 'merge' });
-  assert.deepEqual(artifact.tokenizerJson.model.merges.slice(3), ['q r', '▁p qrs']);
+  assert.deepEqual((artifact.tokenizerJson.model as { merges: unknown[] }).merges.slice(3), ['q r', '▁p qrs']);
   const ext = new LoadedTokenizer(artifact);
   assert.deepEqual(await sameInRust(ext, ['pqrs']), [[base.vocabSize]]);
 });
@@ -67,7 +67,7 @@ test('ignore_merges without a pre-tokenizer still plans merges (BPE sees whole s
 test('merges keep the file format: [a, b] pairs stay pairs', () => {
   const base = tiny({ merges: ['▁ p'], extra: ['▁p'], pairs: true });
   const { artifact } = extendTokenizer(base, [word('pq')], { mode: 'merge' });
-  assert.deepEqual(artifact.tokenizerJson.model.merges, [['▁', 'p'], ['▁p', 'q']]);
+  assert.deepEqual((artifact.tokenizerJson.model as { merges: unknown[] }).merges, [['▁', 'p'], ['▁p', 'q']]);
 });
 
 test('unmergeable words fall back to added tokens (or are skipped); existing ones are skipped', () => {
