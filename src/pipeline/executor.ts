@@ -8,17 +8,16 @@
 //
 // Failure: the first NodeFailed is the run's error; it halts the run (sources stop) and the
 // rest unwinds through the edges. Rejected items go to the rejects sink and the run goes on.
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { forkJoin, from, lastValueFrom, defaultIfEmpty } from 'rxjs';
-import { NodeFailed, PipelineUnrunnable } from '../errors.ts';
-import type { MainContext, MainNodeDef, NodeDef, Outputs, WorkerNodeDef } from './node.ts';
+import { NodeFailed } from '../errors.ts';
+import type { MainContext, MainNodeDef, Outputs, WorkerNodeDef } from './node.ts';
 import type { ResolvedNode, ResolvedPipeline } from './resolved.ts';
 import type { EventBus } from './events.ts';
 import type { RunPool } from './pool.ts';
 import { boundedParallel, SKIP, type ParallelStats } from './parallel.ts';
 import { InputReader, OutputPort } from './ports.ts';
 import { tee, valueEdge, type TeeStats } from './tee.ts';
+import { checkRunnable, consumersByOutput, resolveFrom, type Consumers } from './wiring.ts';
 
 export type NodeStatus = 'waiting' | 'running' | 'done' | 'failed' | 'cancelled';
 
@@ -70,8 +69,9 @@ export class Executor {
   private readonly running = new Map<string, Running>();
   private readonly tees: Array<{ edge: string; consumers: string[]; stats: TeeStats; warned: boolean }> = [];
   private readonly readers = new Map<string, InputReader<unknown>[]>();
-  private consumers = new Map<string, Array<{ node: string; input: string }>>();
-  private readonly seen = new WeakSet<object>();
+  private consumers: Consumers = new Map();
+  /** Every error already recorded, raw or wrapped, to its NodeFailed: one report per failure. */
+  private readonly seen = new WeakMap<object, NodeFailed>();
 
   constructor(private readonly opts: ExecutorOptions) {}
 
@@ -130,9 +130,11 @@ export class Executor {
    * and halts the run. The same error object reaches this once per edge it crosses.
    */
   private fail(error: unknown, node: string, index?: number): NodeFailed {
+    const known = typeof error === 'object' && error !== null ? this.seen.get(error) : undefined;
+    if (known) return known;
     const failed = error instanceof NodeFailed ? error : new NodeFailed(node, index, error);
-    if (this.seen.has(failed)) return failed;
-    this.seen.add(failed);
+    this.seen.set(failed, failed);
+    if (typeof error === 'object' && error !== null) this.seen.set(error, failed);
     const cause = failed.cause ?? failed;
     // A node that throws AbortError (or the signal's reason) because ctx.signal fired on
     // interrupt did what it was asked; a sink downstream of it still ends normally.
@@ -307,55 +309,3 @@ export class Executor {
     return { [outName]: out };
   }
 }
-
-/**
- * What the executor relies on; the loader's graph checks report these (and more) to the
- * user with file positions, this is the last guard for pipelines built in code.
- */
-function checkRunnable(p: ResolvedPipeline): void {
-  const outputs = new Set<string>();
-  const bad = (msg: string) => {
-    throw new PipelineUnrunnable(msg);
-  };
-  for (const n of p.nodes) {
-    const def = n.def;
-    for (const [input, spec] of Object.entries(def.inputs)) {
-      const ref = n.from[input];
-      if (!ref && !spec.optional) bad(`node '${n.name}': input '${input}' is not connected`);
-      if (ref && !outputs.has(`${ref.node}.${ref.output}`)) {
-        bad(`node '${n.name}': input '${input}' reads ${ref.node}.${ref.output}, which no earlier node produces`);
-      }
-    }
-    if (def.placement === 'worker') {
-      const streams = Object.values(def.inputs).filter((s) => s.kind === 'stream');
-      const streamName = Object.keys(def.inputs).find((k) => def.inputs[k].kind === 'stream');
-      if (streams.length !== 1 || Object.keys(def.outputs).length !== 1 || !n.from[streamName!]) {
-        bad(`worker node '${n.name}' needs exactly one connected stream input and one output`);
-      }
-    }
-    for (const out of Object.keys(def.outputs)) outputs.add(`${n.name}.${out}`);
-  }
-}
-
-/** "node.output" -> its consumers (declared, connected inputs), in pipeline order. */
-function consumersByOutput(p: ResolvedPipeline): Map<string, Array<{ node: string; input: string }>> {
-  const map = new Map<string, Array<{ node: string; input: string }>>();
-  for (const n of p.nodes) {
-    for (const [input, ref] of Object.entries(n.from)) {
-      if (!(input in n.def.inputs)) continue;
-      const key = `${ref.node}.${ref.output}`;
-      if (!map.has(key)) map.set(key, []);
-      map.get(key)!.push({ node: n.name, input });
-    }
-  }
-  return map;
-}
-
-/** runOnPool paths are relative to the calling node's own module, like an import. */
-function resolveFrom(nodeModule: string, target: string): string {
-  if (target.startsWith('file:') || path.isAbsolute(target)) return target;
-  const base = nodeModule.startsWith('file:') ? nodeModule : pathToFileURL(nodeModule).href;
-  return new URL(target, base).href;
-}
-
-export type { NodeDef };
