@@ -171,6 +171,20 @@ export class LoraSet {
     return new LoraLayer(t, r, loraScaling(cfg), cfg.dropout, A as tf.Variable, B as tf.Variable);
   }
 
+  /** Overwrites the weights (same modules and shapes) from PEFT layout, e.g. on resume. */
+  load(weights: Map<string, PeftLoraWeights>): void {
+    for (const [path, l] of this.layers) {
+      const w = weights.get(path);
+      const { inF, outF } = l.target;
+      if (!w || w.A.length !== l.r * inF || w.B.length !== outF * l.r) throw new AdapterMismatch(`LoRA weights for ${path} are missing or not [${l.r}, ${inF}] / [${outF}, ${l.r}]`);
+      tf.tidy(() => {
+        l.A.assign(tf.tensor2d(w.A, [l.r, inF]).transpose());
+        l.B.assign(tf.tensor2d(w.B, [outF, l.r]).transpose());
+      });
+    }
+    for (const path of weights.keys()) if (!this.layers.has(path)) throw new AdapterMismatch(`LoRA weights for ${path}, which this config does not target`);
+  }
+
   get(path: string): LoraLayer | undefined {
     return this.layers.get(path);
   }

@@ -1,0 +1,130 @@
+// A Trainer is the model set up for training: LoRA hooked into every targeted linear, the token
+// table swapped for one with trainable rows, AdamW over both param groups, and the run's RNG.
+// It also converts its state to and from adapters and checkpoints.
+import { createHash } from 'node:crypto';
+import * as tf from '@tensorflow/tfjs';
+import { AdapterMismatch } from '../errors.ts';
+import type { AdapterContents } from '../io/peft.ts';
+import { disposeModel, type FrozenTokenTable, type LlamaModel } from '../model/weights.ts';
+import type { CheckpointContents, LoadedCheckpoint } from './checkpoint.ts';
+import type { TrainConfig } from './config.ts';
+import { LoraSet, type ModelShape } from './lora.ts';
+import { AdamW, type ParamGroup } from './optimizer.ts';
+import type { Param } from './params.ts';
+import { Rng } from './rng.ts';
+import { createTokenTable, type TrainTokenTable } from './tokens.ts';
+import { Watchdog } from './watchdog.ts';
+
+export interface TokenSetup {
+  /** Ids of the new tokens, appended after the base rows, ascending from the base vocabulary size. */
+  newTokenIds: number[];
+  newTokens: string[];
+  /** Initial rows of the new tokens [n, H] (and of an untied head). */
+  embedRows: Float32Array;
+  headRows?: Float32Array;
+  /** Existing ids also retrained ('trainable-tokens' mode). */
+  retrainIds?: number[];
+}
+
+export interface Trainer {
+  cfg: TrainConfig;
+  model: LlamaModel;
+  lora: LoraSet;
+  table: TrainTokenTable;
+  opt: AdamW;
+  params: Param[];
+  /** Draws dropout seeds; its state is checkpointed. */
+  rng: Rng;
+  watchdog: Watchdog;
+  /** Optimizer updates done. */
+  step: number;
+  tokens: TokenSetup;
+  /** Seed of the current training forward (dropout on); undefined in evaluation. */
+  dropoutSeed?: number;
+}
+
+export function modelShape(model: LlamaModel): ModelShape {
+  const c = model.config;
+  return {
+    vocabSize: c.vocabSize, hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize, numLayers: c.numLayers,
+    numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim, tieWordEmbeddings: c.tieWordEmbeddings,
+  };
+}
+
+/** Sets `model` up for training. The model's token table is replaced (and owned by the trainer). */
+export function createTrainer(model: LlamaModel, cfg: TrainConfig, tokens: TokenSetup, seed: number): Trainer {
+  const V0 = model.tokens.vocabSize;
+  tokens.newTokenIds.forEach((id, k) => {
+    if (id !== V0 + k) throw new AdapterMismatch(`new token ids must be ${V0}, ${V0 + 1}, ... (appended after the base rows); got ${tokens.newTokenIds}`);
+  });
+  const lora = LoraSet.init(modelShape(model), cfg.lora, Rng.seeded(seed, 'lora-init'));
+  const retrain = cfg.embedding === 'trainable-tokens' ? tokens.retrainIds ?? [] : [];
+  const table = createTokenTable(model.tokens as FrozenTokenTable, {
+    mode: cfg.embedding, appendedEmbed: tokens.embedRows, appendedHead: tokens.headRows, replaceEmbed: retrain, replaceHead: retrain,
+  });
+  model.tokens = table;
+  const groups: ParamGroup[] = [
+    { name: 'lora', lr: cfg.lr, weightDecay: cfg.weightDecay, params: lora.params() },
+    { name: 'tokens', lr: cfg.tokenLr ?? cfg.lr, weightDecay: cfg.tokenWeightDecay, params: table.params() },
+  ].filter((g) => g.params.length > 0);
+  const t: Trainer = {
+    cfg, model, lora, table, opt: new AdamW(groups, { betas: cfg.betas, eps: cfg.eps }),
+    params: groups.flatMap((g) => g.params), rng: Rng.seeded(seed, 'dropout'), watchdog: new Watchdog(cfg.watchdog), step: 0, tokens,
+  };
+  const index = new Map([...lora.layers.keys()].map((p, i) => [p, i]));
+  model.linearHook = (name, x, y) => {
+    const layer = lora.get(name);
+    if (!layer) return y;
+    const seedFor = t.dropoutSeed === undefined ? undefined : (t.dropoutSeed + index.get(name)! * 0x9e3779b1) >>> 0;
+    return tf.add(y, layer.delta(x, seedFor)) as tf.Tensor2D;
+  };
+  return t;
+}
+
+/** The adapter for the trainer's current weights (frozen mode still stores the new rows). */
+export function adapterContents(t: Trainer, baseModelNameOrPath: string): AdapterContents {
+  const c = t.model.config;
+  const rows = t.table.exportRows();
+  const common = {
+    lora: t.lora.toPeft(), loraConfig: t.lora.cfg, mode: t.cfg.embedding, hiddenSize: c.hiddenSize,
+    vocabSize: t.table.vocabSize, baseVocabSize: t.table.baseVocabSize, tieWordEmbeddings: c.tieWordEmbeddings,
+    baseModelNameOrPath, newTokens: t.tokens.newTokens, newTokenIds: t.tokens.newTokenIds,
+  };
+  if ('embedFull' in rows) return { ...common, fullRows: { embed: rows.embedFull, lmHead: rows.headFull } };
+  return { ...common, tokenRows: rows };
+}
+
+/** Hash of what must not change between a run and its resume. */
+export function configHash(t: Trainer): string {
+  return createHash('sha256').update(JSON.stringify({ cfg: t.cfg, ids: t.tokens.newTokenIds, retrain: t.tokens.retrainIds ?? [] })).digest('hex').slice(0, 16);
+}
+
+export function checkpointContents(t: Trainer, baseModelNameOrPath: string, data: Record<string, unknown>, evalLoss?: number): CheckpointContents {
+  return {
+    adapter: adapterContents(t, baseModelNameOrPath),
+    optimizer: t.opt.exportState(),
+    state: { step: t.step, totalSteps: t.cfg.steps, rng: t.rng.state(), data, configHash: configHash(t), evalLoss },
+  };
+}
+
+/** Puts a checkpoint's weights, moments, step and RNG state back into a fresh trainer. */
+export function restoreTrainer(t: Trainer, ck: LoadedCheckpoint): void {
+  if (ck.state.configHash !== configHash(t)) {
+    throw new AdapterMismatch(`${ck.dir}: checkpoint was written under a different training config or token list; cannot resume`);
+  }
+  t.lora.load(ck.adapter.lora);
+  const a = ck.adapter;
+  if (t.cfg.embedding === 'full') t.table.importRows({ embedFull: a.fullRows?.embed, headFull: a.fullRows?.lmHead ?? a.fullRows?.embed });
+  else if (t.cfg.embedding === 'trainable-tokens') t.table.importRows({ embed: a.tokenRows?.embed, lmHead: a.tokenRows?.lmHead });
+  t.opt.importState(ck.optimizer);
+  t.rng = Rng.fromState(ck.state.rng);
+  t.step = ck.state.step;
+}
+
+/** Frees the trainer's own tensors and the model's. */
+export function disposeTrainer(t: Trainer): void {
+  t.opt.dispose();
+  t.lora.dispose();
+  t.model.linearHook = undefined;
+  disposeModel(t.model); // includes the token table
+}
