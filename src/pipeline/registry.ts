@@ -61,7 +61,9 @@ export function checkNodeDef(x: unknown): string[] {
     if (d.init !== undefined && typeof d.init !== 'function') problems.push("'init' must be a function");
     const ins = Object.values<any>(d.inputs ?? {});
     const outs = Object.values<any>(d.outputs ?? {});
-    if (ins.length !== 1 || ins[0]?.kind !== 'stream') problems.push('a worker node has exactly one stream input');
+    // Value inputs (a tokenizer, say) reach init(params, values) on every thread; items come
+    // from the one stream input.
+    if (ins.filter((p) => p?.kind === 'stream').length !== 1) problems.push('a worker node has exactly one stream input (value inputs may be added)');
     if (outs.length !== 1) problems.push('a worker node has exactly one output');
   } else {
     problems.push("'placement' must be 'main' or 'worker'");
