@@ -53,7 +53,9 @@ export function parseTemplate(text: string, source: string): Template {
   try {
     return new Template(text);
   } catch (e) {
-    throw new TemplateInvalid(source, `does not parse: ${(e as Error).message}`, { cause: e });
+    // The parser reports a missing {% endfor %} / {% endif %} as a TypeError from running past the end.
+    const detail = e instanceof SyntaxError ? (e as Error).message : `unexpected end of template (a {% for %} or {% if %} block left open?): ${(e as Error).message}`;
+    throw new TemplateInvalid(source, `does not parse: ${detail}`, { cause: e });
   }
 }
 

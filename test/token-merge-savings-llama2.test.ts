@@ -1,0 +1,5 @@
+// Acceptance (llama2): on a corpus with planted domain terms, mining finds them, and merge mode
+// shortens the encoded corpus by at least the number of tokens the discovery report gives.
+import { savingsSuite } from './fixtures/tokens/savings-suite.ts';
+
+savingsSuite('llama2');
