@@ -2,6 +2,7 @@
 // Everything streams: memory is one chunk per open file plus the shuffle buffer.
 import path from 'node:path';
 import { z } from 'zod';
+import { pathParam } from '../pipeline/schema.ts';
 import { CorpusRecordInvalid, CorpusSourceInvalid } from '../errors.ts';
 import type { Document } from '../pipeline/items.ts';
 import { expandSources, fingerprint, formatOf, type CorpusFormat, type Fingerprint, type SourceFile } from './sources.ts';
@@ -22,7 +23,7 @@ export const CorpusParams = z
     idField: z.string().optional().describe('dotted path of a document id (default: file:line or file#row)'),
     messagesField: z.string().default('messages').describe('chat: dotted path of the messages array'),
     chatTemplate: z.string().optional().describe('chat: inline Jinja template or a .jinja file'),
-    modelDir: z.string().optional().describe('chat: model folder with chat_template.jinja or tokenizer_config.json'),
+    modelDir: pathParam().optional().describe('chat: model folder with chat_template.jinja or tokenizer_config.json'),
     templateName: z.string().optional().describe('chat: name when the config holds several templates'),
     lossOn: z.enum(['assistant', 'all']).default('assistant').describe('chat: tokens scored by the loss'),
     endOfTurn: z.array(z.string()).default([]).describe('chat: extra end-of-turn markers scored after a reply'),
@@ -35,7 +36,7 @@ export const CorpusParams = z
     maxLineBytes: z.number().int().positive().default(64 * 2 ** 20).describe('longer lines are rejected'),
     cache: z.boolean().default(false).describe('write documents once to a run-local cache and replay it on later passes'),
     fingerprint: z.enum(['stat', 'content']).default('stat').describe('what identifies the corpus for downstream caches'),
-    cwd: z.string().optional().describe('base folder of relative paths (default: the working directory)'),
+    cwd: pathParam('.').describe("base folder of relative paths and globs (in a pipeline file: the file's folder)"),
   })
   .strict();
 export type CorpusParams = z.output<typeof CorpusParams>;
@@ -65,7 +66,7 @@ function patterns(p: CorpusParams): string[] {
 }
 
 export function baseDir(p: CorpusParams): string {
-  return path.resolve(p.cwd ?? process.cwd());
+  return path.resolve(p.cwd);
 }
 
 /** The params that change what documents come out (the fingerprint covers these, not `cache`/`strict`). */

@@ -12,6 +12,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { pathParam } from '../pipeline/schema.ts';
 import { boundedParallel } from '../pipeline/parallel.ts';
 import type { Document, PackedBatch, TokenizerArtifact } from '../pipeline/items.ts';
 import { readIpcFile } from '../io/arrow.ts';
@@ -40,7 +41,7 @@ export const PackerParams = z
     shardBatches: z.number().int().positive().default(32).describe('batches per Arrow IPC shard file'),
     shuffleBatches: z.boolean().default(true).describe('reorder train batches (seeded) in epochs after the first'),
     cache: z.boolean().default(true).describe('reuse packed batches across runs (needs the fingerprint input)'),
-    cacheDir: z.string().optional().describe('cache folder (default: <outputDir>/.cache/packed)'),
+    cacheDir: pathParam().optional().describe('cache folder (default: <outputDir>/.cache/packed)'),
     spill: z.boolean().default(true).describe('drain documents to a run-local file while the tokenizer is pending'),
     seed: z.number().int().optional().describe("batch shuffle seed (default: the run's seed)"),
   })
@@ -134,7 +135,8 @@ export function createPacker(
     const writer = new ShardWriter(dir, p.seqLen, p.shardBatches);
     resolveLogs(writer.logs);
     try {
-      const stats = await build(intake.docs(), artifact, eosId, padId, writer, root, p, env, status);
+      // The tokenizer file for pool threads goes beside the batches: shared cache or run folder.
+      const stats = await build(intake.docs(), artifact, eosId, padId, writer, trusted ? root : path.dirname(local), p, env, status);
       status.spilled = intake.spilled;
       status.stats = stats;
       await writer.commit({ key: status.key ?? 'run-local', seqLen: p.seqLen, batchSize: p.batchSize, inputs: { corpus: fp?.hash ?? '', tokenizer: artifact.hash, params: keyParams(p, padId) } }, stats, trusted);
@@ -201,12 +203,12 @@ async function build(
   eosId: number | null,
   padId: number,
   writer: ShardWriter,
-  root: string,
+  tokenizerRoot: string,
   p: PackerParams,
   env: PackerEnv,
   status: PackerStatus,
 ): Promise<Record<Split, PackStats>> {
-  const file = await tokenizerFile(root, artifact);
+  const file = await tokenizerFile(tokenizerRoot, artifact);
   const packers: Record<Split, Packer> = {
     train: new Packer({ seqLen: p.seqLen, batchSize: p.batchSize, mode: p.mode, padId, finalBatch: p.finalBatch }),
     eval: new Packer({ seqLen: p.seqLen, batchSize: p.batchSize, mode: p.mode, padId, finalBatch: p.finalBatch }),
