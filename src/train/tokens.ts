@@ -15,7 +15,7 @@
 // The lookup gradient is a scatter-add done in JS (dense [V, H], as torch's would be).
 import * as tf from '@tensorflow/tfjs';
 import { AdapterMismatch } from '../errors.ts';
-import type { FrozenTokenTable, TokenTable } from '../model/weights.ts';
+import { FrozenTokenTable, type TokenTable } from '../model/weights.ts';
 import type { EmbeddingMode } from './memory-plan.ts';
 import type { Param } from './params.ts';
 
@@ -31,7 +31,7 @@ export interface TokenTableInit {
   appendedEmbed: Float32Array;
   /** Same for an untied head (required then); ignored when tied. */
   appendedHead?: Float32Array;
-  /** Existing ids (< V0) retrained in the embedding ('trainable-tokens' only). */
+  /** Existing ids (< V0) whose rows are replaced: trainable in 'trainable-tokens', constants in 'frozen'. */
   replaceEmbed?: number[];
   /** Existing ids retrained in an untied head; a tied head always follows the embedding. */
   replaceHead?: number[];
@@ -57,10 +57,32 @@ export function createTokenTable(base: FrozenTokenTable, init: TokenTableInit): 
     throw new AdapterMismatch(`untied head: appended head rows must be [${n}, ${H}]`);
   }
   if (init.mode === 'full') return new FullTokenTable(base, init, n);
-  if (init.mode === 'frozen' && (init.replaceEmbed?.length || init.replaceHead?.length)) {
-    throw new AdapterMismatch("existing tokens can only be retrained in 'trainable-tokens' mode");
-  }
   return new RowTokenTable(base, init, n);
+}
+
+/**
+ * A frozen table whose rows `ids` (< V0) are overwritten with `embedRows` (and, untied, the head
+ * rows with `headRows`), for new tokens whose ids fall inside the checkpoint's matrix (Qwen pads
+ * its vocabulary past the tokenizer). One-time set-up cost; `base` is disposed.
+ */
+export function withRows(base: FrozenTokenTable, ids: number[], embedRows: Float32Array, headRows?: Float32Array): FrozenTokenTable {
+  if (ids.length === 0) return base;
+  const [H, V0] = [base.hiddenSize, base.vocabSize];
+  const k = ids.length;
+  if (!base.tied && !headRows) throw new AdapterMismatch('untied head: rows for the in-vocabulary new ids are missing');
+  const { headT, rows } = tf.tidy(() => {
+    const place = tf.oneHot(tf.tensor1d(ids, 'int32'), V0).cast('float32'); // [k, V0]
+    const keep = tf.sub(1, tf.sum(place, 0)); // [V0]: 0 at the replaced ids
+    // headT' = headT * keep + R^T · place   ([H, V0])
+    const patchT = (t: tf.Tensor2D, r: Float32Array) =>
+      tf.add(tf.mul(t, keep.reshape([1, V0])), tf.matMul(tf.tensor2d(r, [k, H]), place, true, false)) as tf.Tensor2D;
+    if (base.tied) return { headT: patchT(base.headT, embedRows) };
+    const r = tf.add(tf.mul(base.rows!, keep.reshape([V0, 1])), tf.matMul(place, tf.tensor2d(embedRows, [k, H]), true, false)) as tf.Tensor2D; // [V0, H]
+    return { headT: patchT(base.headT, headRows!), rows: r };
+  }) as { headT: tf.Tensor2D; rows?: tf.Tensor2D };
+  const out = new FrozenTokenTable(headT, rows ?? null);
+  base.dispose();
+  return out;
 }
 
 /** One [n, H] row matrix plus the lookups that place it. */

@@ -12,14 +12,17 @@ import { LoraSet, type ModelShape } from './lora.ts';
 import { AdamW, type ParamGroup } from './optimizer.ts';
 import type { Param } from './params.ts';
 import { Rng } from './rng.ts';
-import { createTokenTable, type TrainTokenTable } from './tokens.ts';
+import { createTokenTable, withRows, type TrainTokenTable } from './tokens.ts';
 import { Watchdog } from './watchdog.ts';
 
 export interface TokenSetup {
-  /** Ids of the new tokens, appended after the base rows, ascending from the base vocabulary size. */
+  /**
+   * Ids of the new tokens. Ids at or past the checkpoint's rows must run V0, V0+1, ... (appended);
+   * ids below V0 (a padded vocabulary, e.g. Qwen) take over those rows.
+   */
   newTokenIds: number[];
   newTokens: string[];
-  /** Initial rows of the new tokens [n, H] (and of an untied head). */
+  /** Initial rows of the new tokens [n, H] in newTokenIds order (and of an untied head). */
   embedRows: Float32Array;
   headRows?: Float32Array;
   /** Existing ids also retrained ('trainable-tokens' mode). */
@@ -54,13 +57,21 @@ export function modelShape(model: LlamaModel): ModelShape {
 /** Sets `model` up for training. The model's token table is replaced (and owned by the trainer). */
 export function createTrainer(model: LlamaModel, cfg: TrainConfig, tokens: TokenSetup, seed: number): Trainer {
   const V0 = model.tokens.vocabSize;
-  tokens.newTokenIds.forEach((id, k) => {
-    if (id !== V0 + k) throw new AdapterMismatch(`new token ids must be ${V0}, ${V0 + 1}, ... (appended after the base rows); got ${tokens.newTokenIds}`);
+  const H = model.config.hiddenSize;
+  const inside = tokens.newTokenIds.map((id, k) => [id, k] as const).filter(([id]) => id < V0);
+  const appended = tokens.newTokenIds.map((id, k) => [id, k] as const).filter(([id]) => id >= V0);
+  appended.forEach(([id], j) => {
+    if (id !== V0 + j) throw new AdapterMismatch(`new token ids past the model's ${V0} rows must be ${V0}, ${V0 + 1}, ...; got ${tokens.newTokenIds}`);
   });
+  const pick = (rows: Float32Array | undefined, which: ReadonlyArray<readonly [number, number]>) =>
+    rows && Float32Array.from(which.flatMap(([, k]) => Array.from(rows.subarray(k * H, (k + 1) * H))));
+  const base = withRows(model.tokens as FrozenTokenTable, inside.map(([id]) => id), pick(tokens.embedRows, inside)!, pick(tokens.headRows, inside));
   const lora = LoraSet.init(modelShape(model), cfg.lora, Rng.seeded(seed, 'lora-init'));
-  const retrain = cfg.embedding === 'trainable-tokens' ? tokens.retrainIds ?? [] : [];
-  const table = createTokenTable(model.tokens as FrozenTokenTable, {
-    mode: cfg.embedding, appendedEmbed: tokens.embedRows, appendedHead: tokens.headRows, replaceEmbed: retrain, replaceHead: retrain,
+  // Rows inside the matrix are replaced rows: trained in 'trainable-tokens', stored (as constants) in 'frozen'.
+  const replaced = cfg.embedding === 'full' ? [] : [...inside.map(([id]) => id), ...(cfg.embedding === 'trainable-tokens' ? tokens.retrainIds ?? [] : [])];
+  const table = createTokenTable(base, {
+    mode: cfg.embedding, appendedEmbed: pick(tokens.embedRows, appended)!, appendedHead: pick(tokens.headRows, appended),
+    replaceEmbed: replaced, replaceHead: replaced,
   });
   model.tokens = table;
   const groups: ParamGroup[] = [
