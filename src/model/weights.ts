@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ModelWeightsInvalid } from '../errors.ts';
 import { WeightSet } from '../io/safetensors.ts';
 import { loadModelConfig, type ModelConfig } from './config.ts';
+import { frozenMatMul } from './ops.ts';
 import { invFreq } from './rope.ts';
 
 /** One nn.Linear. `name` is the HF module path ('model.layers.0.self_attn.q_proj'), the key LoRA matches on. */
@@ -72,7 +73,7 @@ export class FrozenTokenTable implements TokenTable {
   }
 
   logits(h: tf.Tensor2D): tf.Tensor2D {
-    return tf.matMul(h, this.headT); // [N, H] x [H, V] → [N, V]
+    return frozenMatMul(h, this.headT); // [N, H] x [H, V] → [N, V]
   }
 
   dispose(): void {

@@ -33,20 +33,20 @@ export function crossEntropy(logits: tf.Tensor2D, targets: Int32Array, reduction
   if (targets.length !== N) throw new ModelInputInvalid(`targets has ${targets.length} entries, logits has ${N} rows`);
   const rows: number[] = [];
   const pairs: number[] = [];
-  const onehotIds = new Int32Array(N).fill(-1); // −1: tf.oneHot gives an all-zero row
   for (let i = 0; i < N; i++) {
     const t = targets[i];
     if (t === IGNORE_INDEX) continue;
     if (!(t >= 0 && t < V)) throw new ModelInputInvalid(`targets[${i}] = ${t} is outside [0, ${V}) and is not ${IGNORE_INDEX}`);
     rows.push(i);
     pairs.push(i, t);
-    onehotIds[i] = t;
   }
   const count = rows.length;
   if (count === 0) return tf.tidy(() => tf.mul(tf.sum(logits), 0).add(reduction === 'mean' ? NaN : 0));
   const scale = reduction === 'mean' ? 1 / count : 1;
-  const weights = new Float32Array(N); // per-row weight of the softmax term: scale on scored rows, 0 elsewhere
-  for (const r of rows) weights[r] = scale;
+  // Per-row log of the softmax weight: log(scale) on scored rows, −inf on ignored ones, so
+  // exp(z − lse + logW) is the weighted softmax in one pass and exactly 0 where nothing is scored.
+  const logW = new Float32Array(N).fill(-Infinity);
+  for (const r of rows) logW[r] = Math.log(scale);
 
   const fused = tf.customGrad<tf.Scalar>((...args) => {
     const z = args[0] as tf.Tensor2D;
@@ -61,12 +61,11 @@ export function crossEntropy(logits: tf.Tensor2D, targets: Int32Array, reduction
     const gradFunc = (dy: tf.Scalar, saved: tf.Tensor[]) =>
       tf.tidy(() => {
         const [zs, lseS] = saved;
-        // d loss / d z = (softmax(z) − onehot(target)) · weight, times the upstream dy (a scalar).
-        const probs = tf.exp(tf.sub(zs, lseS.reshape([N, 1]))); // [N, V]
-        const w = tf.mul(tf.tensor2d(weights, [N, 1]), dy); // [N, 1]
-        // int32 then cast: tfjs-backend-wasm 4.22's OneHot ignores dtype 'float32' and writes int bit patterns.
-        const onehot = tf.oneHot(tf.tensor1d(onehotIds, 'int32'), V).cast('float32'); // [N, V], zero rows where ignored
-        return tf.sub(tf.mul(probs, w), tf.mul(onehot, tf.mul(dy, scale)));
+        // d loss / d z = (softmax(z) − onehot(target)) · scale · dy; the one-hot part is a scatter of count values.
+        const shift = tf.sub(lseS, tf.tensor1d(logW)).reshape([N, 1]); // [N, 1]
+        const soft = tf.mul(tf.exp(tf.sub(zs, shift)), dy); // [N, V]
+        const hot = tf.scatterND(tf.tensor2d(pairs, [count, 2], 'int32'), tf.mul(tf.fill([count], scale), dy), [N, V]);
+        return tf.sub(soft, hot);
       });
     return { value, gradFunc };
   });
