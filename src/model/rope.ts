@@ -61,8 +61,8 @@ export function ropeTables(positions: Int32Array, inv: Float64Array): RopeTables
 
 /** x: [N, heads, D] → same shape, rotated. */
 export function applyRope(x: tf.Tensor3D, t: RopeTables): tf.Tensor3D {
-  const [N, heads, D] = x.shape;
-  // Swapping the halves is one Reverse over a [.., 2, D/2] view: cheaper than two slices and a concat.
-  const swapped = tf.reverse(x.reshape([N, heads, 2, D / 2]), 2).reshape([N, heads, D]); // [N, heads, D]
+  const half = x.shape[2] / 2;
+  // Two slices and a concat: the wasm Reverse kernel over a [.., 2, D/2] view measured about 2x slower.
+  const swapped = tf.concat([tf.slice(x, [0, 0, half], [-1, -1, half]), tf.slice(x, [0, 0, 0], [-1, -1, half])], 2); // [N, heads, D]
   return tf.add(tf.mul(x, t.cos), tf.mul(swapped, t.sinSigned));
 }
