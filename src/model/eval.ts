@@ -12,8 +12,10 @@ export const DEFAULT_EVAL_MAX_LEN = 1024;
 export interface EvalOptions {
   /** Window length in tokens (default 1024). */
   maxLen?: number;
-  /** Tokens per forward call; equal-length windows are batched up to this (default 4096). */
+  /** Tokens per forward call; equal-length windows are batched up to this (default max(maxLen, 2048)). */
   batchTokens?: number;
+  /** Rows of hidden states sent through the head and the loss at once (default: 64 Mi logits / vocab size). */
+  headChunkRows?: number;
 }
 
 export interface EvalResult {
@@ -35,10 +37,15 @@ export function evalWindows(n: number, maxLen: number): Array<[number, number]> 
   return out;
 }
 
+/** Logit elements materialised at once by default (64 Mi floats = 256 MiB). */
+const LOGITS_BUDGET = 2 ** 26;
+
 export function evaluateIds(model: LlamaModel, ids: Int32Array, opts: EvalOptions = {}): EvalResult {
   const maxLen = opts.maxLen ?? DEFAULT_EVAL_MAX_LEN;
   const windows = evalWindows(ids.length, maxLen);
-  const perBatch = Math.max(1, Math.floor((opts.batchTokens ?? 4096) / maxLen));
+  const V = model.tokens.vocabSize;
+  const perBatch = Math.max(1, Math.floor((opts.batchTokens ?? Math.max(maxLen, 2048)) / maxLen));
+  const chunkRows = opts.headChunkRows ?? Math.max(1, Math.floor(LOGITS_BUDGET / V));
   let sum = 0; // float64 across windows
   let count = 0;
   for (let i = 0; i < windows.length; ) {
@@ -49,11 +56,15 @@ export function evaluateIds(model: LlamaModel, ids: Int32Array, opts: EvalOption
     const inputIds = new Int32Array(B * T); // [B*T]
     for (let b = 0; b < B; b++) inputIds.set(ids.subarray(windows[i + b][0], windows[i + b][1]), b * T);
     const targets = shiftLabels(inputIds, B, T);
-    const s = tf.tidy(() => {
-      const logits = forward(model, { inputIds, B, T });
-      return crossEntropy(logits.reshape([B * T, logits.shape[2]]), targets, 'sum'); // [B*T, V]
-    });
-    sum += readScalar(s);
+    // Hidden states first, then the head and the loss over row chunks: no [B*T, V] logits at once.
+    const hidden = forward(model, { inputIds, B, T, output: 'hidden' }); // [B, T, H]
+    const h2 = hidden.reshape([B * T, hidden.shape[2]]) as tf.Tensor2D; // [B*T, H]
+    for (let r = 0; r < B * T; r += chunkRows) {
+      const n = Math.min(chunkRows, B * T - r);
+      const s = tf.tidy(() => crossEntropy(model.tokens.logits(h2.slice([r, 0], [n, -1])), targets.subarray(r, r + n), 'sum'));
+      sum += readScalar(s);
+    }
+    tf.dispose([hidden, h2]);
     count += B * (T - 1);
     i += B;
   }
