@@ -251,7 +251,7 @@ def fmt(x):
     return float('%.9g' % x)
 
 
-def logits_case(W, cfg, g, name, rows, T, V):
+def packed_inputs(g, rows, T, V):
     """rows: list of per-row document lengths (sum = T); positions restart at 0 for each document."""
     B = len(rows)
     ids = torch.randint(0, V, (B, T), generator=g)
@@ -265,7 +265,7 @@ def logits_case(W, cfg, g, name, rows, T, V):
     return ids, pos
 
 
-def golden_cases(W, cfg, seed, out):
+def golden_cases(W, cfg, seed):
     V = cfg['vocab_size']
     g = torch.Generator().manual_seed(seed + 1000)
     cols = list(range(V)) if V <= 128 else sorted(set([0, V - 1] + torch.randperm(V, generator=g)[:46].tolist()))
@@ -273,7 +273,7 @@ def golden_cases(W, cfg, seed, out):
     cases = []
     for name, rows, offset in specs:
         T = sum(rows[0])
-        ids, pos = logits_case(W, cfg, g, name, rows, T, V)
+        ids, pos = packed_inputs(g, rows, T, V)
         if offset is not None:
             pos = pos + offset
         logits = ref.forward(W, cfg, ids, pos)                        # [B, T, V] float64
@@ -332,7 +332,7 @@ def main():
         model_dir, cfg, tok_path = build_variant(name, spec)
         ref.self_check(model_dir)
         W = ref.load_weights(model_dir)
-        golden = {'variant': name, 'model': os.path.relpath(model_dir, ROOT), 'cases': golden_cases(W, cfg, spec['seed'], None),
+        golden = {'variant': name, 'model': os.path.relpath(model_dir, ROOT), 'cases': golden_cases(W, cfg, spec['seed']),
                   'greedy': golden_greedy(W, cfg, model_dir, tok_path)}
         if tok_path:
             golden['eval'] = golden_eval(W, cfg, tok_path)
