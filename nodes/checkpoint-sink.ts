@@ -1,0 +1,77 @@
+// checkpoint-sink: writes checkpoints (PEFT adapter + optimizer state + trainer state) every
+// `every` updates, when training is interrupted, and at the end; at the end also the final
+// adapter folder <runDir>/<adapterDir>. Keeps the last `keepLast` checkpoints and the best by
+// eval loss. Every folder is written under a temp name and renamed (src/train/checkpoint.ts).
+//
+// Inputs
+//   state        stream of TrainSnapshot (from evaluator, or straight from train-step)
+//   fingerprint  value {hash, files} from corpus-reader (optional): corpus hashes in the README
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { defineNode } from '../src/pipeline/node.ts';
+import { saveAdapter, type AdapterExtras, type Provenance } from '../src/io/peft.ts';
+import { saveCheckpoint } from '../src/train/checkpoint.ts';
+import type { TrainSnapshot } from '../src/train/loop.ts';
+import { checkpointContents } from '../src/train/trainer.ts';
+
+const Params = z.strictObject({
+  every: z.number().int().positive().default(100).describe('checkpoint every N updates (and at the end / on interrupt)'),
+  keepLast: z.number().int().positive().default(3),
+  adapterDir: z.string().default('adapter').describe('final adapter folder under the run folder'),
+});
+
+interface Fingerprint {
+  hash: string;
+  files: Array<{ file: string; sha256?: string; size: number; mtimeMs: number }>;
+}
+
+export default defineNode({
+  name: 'checkpoint-sink',
+  description: 'Writes PEFT-format checkpoints (keep last K + best) and the final adapter folder.',
+  params: Params,
+  inputs: {
+    state: { kind: 'stream', item: 'train-state', description: 'from evaluator or train-step' },
+    fingerprint: { kind: 'value', item: 'corpus-fingerprint', optional: true, description: 'corpus identity for provenance' },
+  },
+  outputs: {},
+  placement: 'main',
+  async run(inputs, ctx) {
+    const p = ctx.params;
+    let fingerprint: Fingerprint | undefined;
+    if (inputs.fingerprint) for await (const f of inputs.fingerprint) { fingerprint = f as Fingerprint; break; }
+    const pipelineFile = path.join(ctx.runDir, 'pipeline.json');
+    const provenance: Provenance = {
+      pipelineHash: existsSync(pipelineFile) ? createHash('sha256').update(readFileSync(pipelineFile)).digest('hex') : undefined,
+      corpusHash: fingerprint?.hash,
+      corpusHashes: fingerprint ? Object.fromEntries(fingerprint.files.map((f) => [f.file, f.sha256 ?? `size ${f.size}, mtime ${new Date(f.mtimeMs).toISOString()}`])) : undefined,
+      seed: ctx.seed,
+    };
+    let lastSaved = -1;
+    let lastMetrics: Record<string, number> | undefined;
+    for await (const item of inputs.state as AsyncIterable<TrainSnapshot>) {
+      const s = item;
+      if (s.metrics) lastMetrics = { eval_loss: s.metrics.loss, eval_ppl: s.metrics.ppl, new_token_loss: s.metrics.newToken.loss, new_token_acc: s.metrics.newToken.acc };
+      const due = s.reason !== 'step' || s.step % p.every === 0;
+      if (!due || (s.step === lastSaved && s.reason !== 'end') || s.step === 0) continue;
+      // Export now, synchronously: the train loop waits until this item is consumed.
+      const contents = checkpointContents(s.trainer, s.baseModel, { consumed: s.consumed }, s.metrics?.loss);
+      const extras: AdapterExtras = {
+        tokenizer: { tokenizerJson: s.tokenizer.tokenizerJson, tokenizerConfig: s.tokenizer.tokenizerConfig },
+        provenance: { ...provenance, step: s.step, metrics: lastMetrics },
+      };
+      contents.extras = extras;
+      if (s.step !== lastSaved || (s.reason === 'end' && s.metrics)) {
+        const dir = await saveCheckpoint(s.checkpointRoot, contents, p.keepLast);
+        lastSaved = s.step;
+        ctx.events.emit({ type: 'checkpoint', node: ctx.name, step: s.step, dir, reason: s.reason });
+      }
+      if (s.reason === 'end') {
+        const dir = path.join(ctx.runDir, p.adapterDir);
+        await saveAdapter(dir, contents.adapter, extras);
+        ctx.events.emit({ type: 'adapter', node: ctx.name, step: s.step, dir });
+      }
+    }
+  },
+});

@@ -1,0 +1,122 @@
+// train-step: LoRA + trainable token rows on the main thread (TensorFlow.js).
+//
+// Inputs
+//   batches    stream of PackedBatch (the packer's train output)
+//   tokenizer  value TokenizerArtifact: the new tokens and their ids
+// Outputs
+//   events     stream of StepEvent, one per update (also logged to <runDir>/train.log)
+//   state      stream of TrainSnapshot: the live trainer after every update and at the end.
+//              Chain it (evaluator → checkpoint-sink); the loop waits for each to be taken.
+// With --resume the newest complete checkpoint is restored (weights, moments, step, schedule,
+// RNG, data position). With --dry-run only the memory plan is computed and reported.
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { defineNode, type MainContext } from '../src/pipeline/node.ts';
+import { pathParam } from '../src/pipeline/schema.ts';
+import type { PackedBatch, StepEvent, TokenizerArtifact } from '../src/pipeline/items.ts';
+import { BACKEND_CHOICES, setBackend } from '../src/model/backend.ts';
+import { loadModelConfig } from '../src/model/config.ts';
+import { TrainConfig } from '../src/train/config.ts';
+import { PushQueue, trainLoop, type TrainSnapshot } from '../src/train/loop.ts';
+import { formatMemoryPlans, memoryPlan } from '../src/train/memory-plan.ts';
+import { setupTrainer } from '../src/train/setup.ts';
+import { disposeTrainer } from '../src/train/trainer.ts';
+import { latestCheckpoint } from '../src/train/checkpoint.ts';
+
+const Params = TrainConfig.extend({
+  model: pathParam().describe('base model folder (Hugging Face Llama family)'),
+  backend: z.enum(BACKEND_CHOICES).default('auto'),
+  init: z.string().default('subtoken-mean').describe('new-row init: subtoken-mean, mean, zero, random, copy:<token>'),
+  retrainTokens: z.array(z.string()).default([]).describe("existing tokens also retrained ('trainable-tokens' mode)"),
+  checkpointDir: z.string().default('checkpoints').describe('checkpoint folder under the run folder'),
+  resumeFrom: z.string().optional().describe('a checkpoint folder to resume from (default with --resume: the newest one)'),
+}).strict();
+type Params = z.infer<typeof Params>;
+
+/** What the CLI adds to the context for training runs (pipe run --resume / --dry-run). */
+type TrainContext = MainContext<Params> & { resume?: boolean; dryRun?: boolean };
+
+async function first<T>(it: AsyncIterable<unknown>, port: string): Promise<T> {
+  for await (const v of it) return v as T;
+  throw new Error(`train-step: value input '${port}' ended without a value`);
+}
+
+export default defineNode({
+  name: 'train-step',
+  description: 'Trains LoRA adapters and the new tokens\' rows (trainable-tokens, full or frozen embedding) with AdamW.',
+  params: Params,
+  inputs: {
+    batches: { kind: 'stream', item: 'batch', description: 'train batches' },
+    tokenizer: { kind: 'value', item: 'tokenizer', description: 'the extended tokenizer' },
+  },
+  outputs: {
+    events: { kind: 'stream', item: 'step-event', description: 'one per optimizer update' },
+    state: { kind: 'stream', item: 'train-state', description: 'live trainer after each update; chain evaluator → checkpoint-sink' },
+  },
+  placement: 'main',
+  run(inputs, ctxIn) {
+    const ctx = ctxIn as TrainContext;
+    const p = ctx.params;
+    const events = new PushQueue<StepEvent>();
+    const logFile = path.join(ctx.runDir, 'train.log');
+    const state = async function* (): AsyncGenerator<TrainSnapshot> {
+      try {
+        const tokenizer = await first<TokenizerArtifact>(inputs.tokenizer, 'tokenizer');
+        if (ctx.dryRun) return planOnly(ctx, tokenizer);
+        const backend = await setBackend(p.backend);
+        const checkpointRoot = path.join(ctx.runDir, p.checkpointDir);
+        const { trainer, skip, resumedFrom } = await setupTrainer({
+          model: p.model, tokenizer, cfg: TrainConfig.parse(pick(p)), seed: ctx.seed, init: p.init,
+          retrainTokens: p.retrainTokens, checkpointRoot, resume: p.resumeFrom ?? Boolean(ctx.resume),
+        });
+        ctx.events.emit({ type: 'train-start', node: ctx.name, backend, step: trainer.step, resumedFrom, skip, params: trainer.params.length });
+        mkdirSync(ctx.runDir, { recursive: true });
+        try {
+          yield* trainLoop({
+            trainer, skip, signal: ctx.signal, batches: inputs.batches as AsyncIterable<PackedBatch>,
+            base: { baseModel: p.model, tokenizer, checkpointRoot },
+            onStep(r, tokensPerSec, line) {
+              events.push({ step: r.step, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSec, tokens: r.tokens });
+              ctx.events.emit({ type: 'train-step', node: ctx.name, step: r.step, loss: r.loss, gradNorm: r.gradNorm, lr: r.lr, tokensPerSec, line });
+              appendFileSync(logFile, line + '\n');
+            },
+            async onDiverged(e) {
+              const last = await latestCheckpoint(checkpointRoot);
+              e.message += `; the last good checkpoint is ${last ? last.dir : '(none written yet)'}`;
+              ctx.events.emit({ type: 'train-diverged', node: ctx.name, step: e.step, message: e.message, checkpoint: last?.dir });
+            },
+          });
+        } finally {
+          disposeTrainer(trainer);
+        }
+      } finally {
+        events.end();
+      }
+    };
+    return { events, state: state() };
+  },
+});
+
+/** The training fields of the params (the rest are node wiring). */
+function pick(p: Params): Record<string, unknown> {
+  const keys = Object.keys(TrainConfig.shape);
+  return Object.fromEntries(Object.entries(p).filter(([k]) => keys.includes(k)));
+}
+
+/** --dry-run: trainable counts and bytes for the chosen mode next to the other two. */
+function planOnly(ctx: TrainContext, tokenizer: TokenizerArtifact): void {
+  const p = ctx.params;
+  const c = loadModelConfig(p.model);
+  const input = {
+    shape: { vocabSize: c.vocabSize, hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize, numLayers: c.numLayers, numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim, tieWordEmbeddings: c.tieWordEmbeddings },
+    lora: p.lora,
+    newTokens: tokenizer.newTokenIds.filter((id) => id >= c.vocabSize).length,
+    extraEmbedRows: tokenizer.newTokenIds.filter((id) => id < c.vocabSize).length + p.retrainTokens.length,
+    extraHeadRows: tokenizer.newTokenIds.filter((id) => id < c.vocabSize).length + p.retrainTokens.length,
+    gradAccumulation: p.gradAccumulation,
+  };
+  const lines = formatMemoryPlans(input, p.embedding);
+  writeFileSync(path.join(ctx.runDir, 'memory-plan.txt'), lines.join('\n') + '\n');
+  ctx.events.emit({ type: 'memory-plan', node: ctx.name, mode: p.embedding, lines, plan: memoryPlan(input, p.embedding) });
+}

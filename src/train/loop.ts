@@ -1,0 +1,106 @@
+// The training loop, top to bottom: get batch → step → log → hand the state downstream.
+// It is an async generator of snapshots: after each update it yields and stays suspended until
+// the consumer (evaluator → checkpoint sink, in a chain) asks for the next one, so evaluation
+// and checkpoint export always see the weights of exactly that step. Do not fan the state
+// edge out: a tee lets the loop run ahead of the slower branch.
+import type { PackedBatch, TokenizerArtifact } from '../pipeline/items.ts';
+import { TrainingDiverged } from '../errors.ts';
+import type { EvalMetrics } from './evaluate.ts';
+import { stepBatch, stepLine, trainStep, type StepBatch, type StepResult } from './step.ts';
+import type { Trainer } from './trainer.ts';
+
+/** item: 'train-state' — the live trainer after an update, or at the end of training. */
+export interface TrainSnapshot {
+  trainer: Trainer;
+  step: number;
+  /** 'step': after an update; 'end': training finished; 'interrupt': stopped early (SIGINT). */
+  reason: 'step' | 'end' | 'interrupt';
+  result?: StepResult;
+  /** Train batches consumed by completed updates: where a resumed run picks up. */
+  consumed: number;
+  /** Filled in by the evaluator when it evaluated this snapshot. */
+  metrics?: EvalMetrics;
+  /** base_model_name_or_path for the adapter. */
+  baseModel: string;
+  tokenizer: TokenizerArtifact;
+  /** Absolute folder of the run's checkpoints. */
+  checkpointRoot: string;
+}
+
+export interface LoopOptions {
+  trainer: Trainer;
+  batches: AsyncIterable<PackedBatch>;
+  /** Batches to skip first (a resumed run's `consumed`). */
+  skip: number;
+  signal: AbortSignal;
+  base: Pick<TrainSnapshot, 'baseModel' | 'tokenizer' | 'checkpointRoot'>;
+  /** Called after each update with the fixed-width log line. */
+  onStep(r: StepResult, tokPerSec: number, line: string): void;
+  /** Called when the watchdog stops training (before the error propagates). */
+  onDiverged?(e: TrainingDiverged): Promise<void> | void;
+}
+
+export async function* trainLoop(o: LoopOptions): AsyncGenerator<TrainSnapshot> {
+  const t = o.trainer;
+  const it = o.batches[Symbol.asyncIterator]();
+  let consumed = 0;
+  // The packed stream is deterministic for a seed, so skipping what the checkpoint consumed
+  // lands on the same next batch an uninterrupted run would see.
+  while (consumed < o.skip && !(await it.next()).done) consumed++;
+  let micro: StepBatch[] = [];
+  let waitFrom = performance.now();
+  let last = performance.now();
+  while (t.step < t.cfg.steps && !o.signal.aborted) {
+    const r = await it.next();
+    if (r.done) break;
+    consumed++;
+    micro.push(stepBatch(r.value.batch, r.value.seqLen));
+    if (micro.length < t.cfg.gradAccumulation) continue;
+    const waitMs = performance.now() - waitFrom;
+    let result: StepResult;
+    try {
+      result = trainStep(t, micro);
+    } catch (e) {
+      if (e instanceof TrainingDiverged) await o.onDiverged?.(e);
+      throw e;
+    }
+    micro = [];
+    const now = performance.now();
+    const tokPerSec = (result.tokens / (now - last)) * 1000;
+    last = now;
+    o.onStep(result, tokPerSec, stepLine(result, tokPerSec, waitMs));
+    yield { ...o.base, trainer: t, step: t.step, reason: 'step', result, consumed };
+    waitFrom = performance.now();
+  }
+  // A partial accumulation is not an update: a resumed run reads those batches again.
+  const reason = t.step >= t.cfg.steps ? 'end' : o.signal.aborted ? 'interrupt' : 'end';
+  yield { ...o.base, trainer: t, step: t.step, reason, consumed: consumed - micro.length };
+}
+
+/** An unbounded queue read as an AsyncIterable (for small items such as step events). */
+export class PushQueue<T> implements AsyncIterable<T> {
+  private items: T[] = [];
+  private waiting: Array<(r: IteratorResult<T>) => void> = [];
+  private ended = false;
+
+  push(item: T): void {
+    const w = this.waiting.shift();
+    if (w) w({ value: item, done: false });
+    else this.items.push(item);
+  }
+
+  end(): void {
+    this.ended = true;
+    for (const w of this.waiting.splice(0)) w({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return {
+      next: () => {
+        if (this.items.length > 0) return Promise.resolve({ value: this.items.shift()!, done: false });
+        if (this.ended) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => this.waiting.push(resolve));
+      },
+    };
+  }
+}

@@ -1,0 +1,60 @@
+// From a model folder and the extended tokenizer to a ready Trainer: initial rows of the new
+// tokens (src/tokenizer/init.ts), ids of existing tokens named for retraining, optional resume.
+import * as tf from '@tensorflow/tfjs';
+import type { TokenizerArtifact } from '../pipeline/items.ts';
+import { AdapterMismatch } from '../errors.ts';
+import { loadModel, type FrozenTokenTable } from '../model/weights.ts';
+import { loadTokenizer } from '../tokenizer/load.ts';
+import { initNewRows, newTokensOf } from '../tokenizer/init.ts';
+import { latestCheckpoint, loadCheckpoint, removeStaleTemps } from './checkpoint.ts';
+import type { TrainConfig } from './config.ts';
+import { createTrainer, restoreTrainer, type Trainer } from './trainer.ts';
+
+export interface SetupOptions {
+  model: string;
+  tokenizer: TokenizerArtifact;
+  cfg: TrainConfig;
+  seed: number;
+  /** Row init method for new tokens (subtoken-mean, mean, zero, random, copy:<token>). */
+  init: string;
+  /** Existing tokens (by their string in the extended tokenizer) also retrained. */
+  retrainTokens: string[];
+  checkpointRoot: string;
+  /** Continue from the newest complete checkpoint under checkpointRoot (or this folder). */
+  resume: boolean | string;
+}
+
+export interface SetupResult {
+  trainer: Trainer;
+  /** Train batches a resumed run skips. */
+  skip: number;
+  resumedFrom?: string;
+}
+
+export async function setupTrainer(o: SetupOptions): Promise<SetupResult> {
+  const model = await loadModel(o.model);
+  const base = model.tokens as FrozenTokenTable;
+  const V0 = base.vocabSize;
+  // Old rows as plain arrays for the init methods: [V0, H] each (one-time copy).
+  const embed = tf.tidy(() => base.embed(tf.range(0, V0, 1, 'int32') as tf.Tensor1D).dataSync() as Float32Array);
+  const head = base.tied ? undefined : tf.tidy(() => tf.transpose(base.headT).dataSync() as Float32Array);
+  const init = initNewRows({
+    embed, head, D: model.config.hiddenSize, baseTokenizer: loadTokenizer(o.model), newTokens: newTokensOf(o.tokenizer), method: o.init, seed: o.seed,
+  });
+  const extended = loadTokenizer(o.tokenizer);
+  const retrainIds = o.retrainTokens.map((s) => {
+    const id = extended.tokenToId(s);
+    if (id === undefined || id >= V0) throw new AdapterMismatch(`retrainTokens: ${JSON.stringify(s)} is not an existing token of the base vocabulary`);
+    return id;
+  });
+  const trainer = createTrainer(model, o.cfg, {
+    newTokenIds: o.tokenizer.newTokenIds, newTokens: o.tokenizer.newTokens, embedRows: init.embedRows, headRows: init.headRows, retrainIds,
+  }, o.seed);
+  await removeStaleTemps(o.checkpointRoot);
+  if (o.resume === false) return { trainer, skip: 0 };
+  const dir = typeof o.resume === 'string' ? o.resume : (await latestCheckpoint(o.checkpointRoot))?.dir;
+  if (!dir) return { trainer, skip: 0 };
+  const ck = await loadCheckpoint(dir);
+  restoreTrainer(trainer, ck);
+  return { trainer, skip: Number(ck.state.data.consumed ?? 0), resumedFrom: dir };
+}
