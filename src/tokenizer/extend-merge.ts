@@ -129,14 +129,27 @@ export function mergeState(
   extra: Array<[string, number]>,
   takeId: () => number,
 ): MergeState {
-  const ranks = new Map<string, number>();
-  model.merges.forEach((m, r) => {
-    const k = Array.isArray(m) ? key(m[0], m[1]) : m;
-    if (!ranks.has(k)) ranks.set(k, r);
-  });
   const vocab = new Map(Object.entries(model.vocab));
   for (const [s, id] of extra) if (!vocab.has(s)) vocab.set(s, id);
-  return { vocab, ranks, nextRank: model.merges.length, newMerges: [], newEntries: [], takeId };
+  let ranks: Map<string, number> | null = null;
+  return {
+    vocab,
+    // Built on first use: words looked up whole (ignore_merges) never need the 100k+ merge ranks.
+    get ranks() {
+      if (!ranks) {
+        ranks = new Map<string, number>();
+        model.merges.forEach((m, r) => {
+          const k = Array.isArray(m) ? key(m[0], m[1]) : m;
+          if (!ranks!.has(k)) ranks!.set(k, r);
+        });
+      }
+      return ranks;
+    },
+    nextRank: model.merges.length,
+    newMerges: [],
+    newEntries: [],
+    takeId,
+  };
 }
 
 /**

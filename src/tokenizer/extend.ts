@@ -148,9 +148,10 @@ function build(base: LoadedTokenizer, tokens: TokenCandidate[], opts: ExtendOpti
     // lines up with the added ids, so every added token is also entered in model.vocab under its
     // own id (as Llama 2 does for <s>), which keeps every id as written.
     const vocab: Record<string, number> = { ...model.vocab };
-    for (const t of tokenizerJson.added_tokens as AddedTokenEntry[]) if (!Object.hasOwn(vocab, t.content)) vocab[t.content] = t.id;
-    for (const e of state.newEntries) vocab[e.symbols] = e.id;
-    if (Object.keys(vocab).length !== nextId) warnings.push(`model.vocab ids are not contiguous (${Object.keys(vocab).length} entries, ids up to ${nextId - 1}): the Rust tokenizers may renumber added tokens`);
+    let size = base.modelVocabSize;
+    for (const t of tokenizerJson.added_tokens as AddedTokenEntry[]) if (!Object.hasOwn(vocab, t.content)) (vocab[t.content] = t.id), size++;
+    for (const e of state.newEntries) (vocab[e.symbols] = e.id), size++;
+    if (size !== nextId) warnings.push(`model.vocab ids are not contiguous (${size} entries, ids up to ${nextId - 1}): the Rust tokenizers may renumber added tokens`);
     tokenizerJson.model = { ...model, vocab, merges: [...model.merges, ...serializeMerges(model.merges, state.newMerges)] };
   }
   const tokenizerConfig = extendConfig(base.tokenizerConfig, tokenizerJson.added_tokens, newAdded);

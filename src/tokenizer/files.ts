@@ -138,8 +138,13 @@ export function validateTokenizerJson(json: Json, file: string): void {
   if (type === 'BPE') {
     if (Array.isArray(model.vocab)) throw new TokenizerFileInvalid(file, '"model.vocab" of a BPE model must be an object of token -> id');
     if (!Array.isArray(model.merges)) throw new TokenizerFileInvalid(file, '"model.merges" of a BPE model is missing or not an array');
-    for (const [tok, id] of Object.entries(model.vocab as Json)) {
-      if (!Number.isInteger(id) || (id as number) < 0) throw new TokenizerFileInvalid(file, `"model.vocab" entry ${JSON.stringify(tok)} has id ${JSON.stringify(id)}, not a non-negative integer`);
+    const vocab = model.vocab as Record<string, unknown>;
+    // for-in, not Object.entries: no 150k pair arrays on every load.
+    for (const tok in vocab) {
+      const id = vocab[tok];
+      if (typeof id !== 'number' || !Number.isInteger(id) || id < 0) {
+        throw new TokenizerFileInvalid(file, `"model.vocab" entry ${JSON.stringify(tok)} has id ${JSON.stringify(id)}, not a non-negative integer`);
+      }
     }
   }
   for (const key of ['normalizer', 'pre_tokenizer', 'post_processor', 'decoder']) {

@@ -1,0 +1,57 @@
+// tokenizer-extension: appends the discovered tokens to the base tokenizer (`added` tokens like
+// transformers' add_tokens, or `merge` mode: BPE vocabulary + merges for words), writes the
+// extended tokenizer.json / tokenizer_config.json under <runDir>/<dir>/ and a report, and emits
+// the extended tokenizer with the new ids.
+import path from 'node:path';
+import { z } from 'zod';
+import { defineNode } from '../src/pipeline/node.ts';
+import { pathParam } from '../src/pipeline/schema.ts';
+import type { TokenList, TokenizerArtifact } from '../src/pipeline/items.ts';
+import { loadTokenizer } from '../src/tokenizer/load.ts';
+import { ExtendOptions, extendTokenizer, writeTokenizerFiles } from '../src/tokenizer/extend.ts';
+import { formatExtension, writeReport } from '../src/tokenizer/report.ts';
+
+const Params = ExtendOptions.extend({
+  model: pathParam().describe('model folder holding the base tokenizer.json and tokenizer_config.json'),
+  dir: z.string().default('tokenizer').describe('folder under the run folder for the extended tokenizer files'),
+  report: z.string().default('tokenizer-extension').describe('report file name (no extension) under the run folder'),
+}).strict();
+
+export default defineNode({
+  name: 'tokenizer-extension',
+  description: 'Adds tokens to the base tokenizer (added tokens, or BPE merges for words) and writes the extended tokenizer files.',
+  params: Params,
+  inputs: {
+    tokens: { kind: 'value', item: 'token-list', description: 'tokens to add' },
+  },
+  outputs: {
+    tokenizer: { kind: 'value', item: 'tokenizer', description: 'the extended tokenizer with its new ids' },
+  },
+  placement: 'main',
+  run(inputs, ctx) {
+    const p = ctx.params;
+    const tokenizer = (async function* (): AsyncGenerator<TokenizerArtifact> {
+      let list: TokenList | undefined;
+      for await (const v of inputs.tokens as AsyncIterable<TokenList>) {
+        list = v;
+        break;
+      }
+      if (!list) throw new Error(`${ctx.name}: the tokens input ended without a token list`);
+      const base = loadTokenizer(p.model);
+      const { artifact, report } = extendTokenizer(base, list.tokens, { mode: p.mode, unmergeable: p.unmergeable });
+      const files = writeTokenizerFiles(path.join(ctx.runDir, p.dir), artifact);
+      const rep = writeReport(path.join(ctx.runDir, p.report), report, formatExtension(report));
+      ctx.events.emit({
+        type: 'tokenizer-extension',
+        node: ctx.name,
+        mode: p.mode,
+        newIds: artifact.newTokenIds.length,
+        skipped: report.skipped.length,
+        tokenizer: files.tokenizerJson,
+        report: rep.text,
+      });
+      yield artifact;
+    })();
+    return { tokenizer };
+  },
+});
