@@ -39,14 +39,16 @@ export class LoadedTokenizer {
   readonly bosId: number | null;
   readonly eosId: number | null;
   private readonly tok: Tokenizer;
-  private hashCache: string | null = null;
+  private hashCache: string | null;
 
-  constructor(files: { tokenizerJson: Json; tokenizerConfig: Json; source?: string }) {
+  constructor(files: { tokenizerJson: Json; tokenizerConfig: Json; source?: string; hash?: string }) {
     this.source = files.source ?? 'artifact';
     const where = files.source ? `${files.source}/tokenizer.json` : 'tokenizer artifact';
     validateTokenizerJson(files.tokenizerJson, where);
     this.tokenizerJson = files.tokenizerJson;
     this.tokenizerConfig = files.tokenizerConfig;
+    // An artifact carries its hash already: no second pass over 10 MB of JSON.
+    this.hashCache = typeof files.hash === 'string' ? files.hash : null;
     try {
       this.tok = new Tokenizer(files.tokenizerJson, files.tokenizerConfig);
     } catch (e) {
