@@ -57,12 +57,12 @@ test('pipe eval --json on cpu matches the reference mean loss', () => {
   assert.ok(relClose(out.ppl, Math.exp(g.windows['16'].loss)));
 });
 
-test('pipe eval: bad --max-len and --adapter are usage errors', () => {
+test('pipe eval: a bad --max-len is a usage error; a folder that is no adapter is named', () => {
   const text = path.join(ROOT, 'fixtures', 'text', 'eval.txt');
   const bad = pipe('--model', modelDir('llama'), '--text', text, '--max-len', 'x');
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--max-len must be an integer >= 2/);
   const adapter = pipe('--model', modelDir('llama'), '--text', text, '--adapter', modelDir('llama'));
-  assert.equal(adapter.status, 2);
-  assert.match(adapter.stderr, /--adapter is not supported yet/);
+  assert.equal(adapter.status, 1);
+  assert.match(adapter.stderr, /adapter_config\.json is missing/);
 });

@@ -88,9 +88,9 @@ test('pipe generate streams the prompt and the greedy continuation', () => {
   assert.equal(r.stdout, `${g.prompt}${g.text}\n`);
 });
 
-test('pipe generate --adapter is refused for now with a usage error', () => {
+test('pipe generate --adapter with a folder that is no adapter fails naming the missing file', () => {
   const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'pipe.mjs'), 'generate', '--model', modelDir('qwen3'),
     '--adapter', '/nonexistent', '--prompt', 'x'], { encoding: 'utf8' });
-  assert.equal(r.status, 2);
-  assert.match(r.stderr, /--adapter is not supported yet/);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /adapter_config\.json is missing/);
 });

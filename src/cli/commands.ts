@@ -16,4 +16,5 @@ export const commands: Record<string, CommandEntry> = {
   nodes: { summary: 'list the built-in nodes with their ports and params', load: async () => (await import('./nodes.ts')).default },
   eval: { summary: 'loss and perplexity of a model on a text file', load: async () => (await import('./eval.ts')).default },
   generate: { summary: 'continue a prompt with a model, streaming the text', load: async () => (await import('./generate.ts')).default },
+  merge: { summary: 'fold an adapter into its base model and write a plain model folder', load: async () => (await import('./merge.ts')).default },
 };

@@ -3,6 +3,8 @@ import { UsageError } from '../errors.ts';
 import { BACKEND_CHOICES, setBackend, type BackendChoice } from '../model/backend.ts';
 import { loadModel, type LlamaModel } from '../model/weights.ts';
 import { loadTokenizer, type LoadedTokenizer } from '../tokenizer/load.ts';
+import { loadAdapter } from '../io/peft.ts';
+import { applyAdapter } from '../train/apply-adapter.ts';
 import type { OptionSpec, OptionValues } from './command.ts';
 
 export const MODEL_OPTIONS: Record<string, OptionSpec> = {
@@ -26,16 +28,18 @@ export function numberOption(values: OptionValues, name: string, ok: (n: number)
 export async function loadForCli(values: OptionValues): Promise<{ model: LlamaModel; tokenizer: LoadedTokenizer }> {
   const dir = values.model;
   if (typeof dir !== 'string') throw new UsageError('missing --model DIR');
-  if (values.adapter !== undefined) {
-    // The adapter format (PEFT LoRA + trainable tokens) is applied by the training code; not wired in yet.
-    throw new UsageError('--adapter is not supported yet by this command');
-  }
   const choice = (values.backend ?? 'auto') as string;
   if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) {
     throw new UsageError(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got '${choice}'`);
   }
   await setBackend(choice as BackendChoice, { log: () => {} });
-  const tokenizer = loadTokenizer(dir);
   const model = await loadModel(dir);
-  return { model, tokenizer };
+  if (typeof values.adapter === 'string') {
+    // LoRA on the linear hook and the adapter's token rows; its extended tokenizer when it has one.
+    const adapter = await loadAdapter(values.adapter);
+    applyAdapter(model, adapter);
+    const tokenizer = adapter.tokenizer ? loadTokenizer({ ...adapter.tokenizer, source: values.adapter }) : loadTokenizer(dir);
+    return { model, tokenizer };
+  }
+  return { model, tokenizer: loadTokenizer(dir) };
 }

@@ -1,0 +1,27 @@
+// pipe merge --model DIR --adapter DIR --out DIR: a plain HF model folder with the adapter folded in.
+import { UsageError } from '../errors.ts';
+import { mergeAdapter } from '../train/merge.ts';
+import { defineCommand, EXIT, expectArgs } from './command.ts';
+
+export default defineCommand({
+  usage: '--model DIR --adapter DIR --out DIR [--shard-gb N]',
+  description:
+    'Writes a Hugging Face model folder for servers that do not load adapters: the vocabulary resized to the\n' +
+    'adapter\'s, the trained token rows written, every LoRA folded into its weight (W + scaling·B·A, kept in\n' +
+    'the base\'s dtype), and the extended tokenizer. The folder appears only when complete.',
+  options: {
+    model: { type: 'string', value: 'DIR', description: 'base model folder' },
+    adapter: { type: 'string', value: 'DIR', description: 'PEFT adapter folder (from a tokenpipe run)' },
+    out: { type: 'string', value: 'DIR', description: 'folder to write' },
+    'shard-gb': { type: 'string', value: 'N', description: 'largest safetensors shard in GB (default 5)' },
+  },
+  async run({ values, positionals }, io) {
+    expectArgs(positionals, []);
+    for (const k of ['model', 'adapter', 'out']) if (typeof values[k] !== 'string') throw new UsageError(`missing --${k} DIR`);
+    const gb = values['shard-gb'] === undefined ? 5 : Number(values['shard-gb']);
+    if (!(gb > 0)) throw new UsageError(`--shard-gb must be a positive number, got '${String(values['shard-gb'])}'`);
+    const r = await mergeAdapter(values.model as string, values.adapter as string, values.out as string, { maxShardBytes: gb * 1e9 });
+    io.err(`merged ${r.merged} LoRA module(s); vocabulary ${r.vocabSize}; wrote ${values.out}`);
+    return EXIT.ok;
+  },
+});
