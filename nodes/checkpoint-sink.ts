@@ -41,9 +41,8 @@ export default defineNode({
     const p = ctx.params;
     let fingerprint: Fingerprint | undefined;
     if (inputs.fingerprint) for await (const f of inputs.fingerprint) { fingerprint = f as Fingerprint; break; }
-    const pipelineFile = path.join(ctx.runDir, 'pipeline.json');
     const provenance: Provenance = {
-      pipelineHash: existsSync(pipelineFile) ? createHash('sha256').update(readFileSync(pipelineFile)).digest('hex') : undefined,
+      ...pipelineIdentity(ctx.runDir),
       corpusHash: fingerprint?.hash,
       corpusHashes: fingerprint ? Object.fromEntries(fingerprint.files.map((f) => [f.file, f.sha256 ?? `size ${f.size}, mtime ${new Date(f.mtimeMs).toISOString()}`])) : undefined,
       seed: ctx.seed,
@@ -75,3 +74,12 @@ export default defineNode({
     }
   },
 });
+
+/** sha256 of the pipeline file the run was started from (named in <runDir>/pipeline.json). */
+function pipelineIdentity(runDir: string): Pick<Provenance, 'pipelineHash' | 'pipelineFile'> {
+  const resolved = path.join(runDir, 'pipeline.json');
+  if (!existsSync(resolved)) return {};
+  const file = (JSON.parse(readFileSync(resolved, 'utf8')) as { file?: string }).file;
+  if (!file || !existsSync(file)) return {};
+  return { pipelineFile: file, pipelineHash: createHash('sha256').update(readFileSync(file)).digest('hex') };
+}

@@ -104,3 +104,17 @@ test('frozen mode: appended rows are used but nothing trains; bad ids are refuse
   assert.throws(() => createTokenTable(base(false), { mode: 'trainable-tokens', appendedEmbed: det(n * H, 1), appendedHead: det(n * H, 2), replaceEmbed: [V0] }), /not an existing token id/);
   assert.throws(() => createTokenTable(base(false), { mode: 'trainable-tokens', appendedEmbed: det(n * H, 1) }), /appended head rows/);
 });
+
+for (const backend of ['cpu', 'wasm']) {
+  test(`a single new token and a single retrained row work (one-hot depth 1) (${backend})`, async () => {
+    await tf.setBackend(backend);
+    const one = det(H, 11);
+    const t = createTokenTable(base(true), { mode: 'trainable-tokens', appendedEmbed: one });
+    assert.equal(t.vocabSize, V0 + 1);
+    close(tf.tidy(() => t.embed(tf.tensor1d([V0, 2], 'int32')).dataSync()), [...one, ...E.subarray(2 * H, 3 * H)], 'embed');
+    t.dispose();
+    const r = createTokenTable(base(false), { mode: 'trainable-tokens', appendedEmbed: new Float32Array(0), appendedHead: new Float32Array(0), replaceEmbed: [4] });
+    close(tf.tidy(() => r.embed(tf.tensor1d([4], 'int32')).dataSync()), E.subarray(4 * H, 5 * H), 'retrained row starts as the base row');
+    r.dispose();
+  });
+}

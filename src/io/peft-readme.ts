@@ -2,8 +2,9 @@
 import type { AdapterContents } from './peft.ts';
 
 export interface Provenance {
-  /** sha256 of the pipeline file the run used. */
+  /** sha256 of the pipeline file the run used, and its path. */
   pipelineHash?: string;
+  pipelineFile?: string;
   /** sha256 per corpus file. */
   corpusHashes?: Record<string, string>;
   /** Last metrics (eval loss, perplexity, new-token loss/accuracy, ...). */
@@ -47,7 +48,7 @@ export function adapterReadme(c: AdapterContents, p: Provenance): string {
     '## Provenance',
     '',
     `- step: ${p.step ?? 'n/a'}`,
-    `- pipeline file sha256: ${p.pipelineHash ?? 'n/a'}`,
+    `- pipeline file: ${p.pipelineFile ? `\`${p.pipelineFile}\`` : 'n/a'} (sha256 ${p.pipelineHash ?? 'n/a'})`,
     ...(corpus.length ? ['- corpus files:', ...corpus.map((l) => '  ' + l)] : []),
     ...(metrics.length ? ['', '### Final metrics', '', ...metrics] : []),
     '',

@@ -72,7 +72,7 @@ export function withRows(base: FrozenTokenTable, ids: number[], embedRows: Float
   const k = ids.length;
   if (!base.tied && !headRows) throw new AdapterMismatch('untied head: rows for the in-vocabulary new ids are missing');
   const { headT, rows } = tf.tidy(() => {
-    const place = tf.oneHot(tf.tensor1d(ids, 'int32'), V0).cast('float32'); // [k, V0]
+    const place = oneHotF32(tf.tensor1d(ids, 'int32'), V0); // [k, V0]
     const keep = tf.sub(1, tf.sum(place, 0)); // [V0]: 0 at the replaced ids
     // headT' = headT * keep + R^T · place   ([H, V0])
     const patchT = (t: tf.Tensor2D, r: Float32Array) =>
@@ -84,6 +84,15 @@ export function withRows(base: FrozenTokenTable, ids: number[], embedRows: Float
   const out = new FrozenTokenTable(headT, rows ?? null);
   base.dispose();
   return out;
+}
+
+/**
+ * float32 one-hot [N, depth]; -1 gives a zero row. Built in int32 then cast: tfjs-backend-wasm
+ * 4.22 writes int bit patterns for dtype 'float32'. tf.oneHot refuses depth 1, so pad to 2.
+ */
+function oneHotF32(idx: tf.Tensor1D, depth: number): tf.Tensor2D {
+  const oh = tf.oneHot(idx, Math.max(2, depth)).cast('float32') as tf.Tensor2D;
+  return depth >= 2 ? oh : oh.slice([0, 0], [-1, depth]);
 }
 
 /** One [n, H] row matrix plus the lookups that place it. */
@@ -177,8 +186,7 @@ class RowTokenTable implements TrainTokenTable {
       if (s.n === 0) return baseRows;
       const pos = tf.gather(s.pos, ids); // [N] int32, -1 = base row
       const keep = tf.less(pos, 0).cast('float32').expandDims(1); // [N, 1]
-      // oneHot in int32 then cast: tfjs-backend-wasm 4.22 writes int bit patterns for dtype 'float32'.
-      return tf.add(tf.mul(baseRows, keep), tf.matMul(tf.oneHot(pos, s.n).cast('float32'), s.rows)) as tf.Tensor2D; // [N, H]
+      return tf.add(tf.mul(baseRows, keep), tf.matMul(oneHotF32(pos, s.n), s.rows)) as tf.Tensor2D; // [N, H]
     });
   }
 
