@@ -34,8 +34,7 @@ const Params = TrainConfig.extend({
 }).strict();
 type Params = z.infer<typeof Params>;
 
-/** What the CLI adds to the context for training runs (pipe run --resume / --dry-run). */
-type TrainContext = MainContext<Params> & { resume?: boolean; dryRun?: boolean };
+type TrainContext = MainContext<Params>;
 
 async function first<T>(it: AsyncIterable<unknown>, port: string): Promise<T> {
   for await (const v of it) return v as T;

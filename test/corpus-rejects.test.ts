@@ -34,6 +34,8 @@ function ctx(params: Record<string, unknown>, events: Array<Record<string, unkno
     runDir,
     seed: 1,
     signal: new AbortController().signal,
+    resume: false,
+    dryRun: false,
     events: { emit: (e) => events.push(e) },
     reject: () => assert.fail('the reader keeps its own rejects file'),
     runOnPool: () => assert.fail('not used'),

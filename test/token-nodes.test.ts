@@ -26,6 +26,8 @@ function context<P>(def: MainNodeDef<any>, raw: unknown, events: unknown[]): Mai
     runDir,
     seed: 1,
     signal: new AbortController().signal,
+    resume: false,
+    dryRun: false,
     events: { emit: (e) => void events.push(e) },
     reject: () => assert.fail('no rejects expected'),
     // Same call the pool makes, on this thread (the real pool is covered in token-mining.test.ts).

@@ -1,4 +1,8 @@
 // pipe run FILE: validate, then run. Exit 0 completed, 1 failed, 2 invalid, 130 interrupted.
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { UsageError } from '../errors.ts';
+import { toMermaid } from '../pipeline/graph.ts';
 import { defaultProgressMode } from '../pipeline/progress.ts';
 import { exitCodeFor, makeRunDir, runPipeline, type RunOptions } from '../pipeline/run.ts';
 import { checkForCli, defineCommand, EXIT, expectArgs, SET_OPTION } from './command.ts';
@@ -23,15 +27,21 @@ export default defineCommand({
     const r = await checkForCli(file, values, io);
     if (!r.pipeline) return EXIT.usage;
     const p = r.pipeline;
-    const runDir = makeRunDir(p.settings.outputDir, p.name);
-    io.err(`run folder: ${runDir}`);
+    const resume = Boolean(values.resume);
+    const dryRun = Boolean(values['dry-run']);
+    // --resume continues in the newest run folder of this pipeline, where its checkpoints are.
+    const runDir = resume ? latestRunDir(p.settings.outputDir, p.name) : makeRunDir(p.settings.outputDir, p.name);
+    io.err(`run folder: ${runDir}${resume ? ' (resuming)' : ''}`);
+    if (dryRun) io.out(`graph (Mermaid):\n${toMermaid(p)}\n`);
     const opts: CliRunOptions = {
       runDir,
       logFile: values.log as string | undefined,
       progress: defaultProgressMode(),
       handleSigint: true,
-      resume: Boolean(values.resume),
-      dryRun: Boolean(values['dry-run']),
+      resume,
+      dryRun,
+      // The memory plan is the point of --dry-run: print it as it arrives.
+      events: dryRun ? { emit: (e) => void (e.type === 'memory-plan' && io.out(`${e.node}: memory plan\n${(e.lines as string[]).join('\n')}\n`)) } : undefined,
       overrides: (values.set as string[] | undefined) ?? [],
     };
     const result = await runPipeline(p, opts);
@@ -49,3 +59,12 @@ export default defineCommand({
     return code;
   },
 });
+
+/** The newest `<name>-<timestamp>` folder under outputDir (makeRunDir's names sort by time). */
+function latestRunDir(outputDir: string, name: string): string {
+  const pattern = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d{8}-\\d{6}(-\\d+)?$`);
+  const found = existsSync(outputDir) ? readdirSync(outputDir).filter((d) => pattern.test(d)).sort() : [];
+  const last = found.at(-1);
+  if (!last) throw new UsageError(`--resume: no earlier run of '${name}' under ${outputDir}; run it once without --resume`);
+  return path.join(outputDir, last);
+}

@@ -44,6 +44,8 @@ export interface ExecutorOptions {
   reject(node: string, index: number | undefined, item: unknown, error: unknown): void;
   /** Items one edge may hold (settings.edgeBuffer). */
   edgeBuffer: number;
+  resume?: boolean;
+  dryRun?: boolean;
 }
 
 interface Running {
@@ -260,6 +262,8 @@ export class Executor {
       runDir: this.opts.runDir,
       seed: this.opts.pipeline.settings.seed,
       signal: this.halt.signal,
+      resume: Boolean(this.opts.resume),
+      dryRun: Boolean(this.opts.dryRun),
       events: this.opts.events.forNode(node.name),
       reject: (item, error, index) => this.rejectItem(node, r, item, error, index),
       runOnPool: (modulePath, exportName, arg, transfer) =>

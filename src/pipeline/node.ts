@@ -53,6 +53,10 @@ export interface MainContext<P> {
   events: RunEvents;
   /** Route one failing item to the run's rejects file instead of failing the run. */
   reject(item: unknown, error: unknown, index?: number): void;
+  /** `pipe run --resume`: continue from the newest complete checkpoint in runDir. */
+  resume: boolean;
+  /** `pipe run --dry-run`: plan (memory, parameter counts) without training. */
+  dryRun: boolean;
   /** Run a function of a worker module on the shared pool (for main nodes that offload work). */
   runOnPool<T>(modulePath: string, exportName: string, arg: unknown, transfer?: ArrayBuffer[]): Promise<T>;
 }

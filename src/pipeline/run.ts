@@ -28,6 +28,10 @@ export interface RunOptions {
   progressStream?: NodeJS.WritableStream;
   /** Install a SIGINT handler for the duration of the run (the CLI sets this). */
   handleSigint?: boolean;
+  /** Continue from the newest checkpoint of runDir (nodes read ctx.resume). */
+  resume?: boolean;
+  /** Plan without training (nodes read ctx.dryRun). */
+  dryRun?: boolean;
   /** How long an interrupted or failed run may take to drain before the pool is stopped. */
   drainTimeoutMs?: number;
 }
@@ -64,6 +68,8 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): P
     pool,
     events,
     edgeBuffer: Math.max(1, p.settings.edgeBuffer),
+    resume: Boolean(opts.resume),
+    dryRun: Boolean(opts.dryRun),
     reject(node, index, item, error) {
       const e = error instanceof Error ? error : new Error(String(error));
       // Synchronous append: rejects are rare, and each line must survive a crash right after.
