@@ -4,44 +4,19 @@
 // resumes from a checkpoint (--set train.resumeFrom) and continues the step count.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadAdapter } from '../src/io/peft.ts';
-
-const ROOT = path.resolve(import.meta.dirname, '..');
-const MODEL = path.join(ROOT, 'fixtures', 'models', 'llama');
-
-function pipeline(dir: string, steps: number): string {
-  const words = 'the harbour town river sea storm pier boats market water'.split(' ');
-  const lines = Array.from({ length: 60 }, (_, i) => Array.from({ length: 10 }, (_, j) => words[(i * 7 + j * 3) % words.length]).join(' ').replace(/harbour/g, '<harbour>'));
-  writeFileSync(path.join(dir, 'corpus.txt'), lines.join('\n') + '\n');
-  const yaml = `name: e2e
-settings: { outputDir: ${JSON.stringify(path.join(dir, 'runs'))}, backend: cpu, workers: 1 }
-nodes:
-  corpus: { use: corpus-reader, with: { paths: corpus.txt, textMode: line, evalFraction: 0.2 } }
-  tokens: { use: token-discovery, with: { model: ${JSON.stringify(MODEL)}, tokens: ["<harbour>"], mine: false } }
-  tokenizer: { use: tokenizer-extension, from: tokens, with: { model: ${JSON.stringify(MODEL)} } }
-  pack: { use: batch-packer, from: { docs: corpus.docs, tokenizer: tokenizer, fingerprint: corpus.fingerprint }, with: { seqLen: 32, batchSize: 2, epochs: 4 } }
-  train: { use: train-step, from: { batches: pack.train, tokenizer: tokenizer }, with: { model: ${JSON.stringify(MODEL)}, backend: cpu, steps: ${steps}, lr: 0.02 } }
-  eval: { use: evaluator, from: { state: train.state, eval: pack.eval }, with: { every: 3 } }
-  save: { use: checkpoint-sink, from: { state: eval.state, fingerprint: corpus.fingerprint }, with: { every: 3 } }
-`;
-  const file = path.join(dir, 'train.yaml');
-  writeFileSync(file, yaml);
-  return file;
-}
+import { pipeRun, tinyPipeline } from './fixtures/train/tiny-pipeline.ts';
 
 function run(file: string, ...args: string[]): string {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'pipe.mjs'), 'run', file, ...args], { encoding: 'utf8', cwd: ROOT });
-  assert.equal(r.status, 0, r.stderr);
-  return /run folder: (.+)$/m.exec(r.stderr)![1].trim();
+  return pipeRun(file, ...args).runDir;
 }
 
 test('pipe run trains, evaluates, checkpoints, writes an adapter, and resumes from a checkpoint', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'tp-e2e-'));
-  const file = pipeline(dir, 6);
+  const file = tinyPipeline(dir, { steps: 6 });
   const runDir = run(file);
   const log = readFileSync(path.join(runDir, 'train.log'), 'utf8').trim().split('\n');
   assert.equal(log.length, 6);
