@@ -49,7 +49,13 @@ export class AdamW {
     for (const group of groups) {
       for (const param of group.params) {
         if (this.slots.has(param.name)) throw new Error(`AdamW: param "${param.name}" is in two groups`);
-        const zeros = () => tf.variable(tf.zerosLike(param.variable), false);
+        // tf.variable copies its initial value: free the zeros it was made from.
+        const zeros = () => {
+          const z = tf.zerosLike(param.variable);
+          const v = tf.variable(z, false);
+          z.dispose();
+          return v;
+        };
         this.slots.set(param.name, { param, group, step: 0, m: zeros(), v: zeros() });
       }
     }
