@@ -3,11 +3,10 @@
 // With a cache file, the first pass that runs to the end also writes every document there
 // (JSON Lines, temp file + rename, so only a complete pass is ever replayed) and later passes
 // replay it instead of parsing the sources again.
-import { createReadStream, createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { createReadStream, existsSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Document } from '../pipeline/items.ts';
+import { createAtomicWriteStream } from '../io/atomic.ts';
 import { readLines } from './lines.ts';
 
 export interface PassInfo {
@@ -38,9 +37,8 @@ export function replayable(
 }
 
 async function* writeThrough(source: AsyncIterable<Document>, file: string, done: () => void): AsyncGenerator<Document> {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  const out: WriteStream = createWriteStream(tmp);
+  const sink = createAtomicWriteStream(file, { mkdir: true });
+  const out = sink.stream;
   let complete = false;
   try {
     for await (const doc of source) {
@@ -50,10 +48,8 @@ async function* writeThrough(source: AsyncIterable<Document>, file: string, done
     }
     complete = true;
   } finally {
-    out.end();
-    await once(out, 'close').catch(() => {});
-    if (complete) await rename(tmp, file);
-    else await rm(tmp, { force: true });
+    if (complete) await sink.commit();
+    else await sink.abort();
     done();
   }
 }

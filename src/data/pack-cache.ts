@@ -8,10 +8,11 @@
 // the same folder; the second one builds run-locally instead.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { RecordBatch } from 'apache-arrow';
 import { BATCH_FORMAT_VERSION, makeBatch, writeIpcFile, type BatchArrays } from '../io/arrow.ts';
+import { writeFileAtomic } from '../io/atomic.ts';
 import type { TokenizerArtifact } from '../pipeline/items.ts';
 import type { PackStats } from './pack.ts';
 
@@ -56,18 +57,12 @@ export async function lookup(dir: string): Promise<CacheManifest | null> {
   return m;
 }
 
-async function writeAtomic(file: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, data);
-  await rename(tmp, file);
-}
-
 /** Writes the tokenizer once where pool threads can load it by path (tasks stay small). */
 export async function tokenizerFile(root: string, artifact: TokenizerArtifact): Promise<string> {
   const file = path.join(root, 'tokenizers', `${artifact.hash}.json`);
   if (!existsSync(file)) {
-    await mkdir(path.dirname(file), { recursive: true });
-    await writeAtomic(file, JSON.stringify({ tokenizerJson: artifact.tokenizerJson, tokenizerConfig: artifact.tokenizerConfig }));
+    const json = JSON.stringify({ tokenizerJson: artifact.tokenizerJson, tokenizerConfig: artifact.tokenizerConfig });
+    await writeFileAtomic(file, json, { mkdir: true, fsync: false });
   }
   return file;
 }
@@ -172,7 +167,7 @@ export class ShardWriter {
         ...manifest,
         splits: { train: { shards: this.logs.train.shards, stats: stats.train }, eval: { shards: this.logs.eval.shards, stats: stats.eval } },
       };
-      await writeAtomic(path.join(this.dir, 'manifest.json'), JSON.stringify(full, null, 2));
+      await writeFileAtomic(path.join(this.dir, 'manifest.json'), JSON.stringify(full, null, 2), { fsync: false });
       await rm(path.join(this.dir, '.lock'), { force: true });
     }
     for (const s of SPLITS) this.logs[s].finish();

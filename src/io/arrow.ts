@@ -16,8 +16,7 @@
 // Schema metadata: tokenpipe.batch=1, seqLen=T, split=train|eval.
 // Columns are built with makeData over the given typed arrays (no copy). IPC readers give
 // views into the file bytes (apache-arrow vectorloader), so those stay alive with the batch.
-import { readFile, rename, writeFile, rm } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import {
   Field,
   FixedSizeList,
@@ -30,6 +29,7 @@ import {
   tableFromIPC,
 } from 'apache-arrow';
 import { ArrowBatchInvalid } from '../errors.ts';
+import { writeFileAtomic } from './atomic.ts';
 
 export const BATCH_COLUMNS = ['input_ids', 'labels', 'position_ids', 'document_ids'] as const;
 export type BatchColumn = (typeof BATCH_COLUMNS)[number];
@@ -108,14 +108,8 @@ export function ipcFileBytes(batches: RecordBatch[]): Uint8Array {
 /** Writes an IPC file atomically: a temp file in the same folder, then rename. */
 export async function writeIpcFile(file: string, batches: RecordBatch[]): Promise<number> {
   const bytes = ipcFileBytes(batches);
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  // No fsync: shards are a cache, and a reuse checks every shard's size against the manifest.
+  await writeFileAtomic(file, bytes, { fsync: false });
   return bytes.byteLength;
 }
 

@@ -22,7 +22,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { AdapterFormatError } from '../errors.ts';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from './safetensors.ts';
-import { writeAtomic } from './safetensors-write.ts';
+import { tempPath, writeFileAtomic } from './atomic.ts';
 import { sortedJson } from '../tokenizer/files.ts';
 import { targetModuleNames, type LoraConfig, type PeftLoraWeights } from '../train/lora.ts';
 import type { EmbeddingMode } from '../train/memory-plan.ts';
@@ -115,7 +115,7 @@ export function adapterTensors(c: AdapterContents): TensorToWrite[] {
 
 /** Writes a complete adapter folder at `dir` (replacing one that is there). */
 export async function saveAdapter(dir: string, c: AdapterContents, extras: AdapterExtras = {}): Promise<void> {
-  const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const tmp = tempPath(dir);
   await mkdir(tmp, { recursive: true });
   try {
     await writeAdapterFiles(tmp, c, extras);
@@ -130,7 +130,7 @@ export async function saveAdapter(dir: string, c: AdapterContents, extras: Adapt
 export async function writeAdapterFiles(dir: string, c: AdapterContents, extras: AdapterExtras = {}): Promise<void> {
   if (c.tokenRows && c.fullRows) throw new AdapterFormatError(dir, 'token rows and full rows are exclusive');
   await writeSafetensors(path.join(dir, 'adapter_model.safetensors'), adapterTensors(c), { format: 'pt' });
-  const text = (name: string, s: string) => writeAtomic(path.join(dir, name), [Buffer.from(s, 'utf8')]);
+  const text = (name: string, s: string) => writeFileAtomic(path.join(dir, name), s);
   await text('adapter_config.json', sortedJson(peftConfigJson(c), 2) + '\n');
   if (extras.tokenizer) {
     await text('tokenizer.json', JSON.stringify(extras.tokenizer.tokenizerJson, null, 2) + '\n');

@@ -7,7 +7,8 @@ import { SafetensorsIndexError, SafetensorsTensorNotFound } from '../errors.ts';
 import type { TypedArray } from './dtypes.ts';
 import { SafetensorsFile } from './safetensors-file.ts';
 import type { TensorInfo } from './safetensors-header.ts';
-import { layout, prepareTensors, writeAtomic, type TensorToWrite } from './safetensors-write.ts';
+import { layout, prepareTensors, type TensorToWrite } from './safetensors-write.ts';
+import { writeFileAtomic } from './atomic.ts';
 
 export interface WeightSetOptions {
   /** File name stem: 'model' (default) reads model.safetensors / model.safetensors.index.json. */
@@ -186,7 +187,7 @@ export async function writeShardedSafetensors(dir: string, tensors: TensorToWrit
   for (let k = 0; k < shards.length; k++) {
     const file = path.join(dir, names[k]);
     const { header, order } = layout(shards[k], opts.metadata, file);
-    await writeAtomic(file, [header, ...order.map((t) => t.bytes)]);
+    await writeFileAtomic(file, [header, ...order.map((t) => t.bytes)]);
     for (const t of shards[k]) {
       weightMap[t.name] = names[k];
       totalSize += t.bytes.byteLength;
@@ -196,7 +197,7 @@ export async function writeShardedSafetensors(dir: string, tensors: TensorToWrit
     // Same form as huggingface_hub: indent 2, sorted keys.
     const sorted = Object.fromEntries(Object.keys(weightMap).sort().map((k) => [k, weightMap[k]]));
     const index = JSON.stringify({ metadata: { total_size: totalSize }, weight_map: sorted }, null, 2) + '\n';
-    await writeAtomic(path.join(dir, indexName), [new TextEncoder().encode(index)]);
+    await writeFileAtomic(path.join(dir, indexName), index);
   }
   await removeStale(dir, prefix, new Set(names), shards.length > 1);
 }

@@ -2,12 +2,13 @@
 // byte-identical to `safetensors.torch.save_file`): tensors sorted by dtype (descending, in the
 // reference enum order, i.e. by alignment) then by name, compact JSON with __metadata__ first,
 // header padded with spaces to a multiple of 8. The write is atomic: temp file, fsync, rename.
-import { open, rename, unlink } from 'node:fs/promises';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { SafetensorsWriteError } from '../errors.ts';
 import { DTYPES, f32ToBf16, f32ToF16, isAnyDType, type AnyDType } from './dtypes.ts';
 import { byteSize, MAX_HEADER_BYTES } from './safetensors-header.ts';
+import { writeFileAtomic } from './atomic.ts';
+
+// The old name, still imported by src/report/write.ts.
+export { writeFileAtomic as writeAtomic } from './atomic.ts';
 
 export interface TensorToWrite {
   name: string;
@@ -121,49 +122,5 @@ export function serializeSafetensors(tensors: TensorToWrite[], metadata?: Record
 /** Writes a safetensors file atomically: temp file beside it, fsync, rename. */
 export async function writeSafetensors(file: string, tensors: TensorToWrite[], metadata?: Record<string, string>): Promise<void> {
   const { header, order } = layout(prepareTensors(file, tensors), metadata, file);
-  await writeAtomic(file, [header, ...order.map((t) => t.bytes)]);
-}
-
-/** Writes chunks to `file` via a temp file in the same folder, then renames over it. */
-export async function writeAtomic(file: string, chunks: Uint8Array[]): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const fh = await open(tmp, 'wx');
-  try {
-    for (const c of chunks) {
-      let done = 0;
-      while (done < c.byteLength) {
-        // One write is capped well below 2 GiB (the fs limit per call).
-        const n = Math.min(c.byteLength - done, 1 << 30);
-        const { bytesWritten } = await fh.write(c, done, n);
-        done += bytesWritten;
-      }
-    }
-    await fh.sync();
-    await fh.close();
-  } catch (e) {
-    await fh.close().catch(() => {});
-    await unlink(tmp).catch(() => {});
-    throw e;
-  }
-  try {
-    await rename(tmp, file);
-  } catch (e) {
-    await unlink(tmp).catch(() => {});
-    throw e;
-  }
-  await syncDir(path.dirname(file));
-}
-
-/** Makes the rename durable; some filesystems refuse fsync on a directory, which is harmless here. */
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const d = await open(dir, 'r');
-    try {
-      await d.sync();
-    } finally {
-      await d.close();
-    }
-  } catch {
-    /* best effort */
-  }
+  await writeFileAtomic(file, [header, ...order.map((t) => t.bytes)]);
 }

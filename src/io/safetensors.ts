@@ -8,5 +8,5 @@ export { SafetensorsFile } from './safetensors-file.ts';
 export type { OpenOptions } from './safetensors-file.ts';
 export { WeightSet, writeShardedSafetensors } from './safetensors-shards.ts';
 export type { WeightSetOptions, ShardOptions } from './safetensors-shards.ts';
-export { writeSafetensors, serializeSafetensors, writeAtomic } from './safetensors-write.ts';
+export { writeSafetensors, serializeSafetensors } from './safetensors-write.ts';
 export type { TensorToWrite } from './safetensors-write.ts';

@@ -3,10 +3,11 @@
 // Shutdown: on SIGINT (handleSigint) or opts.signal, sources stop, items in flight finish,
 // sinks flush (their run() returns), and the run resolves 'interrupted' (exit code 130).
 // A second SIGINT, or the drain taking longer than drainTimeoutMs, stops the pool at once.
-import { appendFileSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { interval } from 'rxjs';
 import { NodeFailed } from '../errors.ts';
+import { writeFileAtomicSync } from '../io/atomic.ts';
 import type { RunEvents } from './node.ts';
 import type { ResolvedPipeline } from './resolved.ts';
 import { EventBus, jsonSafe } from './events.ts';
@@ -57,7 +58,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): P
   const started = performance.now();
   const runDir = opts.runDir ? path.resolve(opts.runDir) : makeRunDir(p.settings.outputDir, p.name);
   mkdirSync(runDir, { recursive: true });
-  writeAtomic(path.join(runDir, 'pipeline.json'), JSON.stringify(describePipeline(p), jsonSafe, 2) + '\n');
+  writeFileAtomicSync(path.join(runDir, 'pipeline.json'), JSON.stringify(describePipeline(p), jsonSafe, 2) + '\n', { fsync: false });
 
   const events = new EventBus([path.join(runDir, 'events.jsonl'), ...(opts.logFile ? [opts.logFile] : [])], opts.events);
   const pool = new RunPool({ threads: p.settings.workers, nodes: workerSpecs(p) });
@@ -161,12 +162,6 @@ export function makeRunDir(outputDir: string, name: string): string {
   for (let k = 2; existsSync(dir); k++) dir = `${base}-${k}`;
   mkdirSync(dir, { recursive: true });
   return dir;
-}
-
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
 }
 
 /** The resolved pipeline without functions and schemas: what ran, with every default filled. */

@@ -9,7 +9,8 @@ import { z } from 'zod';
 import type { TokenCandidate, TokenizerArtifact } from '../pipeline/items.ts';
 import { TokenizerUnsupported } from '../errors.ts';
 import { checkToken } from './discover.ts';
-import { sortedJson, writeFileAtomic } from './files.ts';
+import { sortedJson } from './files.ts';
+import { writeFileAtomicSync } from '../io/atomic.ts';
 import { artifactFromFiles, type AddedTokenEntry, type LoadedTokenizer } from './load.ts';
 import { finishBpe, mergeState, planWord, serializeMerges } from './extend-merge.ts';
 import { fromSymbols, toSymbols } from './symbols.ts';
@@ -218,7 +219,7 @@ function extendConfig(config: Json, allAdded: AddedTokenEntry[], newAdded: Added
 export function writeTokenizerFiles(dir: string, artifact: TokenizerArtifact): { tokenizerJson: string; tokenizerConfig: string } {
   const tokenizerJson = path.join(dir, 'tokenizer.json');
   const tokenizerConfig = path.join(dir, 'tokenizer_config.json');
-  writeFileAtomic(tokenizerJson, JSON.stringify(artifact.tokenizerJson, null, 2));
-  writeFileAtomic(tokenizerConfig, sortedJson(artifact.tokenizerConfig, 2) + '\n');
+  writeFileAtomicSync(tokenizerJson, JSON.stringify(artifact.tokenizerJson, null, 2), { mkdir: true, fsync: false });
+  writeFileAtomicSync(tokenizerConfig, sortedJson(artifact.tokenizerConfig, 2) + '\n', { mkdir: true, fsync: false });
   return { tokenizerJson, tokenizerConfig };
 }

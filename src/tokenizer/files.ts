@@ -1,7 +1,7 @@
 // Tokenizer files on disk: reading a model folder's tokenizer.json / tokenizer_config.json /
-// chat_template.jinja with errors that name the file, the JSON forms we write, and atomic writes.
+// chat_template.jinja with errors that name the file, and the JSON forms we write.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { TokenizerFileInvalid } from '../errors.ts';
 
@@ -223,12 +223,4 @@ export function byCodePoint(a: string, b: string): number {
 /** sha256 hex of the canonical JSON of both files (the packer's cache key). */
 export function tokenizerHash(tokenizerJson: Json, tokenizerConfig: Json): string {
   return createHash('sha256').update(sortedJson(tokenizerJson)).update('\n').update(sortedJson(tokenizerConfig)).digest('hex');
-}
-
-/** Temp file in the same folder, then rename: readers never see a half-written file. */
-export function writeFileAtomic(file: string, data: string): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${Date.now().toString(36)}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
 }

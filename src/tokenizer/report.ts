@@ -1,7 +1,7 @@
 // Reports of discovery, extension and initialisation: a JSON object (for tools) and a fixed-width
 // table (for people), both written atomically next to each other.
 import type { TokenCandidate } from '../pipeline/items.ts';
-import { writeFileAtomic } from './files.ts';
+import { writeFileAtomicSync } from '../io/atomic.ts';
 import type { MinedCounts, MiningOptions } from './mine.ts';
 import type { ExtensionReport } from './extend.ts';
 import type { InitReport } from './init.ts';
@@ -90,7 +90,7 @@ export function formatInit(r: InitReport): string {
 export function writeReport(base: string, json: unknown, text: string): { json: string; text: string } {
   const j = base.replace(/\.(json|txt)$/, '') + '.json';
   const t = base.replace(/\.(json|txt)$/, '') + '.txt';
-  writeFileAtomic(j, JSON.stringify(json, null, 2) + '\n');
-  writeFileAtomic(t, text);
+  writeFileAtomicSync(j, JSON.stringify(json, null, 2) + '\n', { mkdir: true, fsync: false });
+  writeFileAtomicSync(t, text, { mkdir: true, fsync: false });
   return { json: j, text: t };
 }

@@ -7,11 +7,10 @@
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { CheckpointError } from '../errors.ts';
 import { loadAdapter, writeAdapterFiles, type AdapterContents, type AdapterExtras, type LoadedAdapter } from '../io/peft.ts';
 import { SafetensorsFile, writeSafetensors } from '../io/safetensors.ts';
-import { writeAtomic } from '../io/safetensors-write.ts';
+import { tempPath, writeFileAtomic } from '../io/atomic.ts';
 import type { AdamWState } from './optimizer.ts';
 import type { RngState } from './rng.ts';
 
@@ -50,7 +49,7 @@ const dirName = (step: number) => `step-${String(step).padStart(8, '0')}`;
 /** Writes checkpoint `state.step` under `root`, then applies retention. Returns its folder. */
 export async function saveCheckpoint(root: string, c: CheckpointContents, keepLast: number): Promise<string> {
   const final = path.join(root, dirName(c.state.step));
-  const tmp = `${final}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const tmp = tempPath(final);
   await mkdir(tmp, { recursive: true });
   try {
     await writeAdapterFiles(tmp, c.adapter, c.extras);
@@ -63,7 +62,7 @@ export async function saveCheckpoint(root: string, c: CheckpointContents, keepLa
       format: 'tokenpipe-checkpoint/1', ...c.state,
       optimizerSteps: Object.fromEntries(c.optimizer.params.map((p) => [p.name, p.step])),
     };
-    await writeAtomic(path.join(tmp, 'trainer_state.json'), [Buffer.from(JSON.stringify(state, null, 2) + '\n')]);
+    await writeFileAtomic(path.join(tmp, 'trainer_state.json'), JSON.stringify(state, null, 2) + '\n');
     if (existsSync(final)) await rm(final, { recursive: true, force: true }); // a rerun of the same step
     await rename(tmp, final);
   } catch (e) {
@@ -115,7 +114,7 @@ async function prune(root: string, keepLast: number): Promise<void> {
   for (const e of all) if (!keep.has(e.dir)) await rm(e.dir, { recursive: true, force: true });
   const kept = all.filter((e) => keep.has(e.dir));
   const index = { checkpoints: kept.map((e) => ({ dir: path.basename(e.dir), step: e.step, evalLoss: e.evalLoss ?? null })), best: best ? path.basename(best.dir) : null, latest: kept.length ? path.basename(kept.at(-1)!.dir) : null };
-  await writeAtomic(path.join(root, 'index.json'), [Buffer.from(JSON.stringify(index, null, 2) + '\n')]);
+  await writeFileAtomic(path.join(root, 'index.json'), JSON.stringify(index, null, 2) + '\n');
 }
 
 async function readState(dir: string): Promise<TrainerState> {

@@ -6,11 +6,10 @@
 import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { AdapterMismatch } from '../errors.ts';
 import { loadAdapter, replaceDir, type TokenRows } from '../io/peft.ts';
 import { WeightSet, writeShardedSafetensors, type TensorToWrite } from '../io/safetensors.ts';
-import { writeAtomic } from '../io/safetensors-write.ts';
+import { tempPath, writeFileAtomic } from '../io/atomic.ts';
 import { loadModelConfig } from '../model/config.ts';
 import { loraScaling } from './lora.ts';
 
@@ -85,16 +84,16 @@ export async function mergeAdapter(modelDir: string, adapterDir: string, outDir:
   const missing = [...a.lora.keys()].filter((m) => !used.has(m));
   if (missing.length) throw new AdapterMismatch(`${adapterDir}: LoRA modules not found in ${modelDir}: ${missing.join(', ')}`);
 
-  const tmp = `${outDir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const tmp = tempPath(outDir);
   await mkdir(tmp, { recursive: true });
   try {
     await writeShardedSafetensors(tmp, tensors, { maxShardBytes: opts.maxShardBytes ?? 5e9, metadata: { format: 'pt' } });
     const config = JSON.parse(await readFile(path.join(modelDir, 'config.json'), 'utf8'));
     config.vocab_size = V;
-    await writeAtomic(path.join(tmp, 'config.json'), [Buffer.from(JSON.stringify(config, null, 2) + '\n')]);
+    await writeFileAtomic(path.join(tmp, 'config.json'), JSON.stringify(config, null, 2) + '\n');
     if (a.tokenizer) {
-      await writeAtomic(path.join(tmp, 'tokenizer.json'), [Buffer.from(JSON.stringify(a.tokenizer.tokenizerJson, null, 2) + '\n')]);
-      await writeAtomic(path.join(tmp, 'tokenizer_config.json'), [Buffer.from(JSON.stringify(a.tokenizer.tokenizerConfig, null, 2) + '\n')]);
+      await writeFileAtomic(path.join(tmp, 'tokenizer.json'), JSON.stringify(a.tokenizer.tokenizerJson, null, 2) + '\n');
+      await writeFileAtomic(path.join(tmp, 'tokenizer_config.json'), JSON.stringify(a.tokenizer.tokenizerConfig, null, 2) + '\n');
     }
     for (const f of ['generation_config.json', 'special_tokens_map.json', ...(a.tokenizer ? [] : ['tokenizer.json', 'tokenizer_config.json'])]) {
       if (existsSync(path.join(modelDir, f))) await copyFile(path.join(modelDir, f), path.join(tmp, f));
