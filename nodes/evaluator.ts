@@ -13,12 +13,15 @@ import path from 'node:path';
 import { z } from 'zod';
 import { defineNode } from '../src/pipeline/node.ts';
 import type { PackedBatch } from '../src/pipeline/items.ts';
-import { evaluate } from '../src/train/evaluate.ts';
+import { evaluate, type EvalMetrics } from '../src/train/evaluate.ts';
+import { formatInit, writeReport } from '../src/tokenizer/report.ts';
+import type { Trainer } from '../src/train/trainer.ts';
 import type { TrainSnapshot } from '../src/train/loop.ts';
 import { stepBatch, type StepBatch } from '../src/train/step.ts';
 
 const Params = z.strictObject({
   every: z.number().int().positive().default(50).describe('evaluate every N updates (and always at the end)'),
+  atStart: z.boolean().default(false).describe('also evaluate before the first update of a fresh run (step 0: the "before" numbers)'),
   maxBatches: z.number().int().positive().optional().describe('use at most this many eval batches'),
   metricsFile: z.string().default('metrics.jsonl'),
 });
@@ -50,7 +53,7 @@ export default defineNode({
     };
     const state = async function* (): AsyncGenerator<TrainSnapshot> {
       for await (const s of inputs.state as AsyncIterable<TrainSnapshot>) {
-        const due = s.reason === 'end' || (s.reason === 'step' && s.step % p.every === 0);
+        const due = s.reason === 'end' || (s.reason === 'step' && s.step % p.every === 0) || (s.reason === 'start' && p.atStart);
         if (due && last?.step === s.step) {
           s.metrics = last; // the end of training right after a periodic evaluation: same weights
         } else if (due) {
@@ -64,6 +67,7 @@ export default defineNode({
           const line = { type: 'eval', step: s.step, final: s.reason === 'end', time: new Date().toISOString(), ...m };
           appendFileSync(file, JSON.stringify(line) + '\n');
           ctx.events.emit({ node: ctx.name, ...line, perToken: undefined });
+          if (s.reason === 'start' && t.describeInit) await writeInitReport(ctx.runDir, t, m);
         }
         yield s;
       }
@@ -71,3 +75,13 @@ export default defineNode({
     return { state: state() };
   },
 });
+
+/** The init report with, per new token, the loss before training where it is the target (eval split). */
+async function writeInitReport(runDir: string, t: Trainer, m: EvalMetrics): Promise<void> {
+  const byId = new Map(t.tokens.newTokenIds.map((id, k) => [id, m.perToken[t.tokens.newTokens[k]]]));
+  const r = await t.describeInit!(async (ids) => new Map(ids.flatMap((id) => {
+    const pt = byId.get(id);
+    return pt ? [[id, { loss: pt.loss, positions: pt.count }] as const] : [];
+  })));
+  writeReport(path.join(runDir, 'init-report'), r, formatInit(r));
+}

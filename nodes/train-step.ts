@@ -21,6 +21,7 @@ import { TrainConfig } from '../src/train/config.ts';
 import { PushQueue, trainLoop, type TrainSnapshot } from '../src/train/loop.ts';
 import { formatMemoryPlans, memoryPlan } from '../src/train/memory-plan.ts';
 import { setupTrainer } from '../src/train/setup.ts';
+import { formatInit, writeReport } from '../src/tokenizer/report.ts';
 import { disposeTrainer } from '../src/train/trainer.ts';
 import { latestCheckpoint } from '../src/train/checkpoint.ts';
 
@@ -71,6 +72,10 @@ export default defineNode({
         });
         ctx.events.emit({ type: 'train-start', node: ctx.name, backend, step: trainer.step, resumedFrom, skip, params: trainer.params.length });
         mkdirSync(ctx.runDir, { recursive: true });
+        if (!resumedFrom && trainer.describeInit) {
+          const r = await trainer.describeInit();
+          writeReport(path.join(ctx.runDir, 'init-report'), r, formatInit(r));
+        }
         try {
           yield* trainLoop({
             trainer, skip, signal: ctx.signal, batches: inputs.batches as AsyncIterable<PackedBatch>,

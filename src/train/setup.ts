@@ -5,7 +5,7 @@ import type { TokenizerArtifact } from '../pipeline/items.ts';
 import { AdapterMismatch } from '../errors.ts';
 import { loadModel, type FrozenTokenTable } from '../model/weights.ts';
 import { loadTokenizer } from '../tokenizer/load.ts';
-import { initNewRows, newTokensOf } from '../tokenizer/init.ts';
+import { initNewRows, initReport, newTokensOf } from '../tokenizer/init.ts';
 import { latestCheckpoint, loadCheckpoint, removeStaleTemps } from './checkpoint.ts';
 import type { TrainConfig } from './config.ts';
 import { createTrainer, restoreTrainer, type Trainer } from './trainer.ts';
@@ -38,9 +38,10 @@ export async function setupTrainer(o: SetupOptions): Promise<SetupResult> {
   // Old rows as plain arrays for the init methods: [V0, H] each (one-time copy).
   const embed = tf.tidy(() => base.embed(tf.range(0, V0, 1, 'int32') as tf.Tensor1D).dataSync() as Float32Array);
   const head = base.tied ? undefined : tf.tidy(() => tf.transpose(base.headT).dataSync() as Float32Array);
-  const init = initNewRows({
-    embed, head, D: model.config.hiddenSize, baseTokenizer: loadTokenizer(o.model), newTokens: newTokensOf(o.tokenizer), method: o.init, seed: o.seed,
-  });
+  const baseTokenizer = loadTokenizer(o.model);
+  const newTokens = newTokensOf(o.tokenizer);
+  const H = model.config.hiddenSize;
+  const init = initNewRows({ embed, head, D: H, baseTokenizer, newTokens, method: o.init, seed: o.seed });
   const extended = loadTokenizer(o.tokenizer);
   const retrainIds = o.retrainTokens.map((s) => {
     const id = extended.tokenToId(s);
@@ -50,6 +51,7 @@ export async function setupTrainer(o: SetupOptions): Promise<SetupResult> {
   const trainer = createTrainer(model, o.cfg, {
     newTokenIds: o.tokenizer.newTokenIds, newTokens: o.tokenizer.newTokens, embedRows: init.embedRows, headRows: init.headRows, retrainIds,
   }, o.seed);
+  trainer.describeInit = (loss) => initReport(baseTokenizer, newTokens, init, H, loss);
   await removeStaleTemps(o.checkpointRoot);
   if (o.resume === false) return { trainer, skip: 0 };
   const dir = typeof o.resume === 'string' ? o.resume : (await latestCheckpoint(o.checkpointRoot))?.dir;

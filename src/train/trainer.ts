@@ -2,6 +2,7 @@
 // table swapped for one with trainable rows, AdamW over both param groups, and the run's RNG.
 // It also converts its state to and from adapters and checkpoints.
 import { createHash } from 'node:crypto';
+import type { InitReport, LossAtTargets } from '../tokenizer/init.ts';
 import * as tf from '@tensorflow/tfjs';
 import { AdapterMismatch } from '../errors.ts';
 import type { AdapterContents } from '../io/peft.ts';
@@ -44,6 +45,11 @@ export interface Trainer {
   tokens: TokenSetup;
   /** Seed of the current training forward (dropout on); undefined in evaluation. */
   dropoutSeed?: number;
+  /**
+   * The init report of the new rows (src/tokenizer/init.ts): method, source pieces, norms, and
+   * with a loss hook the loss where each new token is the target. Set by setupTrainer.
+   */
+  describeInit?: (lossAtTargets?: LossAtTargets) => Promise<InitReport>;
 }
 
 export function modelShape(model: LlamaModel): ModelShape {
