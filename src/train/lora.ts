@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { AdapterMismatch } from '../errors.ts';
+import type { ModelConfig } from '../model/config.ts';
 import type { Param } from './params.ts';
 import type { Rng } from './rng.ts';
 
@@ -25,16 +26,10 @@ export const LoraConfig = z.strictObject({
 export type LoraConfig = z.infer<typeof LoraConfig>;
 
 /** The dimensions of a Llama-family model that decide adapter and memory sizes. */
-export interface ModelShape {
-  vocabSize: number;
-  hiddenSize: number;
-  intermediateSize: number;
-  numLayers: number;
-  numHeads: number;
-  numKvHeads: number;
-  headDim: number;
-  tieWordEmbeddings: boolean;
-}
+export type ModelShape = Pick<
+  ModelConfig,
+  'vocabSize' | 'hiddenSize' | 'intermediateSize' | 'numLayers' | 'numHeads' | 'numKvHeads' | 'headDim' | 'tieWordEmbeddings'
+>;
 
 /** One adapted linear layer: its HF module path and its in/out features. */
 export interface LinearTarget {
