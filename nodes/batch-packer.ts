@@ -11,14 +11,9 @@
 // Tokenizing runs on the shared pool through ctx.runOnPool, many documents per task, at
 // most `concurrency` tasks in flight (boundedParallel). Batches are cached as Arrow IPC
 // under <cacheDir>/<key>/, key = hash(corpus fingerprint, tokenizer hash, packing params).
-import { defineNode } from '../src/pipeline/node.ts';
+import { defineNode, firstValue } from '../src/pipeline/node.ts';
 import type { Document, TokenizerArtifact } from '../src/pipeline/items.ts';
 import { createPacker, PackerParams } from '../src/data/packer.ts';
-
-async function first<T>(it: AsyncIterable<unknown>, port: string): Promise<T> {
-  for await (const v of it) return v as T;
-  throw new Error(`batch-packer: value input '${port}' ended without a value`);
-}
 
 export default defineNode({
   name: 'batch-packer',
@@ -35,8 +30,8 @@ export default defineNode({
   },
   placement: 'main',
   run(inputs, ctx) {
-    const tokenizer = first<TokenizerArtifact>(inputs.tokenizer, 'tokenizer');
-    const fingerprint = inputs.fingerprint ? first<{ hash: string }>(inputs.fingerprint, 'fingerprint') : null;
+    const tokenizer = firstValue<TokenizerArtifact>(inputs.tokenizer, 'batch-packer', 'tokenizer');
+    const fingerprint = inputs.fingerprint ? firstValue<{ hash: string }>(inputs.fingerprint, 'batch-packer', 'fingerprint') : null;
     const handle = createPacker(inputs.docs as AsyncIterable<Document>, tokenizer, fingerprint, ctx.params, {
       name: ctx.name,
       runDir: ctx.runDir,

@@ -12,7 +12,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { defineNode, type MainContext } from '../src/pipeline/node.ts';
+import { defineNode, firstValue, type MainContext } from '../src/pipeline/node.ts';
 import { pathParam } from '../src/pipeline/schema.ts';
 import type { PackedBatch, StepEvent, TokenizerArtifact } from '../src/pipeline/items.ts';
 import { BACKEND_CHOICES, setBackend } from '../src/model/backend.ts';
@@ -37,11 +37,6 @@ type Params = z.infer<typeof Params>;
 
 type TrainContext = MainContext<Params>;
 
-async function first<T>(it: AsyncIterable<unknown>, port: string): Promise<T> {
-  for await (const v of it) return v as T;
-  throw new Error(`train-step: value input '${port}' ended without a value`);
-}
-
 export default defineNode({
   name: 'train-step',
   description: 'Trains LoRA adapters and the new tokens\' rows (trainable-tokens, full or frozen embedding) with AdamW.',
@@ -62,7 +57,7 @@ export default defineNode({
     const logFile = path.join(ctx.runDir, 'train.log');
     const state = async function* (): AsyncGenerator<TrainSnapshot> {
       try {
-        const tokenizer = await first<TokenizerArtifact>(inputs.tokenizer, 'tokenizer');
+        const tokenizer = await firstValue<TokenizerArtifact>(inputs.tokenizer, 'train-step', 'tokenizer');
         if (ctx.dryRun) return planOnly(ctx, tokenizer);
         const backend = await setBackend(p.backend);
         const checkpointRoot = path.join(ctx.runDir, p.checkpointDir);

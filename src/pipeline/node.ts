@@ -108,3 +108,12 @@ export function defineNode<S extends z.ZodType, St>(def: WorkerNodeDef<S, St>): 
 export function defineNode(def: NodeDef): NodeDef {
   return def;
 }
+
+/**
+ * The artifact on a value input, for a main node's run(). The executor already refuses an
+ * empty value edge; this keeps a node's own error readable if it is ever driven directly.
+ */
+export async function firstValue<T>(input: AsyncIterable<unknown>, node: string, port: string): Promise<T> {
+  for await (const v of input) return v as T;
+  throw new Error(`${node}: value input '${port}' ended without a value`);
+}
