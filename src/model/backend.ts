@@ -28,7 +28,18 @@ const GPU_PKG = '@tensorflow/tfjs-node-gpu';
  * wasm, then cpu, and takes the first that loads. Asking for a specific backend that cannot be
  * used throws BackendUnavailable with what to install or check.
  */
-export async function setBackend(choice: BackendChoice, opts: SetBackendOptions = {}): Promise<BackendName> {
+export function setBackend(choice: BackendChoice, opts: SetBackendOptions = {}): Promise<BackendName> {
+  // One at a time: tf.setBackend while another backend is still initialising reports failure,
+  // so concurrent callers (several train-step nodes in one graph) fell back to 'cpu' and flipped
+  // the global backend under each other.
+  const result = queue.then(() => chooseBackend(choice, opts));
+  queue = result.catch(() => undefined);
+  return result;
+}
+
+let queue: Promise<unknown> = Promise.resolve();
+
+async function chooseBackend(choice: BackendChoice, opts: SetBackendOptions): Promise<BackendName> {
   const importModule = opts.importModule ?? ((s: string) => import(s));
   if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) {
     throw new BackendUnavailable(String(choice), `unknown backend "${String(choice)}"; choose one of ${BACKEND_CHOICES.join(', ')}`);
