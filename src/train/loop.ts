@@ -13,8 +13,11 @@ import type { Trainer } from './trainer.ts';
 export interface TrainSnapshot {
   trainer: Trainer;
   step: number;
-  /** 'step': after an update; 'end': training finished; 'interrupt': stopped early (SIGINT). */
-  reason: 'step' | 'end' | 'interrupt';
+  /**
+   * 'start': before the first update of a fresh run (the starting point, for a baseline
+   * evaluation); 'step': after an update; 'end': training finished; 'interrupt': stopped early (SIGINT).
+   */
+  reason: 'start' | 'step' | 'end' | 'interrupt';
   result?: StepResult;
   /** Train batches consumed by completed updates: where a resumed run picks up. */
   consumed: number;
@@ -47,6 +50,8 @@ export async function* trainLoop(o: LoopOptions): AsyncGenerator<TrainSnapshot> 
   // The packed stream is deterministic for a seed, so skipping what the checkpoint consumed
   // lands on the same next batch an uninterrupted run would see.
   while (consumed < o.skip && !(await it.next()).done) consumed++;
+  // A fresh run shows its starting point once, so the evaluator can measure "before training".
+  if (t.step === 0 && o.skip === 0) yield { ...o.base, trainer: t, step: 0, reason: 'start', consumed: 0 };
   let micro: StepBatch[] = [];
   let waitFrom = performance.now();
   let last = performance.now();
