@@ -9,7 +9,8 @@
 //              Chain it (evaluator → checkpoint-sink); the loop waits for each to be taken.
 // With --resume the newest complete checkpoint is restored (weights, moments, step, schedule,
 // RNG, data position). With --dry-run only the memory plan is computed and reported.
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { writeFileAtomicSync } from '../src/io/atomic.ts';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineNode, firstValue, type MainContext } from '../src/pipeline/node.ts';
@@ -116,6 +117,6 @@ function planOnly(ctx: TrainContext, tokenizer: TokenizerArtifact): void {
     gradAccumulation: p.gradAccumulation,
   };
   const lines = formatMemoryPlans(input, p.embedding);
-  writeFileSync(path.join(ctx.runDir, 'memory-plan.txt'), lines.join('\n') + '\n');
+  writeFileAtomicSync(path.join(ctx.runDir, 'memory-plan.txt'), lines.join('\n') + '\n', { fsync: false });
   ctx.events.emit({ type: 'memory-plan', node: ctx.name, mode: p.embedding, lines, plan: memoryPlan(input, p.embedding) });
 }
