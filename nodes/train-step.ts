@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { defineNode, firstValue, type MainContext } from '../src/pipeline/node.ts';
 import { pathParam } from '../src/pipeline/schema.ts';
 import type { PackedBatch, StepEvent, TokenizerArtifact } from '../src/pipeline/items.ts';
-import { BACKEND_CHOICES, setBackend } from '../src/model/backend.ts';
+import { BACKEND_CHOICES, setBackend, type BackendChoice } from '../src/model/backend.ts';
 import { loadModelConfig } from '../src/model/config.ts';
 import { TrainConfig } from '../src/train/config.ts';
 import { PushQueue, trainLoop, type TrainSnapshot } from '../src/train/loop.ts';
@@ -28,7 +28,7 @@ import { latestCheckpoint } from '../src/train/checkpoint.ts';
 
 const Params = TrainConfig.extend({
   model: pathParam().describe('base model folder (Hugging Face Llama family)'),
-  backend: z.enum(BACKEND_CHOICES).default('auto'),
+  backend: z.enum(BACKEND_CHOICES).optional().describe("TF.js backend (default: the pipeline's settings.backend)"),
   init: z.string().default('subtoken-mean').describe('new-row init: subtoken-mean, mean, zero, random, copy:<token>'),
   retrainTokens: z.array(z.string()).default([]).describe("existing tokens also retrained ('trainable-tokens' mode)"),
   checkpointDir: z.string().default('checkpoints').describe('checkpoint folder under the run folder'),
@@ -60,7 +60,7 @@ export default defineNode({
       try {
         const tokenizer = await firstValue<TokenizerArtifact>(inputs.tokenizer, 'train-step', 'tokenizer');
         if (ctx.dryRun) return planOnly(ctx, tokenizer);
-        const backend = await setBackend(p.backend);
+        const backend = await setBackend((p.backend ?? ctx.backend) as BackendChoice);
         const checkpointRoot = path.join(ctx.runDir, p.checkpointDir);
         const { trainer, skip, resumedFrom } = await setupTrainer({
           model: p.model, tokenizer, cfg: TrainConfig.parse(pick(p)), seed: ctx.seed, init: p.init,

@@ -54,6 +54,7 @@ function ctx(params: Record<string, unknown>, events: Array<Record<string, unkno
     runDir: mkdtempSync(path.join(dir, 'run-')),
     seed: 3,
     signal: new AbortController().signal,
+    backend: "cpu",
     resume: false,
     dryRun: false,
     events: { emit: (e) => events.push(e) },

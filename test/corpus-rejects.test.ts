@@ -34,6 +34,7 @@ function ctx(params: Record<string, unknown>, events: Array<Record<string, unkno
     runDir,
     seed: 1,
     signal: new AbortController().signal,
+    backend: "cpu",
     resume: false,
     dryRun: false,
     events: { emit: (e) => events.push(e) },

@@ -26,6 +26,7 @@ function context<P>(def: MainNodeDef<any>, raw: unknown, events: unknown[]): Mai
     runDir,
     seed: 1,
     signal: new AbortController().signal,
+    backend: "cpu",
     resume: false,
     dryRun: false,
     events: { emit: (e) => void events.push(e) },

@@ -20,6 +20,9 @@ test('pipe run trains, evaluates, checkpoints, writes an adapter, and resumes fr
   const runDir = run(file);
   const log = readFileSync(path.join(runDir, 'train.log'), 'utf8').trim().split('\n');
   assert.equal(log.length, 6);
+  // The train node names no backend: it takes the pipeline's settings.backend (cpu).
+  const start = readFileSync(path.join(runDir, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((e) => e.type === 'train-start');
+  assert.equal(start.backend, 'cpu');
   const metrics = readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.deepEqual(metrics.map((m) => m.step), [3, 6]);
   assert.ok(metrics[0].perToken['<harbour>'].count > 0);

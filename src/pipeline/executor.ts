@@ -261,6 +261,7 @@ export class Executor {
       params: node.params,
       runDir: this.opts.runDir,
       seed: this.opts.pipeline.settings.seed,
+      backend: this.opts.pipeline.settings.backend,
       signal: this.halt.signal,
       resume: Boolean(this.opts.resume),
       dryRun: Boolean(this.opts.dryRun),

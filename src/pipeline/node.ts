@@ -48,6 +48,8 @@ export interface MainContext<P> {
   runDir: string;
   /** Global seed of the run. */
   seed: number;
+  /** TF.js backend the run asks for (settings.backend): 'auto' | 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu'. */
+  backend: string;
   /** Aborted on SIGINT or on a fatal error elsewhere: sources stop producing. */
   signal: AbortSignal;
   events: RunEvents;
