@@ -33,6 +33,7 @@ export default defineCommand({
     const runDir = resume ? latestRunDir(p.settings.outputDir, p.name) : makeRunDir(p.settings.outputDir, p.name);
     io.err(`run folder: ${runDir}${resume ? ' (resuming)' : ''}`);
     if (dryRun) io.out(`graph (Mermaid):\n${toMermaid(p)}\n`);
+    const summaries: string[] = [];
     const opts: CliRunOptions = {
       runDir,
       logFile: values.log as string | undefined,
@@ -40,13 +41,21 @@ export default defineCommand({
       handleSigint: true,
       resume,
       dryRun,
-      // The memory plan is the point of --dry-run: print it as it arrives.
-      events: dryRun ? { emit: (e) => void (e.type === 'memory-plan' && io.out(`${e.node}: memory plan\n${(e.lines as string[]).join('\n')}\n`)) } : undefined,
+      events: {
+        emit(e) {
+          // The memory plan is the point of --dry-run: print it as it arrives.
+          if (dryRun && e.type === 'memory-plan') io.out(`${e.node}: memory plan\n${(e.lines as string[]).join('\n')}\n`);
+          // A node's end-of-run summary is printed after the run, once the progress display has
+          // stopped redrawing (it would overwrite lines printed in between).
+          if (e.type === 'summary' && typeof e.text === 'string') summaries.push(e.text);
+        },
+      },
       overrides: (values.set as string[] | undefined) ?? [],
     };
     const result = await runPipeline(p, opts);
     const code = exitCodeFor(result);
     const secs = (result.stats.elapsedMs / 1000).toFixed(1);
+    for (const text of summaries) io.out(text + '\n');
     if (result.status === 'failed') io.err(`pipe run: failed after ${secs}s: ${result.error?.message ?? 'unknown error'}`);
     else if (result.status === 'interrupted') io.err(`pipe run: interrupted after ${secs}s`);
     else io.err(`pipe run: completed in ${secs}s${result.stats.rejected ? ` (${result.stats.rejected} item(s) rejected, see rejects.jsonl)` : ''}`);

@@ -1,0 +1,77 @@
+// report: compares train branches that ran side by side in one graph (the ablation).
+//
+// Inputs (each optional, at least one branch)
+//   frozen, trainable-tokens, full   streams of TrainSnapshot, each from its branch's evaluator
+//   <branch>-events                  StepEvents of that branch's train-step (train tokens, tokens/s)
+// Outputs
+//   frozen, trainable-tokens, full   the same snapshots, unchanged: feed each branch's checkpoint-sink
+// Passes every branch through rather than ending it, for the reason nodes/summary.ts gives: the
+// state edge must not fan out, and the adapter exists once the sink has taken the last snapshot.
+// When every connected branch has ended it writes report.md, report.json and loss-curve.svg in
+// the run folder (eval loss, new-token loss and accuracy, trainable parameters, training memory
+// and adapter size side by side) and hands a text table to `pipe run` for stdout.
+import path from 'node:path';
+import { z } from 'zod';
+import { defineNode } from '../src/pipeline/node.ts';
+import type { StepEvent } from '../src/pipeline/items.ts';
+import type { TrainSnapshot } from '../src/train/loop.ts';
+import { BranchRecorder, type BranchRecord } from '../src/report/record.ts';
+import { compareLines } from '../src/report/format.ts';
+import { writeReport } from '../src/report/write.ts';
+
+const BRANCHES = ['frozen', 'trainable-tokens', 'full'] as const;
+type Branch = (typeof BRANCHES)[number];
+
+const Params = z.strictObject({
+  adapterDirs: z.partialRecord(z.enum(BRANCHES), z.string()).default({}).describe("each branch's checkpoint-sink adapterDir (default adapter-<branch>)"),
+  report: z.string().default('report').describe('report file names (no extension) under the run folder'),
+  image: z.string().default('loss-curve.svg').describe('loss-curve image file name under the run folder'),
+  title: z.string().default('Ablation: frozen vs trainable-tokens vs full embedding'),
+});
+
+const port = (b: Branch) => ({ kind: 'stream' as const, item: 'train-state', optional: true, description: `the ${b} branch (from its evaluator)` });
+const events = (b: Branch) => ({ kind: 'stream' as const, item: 'step-event', optional: true, description: `the ${b} train-step's events` });
+const out = (b: Branch) => ({ kind: 'stream' as const, item: 'train-state', description: `the ${b} branch, for its checkpoint-sink` });
+
+export default defineNode({
+  name: 'report',
+  description: 'Side-by-side report of train branches (frozen / trainable-tokens / full): report.md, report.json, loss-curve.svg.',
+  params: Params,
+  inputs: Object.fromEntries(BRANCHES.flatMap((b) => [[b, port(b)], [`${b}-events`, events(b)]])),
+  outputs: Object.fromEntries(BRANCHES.map((b) => [b, out(b)])),
+  placement: 'main',
+  run(inputs, ctx) {
+    const p = ctx.params;
+    const connected = BRANCHES.filter((b) => inputs[b]);
+    if (connected.length === 0) throw new Error(`${ctx.name}: connect at least one of the inputs ${BRANCHES.join(', ')}`);
+    const recorders = new Map(connected.map((b) => [b, new BranchRecorder(b)]));
+    let open = connected.length;
+    const drained = Promise.all(connected.map((b) => {
+      const ev = inputs[`${b}-events`] as AsyncIterable<StepEvent> | undefined;
+      return ev ? recorders.get(b)!.drainEvents(ev) : undefined;
+    }));
+
+    const finish = async () => {
+      await drained;
+      const records = connected.map((b) => recorders.get(b)!.result()).filter((r): r is BranchRecord => r !== null);
+      if (records.length === 0) return;
+      const files = await writeReport(ctx.runDir, records, { name: p.report, title: p.title, image: p.image });
+      const lines = [...compareLines(records, p.title), '', `  report                    ${files.markdown}`];
+      ctx.events.emit({ type: 'summary', text: lines.join('\n') });
+    };
+
+    const pass = async function* (b: Branch): AsyncGenerator<TrainSnapshot> {
+      const rec = recorders.get(b)!;
+      for await (const s of inputs[b] as AsyncIterable<TrainSnapshot>) {
+        rec.observe(s);
+        yield s;
+      }
+      // This branch's sink has taken its end snapshot: its adapter is on disk.
+      rec.findAdapter(path.join(ctx.runDir, p.adapterDirs[b] ?? `adapter-${b}`));
+      // The last branch to end writes the report (the others are complete by then).
+      if (--open === 0) await finish();
+    };
+    const empty = async function* (): AsyncGenerator<TrainSnapshot> {};
+    return Object.fromEntries(BRANCHES.map((b) => [b, inputs[b] ? pass(b) : empty()]));
+  },
+});
