@@ -7,9 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { main } from '../src/cli.ts';
 import { checkPipeline } from '../src/pipeline/load.ts';
 import { loadAdapter } from '../src/io/peft.ts';
 import { formatBytes } from '../src/train/memory-plan.ts';
@@ -17,6 +18,14 @@ import { checkWellFormedXml } from './helpers/xml.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const FILE = path.join(ROOT, 'pipelines', 'quickstart.yaml');
+
+/** In-process CLI io; generate streams through `write`. */
+function cli() {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io = { out: (t: string) => void out.push(t), err: (t: string) => void err.push(t), write: (t: string) => void out.push(t), isTTY: false };
+  return { io, out, err };
+}
 
 test('quickstart.yaml validates without errors or warnings', async () => {
   const r = await checkPipeline(FILE);
@@ -93,6 +102,23 @@ test('shortened quickstart: summary on stdout from the run, adapter loads', asyn
     assert.equal(report.branches[0].memory.total, 16 * trainable);
     const size = statSync(path.join(adapterDir, 'adapter_model.safetensors')).size;
     assert.match(r.stdout, new RegExp(`^  adapter size\\s+${formatBytes(size).replace('.', '\\.')} weights`, 'm'));
+
+    // The adapter works with pipe eval / pipe generate --adapter: its extended tokenizer encodes
+    // held-out chats in fewer tokens than the base's, and generation runs from a ChatML prompt.
+    const text = path.join(out, 'chats.txt');
+    writeFileSync(text, readFileSync(path.join(ROOT, 'fixtures', 'corpora', 'pharma-eval.txt'), 'utf8').split('\n\n').slice(0, 3).join('\n\n'));
+    const base = path.join(ROOT, 'fixtures', 'base');
+    const evalJson = async (...extra: string[]) => {
+      const c = cli();
+      assert.equal(await main(['eval', '--model', base, '--text', text, '--json', ...extra], c.io), 0, c.err.join('\n'));
+      return JSON.parse(c.out.join('')) as { tokens: number; loss: number };
+    };
+    const [plain, adapted] = [await evalJson(), await evalJson('--adapter', adapterDir)];
+    assert.ok(Number.isFinite(adapted.loss) && adapted.tokens < plain.tokens, `${JSON.stringify(plain)} vs ${JSON.stringify(adapted)}`);
+    const g = cli();
+    const prompt = '<|im_start|>user\nWhat is the usual adult dose of ibuprofen?<|im_end|>\n<|im_start|>assistant\n';
+    assert.equal(await main(['generate', '--model', base, '--adapter', adapterDir, '--prompt', prompt, '--max-new-tokens', '4'], g.io), 0, g.err.join('\n'));
+    assert.ok(g.out.join('').startsWith(prompt));
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
