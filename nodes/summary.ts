@@ -24,7 +24,7 @@ const Params = z.strictObject({
   adapterDir: z.string().default('adapter').describe("the checkpoint sink's adapterDir (folder under the run folder), measured for the summary"),
   report: z.string().default('report').describe('report file names (no extension) under the run folder'),
   image: z.string().default('loss-curve.svg').describe('loss-curve image file name under the run folder'),
-  title: z.string().optional().describe('title of the summary (default: the node name)'),
+  title: z.string().optional().describe('title of the summary (default: "tokenpipe summary (<run folder name>)")'),
 });
 
 export default defineNode({
