@@ -4,7 +4,7 @@
 //   batches    stream of PackedBatch (the packer's train output)
 //   tokenizer  value TokenizerArtifact: the new tokens and their ids
 // Outputs
-//   events     stream of StepEvent, one per update (also logged to <runDir>/train.log)
+//   events     stream of StepEvent, one per update (also logged to <runDir>/<node name>.log)
 //   state      stream of TrainSnapshot: the live trainer after every update and at the end.
 //              Chain it (evaluator → checkpoint-sink); the loop waits for each to be taken.
 // With --resume the newest complete checkpoint is restored (weights, moments, step, schedule,
@@ -55,7 +55,8 @@ export default defineNode({
     const ctx = ctxIn as TrainContext;
     const p = ctx.params;
     const events = new PushQueue<StepEvent>();
-    const logFile = path.join(ctx.runDir, 'train.log');
+    // One log per train node (an ablation runs several): <runDir>/<node name>.log, train.log for 'train'.
+    const logFile = path.join(ctx.runDir, `${ctx.name}.log`);
     const state = async function* (): AsyncGenerator<TrainSnapshot> {
       try {
         const tokenizer = await firstValue<TokenizerArtifact>(inputs.tokenizer, 'train-step', 'tokenizer');

@@ -64,7 +64,7 @@ function orThrow(r: CheckResult): ResolvedPipeline {
 export async function checkPipelineSource(source: string, file: string, opts: LoadOptions = {}): Promise<CheckResult> {
   const abs = path.resolve(file);
   const lineCounter = new LineCounter();
-  const doc = YAML.parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = YAML.parseDocument(source, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true });
   const issues: ConfigIssue[] = [];
   const at = (offset: number) => lineCounter.linePos(offset);
   for (const e of [...doc.errors, ...doc.warnings]) {
