@@ -5,14 +5,18 @@ import { disposeModel } from '../model/weights.ts';
 import { defineCommand, EXIT, expectArgs, type CliIO } from './command.ts';
 import { loadForCli, MODEL_OPTIONS, numberOption } from './model-options.ts';
 
+/** End-of-turn markers of the common chat formats (ChatML, Llama 3, Phi, Gemma). */
+const END_OF_TURN = ['<|im_end|>', '<|eot_id|>', '<|end|>', '<end_of_turn>'];
+
 /** CliIO may carry a raw writer (no newline added); the process's stdout otherwise. */
 type StreamIO = CliIO & { write?: (text: string) => void };
 
 export default defineCommand({
-  usage: '--model DIR --prompt TEXT [--adapter DIR] [--max-new-tokens N] [--temperature T] [--top-p P] [--seed S]',
+  usage: '--model DIR --prompt TEXT [--adapter DIR] [--max-new-tokens N] [--temperature T] [--top-p P] [--seed S] [--stop TOKEN ...]',
   description:
     'Greedy decoding unless --temperature is given (then sampling, with optional nucleus --top-p, seeded by\n' +
-    '--seed). Stops at an end-of-sequence id (generation_config.json, else config.json) or after\n' +
+    '--seed). Stops at an end-of-sequence id (generation_config.json, else config.json), at a chat\n' +
+    'end-of-turn token the tokenizer has (' + END_OF_TURN.join(', ') + '), at any --stop token, or after\n' +
     '--max-new-tokens (default 64). The prompt is encoded with the tokenizer\'s special tokens (e.g. BOS).',
   options: {
     ...MODEL_OPTIONS,
@@ -21,6 +25,7 @@ export default defineCommand({
     temperature: { type: 'string', value: 'T', description: 'sampling temperature; absent or 0 = greedy' },
     'top-p': { type: 'string', value: 'P', description: 'nucleus sampling mass in (0, 1] (default 1)' },
     seed: { type: 'string', value: 'S', description: 'sampling seed (default 0)' },
+    stop: { type: 'string', multiple: true, value: 'TOKEN', description: 'also stop at this token (repeatable; must be one token of the vocabulary)' },
   },
   async run({ values, positionals }, io: StreamIO) {
     expectArgs(positionals, []);
@@ -33,6 +38,10 @@ export default defineCommand({
     const { model, tokenizer } = await loadForCli(values);
     try {
       const promptIds = tokenizer.encode(values.prompt);
+      const stops = (values.stop as string[] | undefined) ?? [];
+      for (const t of stops) if (tokenizer.tokenToId(t) === undefined) throw new UsageError(`--stop ${JSON.stringify(t)}: not a token of the tokenizer`);
+      // A chat reply ends at its end-of-turn marker, which is rarely the model's eos.
+      const eosTokenIds = [...model.config.eosTokenIds, ...[...END_OF_TURN, ...stops].map((t) => tokenizer.tokenToId(t)).filter((id) => id !== undefined)];
       const streamer = new TextStreamer(tokenizer, promptIds);
       write(values.prompt);
       generate(model, promptIds, {
@@ -40,6 +49,7 @@ export default defineCommand({
         temperature,
         topP,
         seed,
+        eosTokenIds,
         onToken: (id) => {
           const delta = streamer.push(id);
           if (delta) write(delta);
