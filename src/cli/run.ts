@@ -11,7 +11,7 @@ import { checkForCli, defineCommand, EXIT, expectArgs, SET_OPTION } from './comm
 export type CliRunOptions = RunOptions & { resume?: boolean; dryRun?: boolean; overrides?: string[] };
 
 export default defineCommand({
-  usage: 'FILE [--set NODE.PARAM=VALUE ...] [--log FILE] [--resume] [--dry-run]',
+  usage: 'FILE [--set NODE.PARAM=VALUE ...] [--backend NAME] [--log FILE] [--resume] [--dry-run]',
   description:
     'The run folder (settings.outputDir/<name>-<time>) receives the resolved pipeline, events.jsonl,\n' +
     'rejects.jsonl and whatever the nodes write. Ctrl-C stops the sources, lets items in flight\n' +
@@ -21,9 +21,12 @@ export default defineCommand({
     log: { type: 'string', value: 'FILE', description: 'also write every event to FILE as JSON lines' },
     resume: { type: 'boolean', description: 'continue from the latest checkpoint of the run folder' },
     'dry-run': { type: 'boolean', description: 'check and plan without training' },
+    backend: { type: 'string', value: 'NAME', description: 'TF.js backend: auto|wasm|cpu|tensorflow|tensorflow-gpu (same as --set settings.backend=NAME)' },
   },
   async run({ values, positionals }, io) {
     const [file] = expectArgs(positionals, ['FILE']);
+    // --backend is shorthand for an override, so it is checked by the same schema.
+    if (typeof values.backend === 'string') values.set = [...((values.set as string[] | undefined) ?? []), `settings.backend=${values.backend}`];
     const r = await checkForCli(file, values, io);
     if (!r.pipeline) return EXIT.usage;
     const p = r.pipeline;
