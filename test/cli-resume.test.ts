@@ -75,3 +75,12 @@ test('--resume without an earlier run names the problem', () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /--resume: no earlier run of 'e2e' under .*runs/);
 });
+
+test('--resume skips run folders without a checkpoint (a --dry-run, say)', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tp-resume-'));
+  const file = tinyPipeline(dir, { steps: 2 });
+  pipeRun(file, '--dry-run');
+  const r = spawnSync(process.execPath, [PIPE, 'run', file, '--resume'], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--resume: no earlier run with a checkpoint \(1 run folder\(s\) without one\) of 'e2e'/);
+});

@@ -51,6 +51,8 @@ export default defineCommand({
           // A node's end-of-run summary is printed after the run, once the progress display has
           // stopped redrawing (it would overwrite lines printed in between).
           if (e.type === 'summary' && typeof e.text === 'string') summaries.push(e.text);
+          // Skipped corpus records must not go unnoticed: the run goes on, but the user is told where they are.
+          if (e.type === 'corpus-summary' && Number(e.rejected) > 0) summaries.push(`${e.node}: ${e.rejected} record(s) rejected (file:line and reason in ${e.rejectsFile})`);
         },
       },
       overrides: (values.set as string[] | undefined) ?? [],
@@ -72,11 +74,25 @@ export default defineCommand({
   },
 });
 
-/** The newest `<name>-<timestamp>` folder under outputDir (makeRunDir's names sort by time). */
+/**
+ * The newest `<name>-<timestamp>` folder under outputDir (makeRunDir's names sort by time) that
+ * holds a checkpoint: a --dry-run or a run stopped before its first checkpoint has nothing to
+ * continue, and resuming there would silently start from scratch.
+ */
 function latestRunDir(outputDir: string, name: string): string {
   const pattern = new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d{8}-\\d{6}(-\\d+)?$`);
   const found = existsSync(outputDir) ? readdirSync(outputDir).filter((d) => pattern.test(d)).sort() : [];
-  const last = found.at(-1);
-  if (!last) throw new UsageError(`--resume: no earlier run of '${name}' under ${outputDir}; run it once without --resume`);
+  const last = found.reverse().find((d) => hasCheckpoint(path.join(outputDir, d)));
+  if (!last) {
+    const why = found.length === 0 ? 'no earlier run' : `no earlier run with a checkpoint (${found.length} run folder(s) without one)`;
+    throw new UsageError(`--resume: ${why} of '${name}' under ${outputDir}; run it once without --resume`);
+  }
   return path.join(outputDir, last);
+}
+
+/** A checkpoint folder (step-N) under any checkpoints* folder of a run (train-step's checkpointDir). */
+function hasCheckpoint(runDir: string): boolean {
+  return readdirSync(runDir, { withFileTypes: true }).some(
+    (d) => d.isDirectory() && d.name.startsWith('checkpoints') && readdirSync(path.join(runDir, d.name)).some((c) => /^step-\d+$/.test(c)),
+  );
 }
