@@ -18,7 +18,7 @@ import { checkpointContents } from '../src/train/trainer.ts';
 
 const Params = z.strictObject({
   every: z.number().int().positive().default(100).describe('checkpoint every N updates (and at the end / on interrupt)'),
-  keepLast: z.number().int().positive().default(3),
+  keepLast: z.number().int().positive().default(3).describe('checkpoints kept besides the best by eval loss (older ones are removed)'),
   adapterDir: z.string().default('adapter').describe('final adapter folder under the run folder'),
 });
 

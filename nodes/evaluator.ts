@@ -23,7 +23,7 @@ const Params = z.strictObject({
   every: z.number().int().positive().default(50).describe('evaluate every N updates (and always at the end)'),
   atStart: z.boolean().default(false).describe('also evaluate before the first update of a fresh run (step 0: the "before" numbers)'),
   maxBatches: z.number().int().positive().optional().describe('use at most this many eval batches'),
-  metricsFile: z.string().default('metrics.jsonl'),
+  metricsFile: z.string().default('metrics.jsonl').describe('file under the run folder that receives one JSON line per evaluation'),
 });
 
 export default defineNode({

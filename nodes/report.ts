@@ -26,7 +26,7 @@ const Params = z.strictObject({
   adapterDirs: z.partialRecord(z.enum(BRANCHES), z.string()).default({}).describe("each branch's checkpoint-sink adapterDir (default adapter-<branch>)"),
   report: z.string().default('report').describe('report file names (no extension) under the run folder'),
   image: z.string().default('loss-curve.svg').describe('loss-curve image file name under the run folder'),
-  title: z.string().default('Ablation: frozen vs trainable-tokens vs full embedding'),
+  title: z.string().default('Ablation: frozen vs trainable-tokens vs full embedding').describe('heading of report.md'),
 });
 
 const port = (b: Branch) => ({ kind: 'stream' as const, item: 'train-state', optional: true, description: `the ${b} branch (from its evaluator)` });

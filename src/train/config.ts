@@ -14,22 +14,22 @@ export type WatchdogConfig = z.infer<typeof WatchdogConfig>;
 
 export const TrainConfig = z.strictObject({
   /** 'trainable-tokens': only new (and named) rows train; 'full': whole embedding and head; 'frozen': LoRA only. */
-  embedding: z.enum(['trainable-tokens', 'full', 'frozen']).default('trainable-tokens'),
-  lora: LoraConfig.default(LoraConfig.parse({})),
+  embedding: z.enum(['trainable-tokens', 'full', 'frozen']).default('trainable-tokens').describe("'trainable-tokens': LoRA + only the new tokens' rows; 'full': LoRA + whole embedding and head (PEFT modules_to_save); 'frozen': LoRA only"),
+  lora: LoraConfig.default(LoraConfig.parse({})).describe("{r, alpha, dropout, rslora, targetModules: 'all-linear' or a list of q_proj k_proj v_proj o_proj gate_proj up_proj down_proj}"),
   /** Total optimizer updates (the schedule decays over these). */
-  steps: z.number().int().positive(),
-  lr: z.number().positive().default(2e-4),
+  steps: z.number().int().positive().describe('optimizer updates in all (the lr schedule decays over these)'),
+  lr: z.number().positive().default(2e-4).describe('AdamW learning rate of the LoRA weights'),
   /** Learning rate of token rows (and of the whole matrices in 'full' mode); default: lr. */
-  tokenLr: z.number().positive().optional(),
-  weightDecay: z.number().min(0).default(0),
-  tokenWeightDecay: z.number().min(0).default(0),
-  betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.999]),
-  eps: z.number().positive().default(1e-8),
-  schedule: ScheduleConfig.default(ScheduleConfig.parse({})),
+  tokenLr: z.number().positive().optional().describe("learning rate of the token rows (whole matrices in 'full' mode); default: lr"),
+  weightDecay: z.number().min(0).default(0).describe('decoupled weight decay of the LoRA weights'),
+  tokenWeightDecay: z.number().min(0).default(0).describe('decoupled weight decay of the token rows'),
+  betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.999]).describe('AdamW [beta1, beta2]'),
+  eps: z.number().positive().default(1e-8).describe('AdamW epsilon'),
+  schedule: ScheduleConfig.default(ScheduleConfig.parse({})).describe("{kind: constant|linear|cosine, warmupSteps, numCycles (cosine)} as in HF get_*_schedule_with_warmup"),
   /** Global-norm clipping; 0 turns it off. */
-  maxGradNorm: z.number().min(0).default(1),
+  maxGradNorm: z.number().min(0).default(1).describe('global gradient-norm clipping; 0 turns it off'),
   /** Micro-batches per update. */
-  gradAccumulation: z.number().int().positive().default(1),
-  watchdog: WatchdogConfig.default(WatchdogConfig.parse({})),
+  gradAccumulation: z.number().int().positive().default(1).describe('micro-batches per update'),
+  watchdog: WatchdogConfig.default(WatchdogConfig.parse({})).describe('{explodeFactor, minSteps}: stop when the loss is NaN/Inf or exceeds explodeFactor x its running average after minSteps'),
 });
 export type TrainConfig = z.infer<typeof TrainConfig>;
