@@ -181,6 +181,13 @@ export class ModelConfigInvalid extends TokenpipeError {
   }
 }
 
+/** A model folder that is missing, or has no config.json (e.g. a mistyped --model or `model:` param). */
+export class ModelNotFound extends TokenpipeError {
+  constructor(readonly dir: string, reason: string) {
+    super('MODEL_NOT_FOUND', `${dir}: not a Hugging Face model folder (${reason})`);
+  }
+}
+
 /** The model asks for something tokenpipe does not implement (model_type, rope type, sliding window in effect). */
 export class ModelUnsupported extends TokenpipeError {
   constructor(readonly file: string, readonly field: string, detail: string) {

@@ -1,10 +1,10 @@
 // config.json of a Hugging Face Llama-family folder (llama, mistral, qwen2, qwen3) → one resolved ModelConfig.
 // Defaults and derivations follow llama-family-spec.md §1 per model_type; both RoPE forms are read (legacy
 // rope_theta + rope_scaling, v5 rope_parameters). Anything we do not implement fails here, naming the field.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { ModelConfigInvalid, ModelUnsupported } from '../errors.ts';
+import { ModelConfigInvalid, ModelNotFound, ModelUnsupported } from '../errors.ts';
 
 const posInt = z.number().int().positive();
 const tokenId = z.number().int().nonnegative();
@@ -250,6 +250,7 @@ function resolveSlidingWindow(c: HfConfig, modelType: ModelType, numLayers: numb
 /** Reads DIR/config.json (and DIR/generation_config.json when present). */
 export function loadModelConfig(dir: string): ModelConfig {
   const file = path.join(dir, 'config.json');
+  if (!existsSync(file)) throw new ModelNotFound(dir, existsSync(dir) ? 'no config.json in it' : 'no such folder');
   const json = readJson(file, true);
   const genFile = path.join(dir, 'generation_config.json');
   return parseModelConfig(json, file, readJson(genFile, false));
