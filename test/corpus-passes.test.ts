@@ -9,6 +9,7 @@ import corpusReader from '../nodes/corpus-reader.ts';
 import { CorpusParams, readCorpus } from '../src/data/corpus.ts';
 import type { MainContext } from '../src/pipeline/node.ts';
 import type { Document } from '../src/pipeline/items.ts';
+import { mainContext } from './helpers/context.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tp-passes-'));
 const N = 1000;
@@ -48,19 +49,7 @@ test('shuffle buffer: a seeded permutation of the input', async () => {
 });
 
 function ctx(params: Record<string, unknown>, events: Array<Record<string, unknown>>): MainContext<any> {
-  return {
-    name: 'reader',
-    params: corpusReader.params.parse(params),
-    runDir: mkdtempSync(path.join(dir, 'run-')),
-    seed: 3,
-    signal: new AbortController().signal,
-    backend: "cpu",
-    resume: false,
-    dryRun: false,
-    events: { emit: (e) => events.push(e) },
-    reject: () => {},
-    runOnPool: () => assert.fail('not used'),
-  };
+  return mainContext(corpusReader, params, { name: 'reader', runDir: mkdtempSync(path.join(dir, 'run-')), events, seed: 3, reject: () => {} });
 }
 
 async function drain(it: AsyncIterable<unknown>, limit = Infinity): Promise<Document[]> {

@@ -10,6 +10,7 @@ import corpusReader from '../nodes/corpus-reader.ts';
 import { CorpusRecordInvalid } from '../src/errors.ts';
 import type { MainContext } from '../src/pipeline/node.ts';
 import type { Document } from '../src/pipeline/items.ts';
+import { mainContext } from './helpers/context.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tp-rejects-'));
 const good = (t: string) => Buffer.from(JSON.stringify({ text: t }) + '\n');
@@ -28,19 +29,7 @@ writeFileSync(
 
 function ctx(params: Record<string, unknown>, events: Array<Record<string, unknown>>): MainContext<any> {
   const runDir = mkdtempSync(path.join(dir, 'run-'));
-  return {
-    name: 'reader',
-    params: corpusReader.params.parse(params),
-    runDir,
-    seed: 1,
-    signal: new AbortController().signal,
-    backend: "cpu",
-    resume: false,
-    dryRun: false,
-    events: { emit: (e) => events.push(e) },
-    reject: () => assert.fail('the reader keeps its own rejects file'),
-    runOnPool: () => assert.fail('not used'),
-  };
+  return mainContext(corpusReader, params, { name: 'reader', runDir, events, reject: () => assert.fail('the reader keeps its own rejects file') });
 }
 
 async function drain(it: AsyncIterable<unknown>): Promise<Document[]> {

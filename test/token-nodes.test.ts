@@ -14,26 +14,19 @@ import discoveryNode from '../nodes/token-discovery.ts';
 import extensionNode from '../nodes/tokenizer-extension.ts';
 import { brownDocs, plant, PLANTED } from './fixtures/tokens/corpus.ts';
 import { modelDir, rustFromFile } from './fixtures/tokens/oracle.ts';
+import { mainContext } from './helpers/context.ts';
 
 const model = modelDir('llama2');
 const runDir = mkdtempSync(path.join(os.tmpdir(), 'tok-nodes-'));
 after(() => rmSync(runDir, { recursive: true, force: true }));
 
 function context<P>(def: MainNodeDef<any>, raw: unknown, events: unknown[]): MainContext<P> {
-  return {
-    name: def.name,
-    params: def.params.parse(raw) as P,
+  return mainContext<P>(def, raw, {
     runDir,
-    seed: 1,
-    signal: new AbortController().signal,
-    backend: "cpu",
-    resume: false,
-    dryRun: false,
-    events: { emit: (e) => void events.push(e) },
-    reject: () => assert.fail('no rejects expected'),
+    events,
     // Same call the pool makes, on this thread (the real pool is covered in token-mining.test.ts).
     runOnPool: async (modulePath, exportName, arg) => (await import(pathToFileURL(modulePath).href))[exportName](arg),
-  };
+  });
 }
 
 async function* from<T>(items: T[]): AsyncGenerator<T> {
