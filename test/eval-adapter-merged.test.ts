@@ -57,4 +57,14 @@ test('pipe eval with the adapter = evaluator on the same text = pipe eval on the
   const viaMerged = pipeEval('--model', merged, '--text', textFile, '--max-len', String(maxLen));
   assert.equal(viaMerged.tokens, viaAdapter.tokens);
   assert.ok(Math.abs(viaMerged.loss - viaAdapter.loss) <= 1e-5 * viaAdapter.loss, `${viaMerged.loss} vs ${viaAdapter.loss}`);
+
+  // A second merge into the same folder, or into the base model's folder, is refused: nothing written is lost.
+  const merge = (...args: string[]) => spawnSync(process.execPath, [path.join(ROOT, 'bin', 'pipe.mjs'), 'merge', '--model', MODEL, '--adapter', adapterDir, ...args], { encoding: 'utf8', cwd: ROOT });
+  const again = merge('--out', merged);
+  assert.equal(again.status, 2);
+  assert.match(again.stderr, /folder exists and is not empty \(add --force to replace it\)/);
+  const onBase = merge('--out', MODEL, '--force');
+  assert.equal(onBase.status, 2);
+  assert.match(onBase.stderr, /--out is the --model folder/);
+  assert.equal(merge('--out', merged, '--force').status, 0);
 });

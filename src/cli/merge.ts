@@ -1,10 +1,12 @@
 // pipe merge --model DIR --adapter DIR --out DIR: a plain HF model folder with the adapter folded in.
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import { UsageError } from '../errors.ts';
 import { mergeAdapter } from '../train/merge.ts';
 import { defineCommand, EXIT, expectArgs } from './command.ts';
 
 export default defineCommand({
-  usage: '--model DIR --adapter DIR --out DIR [--shard-gb N]',
+  usage: '--model DIR --adapter DIR --out DIR [--shard-gb N] [--force]',
   description:
     'Writes a Hugging Face model folder for servers that do not load adapters: the vocabulary resized to the\n' +
     'adapter\'s, the trained token rows written, every LoRA folded into its weight (W + scaling·B·A, kept in\n' +
@@ -14,10 +16,15 @@ export default defineCommand({
     adapter: { type: 'string', value: 'DIR', description: 'PEFT adapter folder (from a tokenpipe run)' },
     out: { type: 'string', value: 'DIR', description: 'folder to write' },
     'shard-gb': { type: 'string', value: 'N', description: 'largest safetensors shard in GB (default 5)' },
+    force: { type: 'boolean', description: 'replace --out when it already holds files' },
   },
   async run({ values, positionals }, io) {
     expectArgs(positionals, []);
     for (const k of ['model', 'adapter', 'out']) if (typeof values[k] !== 'string') throw new UsageError(`missing --${k} DIR`);
+    const out = path.resolve(values.out as string);
+    // Never overwrite what is already there by accident (the base model folder, an earlier merge).
+    for (const k of ['model', 'adapter']) if (path.resolve(values[k] as string) === out) throw new UsageError(`--out is the --${k} folder; choose another`);
+    if (!values.force && existsSync(out) && readdirSync(out).length > 0) throw new UsageError(`--out ${values.out}: folder exists and is not empty (add --force to replace it)`);
     const gb = values['shard-gb'] === undefined ? 5 : Number(values['shard-gb']);
     if (!(gb > 0)) throw new UsageError(`--shard-gb must be a positive number, got '${String(values['shard-gb'])}'`);
     const r = await mergeAdapter(values.model as string, values.adapter as string, values.out as string, { maxShardBytes: gb * 1e9 });
