@@ -30,6 +30,9 @@ export default defineCommand({
       throw new UsageError(`cannot read --text ${values.text}: ${(e as Error).message}`);
     }
     const { model, tokenizer } = await loadForCli(values);
+    // The issue fixes the default window at 1024; past the trained context the loss says little, so say so.
+    const ctx = model.config.maxPositionEmbeddings;
+    if (ctx && maxLen > ctx) io.err(`pipe eval: note: --max-len ${maxLen} is longer than the model's max_position_embeddings (${ctx})`);
     try {
       const r = evaluateText(model, tokenizer, text, { maxLen });
       // Spaced like the documented form; NaN (no predicted token) prints as null.
