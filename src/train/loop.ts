@@ -74,6 +74,9 @@ export async function* trainLoop(o: LoopOptions): AsyncGenerator<TrainSnapshot> 
     const tokPerSec = (result.tokens / (now - last)) * 1000;
     last = now;
     o.onStep(result, tokPerSec, stepLine(result, tokPerSec, waitMs));
+    // A step is one long synchronous stretch and buffered batches resolve as microtasks: give
+    // timers and signal handlers (progress display, Ctrl-C) a turn between steps.
+    await new Promise((resolve) => setImmediate(resolve));
     yield { ...o.base, trainer: t, step: t.step, reason: 'step', result, consumed };
     waitFrom = performance.now();
   }
