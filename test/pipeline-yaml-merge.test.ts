@@ -20,3 +20,11 @@ test('the ablation pipeline shares its train settings through a merge key', asyn
   assert.equal(train('train-full').steps, train('train-frozen').steps);
   assert.deepEqual(train('train-tokens').lora, train('train-frozen').lora);
 });
+
+test('a merge key naming an unknown anchor is an error at the alias, naming it', async () => {
+  const r = await checkPipeline('test/fixtures/pipelines/merge-unknown-anchor.yaml');
+  const errors = r.issues.filter((i) => i.severity === 'error');
+  assert.equal(errors.length, 1, JSON.stringify(errors));
+  assert.equal(errors[0].message, 'unknown anchor: *nope (no &nope before it)');
+  assert.deepEqual([errors[0].line, errors[0].column], [6, 11]);
+});

@@ -77,7 +77,17 @@ export async function checkPipelineSource(source: string, file: string, opts: Lo
   try {
     data = doc.toJS({ maxAliasCount: 100 });
   } catch (e) {
-    issues.push({ severity: 'error', code: 'yaml', message: (e as Error).message.split('\n')[0], path: [] });
+    // The yaml library only says "Merge sources must be maps..." for `<<: *typo`: name the alias and where it is.
+    const unknown: ConfigIssue[] = [];
+    YAML.visit(doc, {
+      Alias(_, node) {
+        if (node.resolve(doc) === undefined && node.range) {
+          const { line, col } = at(node.range[0]);
+          unknown.push({ severity: 'error', code: 'yaml', message: `unknown anchor: *${node.source} (no &${node.source} before it)`, path: [], line, column: col });
+        }
+      },
+    });
+    issues.push(...(unknown.length ? unknown : [{ severity: 'error' as const, code: 'yaml', message: (e as Error).message.split('\n')[0], path: [] }]));
   }
   let applied: AppliedOverride[] = [];
   let pipeline: ResolvedPipeline | undefined;
