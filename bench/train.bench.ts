@@ -51,11 +51,7 @@ async function tokensPerSec(mode: EmbeddingMode): Promise<number> {
 
 export default async function (): Promise<BenchResult[]> {
   await setBackend('wasm');
-  const c = loadModelConfig(MODEL);
-  const shape = {
-    vocabSize: c.vocabSize, hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize, numLayers: c.numLayers,
-    numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim, tieWordEmbeddings: c.tieWordEmbeddings,
-  };
+  const shape = loadModelConfig(MODEL); // a ModelConfig is a ModelShape (a Pick of it)
   const rows: BenchResult[] = [];
   for (const mode of EMBEDDING_MODES) {
     const plan = memoryPlan({ shape, lora: TrainConfig.parse({ steps: 1 }).lora, newTokens: NEW, extraEmbedRows: 0, extraHeadRows: 0, gradAccumulation: 1 }, mode);

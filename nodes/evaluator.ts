@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { defineNode } from '../src/pipeline/node.ts';
 import type { PackedBatch } from '../src/pipeline/items.ts';
 import { evaluate, type EvalMetrics } from '../src/train/evaluate.ts';
-import { formatInit, writeReport } from '../src/tokenizer/report.ts';
+import { writeInitReport as writeInitFiles } from '../src/tokenizer/report.ts';
 import type { Trainer } from '../src/train/trainer.ts';
 import type { TrainSnapshot } from '../src/train/loop.ts';
 import { stepBatch, type StepBatch } from '../src/train/step.ts';
@@ -67,7 +67,7 @@ export default defineNode({
           const line = { type: 'eval', step: s.step, final: s.reason === 'end', time: new Date().toISOString(), ...m };
           appendFileSync(file, JSON.stringify(line) + '\n');
           ctx.events.emit({ node: ctx.name, ...line, perToken: undefined });
-          if (s.reason === 'start' && t.describeInit) await writeInitReport(ctx.runDir, t, m);
+          if (s.reason === 'start' && t.describeInit) await reportInitLosses(ctx.runDir, t, m);
         }
         yield s;
       }
@@ -77,11 +77,11 @@ export default defineNode({
 });
 
 /** The init report with, per new token, the loss before training where it is the target (eval split). */
-async function writeInitReport(runDir: string, t: Trainer, m: EvalMetrics): Promise<void> {
+async function reportInitLosses(runDir: string, t: Trainer, m: EvalMetrics): Promise<void> {
   const byId = new Map(t.tokens.newTokenIds.map((id, k) => [id, m.perToken[t.tokens.newTokens[k]]]));
   const r = await t.describeInit!(async (ids) => new Map(ids.flatMap((id) => {
     const pt = byId.get(id);
     return pt ? [[id, { loss: pt.loss, positions: pt.count }] as const] : [];
   })));
-  writeReport(path.join(runDir, 'init-report'), r, formatInit(r));
+  writeInitFiles(runDir, r);
 }

@@ -22,7 +22,7 @@ import { TrainConfig } from '../src/train/config.ts';
 import { PushQueue, trainLoop, type TrainSnapshot } from '../src/train/loop.ts';
 import { formatMemoryPlans, memoryPlan } from '../src/train/memory-plan.ts';
 import { setupTrainer } from '../src/train/setup.ts';
-import { formatInit, writeReport } from '../src/tokenizer/report.ts';
+import { writeInitReport } from '../src/tokenizer/report.ts';
 import { disposeTrainer } from '../src/train/trainer.ts';
 import { latestCheckpoint } from '../src/train/checkpoint.ts';
 
@@ -71,7 +71,7 @@ export default defineNode({
         mkdirSync(ctx.runDir, { recursive: true });
         if (!resumedFrom && trainer.describeInit) {
           const r = await trainer.describeInit();
-          writeReport(path.join(ctx.runDir, 'init-report'), r, formatInit(r));
+          writeInitReport(ctx.runDir, r);
         }
         try {
           yield* trainLoop({

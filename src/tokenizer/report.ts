@@ -1,5 +1,6 @@
 // Reports of discovery, extension and initialisation: a JSON object (for tools) and a fixed-width
 // table (for people), both written atomically next to each other.
+import path from 'node:path';
 import type { TokenCandidate } from '../pipeline/items.ts';
 import { writeFileAtomicSync } from '../io/atomic.ts';
 import type { MinedCounts, MiningOptions } from './mine.ts';
@@ -93,4 +94,9 @@ export function writeReport(base: string, json: unknown, text: string): { json: 
   writeFileAtomicSync(j, JSON.stringify(json, null, 2) + '\n', { mkdir: true, fsync: false });
   writeFileAtomicSync(t, text, { mkdir: true, fsync: false });
   return { json: j, text: t };
+}
+
+/** `<runDir>/init-report.{json,txt}`: written by train-step at set-up, again by the evaluator's step-0 pass with losses. */
+export function writeInitReport(runDir: string, r: InitReport): void {
+  writeReport(path.join(runDir, 'init-report'), r, formatInit(r));
 }
