@@ -48,6 +48,8 @@ export default defineNode({
         return (async function* () {
           yield* readCorpus(p, { seed: ctx.seed, onReject, signal: ctx.signal, stats });
           ctx.events.emit({ type: 'corpus-summary', node: ctx.name, pass: info.pass, ...stats, rejectsFile: stats.rejected > 0 ? rejectsFile : undefined });
+          // A run that goes on past bad records says so at its end (pipe run prints 'summary' events).
+          if (stats.rejected > 0) ctx.events.emit({ type: 'summary', node: ctx.name, text: `${ctx.name}: ${stats.rejected} record(s) rejected (file:line and reason in ${rejectsFile})` });
         })();
       },
       cacheFile,

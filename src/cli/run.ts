@@ -51,8 +51,6 @@ export default defineCommand({
           // A node's end-of-run summary is printed after the run, once the progress display has
           // stopped redrawing (it would overwrite lines printed in between).
           if (e.type === 'summary' && typeof e.text === 'string') summaries.push(e.text);
-          // Skipped corpus records must not go unnoticed: the run goes on, but the user is told where they are.
-          if (e.type === 'corpus-summary' && Number(e.rejected) > 0) summaries.push(`${e.node}: ${e.rejected} record(s) rejected (file:line and reason in ${e.rejectsFile})`);
         },
       },
       overrides: (values.set as string[] | undefined) ?? [],
