@@ -1,0 +1,63 @@
+// A replacement for the wasm backend's Slice kernel (@tensorflow/tfjs-backend-wasm 4.22).
+//
+// Why: that kernel starts with backend.readSync(x), which copies the WHOLE input out of the wasm heap into a fresh
+// JS ArrayBuffer on every call, however small the slice. Taking a 4096-row chunk of a [151936, 896] head copied
+// 544 MB each time (seconds per step, and that much extra RSS). This one copies only the slice, straight from the
+// heap: each run along the last axis is one TypedArray.set. Strings keep the original kernel.
+//
+// Importing this module registers it (once per process), after the wasm backend's own kernels.
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+const original = tf.getKernel('Slice', 'wasm');
+
+function sliceFromHeap({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+  const x = inputs.x as tf.TensorInfo;
+  if (x.dtype === 'string' || !original) return (original!.kernelFunc as (a: unknown) => tf.TensorInfo)({ inputs, backend, attrs });
+  const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, attrs!.begin as number | number[], attrs!.size as number | number[]);
+  const b = backend as WasmBackendLike;
+  const out = b.makeOutput(size, x.dtype);
+  if (size.some((d) => d === 0)) return out;
+  // Views after makeOutput: allocating may grow (and so detach) the heap.
+  const src = b.typedArrayFromHeap(x);
+  const dst = b.typedArrayFromHeap(out);
+  const rank = x.shape.length;
+  if (rank === 0) {
+    dst[0] = src[0];
+    return out;
+  }
+  const strides = new Array<number>(rank);
+  strides[rank - 1] = 1;
+  for (let d = rank - 2; d >= 0; d--) strides[d] = strides[d + 1] * x.shape[d + 1];
+  // Merge the trailing axes the slice covers whole, so a row block of a matrix is a single copy.
+  let inner = rank - 1;
+  let run = size[rank - 1];
+  while (inner > 0 && size[inner] === x.shape[inner] && begin[inner] === 0) {
+    inner--;
+    run *= size[inner];
+  }
+  const base = begin.reduce((acc, v, d) => acc + v * strides[d], 0);
+  const outer = size.slice(0, inner);
+  const count = outer.reduce((n, d) => n * d, 1);
+  const idx = new Array<number>(inner).fill(0);
+  for (let k = 0, at = 0; k < count; k++, at += run) {
+    let off = base;
+    for (let d = 0; d < inner; d++) off += idx[d] * strides[d];
+    dst.set(src.subarray(off, off + run), at);
+    for (let d = inner - 1; d >= 0; d--) {
+      if (++idx[d] < outer[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return out;
+}
+
+if (original && (original as { patchedBy?: string }).patchedBy !== 'tokenpipe') {
+  tf.unregisterKernel('Slice', 'wasm');
+  tf.registerKernel({ kernelName: 'Slice', backendName: 'wasm', kernelFunc: sliceFromHeap as unknown as tf.KernelFunc, patchedBy: 'tokenpipe' } as tf.KernelConfig);
+}
