@@ -2,10 +2,10 @@
 // GQA without repeat_kv: the g = nh/nkv query heads of a kv head are stacked along the query axis
 // ([B, nkv, g·T, D]) so one batched matMul against that kv head's keys serves them all, with no copy of k or v.
 import * as tf from '@tensorflow/tfjs';
-import type { KVCache } from './kv-cache.ts';
-import { linear, rmsNorm } from './ops.ts';
-import { applyRope, type RopeTables } from './rope.ts';
-import type { LayerWeights, LlamaModel } from './weights.ts';
+import { linear, linearBackward, type GradSink, type LayerContext } from './layer.ts';
+import { rmsNorm, rmsNormBackward, type NormSaved } from './norm.ts';
+import { applyRope, applyRopeBackward } from './rope.ts';
+import type { LlamaModel } from './weights.ts';
 
 /** Large enough that exp() underflows to exactly 0 in float32, finite so no inf arithmetic can make a NaN. */
 const MASKED = -1e9;
@@ -49,43 +49,88 @@ export function buildMask(B: number, T: number, past: number, documents: Int32Ar
   return tf.tensor(m, [B, 1, 1, T, Tk]);
 }
 
-export interface AttentionContext {
-  B: number;
-  T: number;
-  rope: RopeTables;
-  /** [B, 1, 1, T, Tk] additive. */
-  mask: tf.Tensor;
-  cache?: KVCache;
+/** What the attention backward needs (all kept). */
+export interface AttentionSaved {
+  /** Rotated, scaled queries [B, nkv, g·T, D]. */
+  qh: tf.Tensor4D;
+  /** Rotated keys [B, nkv, T, D]. */
+  kh: tf.Tensor4D;
+  /** Values [B, nkv, T, D]. */
+  vh: tf.Tensor4D;
+  /** Softmax probabilities [B, nkv, g·T, T]. */
+  p: tf.Tensor4D;
+  /** Qwen3 q/k norms (inputs [N, heads, D]); absent otherwise. */
+  qNorm?: NormSaved['x'];
+  qNormR?: NormSaved['r'];
+  kNorm?: NormSaved['x'];
+  kNormR?: NormSaved['r'];
 }
 
+type LoraRec = Parameters<typeof linear>[4];
+
 /** x: input-normed hidden states [N = B·T, H] → attention output after o_proj, [N, H]. */
-export function attention(model: LlamaModel, layerIndex: number, x: tf.Tensor2D, ctx: AttentionContext): tf.Tensor2D {
-  const layer: LayerWeights = model.layers[layerIndex];
+export function attentionForward(model: LlamaModel, layerIndex: number, x: tf.Tensor2D, ctx: LayerContext, rec?: LoraRec, save = false): { y: tf.Tensor2D; saved?: AttentionSaved } {
+  const layer = model.layers[layerIndex];
   const { numHeads: nh, numKvHeads: nkv, headDim: D, rmsNormEps: eps } = model.config;
   const { B, T } = ctx;
   const N = B * T;
   const g = nh / nkv;
-  let q = linear(model, layer.q, x).reshape([N, nh, D]) as tf.Tensor3D; // [N, nh, D]
-  let k = linear(model, layer.k, x).reshape([N, nkv, D]) as tf.Tensor3D; // [N, nkv, D]
-  const v = linear(model, layer.v, x); // [N, nkv·D]
+  let q = linear(model, layer.q, x, ctx, rec).reshape([N, nh, D]) as tf.Tensor3D; // [N, nh, D]
+  let k = linear(model, layer.k, x, ctx, rec).reshape([N, nkv, D]) as tf.Tensor3D; // [N, nkv, D]
+  const v = linear(model, layer.v, x, ctx, rec); // [N, nkv·D]
+  let norms: Partial<AttentionSaved> = {};
   if (layer.qNorm !== null && layer.kNorm !== null) {
-    q = rmsNorm(q, layer.qNorm, eps); // per head, over D, before RoPE (Qwen3)
-    k = rmsNorm(k, layer.kNorm, eps);
+    const qn = rmsNorm(q, layer.qNorm, eps, save); // per head, over D, before RoPE (Qwen3)
+    const kn = rmsNorm(k, layer.kNorm, eps, save);
+    [q, k] = [qn.y, kn.y];
+    if (save) norms = { qNorm: qn.saved!.x, qNormR: qn.saved!.r, kNorm: kn.saved!.x, kNormR: kn.saved!.r };
   }
   // The D^-0.5 score scale goes on q: fewer elements than the [.., T, Tk] scores.
   q = tf.mul(applyRope(q, ctx.rope), D ** -0.5);
   k = applyRope(k, ctx.rope);
-  const qh = q.reshape([B, T, nkv, g, D]).transpose([0, 2, 3, 1, 4]).reshape([B, nkv, g * T, D]); // [B, nkv, g·T, D]
-  let kT = k.reshape([B, T, nkv, D]).transpose([0, 2, 3, 1]) as tf.Tensor4D; // [B, nkv, D, T]
+  const qh = q.reshape([B, T, nkv, g, D]).transpose([0, 2, 3, 1, 4]).reshape([B, nkv, g * T, D]) as tf.Tensor4D; // [B, nkv, g·T, D]
+  const kh = k.reshape([B, T, nkv, D]).transpose([0, 2, 1, 3]) as tf.Tensor4D; // [B, nkv, T, D]
+  let kT = tf.transpose(kh, [0, 1, 3, 2]) as tf.Tensor4D; // [B, nkv, D, T]
   let vh = v.reshape([B, T, nkv, D]).transpose([0, 2, 1, 3]) as tf.Tensor4D; // [B, nkv, T, D]
   if (ctx.cache) [kT, vh] = ctx.cache.append(layerIndex, kT, vh); // [B, nkv, D, Tk], [B, nkv, Tk, D]
   const Tk = kT.shape[3];
   const scores = tf.matMul(qh, kT).reshape([B, nkv, g, T, Tk]); // [B, nkv, g, T, Tk]
-  const probs = tf.softmax(tf.add(scores, ctx.mask)).reshape([B, nkv, g * T, Tk]); // softmax in float32
+  const p = tf.softmax(tf.add(scores, ctx.mask)).reshape([B, nkv, g * T, Tk]) as tf.Tensor4D; // softmax in float32
   const o = tf
-    .matMul(probs, vh) // [B, nkv, g·T, D]
+    .matMul(p, vh) // [B, nkv, g·T, D]
     .reshape([B, nkv, g, T, D])
     .transpose([0, 3, 1, 2, 4]) // [B, T, nkv, g, D]
     .reshape([N, nh * D]) as tf.Tensor2D; // head j = kv·g + gi, HF's order
-  return linear(model, layer.o, o);
+  const y = linear(model, layer.o, o, ctx, rec);
+  if (!save) return { y };
+  return { y, saved: { qh: tf.keep(qh), kh: tf.keep(kh), vh: tf.keep(vh), p: tf.keep(p), ...norms } };
+}
+
+/** dy [N, H] (gradient of the o_proj output) → gradient w.r.t. the attention input x [N, H]. */
+export function attentionBackward(model: LlamaModel, layerIndex: number, s: AttentionSaved, dy: tf.Tensor2D, ctx: LayerContext, rec: NonNullable<LoraRec>, grads: GradSink): tf.Tensor2D {
+  const layer = model.layers[layerIndex];
+  const { numHeads: nh, numKvHeads: nkv, headDim: D } = model.config;
+  const { B, T } = ctx;
+  const N = B * T;
+  const g = nh / nkv;
+  const dO = linearBackward(model, layer.o, dy, rec, grads) // [N, nh·D]
+    .reshape([B, T, nkv, g, D])
+    .transpose([0, 2, 3, 1, 4])
+    .reshape([B, nkv, g * T, D]) as tf.Tensor4D; // [B, nkv, g·T, D]
+  const dP = tf.matMul(dO, tf.transpose(s.vh, [0, 1, 3, 2])); // [B, nkv, g·T, D]·[B, nkv, D, T]
+  const dvh = tf.matMul(tf.transpose(s.p, [0, 1, 3, 2]), dO); // [B, nkv, T, g·T]·[B, nkv, g·T, D] → [B, nkv, T, D]
+  const dS = tf.mul(s.p, tf.sub(dP, tf.sum(tf.mul(dP, s.p), -1, true))); // softmax backward, [B, nkv, g·T, T]
+  const dqh = tf.matMul(dS, s.kh); // [B, nkv, g·T, D]
+  const dkh = tf.matMul(tf.transpose(dS, [0, 1, 3, 2]), s.qh); // [B, nkv, T, g·T]·[B, nkv, g·T, D] → [B, nkv, T, D]
+  let dq = tf.mul(dqh.reshape([B, nkv, g, T, D]).transpose([0, 3, 1, 2, 4]).reshape([N, nh, D]), D ** -0.5) as tf.Tensor3D;
+  let dk = dkh.transpose([0, 2, 1, 3]).reshape([N, nkv, D]) as tf.Tensor3D;
+  const dv = dvh.transpose([0, 2, 1, 3]).reshape([N, nkv * D]) as tf.Tensor2D;
+  dq = applyRopeBackward(dq, ctx.rope);
+  dk = applyRopeBackward(dk, ctx.rope);
+  if (layer.qNorm !== null && layer.kNorm !== null) {
+    dq = rmsNormBackward({ x: s.qNorm!, r: s.qNormR! }, layer.qNorm, dq);
+    dk = rmsNormBackward({ x: s.kNorm!, r: s.kNormR! }, layer.kNorm, dk);
+  }
+  const dx = tf.add(linearBackward(model, layer.q, dq.reshape([N, nh * D]), rec, grads), linearBackward(model, layer.k, dk.reshape([N, nkv * D]), rec, grads));
+  return tf.add(dx, linearBackward(model, layer.v, dv, rec, grads)) as tf.Tensor2D;
 }

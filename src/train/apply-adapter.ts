@@ -43,9 +43,6 @@ export function applyAdapter(model: LlamaModel, a: LoadedAdapter): LoraSet {
     model.tokens = table;
   }
   const lora = LoraSet.fromPeft(modelShape(model), a.loraConfig, a.lora);
-  model.linearHook = (name, x, y) => {
-    const l = lora.get(name);
-    return l ? (tf.add(y, l.delta(x)) as tf.Tensor2D) : y;
-  };
+  model.adapters = lora;
   return lora;
 }

@@ -30,6 +30,7 @@ export const TrainConfig = z.strictObject({
   maxGradNorm: z.number().min(0).default(1).describe('global gradient-norm clipping; 0 turns it off'),
   /** Micro-batches per update. */
   gradAccumulation: z.number().int().positive().default(1).describe('micro-batches per update'),
+  recompute: z.enum(['auto', 'always', 'never']).default('auto').describe("recompute each layer's activations in the backward pass instead of keeping them: 'auto' when the memory plan says the step would not fit otherwise"),
   watchdog: WatchdogConfig.default(WatchdogConfig.parse({})).describe('{explodeFactor, minSteps}: stop when the loss is NaN/Inf or exceeds explodeFactor x its running average after minSteps'),
 });
 export type TrainConfig = z.infer<typeof TrainConfig>;

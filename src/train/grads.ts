@@ -1,5 +1,5 @@
-// Gradient utilities: global-norm clipping (as torch.nn.utils.clip_grad_norm_) and
-// accumulation over micro-batches.
+// Global-norm gradient clipping, as torch.nn.utils.clip_grad_norm_. (Accumulation over micro-batches needs no
+// helper: each micro-batch adds its gradients, weighted 1/(scored tokens of the update), to one sink: step.ts.)
 import * as tf from '@tensorflow/tfjs';
 import type { Grads } from './params.ts';
 
@@ -18,48 +18,4 @@ export function clipGradNorm(grads: Grads, maxNorm: number): { grads: Grads; nor
   const clipped: Grads = new Map();
   for (const [name, g] of grads) clipped.set(name, g.mul(coef));
   return { grads: clipped, norm };
-}
-
-/**
- * Sums weighted gradients of several micro-batches and hands back their weighted mean.
- * With weight = number of scored tokens and each micro-batch loss a per-token mean, the result
- * is the gradient of the mean loss over all tokens of the accumulated batch. The sums are kept
- * out of tidy scopes and owned here until `take()`.
- */
-export class GradAccumulator {
-  private sums: Grads = new Map();
-  private weight = 0;
-
-  get count(): number {
-    return this.weight;
-  }
-
-  add(grads: Grads, weight = 1): void {
-    for (const [name, g] of grads) {
-      const prev = this.sums.get(name);
-      const next = tf.keep(tf.tidy(() => (prev ? prev.add(g.mul(weight)) : g.mul(weight))));
-      prev?.dispose();
-      this.sums.set(name, next);
-    }
-    this.weight += weight;
-  }
-
-  /** Weighted mean of what was added; resets. The caller owns (and disposes) the result. */
-  take(): Grads {
-    const w = this.weight;
-    const out: Grads = new Map();
-    for (const [name, s] of this.sums) {
-      out.set(name, tf.keep(tf.tidy(() => s.div(w))));
-      s.dispose();
-    }
-    this.sums.clear();
-    this.weight = 0;
-    return out;
-  }
-
-  dispose(): void {
-    for (const s of this.sums.values()) s.dispose();
-    this.sums.clear();
-    this.weight = 0;
-  }
 }

@@ -16,19 +16,3 @@ export type Grads = Map<string, tf.Tensor>;
 export function countParams(params: Param[]): number {
   return params.reduce((n, p) => n + p.variable.size, 0);
 }
-
-/**
- * Loss and gradients of `f` for `params`, re-keyed by Param.name. Call inside tf.tidy; the
- * returned tensors belong to that scope.
- */
-export function paramGrads(f: () => tf.Scalar, params: Param[]): { value: tf.Scalar; grads: Grads } {
-  const { value, grads } = tf.variableGrads(f, params.map((p) => p.variable));
-  const out: Grads = new Map();
-  for (const p of params) {
-    // A param that did not influence the loss gets no entry, as torch leaves its .grad None
-    // and AdamW then skips it (no decay, no moment update, no step count).
-    const g = grads[p.variable.name];
-    if (g !== undefined) out.set(p.name, g);
-  }
-  return { value, grads: out };
-}

@@ -36,8 +36,8 @@ export async function setupTrainer(o: SetupOptions): Promise<SetupResult> {
   const base = model.tokens as FrozenTokenTable;
   const V0 = base.vocabSize;
   // Old rows as plain arrays for the init methods: [V0, H] each (one-time copy).
-  const embed = tf.tidy(() => base.embed(tf.range(0, V0, 1, 'int32') as tf.Tensor1D).dataSync() as Float32Array);
-  const head = base.tied ? undefined : tf.tidy(() => tf.transpose(base.headT).dataSync() as Float32Array);
+  const embed = (base.rows ?? base.head).dataSync() as Float32Array;
+  const head = base.tied ? undefined : (base.head.dataSync() as Float32Array);
   const baseTokenizer = loadTokenizer(o.model);
   const newTokens = newTokensOf(o.tokenizer);
   const H = model.config.hiddenSize;

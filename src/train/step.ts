@@ -1,26 +1,20 @@
-// One optimizer update: forward + fused loss + backward per micro-batch, gradients averaged
-// over scored tokens, clipped, checked by the watchdog, then AdamW. Synchronous; every tensor
-// it makes is released before it returns (tf.memory().numTensors stays flat across steps).
+// One optimizer update: forward + chunked loss + backward per micro-batch (src/model/grad.ts), gradients summed
+// with each scored token weighted 1/(all scored tokens of the update), clipped, checked by the watchdog, then
+// AdamW. Synchronous; every tensor it makes is released before it returns (tf.memory().numTensors stays flat).
 import * as tf from '@tensorflow/tfjs';
 import type { RecordBatch } from 'apache-arrow';
 import { batchArrays } from '../io/arrow.ts';
+import { lossAndGrads, type TrainBatch } from '../model/grad.ts';
+import { headScores } from '../model/head.ts';
 import { forward } from '../model/llama.ts';
-import { GradAccumulator, clipGradNorm } from './grads.ts';
-import { countTargets, crossEntropy, shiftLabels } from './loss.ts';
-import { paramGrads } from './params.ts';
+import type { GradSink } from '../model/layer.ts';
+import { clipGradNorm } from './grads.ts';
+import { countTargets, shiftLabels } from './loss.ts';
 import { lrFactor } from './schedule.ts';
 import type { Trainer } from './trainer.ts';
 
 /** A packed batch as the model takes it; all arrays [B*T] row-major. */
-export interface StepBatch {
-  B: number;
-  T: number;
-  inputIds: Int32Array;
-  /** Shifted labels: targets[t] = labels[t+1]; -100 = not scored. */
-  targets: Int32Array;
-  positionIds: Int32Array;
-  documentIds: Int32Array;
-}
+export type StepBatch = TrainBatch;
 
 export interface StepResult {
   step: number;
@@ -38,47 +32,53 @@ export function stepBatch(batch: RecordBatch, T: number): StepBatch {
   return { B, T, inputIds: a.input_ids, targets: shiftLabels(a.labels, B, T), positionIds: a.position_ids, documentIds: a.document_ids };
 }
 
-/** Mean next-token loss of one batch (a scalar in the caller's tidy scope). */
-export function batchLoss(t: Trainer, b: StepBatch): tf.Scalar {
-  const logits = forward(t.model, { inputIds: b.inputIds, B: b.B, T: b.T, positionIds: b.positionIds, documentIds: b.documentIds });
-  return crossEntropy(logits.reshape([b.B * b.T, logits.shape[2]]) as tf.Tensor2D, b.targets, 'mean'); // [N, V] → scalar
+/** Mean next-token loss of one batch, forward only (the chunked head: no [N, V] logits). NaN when nothing is scored. */
+export function batchLoss(t: Trainer, b: StepBatch): number {
+  const hidden = forward(t.model, { inputIds: b.inputIds, B: b.B, T: b.T, positionIds: b.positionIds, documentIds: b.documentIds, output: 'hidden' });
+  const h = hidden.reshape([b.B * b.T, hidden.shape[2]]) as tf.Tensor2D; // [N, H]
+  try {
+    const { nll } = headScores(h, b.targets, t.model.tokens.headColumns());
+    let sum = 0;
+    for (let i = 0; i < nll.length; i++) sum += nll[i];
+    return sum / nll.length;
+  } finally {
+    tf.dispose([hidden, h]);
+  }
+}
+
+/**
+ * Loss of `micro` (the mean over all their scored tokens) and its gradient for every trainable param, added to
+ * `grads`. Draws one dropout seed per micro-batch from the trainer's RNG (also when dropout is off, so the stream
+ * does not depend on the config or the data).
+ */
+export function updateGrads(t: Trainer, micro: StepBatch[], grads: GradSink): { loss: number; tokens: number } {
+  const tokens = micro.reduce((n, b) => n + countTargets(b.targets), 0);
+  let loss = 0;
+  for (const b of micro) {
+    const dropoutSeed = t.rng.nextU32();
+    if (tokens === 0 || countTargets(b.targets) === 0) continue;
+    loss += lossAndGrads(t.model, t.table, b, { weight: 1 / tokens, recompute: t.recompute, dropoutSeed }, grads).loss;
+  }
+  return { loss, tokens };
 }
 
 /** One update over `micro` batches (gradient accumulation); throws TrainingDiverged before a bad update. */
 export function trainStep(t: Trainer, micro: StepBatch[]): StepResult {
   const factor = lrFactor(t.cfg.schedule, t.step, t.cfg.steps);
-  const acc = new GradAccumulator();
-  let lossSum = 0;
+  const grads: GradSink = new Map();
   try {
-    for (const b of micro) {
-      const n = countTargets(b.targets);
-      t.dropoutSeed = t.rng.nextU32(); // drawn even when unused, so the stream does not depend on the data
-      if (n === 0) continue;
-      tf.tidy(() => {
-        const { value, grads } = paramGrads(() => batchLoss(t, b), t.params);
-        acc.add(grads, n); // token-weighted: the update follows the mean over all scored tokens
-        lossSum += value.dataSync()[0] * n;
-      });
-    }
-    const tokens = acc.count;
+    const { loss, tokens } = updateGrads(t, micro, grads);
     if (tokens === 0) return { step: t.step, loss: NaN, gradNorm: 0, lr: t.cfg.lr * factor, tokens: 0 }; // nothing scored: no update
-    const grads = acc.take();
-    try {
-      return tf.tidy(() => {
-        const { grads: clipped, norm } = clipGradNorm(grads, t.cfg.maxGradNorm);
-        const loss = lossSum / tokens;
-        const gradNorm = norm.dataSync()[0];
-        t.watchdog.check(t.step + 1, loss, gradNorm);
-        t.opt.step(clipped, factor);
-        t.step += 1;
-        return { step: t.step, loss, gradNorm, lr: t.cfg.lr * factor, tokens };
-      });
-    } finally {
-      for (const g of grads.values()) g.dispose();
-    }
+    return tf.tidy(() => {
+      const { grads: clipped, norm } = clipGradNorm(grads, t.cfg.maxGradNorm);
+      const gradNorm = norm.dataSync()[0];
+      t.watchdog.check(t.step + 1, loss, gradNorm);
+      t.opt.step(clipped, factor);
+      t.step += 1;
+      return { step: t.step, loss, gradNorm, lr: t.cfg.lr * factor, tokens };
+    });
   } finally {
-    t.dropoutSeed = undefined;
-    acc.dispose();
+    tf.dispose([...grads.values()]);
   }
 }
 

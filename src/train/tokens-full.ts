@@ -1,37 +1,24 @@
 // 'full' embedding mode: the whole embedding and head are variables, like PEFT modules_to_save.
-// The lookup gradient is a scatter-add written in JS (dense [V, H], as torch's would be), since
-// tf.gather's gradient needs UnsortedSegmentSum, which the wasm backend lacks.
+// The lookup gradient is a scatter-add written in JS (dense [V, H], as torch's would be); the
+// head's gradient comes from the two-pass chunked head (src/model/head.ts).
 import * as tf from '@tensorflow/tfjs';
 import { AdapterMismatch } from '../errors.ts';
+import type { HeadColumns } from '../model/head.ts';
+import { addGrad, type GradSink } from '../model/layer.ts';
 import type { FrozenTokenTable } from '../model/weights.ts';
 import type { Param } from './params.ts';
-import type { TokenTableInit, TrainTokenTable } from './tokens.ts';
+import { replaceRows, type IdRows, type TokenTableInit, type TrainTokenTable } from './tokens.ts';
 
-/**
- * tf.gather along `axis` of a [.., V, ..] table whose gradient is a scatter-add written in JS:
- * dense, deterministic, and available on every backend.
- */
-function gatherScatterGrad(table: tf.Variable, ids: tf.Tensor1D, axis: 0 | 1): tf.Tensor {
-  const idx = ids.dataSync();
-  const f = tf.customGrad((...args) => ({
-    value: tf.gather(args[0] as tf.Tensor, ids, axis),
-    gradFunc: (dy: tf.Tensor) => {
-      const t = args[0] as tf.Tensor;
-      const g = new Float32Array(t.size);
-      const d = dy.dataSync();
-      const [R, C] = t.shape as [number, number];
-      if (axis === 0) {
-        // t [V, H], dy [N, H]
-        for (let i = 0; i < idx.length; i++) for (let c = 0; c < C; c++) g[idx[i] * C + c] += d[i * C + c];
-      } else {
-        // t [H, V], dy [H, N]
-        const N = idx.length;
-        for (let r = 0; r < R; r++) for (let i = 0; i < N; i++) g[r * C + idx[i]] += d[r * N + i];
-      }
-      return tf.tensor(g, t.shape);
-    },
-  }));
-  return f(table);
+/** Adds the rows of dE [N, H] at ids into a dense [V, H] gradient, in JS: deterministic, any backend. */
+function scatterAdd(V: number, ids: Int32Array, dE: tf.Tensor2D): tf.Tensor2D {
+  const H = dE.shape[1];
+  const g = new Float32Array(V * H);
+  const d = dE.dataSync();
+  for (let i = 0; i < ids.length; i++) {
+    const row = ids[i] * H;
+    for (let c = 0; c < H; c++) g[row + c] += d[i * H + c];
+  }
+  return tf.tensor2d(g, [V, H]);
 }
 
 export class FullTokenTable implements TrainTokenTable {
@@ -41,9 +28,9 @@ export class FullTokenTable implements TrainTokenTable {
   readonly baseVocabSize: number;
   readonly tied: boolean;
   /** Untied: embedding [V, H]. Null when tied. */
-  private readonly embedRows: tf.Variable | null;
-  /** Head transposed [H, V]; for a tied model also the embedding. */
-  private readonly headT: tf.Variable;
+  private readonly embedRows: tf.Variable<tf.Rank.R2> | null;
+  /** Head [V, H]; for a tied model also the embedding. */
+  private readonly head: tf.Variable<tf.Rank.R2>;
 
   constructor(base: FrozenTokenTable, init: TokenTableInit, n: number) {
     if (init.replaceEmbed?.length || init.replaceHead?.length) {
@@ -54,38 +41,39 @@ export class FullTokenTable implements TrainTokenTable {
     this.vocabSize = base.vocabSize + n;
     this.hiddenSize = H;
     this.tied = base.tied;
-    const appendedT = (rows: Float32Array) => tf.transpose(tf.tensor2d(rows, [n, H])); // [H, n]
-    this.headT = tf.tidy(() =>
-      tf.variable(tf.concat([base.headT, appendedT(this.tied ? init.appendedEmbed : init.appendedHead!)], 1), true),
-    ); // [H, V]
-    this.embedRows = this.tied
-      ? null
-      : tf.tidy(() => tf.variable(tf.concat([base.rows!, tf.tensor2d(init.appendedEmbed, [n, H])], 0), true)); // [V, H]
+    // [V0, H] base rows (new tokens inside a padded vocabulary preset) + the appended rows → one variable [V, H].
+    const grown = (table: tf.Tensor2D, preset: IdRows | undefined, appended: Float32Array) =>
+      tf.tidy(() => tf.variable(tf.concat([replaceRows(table, preset), tf.tensor2d(appended, [n, H])], 0) as tf.Tensor2D, true));
+    this.head = grown(base.head, this.tied ? init.presetEmbed : init.presetHead, this.tied ? init.appendedEmbed : init.appendedHead!);
+    this.embedRows = this.tied ? null : grown(base.rows!, init.presetEmbed, init.appendedEmbed);
     base.dispose(); // the variables now hold every row
   }
 
   embed(ids: tf.Tensor1D): tf.Tensor2D {
-    return tf.tidy(() =>
-      this.embedRows
-        ? (gatherScatterGrad(this.embedRows, ids, 0) as tf.Tensor2D) // [N, H]
-        : (tf.transpose(gatherScatterGrad(this.headT, ids, 1)) as tf.Tensor2D), // [H, N] -> [N, H]
-    );
+    return tf.gather(this.embedRows ?? this.head, ids, 0) as tf.Tensor2D; // [N, H]
   }
 
-  logits(h: tf.Tensor2D): tf.Tensor2D {
-    return tf.matMul(h, this.headT); // [N, H] x [H, V]
+  readonly trainsHead = true;
+
+  headColumns(): HeadColumns {
+    return { head: this.head, masked: [], extra: null, extraIds: [] };
+  }
+
+  backward(ids: Int32Array, dE: tf.Tensor2D, head: { dHead?: tf.Tensor2D }, grads: GradSink): void {
+    const V = this.vocabSize;
+    // Tied: one [V, H] matrix is both the lookup table and the head; both gradients land on it.
+    tf.tidy(() => addGrad(grads, 'tokens.embed_full', scatterAdd(V, ids, dE)));
+    if (head.dHead) addGrad(grads, this.embedRows ? 'tokens.lm_head_full' : 'tokens.embed_full', head.dHead);
   }
 
   params(): Param[] {
     return this.embedRows
-      ? [{ name: 'tokens.embed_full', variable: this.embedRows }, { name: 'tokens.lm_head_full', variable: this.headT }]
-      : [{ name: 'tokens.embed_full', variable: this.headT }];
+      ? [{ name: 'tokens.embed_full', variable: this.embedRows }, { name: 'tokens.lm_head_full', variable: this.head }]
+      : [{ name: 'tokens.embed_full', variable: this.head }];
   }
 
   exportRows(): { embedFull: Float32Array; headFull: Float32Array } {
-    const head = tf.tidy(() => tf.transpose(this.headT)); // [V, H]
-    const headFull = head.dataSync() as Float32Array;
-    head.dispose();
+    const headFull = this.head.dataSync() as Float32Array;
     return { embedFull: this.embedRows ? (this.embedRows.dataSync() as Float32Array) : headFull, headFull };
   }
 
@@ -95,13 +83,13 @@ export class FullTokenTable implements TrainTokenTable {
       if (a?.length !== V * H) throw new AdapterMismatch(`full ${what} must be [${V}, ${H}]`);
     }
     tf.tidy(() => {
-      this.headT.assign(tf.transpose(tf.tensor2d(this.tied ? r.embedFull! : r.headFull!, [V, H])));
+      this.head.assign(tf.tensor2d(this.tied ? r.embedFull! : r.headFull!, [V, H]));
       this.embedRows?.assign(tf.tensor2d(r.embedFull!, [V, H]));
     });
   }
 
   dispose(): void {
-    this.headT.dispose();
+    this.head.dispose();
     this.embedRows?.dispose();
   }
 }

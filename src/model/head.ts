@@ -1,0 +1,311 @@
+// The output head and the cross-entropy over the vocabulary, in column chunks (architecture.md §3): [N, V]
+// logits, probabilities or their gradient never exist at once. At V=152k and N=4096 one such tensor is 2.5 GB,
+// more than half the wasm heap; a chunk of 4096 columns is 64 MiB at N=4096.
+//
+// The vocabulary the head scores is the frozen base rows (head [V0, D] as HF stores lm_head.weight, minus `masked`
+// ones that a trainable row replaces) plus `extra` rows [n, D] for the ids `extraIds` (appended new tokens, retrained
+// existing ones). Only scored positions (target ≠ −100) go through the head: they alone have a loss and a gradient.
+// Per chunk the rows Wc [w, D] are a fresh slice: z = h·Wcᵀ and the gradient e·Wc are plain products whose right
+// operand is a temporary (src/model/ops.ts explains both rules).
+//
+// Training needs the loss and its gradient; since the loss is the last op, both come out of ONE pass with an
+// online softmax (running max m, sum s and s-weighted Σ exp(z − m)·W rows per row, rescaled when m grows): per
+// chunk one forward matMul h·Wc and one backward matMul e·Wcᵀ, the same two products PyTorch does, and nothing
+// recomputed. The extra columns come last, when the final normaliser is known, so their gradient is exact at once.
+// A trainable base head ('full' mode) needs softmax − onehot per chunk for its own gradient: two passes.
+import * as tf from '@tensorflow/tfjs';
+import { ModelInputInvalid } from '../errors.ts';
+import { frozenLinear } from './ops.ts';
+import { tidy } from './scope.ts';
+
+export const IGNORE_INDEX = -100;
+
+/** Far below any logit, finite so that m − m' and exp stay NaN-free: masked columns get exactly 0 weight. */
+const NEG = -1e30;
+
+/** Column chunk width: ~16 MiB of [rows, chunk] floats, between 1024 and 8192 columns (wasm runs these fastest). */
+export function headChunk(rows: number, V: number, budgetFloats = 4 * 2 ** 20): number {
+  const c = Math.floor(budgetFloats / Math.max(1, rows));
+  return Math.max(1, Math.min(V, Math.max(1024, Math.min(8192, c))));
+}
+
+/** What a token table contributes to the head. All tensors are owned by the table. */
+export interface HeadColumns {
+  /** Frozen base head [V0, D] (lm_head.weight; the embedding when tied). */
+  head: tf.Tensor2D;
+  /** Base ids whose column is replaced by an extra row (scored as −∞ in the base pass). */
+  masked: number[];
+  /** Extra rows [n, D] (trainable or constant), or null. */
+  extra: tf.Tensor2D | null;
+  /** Vocabulary id of each extra row. */
+  extraIds: number[];
+}
+
+/** Scored rows of a [N] target array and where each target's logit lives. */
+interface Targets {
+  /** Row index (into h) of each scored position, [M]. */
+  rows: Int32Array;
+  /** Target id per scored position, [M]. */
+  ids: Int32Array;
+  /** Position in `extraIds` of each target, or −1 when it is a base column. */
+  extraPos: Int32Array;
+}
+
+function scoredTargets(targets: Int32Array, cols: HeadColumns, V: number): Targets {
+  const extraAt = new Map(cols.extraIds.map((id, k) => [id, k]));
+  const rows: number[] = [];
+  for (let i = 0; i < targets.length; i++) {
+    const t = targets[i];
+    if (t === IGNORE_INDEX) continue;
+    if (!(Number.isInteger(t) && t >= 0 && t < V)) throw new ModelInputInvalid(`targets[${i}] = ${t} is outside [0, ${V}) and is not ${IGNORE_INDEX}`);
+    rows.push(i);
+  }
+  const ids = Int32Array.from(rows, (r) => targets[r]);
+  return { rows: Int32Array.from(rows), ids, extraPos: Int32Array.from(ids, (t) => extraAt.get(t) ?? -1) };
+}
+
+/** [M, D] rows of the effective head W' for each target (base column, or its extra row). */
+function targetRows(cols: HeadColumns, t: Targets): tf.Tensor2D {
+  const [V0] = cols.head.shape;
+  const baseIds = Int32Array.from(t.ids, (id, i) => (t.extraPos[i] >= 0 ? 0 : Math.min(id, V0 - 1)));
+  const base = tf.gather(cols.head, tf.tensor1d(baseIds, 'int32'), 0) as tf.Tensor2D; // [M, D]
+  if (cols.extra === null || !t.extraPos.some((p) => p >= 0)) return base;
+  const n = cols.extraIds.length;
+  const M = t.ids.length;
+  const pick = new Float32Array(M * n); // [M, n] one-hot of the extra targets
+  const keep = new Float32Array(M).fill(1);
+  t.extraPos.forEach((p, i) => {
+    if (p >= 0) (pick[i * n + p] = 1), (keep[i] = 0);
+  });
+  return tf.add(tf.mul(base, tf.tensor2d(keep, [M, 1])), tf.matMul(tf.tensor2d(pick, [M, n]), cols.extra)) as tf.Tensor2D;
+}
+
+/** Additive [1, width] mask of the chunk [c0, c0 + width): NEG at masked ids, or null when none falls inside. */
+function chunkMask(masked: number[], c0: number, width: number): tf.Tensor2D | null {
+  const inside = masked.filter((id) => id >= c0 && id < c0 + width);
+  if (inside.length === 0) return null;
+  const m = new Float32Array(width);
+  for (const id of inside) m[id - c0] = NEG;
+  return tf.tensor2d(m, [1, width]);
+}
+
+/** Running online-softmax state of M rows. */
+interface Online {
+  m: tf.Tensor2D; // [M, 1] running max
+  s: tf.Tensor2D; // [M, 1] Σ exp(z − m)
+  acc: tf.Tensor2D | null; // [M, D] Σ exp(z − m)·W rows (training only)
+}
+
+/** Folds the logits z [M, w] of one chunk (with its rows W [w, D], when the gradient is wanted) into `o`. */
+function fold(o: Online, z: tf.Tensor2D, W: tf.Tensor2D | null): { o: Online; e: tf.Tensor2D; mNew: tf.Tensor2D } {
+  const mNew = tf.maximum(o.m, tf.max(z, 1, true)) as tf.Tensor2D; // [M, 1]
+  const rescale = tf.exp(tf.sub(o.m, mNew)); // [M, 1]; 0 on the first chunk
+  const e = tf.exp(tf.sub(z, mNew)) as tf.Tensor2D; // [M, w]
+  const s = tf.add(tf.mul(o.s, rescale), tf.sum(e, 1, true)) as tf.Tensor2D;
+  const acc = W === null || o.acc === null ? null : (tf.add(tf.mul(o.acc, rescale), tf.matMul(e, W)) as tf.Tensor2D); // [M, D]
+  return { o: { m: mNew, s, acc }, e, mNew };
+}
+
+export interface HeadLossResult {
+  /** Σ over scored rows of weight · (lse − target logit), in nats. */
+  loss: number;
+  /** Scored rows. */
+  count: number;
+  /** dLoss/dh, [N, D] (zero rows where nothing is scored). */
+  dh: tf.Tensor2D;
+  /** dLoss/dextra, [n, D], or null without extra rows. */
+  dExtra: tf.Tensor2D | null;
+}
+
+/**
+ * Loss of the final-normed hidden states h [N, D] against `targets` [N] (already shifted; −100 ignored), each scored
+ * row weighted by `weight` (1/count for a mean, 1 for a sum), and its gradients w.r.t. h and the extra rows.
+ * The caller owns the returned tensors.
+ */
+export function headLossAndGrad(h: tf.Tensor2D, targets: Int32Array, cols: HeadColumns, weight: number, chunk?: number): HeadLossResult {
+  const [N, D] = h.shape;
+  const V0 = cols.head.shape[0];
+  const V = V0 + cols.extraIds.filter((id) => id >= V0).length;
+  const t = scoredTargets(targets, cols, V);
+  const M = t.rows.length;
+  if (M === 0) {
+    return { loss: 0, count: 0, dh: tf.zeros([N, D]), dExtra: cols.extra ? tf.zerosLike(cols.extra) : null };
+  }
+  const width = chunk ?? headChunk(M, V0);
+  return tidy(() => {
+    const hs = tf.gather(h, tf.tensor1d(t.rows, 'int32')) as tf.Tensor2D; // [M, D]
+    let o: Online = { m: tf.fill([M, 1], NEG) as tf.Tensor2D, s: tf.zeros([M, 1]), acc: tf.zeros([M, D]) };
+    for (let c0 = 0; c0 < V0; c0 += width) {
+      const w = Math.min(width, V0 - c0);
+      const next = tidy(() => {
+        const Wc = tf.slice(cols.head, [c0, 0], [w, D]) as tf.Tensor2D; // [w, D]
+        let z = tf.matMul(hs, tf.transpose(Wc)) as tf.Tensor2D; // [M, D]·[D, w]
+        const mask = chunkMask(cols.masked, c0, w);
+        if (mask) z = tf.add(z, mask);
+        return fold(o, z, Wc).o;
+      });
+      tf.dispose([o.m, o.s, o.acc!]);
+      o = next;
+    }
+    let dExtra: tf.Tensor2D | null = null;
+    let pExtra: tf.Tensor2D | null = null;
+    if (cols.extra !== null) {
+      const zx = tf.matMul(hs, tf.transpose(cols.extra)) as tf.Tensor2D; // [M, n]
+      const f = fold(o, zx, tf.clone(cols.extra)); // a copy: the rows are a right operand (ops.ts rule 2)
+      o = f.o;
+      pExtra = tf.div(f.e, o.s) as tf.Tensor2D; // softmax over the extra columns, [M, n]: o is final now
+    }
+    const lse = tf.add(o.m, tf.log(o.s)).reshape([M]); // [M]
+    const Wtgt = targetRows(cols, t); // [M, D]
+    const zt = tf.sum(tf.mul(hs, Wtgt), 1); // [M] target logits
+    const loss = tf.sum(tf.sub(lse, zt)).mul(weight);
+    // dh = weight · (softmax · W − W_target) on scored rows; the softmax-weighted rows are acc / s.
+    const dhs = tf.mul(tf.sub(tf.div(o.acc!, o.s), Wtgt), weight) as tf.Tensor2D; // [M, D]
+    const dh = scatterRows(dhs, t.rows, N);
+    if (pExtra !== null) {
+      const n = cols.extraIds.length;
+      const hot = new Float32Array(M * n);
+      t.extraPos.forEach((p, i) => p >= 0 && (hot[i * n + p] = 1));
+      const dz = tf.sub(pExtra, tf.tensor2d(hot, [M, n])); // [M, n]
+      dExtra = tf.matMul(tf.transpose(dz), hs).mul(weight) as tf.Tensor2D; // [n, M]·[M, D] → [n, D]
+    }
+    return { loss: loss.dataSync()[0], count: M, dh, dExtra };
+  });
+}
+
+/**
+ * 'full' mode: the whole head [V, D] is trainable. Its gradient needs softmax − onehot of every chunk, so the
+ * normaliser comes first (pass 1) and each chunk's logits are made again in pass 2. Returns dh and dHead [V, D].
+ */
+export function headLossAndGradFull(h: tf.Tensor2D, targets: Int32Array, head: tf.Tensor2D, weight: number, chunk?: number): HeadLossResult & { dHead: tf.Tensor2D } {
+  const [N, D] = h.shape;
+  const V = head.shape[0];
+  const cols: HeadColumns = { head, masked: [], extra: null, extraIds: [] };
+  const t = scoredTargets(targets, cols, V);
+  const M = t.rows.length;
+  if (M === 0) return { loss: 0, count: 0, dh: tf.zeros([N, D]), dExtra: null, dHead: tf.zerosLike(head) };
+  const width = chunk ?? headChunk(M, V);
+  return tidy(() => {
+    const hs = tf.gather(h, tf.tensor1d(t.rows, 'int32')) as tf.Tensor2D; // [M, D]
+    let o: Online = { m: tf.fill([M, 1], NEG) as tf.Tensor2D, s: tf.zeros([M, 1]), acc: null };
+    for (let c0 = 0; c0 < V; c0 += width) {
+      const w = Math.min(width, V - c0);
+      const next = tidy(() => fold(o, tf.matMul(hs, tf.transpose(tf.slice(head, [c0, 0], [w, D]))) as tf.Tensor2D, null).o);
+      tf.dispose([o.m, o.s]);
+      o = next;
+    }
+    const lse = tf.add(o.m, tf.log(o.s)) as tf.Tensor2D; // [M, 1]
+    let dhs = tf.zeros([M, D]) as tf.Tensor2D;
+    const dW: tf.Tensor2D[] = [];
+    for (let c0 = 0; c0 < V; c0 += width) {
+      const w = Math.min(width, V - c0);
+      const [dhNext, dWc] = tidy(() => {
+        const Wc = tf.slice(head, [c0, 0], [w, D]) as tf.Tensor2D; // [w, D]
+        const p = tf.exp(tf.sub(tf.matMul(hs, tf.transpose(Wc)), lse)); // [M, w] softmax of this chunk
+        const local = Int32Array.from(t.ids, (id) => (id >= c0 && id < c0 + w ? id - c0 : -1));
+        const dz = tf.mul(tf.sub(p, tf.oneHot(tf.tensor1d(local, 'int32'), Math.max(2, w)).slice([0, 0], [M, w]).cast('float32')), weight) as tf.Tensor2D;
+        return [tf.add(dhs, tf.matMul(dz, Wc)) as tf.Tensor2D, tf.matMul(tf.transpose(dz), hs) as tf.Tensor2D]; // [M, D], [w, M]·[M, D] → [w, D]
+      });
+      dhs.dispose();
+      dhs = dhNext;
+      dW.push(dWc);
+    }
+    const zt = tf.sum(tf.mul(hs, targetRows(cols, t)), 1); // [M]
+    const loss = tf.sum(tf.sub(lse.reshape([M]), zt)).mul(weight);
+    return { loss: loss.dataSync()[0], count: M, dh: scatterRows(dhs, t.rows, N), dExtra: null, dHead: tf.concat(dW, 0) as tf.Tensor2D };
+  });
+}
+
+/** [M, D] rows placed at `rows` of an [N, D] zero matrix (a gather from rows + one zero row: no scatter kernel). */
+function scatterRows(x: tf.Tensor2D, rows: Int32Array, N: number): tf.Tensor2D {
+  const M = rows.length;
+  if (M === N) return x;
+  const where = new Int32Array(N).fill(M);
+  rows.forEach((r, k) => (where[r] = k));
+  return tf.gather(tf.concat([x, tf.zeros([1, x.shape[1]])]), tf.tensor1d(where, 'int32')) as tf.Tensor2D;
+}
+
+export interface HeadScores {
+  /** Per scored row: −log p(target), [M]. */
+  nll: Float32Array;
+  /** Per scored row: the id with the highest logit (first on ties, as torch.argmax), [M]. */
+  top1: Int32Array;
+  /** Index into the [N] targets of each scored row. */
+  rows: Int32Array;
+}
+
+/** Forward only: per scored row the loss and the top-1 id, chunk by chunk (what eval and the metrics need). */
+export function headScores(h: tf.Tensor2D, targets: Int32Array, cols: HeadColumns, chunk?: number): HeadScores {
+  const D = h.shape[1];
+  const V0 = cols.head.shape[0];
+  const V = V0 + cols.extraIds.filter((id) => id >= V0).length;
+  const t = scoredTargets(targets, cols, V);
+  const M = t.rows.length;
+  if (M === 0) return { nll: new Float32Array(0), top1: new Int32Array(0), rows: t.rows };
+  const width = chunk ?? headChunk(M, V0);
+  const best = new Float32Array(M).fill(-Infinity);
+  const top1 = new Int32Array(M);
+  const consider = (z: tf.Tensor2D, idOf: (col: number) => number) => {
+    const [mx, am] = tf.tidy(() => [tf.max(z, 1), tf.argMax(z, 1)]);
+    const v = mx.dataSync(), a = am.dataSync();
+    tf.dispose([mx, am]);
+    for (let i = 0; i < M; i++) {
+      const id = idOf(a[i]);
+      // Strictly greater keeps the first maximum across chunks; an extra id below a base tie loses to the base id.
+      if (v[i] > best[i] || (v[i] === best[i] && id < top1[i])) (best[i] = v[i]), (top1[i] = id);
+    }
+  };
+  const nll = tf.tidy(() => {
+    const hs = tf.gather(h, tf.tensor1d(t.rows, 'int32')) as tf.Tensor2D; // [M, D]
+    let o: Online = { m: tf.fill([M, 1], NEG) as tf.Tensor2D, s: tf.zeros([M, 1]), acc: null };
+    for (let c0 = 0; c0 < V0; c0 += width) {
+      const w = Math.min(width, V0 - c0);
+      const next = tidy(() => {
+        let z = tf.matMul(hs, tf.transpose(tf.slice(cols.head, [c0, 0], [w, D]))) as tf.Tensor2D; // [M, w]
+        const mask = chunkMask(cols.masked, c0, w);
+        if (mask) z = tf.add(z, mask);
+        consider(z, (c) => c0 + c);
+        return fold(o, z, null).o;
+      });
+      tf.dispose([o.m, o.s]);
+      o = next;
+    }
+    if (cols.extra !== null) {
+      const zx = tf.matMul(hs, tf.transpose(cols.extra)) as tf.Tensor2D; // [M, n]
+      consider(zx, (c) => cols.extraIds[c]);
+      o = fold(o, zx, null).o;
+    }
+    const lse = tf.add(o.m, tf.log(o.s)).reshape([M]);
+    return tf.sub(lse, tf.sum(tf.mul(hs, targetRows(cols, t)), 1));
+  });
+  const out = nll.dataSync() as Float32Array;
+  nll.dispose();
+  return { nll: out, top1, rows: t.rows };
+}
+
+/**
+ * Logits [n, V] in vocabulary order for a few rows (generation reads one row per step): base columns with the
+ * masked ones replaced by their extra rows, then the appended ids. Training and evaluation never build [N, V].
+ */
+export function headLogits(h: tf.Tensor2D, cols: HeadColumns, V: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    let z = frozenLinear(h, cols.head); // [n, V0]
+    if (cols.extra === null) return z;
+    const [n] = h.shape;
+    const V0 = cols.head.shape[0];
+    const zx = tf.matMul(h, tf.transpose(cols.extra)) as tf.Tensor2D; // [n, k]
+    const inside = cols.extraIds.map((id, k) => [id, k] as const).filter(([id]) => id < V0);
+    if (inside.length > 0) {
+      // Replaced columns: z·keep + zx·place, place [k, V0] one-hot (a dense op, no scatter kernel).
+      const keep = new Float32Array(V0).fill(1);
+      const place = new Float32Array(cols.extraIds.length * V0);
+      for (const [id, k] of inside) (keep[id] = 0), (place[k * V0 + id] = 1);
+      z = tf.add(tf.mul(z, tf.tensor2d(keep, [1, V0])), tf.matMul(zx, tf.tensor2d(place, [cols.extraIds.length, V0]))) as tf.Tensor2D;
+    }
+    const appended = cols.extraIds.map((id, k) => [id, k] as const).filter(([id]) => id >= V0).sort((a, b) => a[0] - b[0]);
+    if (appended.length === 0) return z;
+    if (appended.some(([id], j) => id !== V0 + j) || V !== V0 + appended.length) throw new Error(`appended ids must run ${V0}, ${V0 + 1}, ... up to ${V - 1}`);
+    const cols2 = tf.gather(zx, tf.tensor1d(appended.map(([, k]) => k), 'int32'), 1); // [n, appended]
+    return tf.concat([z, cols2], 1).reshape([n, V]) as tf.Tensor2D;
+  });
+}

@@ -1,0 +1,26 @@
+// Matrix products with frozen weights, written for the wasm backend's two fast-path rules (tfjs-backend-wasm 4.22,
+// src/cc/batch_mat_mul_impl.cc):
+//  1. Only matMul(a, b) with no transpose flag and a batch of 1 reaches XNNPACK (10-30 GFLOP/s); any transposed or
+//     batched product falls back to a plain loop (~1 GFLOP/s). So every product here is plain, after an explicit
+//     tf.transpose when needed.
+//  2. XNNPACK packs the RIGHT operand and caches the packed copy until that tensor is disposed. A frozen weight used
+//     as a right operand therefore lives twice in the heap for the whole run (measured: 64 MiB of weights → +69 MiB).
+//     Frozen matrices are never a right operand here: they enter as a fresh temporary (a transpose, or a copy), which
+//     is packed for one call and freed with it.
+// Weights are kept as Hugging Face stores them, W [out, in]: one copy, no transpose at load.
+import * as tf from '@tensorflow/tfjs';
+import './wasm-kernels.ts';
+
+/** Below this many rows, y = (W·xᵀ)ᵀ: W is the left operand (read once, never packed): generation's one-row steps. */
+const FEW_ROWS = 16;
+
+/** x [N, in] · Wᵀ for a frozen W [out, in] → [N, out]. */
+export function frozenLinear(x: tf.Tensor2D, W: tf.Tensor2D): tf.Tensor2D {
+  if (x.shape[0] < FEW_ROWS) return tf.transpose(tf.matMul(W, tf.transpose(x))) as tf.Tensor2D; // [out, N] → [N, out]
+  return tf.matMul(x, tf.transpose(W)) as tf.Tensor2D; // Wᵀ [in, out] is a temporary: packed for this call only
+}
+
+/** dy [N, out] · W for a frozen W [out, in] → dx [N, in]: the gradient w.r.t. the input. */
+export function frozenLinearBackward(dy: tf.Tensor2D, W: tf.Tensor2D): tf.Tensor2D {
+  return tf.matMul(dy, tf.clone(W)) as tf.Tensor2D; // a copy (wasm's Identity copies), so W itself is never packed
+}
