@@ -9,7 +9,7 @@
 //     is packed for one call and freed with it.
 // Weights are kept as Hugging Face stores them, W [out, in]: one copy, no transpose at load.
 import * as tf from '@tensorflow/tfjs';
-import './wasm-kernels.ts';
+import './wasm-backend.ts';
 
 /** Below this many rows, y = (W·xᵀ)ᵀ: W is the left operand (read once, never packed): generation's one-row steps. */
 const FEW_ROWS = 16;

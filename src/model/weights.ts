@@ -9,6 +9,7 @@ import type { GradTokenTable } from './grad.ts';
 import { headLogits, type HeadColumns } from './head.ts';
 import type { ModelAdapters } from './layer.ts';
 import { invFreq } from './rope.ts';
+import { heapTensor } from './wasm-backend.ts';
 
 /** One nn.Linear. `name` is the HF module path ('model.layers.0.self_attn.q_proj'), the key LoRA matches on. */
 export interface Linear {
@@ -127,7 +128,7 @@ async function fromWeightSet(dir: string, config: ModelConfig, ws: WeightSet): P
     if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
       throw new ModelWeightsInvalid(dir, name, `shape [${got}] but config.json implies [${shape}]`);
     }
-    const t = tf.tensor(await ws.readF32(name), shape);
+    const t = await heapTensor(shape, (write) => ws.readF32Chunks(name, write));
     made.push(t);
     return t;
   };
@@ -180,4 +181,25 @@ export function disposeModel(model: LlamaModel): void {
       lin.bias?.dispose();
     }
   }
+}
+
+/**
+ * Rows of a [V, H] tensor for code that wants a few of them, or their mean, as plain arrays (new-token init):
+ * gathered on demand, the mean streamed in slices and summed in float64, never the whole matrix in JS.
+ */
+export function tensorRows(t: tf.Tensor2D): { count: number; rows(ids: number[]): Float32Array; mean(): Float32Array } {
+  const [V, H] = t.shape;
+  return {
+    count: V,
+    rows: (ids) => tf.tidy(() => tf.gather(t, tf.tensor1d(ids, 'int32'), 0).dataSync() as Float32Array),
+    mean: () => {
+      const acc = new Float64Array(H);
+      const step = Math.max(1, Math.floor(2 ** 22 / H)); // ~16 MiB per slice
+      for (let r = 0; r < V; r += step) {
+        const part = tf.tidy(() => tf.slice(t, [r, 0], [Math.min(step, V - r), H]).dataSync());
+        for (let i = 0; i < part.length; i++) acc[i % H] += part[i];
+      }
+      return Float32Array.from(acc, (x) => x / V);
+    },
+  };
 }

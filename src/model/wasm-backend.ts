@@ -1,11 +1,15 @@
-// A replacement for the wasm backend's Slice kernel (@tensorflow/tfjs-backend-wasm 4.22).
+// What tokenpipe does specially on the wasm backend (@tensorflow/tfjs-backend-wasm 4.22).
 //
-// Why: that kernel starts with backend.readSync(x), which copies the WHOLE input out of the wasm heap into a fresh
+// 1. A replacement Slice kernel. Why: the stock kernel starts with backend.readSync(x), which copies the WHOLE input out of the wasm heap into a fresh
 // JS ArrayBuffer on every call, however small the slice. Taking a 4096-row chunk of a [151936, 896] head copied
 // 544 MB each time (seconds per step, and that much extra RSS). This one copies only the slice, straight from the
 // heap: each run along the last axis is one TypedArray.set. Strings keep the original kernel.
 //
 // Importing this module registers it (once per process), after the wasm backend's own kernels.
+//
+// 2. Tensors filled straight in the heap (heapTensor): a weight read from disk is decoded chunk by chunk into its
+// tensor's heap memory, instead of into a JS Float32Array that tf.tensor then copies (two copies of every weight
+// until the GC frees the first: 2 GB more RSS while loading a 0.5B model).
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 
@@ -60,4 +64,31 @@ function sliceFromHeap({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoM
 if (original && (original as { patchedBy?: string }).patchedBy !== 'tokenpipe') {
   tf.unregisterKernel('Slice', 'wasm');
   tf.registerKernel({ kernelName: 'Slice', backendName: 'wasm', kernelFunc: sliceFromHeap as unknown as tf.KernelFunc, patchedBy: 'tokenpipe' } as tf.KernelConfig);
+}
+
+/** True when the active backend keeps tensors in the wasm heap. */
+export function onWasm(): boolean {
+  return tf.getBackend() === 'wasm';
+}
+
+/**
+ * A float32 tensor of `shape` whose values `fill` writes, in pieces, through `write(values, offset)`. On wasm the
+ * pieces go straight into the tensor's heap memory; elsewhere into one Float32Array handed to tf.tensor.
+ */
+export async function heapTensor(shape: number[], fill: (write: (values: Float32Array, offset: number) => void) => Promise<void>): Promise<tf.Tensor> {
+  if (!onWasm()) {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    await fill((v, at) => data.set(v, at));
+    return tf.tensor(data, shape, 'float32');
+  }
+  const t = tf.zeros(shape, 'float32');
+  const backend = tf.backend() as unknown as WasmBackendLike;
+  try {
+    // A fresh view per piece: other work may grow (and so detach) the heap while fill awaits its reads.
+    await fill((v, at) => (backend.typedArrayFromHeap(t) as Float32Array).set(v, at));
+  } catch (e) {
+    t.dispose();
+    throw e;
+  }
+  return t;
 }
