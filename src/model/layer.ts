@@ -119,17 +119,18 @@ export function addGrad(sink: GradSink, name: string, g: tf.Tensor): void {
 
 /** dy [N, out] → dx [N, in]; the adapter's dA [in, r] and dB [r, out] go to `grads` (loraGradName). */
 export function linearBackward(model: LlamaModel, lin: Linear, dy: tf.Tensor2D, rec: Map<string, LoraSaved>, grads: GradSink): tf.Tensor2D {
-  let dx = frozenLinearBackward(dy, lin.w); // [N, out]·[out, in]: the weight itself gets no gradient
-  const lora = model.adapters?.get(lin.name);
-  const s = rec.get(lin.name);
-  if (!lora || !s) return dx;
-  const dyB = tf.matMul(dy, tf.transpose(lora.B)) as tf.Tensor2D; // [N, out]·[out, r] → [N, r]
-  addGrad(grads, loraGradName(lin.name, 'B'), tf.mul(tf.matMul(tf.transpose(s.t), dy), lora.scaling)); // [r, N]·[N, out]
-  addGrad(grads, loraGradName(lin.name, 'A'), tf.mul(tf.matMul(tf.transpose(s.xd), dyB), lora.scaling)); // [in, N]·[N, r]
-  let dxl = tf.mul(tf.matMul(dyB, tf.transpose(lora.A)), lora.scaling) as tf.Tensor2D; // [N, r]·[r, in]
-  if (s.keep) dxl = tf.mul(dxl, s.keep);
-  dx = tf.add(dx, dxl);
-  return dx;
+  return tf.tidy(() => {
+    const dx = frozenLinearBackward(dy, lin.w); // [N, out]·[out, in]: the weight itself gets no gradient
+    const lora = model.adapters?.get(lin.name);
+    const s = rec.get(lin.name);
+    if (!lora || !s) return dx;
+    const dyB = tf.matMul(dy, tf.transpose(lora.B)) as tf.Tensor2D; // [N, out]·[out, r] → [N, r]
+    addGrad(grads, loraGradName(lin.name, 'B'), tf.mul(tf.matMul(tf.transpose(s.t), dy), lora.scaling)); // [r, N]·[N, out]
+    addGrad(grads, loraGradName(lin.name, 'A'), tf.mul(tf.matMul(tf.transpose(s.xd), dyB), lora.scaling)); // [in, N]·[N, r]
+    let dxl = tf.mul(tf.matMul(dyB, tf.transpose(lora.A)), lora.scaling) as tf.Tensor2D; // [N, r]·[r, in]
+    if (s.keep) dxl = tf.mul(dxl, s.keep);
+    return tf.add(dx, dxl) as tf.Tensor2D;
+  });
 }
 
 /**
@@ -142,13 +143,16 @@ export function decoderLayer(model: LlamaModel, i: number, x: tf.Tensor2D, ctx: 
   return tidy(() => {
     const lora = save ? new Map<string, LoraSaved>() : undefined;
     const n1 = rmsNorm(x, l.inputNorm, eps, save);
-    const a = attentionForward(model, i, n1.y, ctx, lora, save);
+    const a = tidy(() => attentionForward(model, i, n1.y, ctx, lora, save));
     const x2 = tf.add(x, a.y) as tf.Tensor2D; // [N, H]
     const n2 = rmsNorm(x2, l.postNorm, eps, save);
-    const g = linear(model, l.gate, n2.y, ctx, lora); // [N, I]
-    const u = linear(model, l.up, n2.y, ctx, lora); // [N, I]
-    const m = tf.mul(tf.mul(g, tf.sigmoid(g)), u) as tf.Tensor2D; // silu(g)·u
-    const y = tf.add(x2, linear(model, l.down, m, ctx, lora)) as tf.Tensor2D;
+    // Scopes inside the layer free each part's temporaries before the next part makes its own.
+    const { g, u, y } = tidy(() => {
+      const g = linear(model, l.gate, n2.y, ctx, lora); // [N, I]
+      const u = linear(model, l.up, n2.y, ctx, lora); // [N, I]
+      const m = tf.mul(tf.mul(g, tf.sigmoid(g)), u) as tf.Tensor2D; // silu(g)·u
+      return { g, u, y: tf.add(x2, linear(model, l.down, m, ctx, lora)) as tf.Tensor2D };
+    });
     if (!save) return { y };
     const saved: LayerSaved = { norm1: n1.saved!, attn: a.saved!, norm2: n2.saved!, g: tf.keep(g), u: tf.keep(u), lora: lora! };
     return { y, saved };
@@ -161,13 +165,15 @@ export function decoderLayerBackward(model: LlamaModel, i: number, saved: LayerS
   return tf.tidy(() => {
     const { g, u, lora } = saved;
     // MLP: m = silu(g)·u, silu(g) = g·σ(g), silu'(g) = σ(g)·(1 + g·(1 − σ(g))).
-    const dm = linearBackward(model, l.down, dy, lora, grads); // [N, I]
-    const sg = tf.sigmoid(g);
-    const dg = tf.mul(tf.mul(dm, u), tf.mul(sg, tf.add(1, tf.mul(g, tf.sub(1, sg))))) as tf.Tensor2D;
-    const du = tf.mul(dm, tf.mul(g, sg)) as tf.Tensor2D;
-    const dn2 = tf.add(linearBackward(model, l.gate, dg, lora, grads), linearBackward(model, l.up, du, lora, grads)) as tf.Tensor2D;
+    const dn2 = tf.tidy(() => {
+      const dm = linearBackward(model, l.down, dy, lora, grads); // [N, I]
+      const sg = tf.sigmoid(g);
+      const dg = tf.mul(tf.mul(dm, u), tf.mul(sg, tf.add(1, tf.mul(g, tf.sub(1, sg))))) as tf.Tensor2D;
+      const du = tf.mul(dm, tf.mul(g, sg)) as tf.Tensor2D;
+      return tf.add(linearBackward(model, l.gate, dg, lora, grads), linearBackward(model, l.up, du, lora, grads)) as tf.Tensor2D;
+    });
     const dx2 = tf.add(dy, rmsNormBackward(saved.norm2, l.postNorm, dn2)) as tf.Tensor2D; // residual + norm path
-    const dn1 = attentionBackward(model, i, saved.attn, dx2, ctx, lora, grads);
+    const dn1 = tf.tidy(() => attentionBackward(model, i, saved.attn, dx2, ctx, lora, grads));
     return tf.add(dx2, rmsNormBackward(saved.norm1, l.inputNorm, dn1)) as tf.Tensor2D;
   });
 }

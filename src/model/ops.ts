@@ -16,11 +16,12 @@ const FEW_ROWS = 16;
 
 /** x [N, in] · Wᵀ for a frozen W [out, in] → [N, out]. */
 export function frozenLinear(x: tf.Tensor2D, W: tf.Tensor2D): tf.Tensor2D {
-  if (x.shape[0] < FEW_ROWS) return tf.transpose(tf.matMul(W, tf.transpose(x))) as tf.Tensor2D; // [out, N] → [N, out]
-  return tf.matMul(x, tf.transpose(W)) as tf.Tensor2D; // Wᵀ [in, out] is a temporary: packed for this call only
+  if (x.shape[0] < FEW_ROWS) return tf.tidy(() => tf.transpose(tf.matMul(W, tf.transpose(x)))) as tf.Tensor2D; // [out, N] → [N, out]
+  // Wᵀ [in, out] is a temporary, packed for this call and freed (with its packed copy) right after it.
+  return tf.tidy(() => tf.matMul(x, tf.transpose(W))) as tf.Tensor2D;
 }
 
 /** dy [N, out] · W for a frozen W [out, in] → dx [N, in]: the gradient w.r.t. the input. */
 export function frozenLinearBackward(dy: tf.Tensor2D, W: tf.Tensor2D): tf.Tensor2D {
-  return tf.matMul(dy, tf.clone(W)) as tf.Tensor2D; // a copy (wasm's Identity copies), so W itself is never packed
+  return tf.tidy(() => tf.matMul(dy, tf.clone(W))) as tf.Tensor2D; // a copy (wasm's Identity copies), so W itself is never packed
 }
