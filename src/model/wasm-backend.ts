@@ -3,7 +3,8 @@
 // 1. A replacement Slice kernel. Why: the stock kernel starts with backend.readSync(x), which copies the WHOLE input out of the wasm heap into a fresh
 // JS ArrayBuffer on every call, however small the slice. Taking a 4096-row chunk of a [151936, 896] head copied
 // 544 MB each time (seconds per step, and that much extra RSS). This one copies only the slice, straight from the
-// heap: each run along the last axis is one TypedArray.set. Strings keep the original kernel.
+// heap: each run along the last axis is one TypedArray.set. Strings keep the original kernel. SplitV and Unpack
+// (tf.split, tf.unstack) called the same copying function and go through this one too.
 //
 // Importing this module registers it (once per process), after the wasm backend's own kernels.
 //
@@ -61,9 +62,39 @@ function sliceFromHeap({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoM
   return out;
 }
 
+/** SplitV and Unpack (tf.split, tf.unstack) call the stock slice function directly: route them through ours. */
+function splitFromHeap({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
+  const x = inputs.x as tf.TensorInfo;
+  const axis = tf.util.parseAxisParam(attrs!.axis as number, x.shape)[0];
+  const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, attrs!.numOrSizeSplits as number | number[], axis);
+  const begin = new Array<number>(x.shape.length).fill(0);
+  return sizes.map((n) => {
+    const size = x.shape.slice();
+    size[axis] = n;
+    const out = sliceFromHeap({ inputs, backend, attrs: { begin: begin.slice(), size } });
+    begin[axis] += n;
+    return out;
+  });
+}
+
+function unstackFromHeap({ inputs, backend, attrs }: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo[] {
+  const x = inputs.value as tf.TensorInfo;
+  const axis = tf.util.parseAxisParam(attrs!.axis as number, x.shape)[0];
+  const outShape = x.shape.filter((_, d) => d !== axis);
+  const parts = splitFromHeap({ inputs: { x }, backend, attrs: { axis, numOrSizeSplits: x.shape[axis] } });
+  return parts.map((p) => ({ ...p, shape: outShape }));
+}
+
+const PATCHES: Array<[string, (a: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }) => tf.TensorInfo | tf.TensorInfo[]]> = [
+  ['Slice', sliceFromHeap],
+  ['SplitV', splitFromHeap],
+  ['Unpack', unstackFromHeap],
+];
 if (original && (original as { patchedBy?: string }).patchedBy !== 'tokenpipe') {
-  tf.unregisterKernel('Slice', 'wasm');
-  tf.registerKernel({ kernelName: 'Slice', backendName: 'wasm', kernelFunc: sliceFromHeap as unknown as tf.KernelFunc, patchedBy: 'tokenpipe' } as tf.KernelConfig);
+  for (const [kernelName, kernelFunc] of PATCHES) {
+    tf.unregisterKernel(kernelName, 'wasm');
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc, patchedBy: 'tokenpipe' } as tf.KernelConfig);
+  }
 }
 
 /** True when the active backend keeps tensors in the wasm heap. */
