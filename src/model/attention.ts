@@ -3,6 +3,8 @@
 // ([B, nkv, g·T, D]) so one batched matMul against that kv head's keys serves them all, with no copy of k or v.
 import * as tf from '@tensorflow/tfjs';
 import { linear, linearBackward, type GradSink, type LayerContext } from './layer.ts';
+import { bmm } from './ops.ts';
+import { tidy } from './scope.ts';
 import { rmsNorm, rmsNormBackward, type NormSaved } from './norm.ts';
 import { applyRope, applyRopeBackward } from './rope.ts';
 import type { LlamaModel } from './weights.ts';
@@ -75,34 +77,47 @@ export function attentionForward(model: LlamaModel, layerIndex: number, x: tf.Te
   const { B, T } = ctx;
   const N = B * T;
   const g = nh / nkv;
-  let q = linear(model, layer.q, x, ctx, rec).reshape([N, nh, D]) as tf.Tensor3D; // [N, nh, D]
-  let k = linear(model, layer.k, x, ctx, rec).reshape([N, nkv, D]) as tf.Tensor3D; // [N, nkv, D]
-  const v = linear(model, layer.v, x, ctx, rec); // [N, nkv·D]
-  let norms: Partial<AttentionSaved> = {};
-  if (layer.qNorm !== null && layer.kNorm !== null) {
-    const qn = rmsNorm(q, layer.qNorm, eps, save); // per head, over D, before RoPE (Qwen3)
-    const kn = rmsNorm(k, layer.kNorm, eps, save);
-    [q, k] = [qn.y, kn.y];
-    if (save) norms = { qNorm: qn.saved!.x, qNormR: qn.saved!.r, kNorm: kn.saved!.x, kNormR: kn.saved!.r };
+  // Each scope frees its temporaries (projections, RoPE halves, scores) before the next one allocates.
+  const { qh, kh, vh, norms } = tidy(() => {
+    let q = linear(model, layer.q, x, ctx, rec).reshape([N, nh, D]) as tf.Tensor3D; // [N, nh, D]
+    let k = linear(model, layer.k, x, ctx, rec).reshape([N, nkv, D]) as tf.Tensor3D; // [N, nkv, D]
+    const v = linear(model, layer.v, x, ctx, rec); // [N, nkv·D]
+    let norms: Partial<AttentionSaved> = {};
+    if (layer.qNorm !== null && layer.kNorm !== null) {
+      const qn = rmsNorm(q, layer.qNorm, eps, save); // per head, over D, before RoPE (Qwen3)
+      const kn = rmsNorm(k, layer.kNorm, eps, save);
+      [q, k] = [qn.y, kn.y];
+      if (save) norms = { qNorm: qn.saved!.x, qNormR: qn.saved!.r, kNorm: kn.saved!.x, kNormR: kn.saved!.r };
+    }
+    // The D^-0.5 score scale goes on q: fewer elements than the [.., T, Tk] scores.
+    q = tf.mul(applyRope(q, ctx.rope), D ** -0.5);
+    k = applyRope(k, ctx.rope);
+    return {
+      qh: q.reshape([B, T, nkv, g, D]).transpose([0, 2, 3, 1, 4]).reshape([B, nkv, g * T, D]) as tf.Tensor4D, // [B, nkv, g·T, D]
+      kh: k.reshape([B, T, nkv, D]).transpose([0, 2, 1, 3]) as tf.Tensor4D, // [B, nkv, T, D]
+      vh: v.reshape([B, T, nkv, D]).transpose([0, 2, 1, 3]) as tf.Tensor4D, // [B, nkv, T, D]
+      norms,
+    };
+  });
+  let keys = kh;
+  let values = vh;
+  if (ctx.cache) [keys, values] = ctx.cache.append(layerIndex, kh, vh); // [B, nkv, Tk, D] each
+  const Tk = keys.shape[2];
+  const p = tidy(() => {
+    const scores = bmm(qh, tf.transpose(keys, [0, 1, 3, 2])).reshape([B, nkv, g, T, Tk]); // [B, nkv, g, T, Tk]
+    return tf.softmax(tf.add(scores, ctx.mask)).reshape([B, nkv, g * T, Tk]) as tf.Tensor4D; // softmax in float32
+  });
+  const y = tidy(() => {
+    const o = bmm(p, values) // [B, nkv, g·T, D]
+      .reshape([B, nkv, g, T, D])
+      .transpose([0, 3, 1, 2, 4]) // [B, T, nkv, g, D]
+      .reshape([N, nh * D]) as tf.Tensor2D; // head j = kv·g + gi, HF's order
+    return linear(model, layer.o, o, ctx, rec);
+  });
+  if (!save) {
+    tf.dispose([qh, kh, vh, p, ...Object.values(norms)]);
+    return { y };
   }
-  // The D^-0.5 score scale goes on q: fewer elements than the [.., T, Tk] scores.
-  q = tf.mul(applyRope(q, ctx.rope), D ** -0.5);
-  k = applyRope(k, ctx.rope);
-  const qh = q.reshape([B, T, nkv, g, D]).transpose([0, 2, 3, 1, 4]).reshape([B, nkv, g * T, D]) as tf.Tensor4D; // [B, nkv, g·T, D]
-  const kh = k.reshape([B, T, nkv, D]).transpose([0, 2, 1, 3]) as tf.Tensor4D; // [B, nkv, T, D]
-  let kT = tf.transpose(kh, [0, 1, 3, 2]) as tf.Tensor4D; // [B, nkv, D, T]
-  let vh = v.reshape([B, T, nkv, D]).transpose([0, 2, 1, 3]) as tf.Tensor4D; // [B, nkv, T, D]
-  if (ctx.cache) [kT, vh] = ctx.cache.append(layerIndex, kT, vh); // [B, nkv, D, Tk], [B, nkv, Tk, D]
-  const Tk = kT.shape[3];
-  const scores = tf.matMul(qh, kT).reshape([B, nkv, g, T, Tk]); // [B, nkv, g, T, Tk]
-  const p = tf.softmax(tf.add(scores, ctx.mask)).reshape([B, nkv, g * T, Tk]) as tf.Tensor4D; // softmax in float32
-  const o = tf
-    .matMul(p, vh) // [B, nkv, g·T, D]
-    .reshape([B, nkv, g, T, D])
-    .transpose([0, 3, 1, 2, 4]) // [B, T, nkv, g, D]
-    .reshape([N, nh * D]) as tf.Tensor2D; // head j = kv·g + gi, HF's order
-  const y = linear(model, layer.o, o, ctx, rec);
-  if (!save) return { y };
   return { y, saved: { qh: tf.keep(qh), kh: tf.keep(kh), vh: tf.keep(vh), p: tf.keep(p), ...norms } };
 }
 
@@ -113,24 +128,32 @@ export function attentionBackward(model: LlamaModel, layerIndex: number, s: Atte
   const { B, T } = ctx;
   const N = B * T;
   const g = nh / nkv;
-  const dO = linearBackward(model, layer.o, dy, rec, grads) // [N, nh·D]
-    .reshape([B, T, nkv, g, D])
-    .transpose([0, 2, 3, 1, 4])
-    .reshape([B, nkv, g * T, D]) as tf.Tensor4D; // [B, nkv, g·T, D]
-  const dP = tf.matMul(dO, tf.transpose(s.vh, [0, 1, 3, 2])); // [B, nkv, g·T, D]·[B, nkv, D, T]
-  const dvh = tf.matMul(tf.transpose(s.p, [0, 1, 3, 2]), dO); // [B, nkv, T, g·T]·[B, nkv, g·T, D] → [B, nkv, T, D]
-  const dS = tf.mul(s.p, tf.sub(dP, tf.sum(tf.mul(dP, s.p), -1, true))); // softmax backward, [B, nkv, g·T, T]
-  const dqh = tf.matMul(dS, s.kh); // [B, nkv, g·T, D]
-  const dkh = tf.matMul(tf.transpose(dS, [0, 1, 3, 2]), s.qh); // [B, nkv, T, g·T]·[B, nkv, g·T, D] → [B, nkv, T, D]
-  let dq = tf.mul(dqh.reshape([B, nkv, g, T, D]).transpose([0, 3, 1, 2, 4]).reshape([N, nh, D]), D ** -0.5) as tf.Tensor3D;
-  let dk = dkh.transpose([0, 2, 1, 3]).reshape([N, nkv, D]) as tf.Tensor3D;
-  const dv = dvh.transpose([0, 2, 1, 3]).reshape([N, nkv * D]) as tf.Tensor2D;
-  dq = applyRopeBackward(dq, ctx.rope);
-  dk = applyRopeBackward(dk, ctx.rope);
-  if (layer.qNorm !== null && layer.kNorm !== null) {
-    dq = rmsNormBackward({ x: s.qNorm!, r: s.qNormR! }, layer.qNorm, dq);
-    dk = rmsNormBackward({ x: s.kNorm!, r: s.kNormR! }, layer.kNorm, dk);
-  }
-  const dx = tf.add(linearBackward(model, layer.q, dq.reshape([N, nh * D]), rec, grads), linearBackward(model, layer.k, dk.reshape([N, nkv * D]), rec, grads));
+  const { dqh, dkh, dvh } = tidy(() => {
+    const dO = linearBackward(model, layer.o, dy, rec, grads) // [N, nh·D]
+      .reshape([B, T, nkv, g, D])
+      .transpose([0, 2, 3, 1, 4])
+      .reshape([B, nkv, g * T, D]) as tf.Tensor4D; // [B, nkv, g·T, D]
+    const dvh = bmm(tf.transpose(s.p, [0, 1, 3, 2]), dO); // [B, nkv, T, g·T]·[B, nkv, g·T, D] → [B, nkv, T, D]
+    const dP = bmm(dO, tf.transpose(s.vh, [0, 1, 3, 2])); // [B, nkv, g·T, D]·[B, nkv, D, T]
+    const dS = tf.mul(s.p, tf.sub(dP, tf.sum(tf.mul(dP, s.p), -1, true))); // softmax backward, [B, nkv, g·T, T]
+    return {
+      dqh: bmm(dS, s.kh), // [B, nkv, g·T, D]
+      dkh: bmm(tf.transpose(dS, [0, 1, 3, 2]), s.qh), // [B, nkv, T, g·T]·[B, nkv, g·T, D] → [B, nkv, T, D]
+      dvh,
+    };
+  });
+  const { dq, dk, dv } = tidy(() => {
+    let dq = tf.mul(dqh.reshape([B, nkv, g, T, D]).transpose([0, 3, 1, 2, 4]).reshape([N, nh, D]), D ** -0.5) as tf.Tensor3D;
+    let dk = dkh.transpose([0, 2, 1, 3]).reshape([N, nkv, D]) as tf.Tensor3D;
+    dq = applyRopeBackward(dq, ctx.rope);
+    dk = applyRopeBackward(dk, ctx.rope);
+    if (layer.qNorm !== null && layer.kNorm !== null) {
+      dq = rmsNormBackward({ x: s.qNorm!, r: s.qNormR! }, layer.qNorm, dq);
+      dk = rmsNormBackward({ x: s.kNorm!, r: s.kNormR! }, layer.kNorm, dk);
+    }
+    return { dq: dq.reshape([N, nh * D]) as tf.Tensor2D, dk: dk.reshape([N, nkv * D]) as tf.Tensor2D, dv: dvh.transpose([0, 2, 1, 3]).reshape([N, nkv * D]) as tf.Tensor2D };
+  });
+  tf.dispose([dqh, dkh, dvh]);
+  const dx = tf.add(linearBackward(model, layer.q, dq, rec, grads), linearBackward(model, layer.k, dk, rec, grads));
   return tf.add(dx, linearBackward(model, layer.v, dv, rec, grads)) as tf.Tensor2D;
 }

@@ -9,7 +9,7 @@
 //     is packed for one call and freed with it.
 // Weights are kept as Hugging Face stores them, W [out, in]: one copy, no transpose at load.
 import * as tf from '@tensorflow/tfjs';
-import './wasm-backend.ts';
+import { onWasm } from './wasm-backend.ts';
 
 /** Below this many rows, y = (W·xᵀ)ᵀ: W is the left operand (read once, never packed): generation's one-row steps. */
 const FEW_ROWS = 16;
@@ -24,4 +24,25 @@ export function frozenLinear(x: tf.Tensor2D, W: tf.Tensor2D): tf.Tensor2D {
 /** dy [N, out] · W for a frozen W [out, in] → dx [N, in]: the gradient w.r.t. the input. */
 export function frozenLinearBackward(dy: tf.Tensor2D, W: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => tf.matMul(dy, tf.clone(W))) as tf.Tensor2D; // a copy (wasm's Identity copies), so W itself is never packed
+}
+
+/** Multiply-adds of one batch element above which a batched product is split into plain 2-D ones (see bmm). */
+const SPLIT_MACS = 2 ** 21;
+
+/**
+ * Batched a [..., M, K] · b [..., K, N]. The wasm backend sends any product with a batch > 1 to its plain loop
+ * (~1-2 GFLOP/s); past a size, one XNNPACK product per batch element (slices are cheap heap copies, the results
+ * one concat) is faster despite XNNPACK's set-up per call. Small products stay batched.
+ */
+export function bmm(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  const [M, K] = a.shape.slice(-2);
+  const N = b.shape[b.rank - 1];
+  const lead = a.shape.slice(0, -2);
+  const batch = lead.reduce((x, y) => x * y, 1);
+  if (!onWasm() || batch === 1 || M * K * N < SPLIT_MACS) return tf.matMul(a, b);
+  return tf.tidy(() => {
+    const as = tf.unstack(a.reshape([batch, M, K]));
+    const bs = tf.unstack(b.reshape([batch, K, N]));
+    return tf.stack(as.map((x, i) => tf.matMul(x, bs[i]))).reshape([...lead, M, N]);
+  });
 }
