@@ -77,35 +77,37 @@ export function attentionForward(model: LlamaModel, layerIndex: number, x: tf.Te
   const { B, T } = ctx;
   const N = B * T;
   const g = nh / nkv;
-  // Each scope frees its temporaries (projections, RoPE halves, scores) before the next one allocates.
-  const { qh, kh, vh, norms } = tidy(() => {
-    let q = linear(model, layer.q, x, ctx, rec).reshape([N, nh, D]) as tf.Tensor3D; // [N, nh, D]
-    let k = linear(model, layer.k, x, ctx, rec).reshape([N, nkv, D]) as tf.Tensor3D; // [N, nkv, D]
-    const v = linear(model, layer.v, x, ctx, rec); // [N, nkv·D]
-    let norms: Partial<AttentionSaved> = {};
-    if (layer.qNorm !== null && layer.kNorm !== null) {
-      const qn = rmsNorm(q, layer.qNorm, eps, save); // per head, over D, before RoPE (Qwen3)
-      const kn = rmsNorm(k, layer.kNorm, eps, save);
-      [q, k] = [qn.y, kn.y];
-      if (save) norms = { qNorm: qn.saved!.x, qNormR: qn.saved!.r, kNorm: kn.saved!.x, kNormR: kn.saved!.r };
-    }
-    // The D^-0.5 score scale goes on q: fewer elements than the [.., T, Tk] scores.
-    q = tf.mul(applyRope(q, ctx.rope), D ** -0.5);
-    k = applyRope(k, ctx.rope);
-    return {
-      qh: q.reshape([B, T, nkv, g, D]).transpose([0, 2, 3, 1, 4]).reshape([B, nkv, g * T, D]) as tf.Tensor4D, // [B, nkv, g·T, D]
-      kh: k.reshape([B, T, nkv, D]).transpose([0, 2, 1, 3]) as tf.Tensor4D, // [B, nkv, T, D]
-      vh: v.reshape([B, T, nkv, D]).transpose([0, 2, 1, 3]) as tf.Tensor4D, // [B, nkv, T, D]
-      norms,
-    };
-  });
+  // Each scope frees its temporaries (projection, norm, RoPE halves, scores) before the next one allocates.
+  let norms: Partial<AttentionSaved> = {};
+  /** One of q or k: projection [N, heads·D] → [per-head norm] → RoPE (· scale) → [B, nkv, rows, D]. */
+  const rotated = (lin: typeof layer.q, heads: number, norm: tf.Tensor1D | null, scale: number, key: 'q' | 'k'): tf.Tensor4D =>
+    tidy(() => {
+      let t = linear(model, lin, x, ctx, rec).reshape([N, heads, D]) as tf.Tensor3D; // [N, heads, D]
+      if (norm !== null) {
+        const n = rmsNorm(t, norm, eps, save); // per head, over D, before RoPE (Qwen3)
+        t = n.y;
+        if (save) norms = { ...norms, [`${key}Norm`]: n.saved!.x, [`${key}NormR`]: n.saved!.r };
+      }
+      t = applyRope(t, ctx.rope);
+      if (scale !== 1) t = tf.mul(t, scale);
+      return key === 'q'
+        ? (t.reshape([B, T, nkv, g, D]).transpose([0, 2, 3, 1, 4]).reshape([B, nkv, g * T, D]) as tf.Tensor4D) // [B, nkv, g·T, D]
+        : (t.reshape([B, T, nkv, D]).transpose([0, 2, 1, 3]) as tf.Tensor4D); // [B, nkv, T, D]
+    });
+  // The D^-0.5 score scale goes on q: fewer elements than the [.., T, Tk] scores.
+  const qh = rotated(layer.q, nh, layer.qNorm, D ** -0.5, 'q');
+  const kh = rotated(layer.k, nkv, layer.kNorm, 1, 'k');
+  const vh = tidy(() => linear(model, layer.v, x, ctx, rec).reshape([B, T, nkv, D]).transpose([0, 2, 1, 3]) as tf.Tensor4D); // [B, nkv, T, D]
   let keys = kh;
   let values = vh;
   if (ctx.cache) [keys, values] = ctx.cache.append(layerIndex, kh, vh); // [B, nkv, Tk, D] each
   const Tk = keys.shape[2];
   const p = tidy(() => {
-    const scores = bmm(qh, tf.transpose(keys, [0, 1, 3, 2])).reshape([B, nkv, g, T, Tk]); // [B, nkv, g, T, Tk]
-    return tf.softmax(tf.add(scores, ctx.mask)).reshape([B, nkv, g * T, Tk]) as tf.Tensor4D; // softmax in float32
+    // Three [B, nkv, g·T, Tk] tensors in a row (scores, masked, probs): each freed once the next exists.
+    const scores = tf.tidy(() => bmm(qh, tf.transpose(keys, [0, 1, 3, 2])).reshape([B, nkv, g, T, Tk])); // [B, nkv, g, T, Tk]
+    const masked = tf.add(scores, ctx.mask);
+    scores.dispose();
+    return tf.softmax(masked).reshape([B, nkv, g * T, Tk]) as tf.Tensor4D; // softmax in float32
   });
   const y = tidy(() => {
     const o = bmm(p, values) // [B, nkv, g·T, D]
@@ -128,32 +130,51 @@ export function attentionBackward(model: LlamaModel, layerIndex: number, s: Atte
   const { B, T } = ctx;
   const N = B * T;
   const g = nh / nkv;
+  // [B, nkv, g·T, T] tensors (probs, their gradient) are the widest here: each is freed as soon as it is used.
   const { dqh, dkh, dvh } = tidy(() => {
     const dO = linearBackward(model, layer.o, dy, rec, grads) // [N, nh·D]
       .reshape([B, T, nkv, g, D])
       .transpose([0, 2, 3, 1, 4])
       .reshape([B, nkv, g * T, D]) as tf.Tensor4D; // [B, nkv, g·T, D]
-    const dvh = bmm(tf.transpose(s.p, [0, 1, 3, 2]), dO); // [B, nkv, T, g·T]·[B, nkv, g·T, D] → [B, nkv, T, D]
-    const dP = bmm(dO, tf.transpose(s.vh, [0, 1, 3, 2])); // [B, nkv, g·T, D]·[B, nkv, D, T]
-    const dS = tf.mul(s.p, tf.sub(dP, tf.sum(tf.mul(dP, s.p), -1, true))); // softmax backward, [B, nkv, g·T, T]
-    return {
-      dqh: bmm(dS, s.kh), // [B, nkv, g·T, D]
-      dkh: bmm(tf.transpose(dS, [0, 1, 3, 2]), s.qh), // [B, nkv, T, g·T]·[B, nkv, g·T, D] → [B, nkv, T, D]
-      dvh,
-    };
+    const dvh = tf.tidy(() => bmm(tf.transpose(s.p, [0, 1, 3, 2]), dO)) as tf.Tensor4D; // [B, nkv, T, g·T]·[B, nkv, g·T, D] → [B, nkv, T, D]
+    const dP = tf.tidy(() => bmm(dO, tf.transpose(s.vh, [0, 1, 3, 2]))); // [B, nkv, g·T, D]·[B, nkv, D, T]
+    dO.dispose();
+    const rowDot = tf.tidy(() => tf.sum(tf.mul(dP, s.p), -1, true)); // [B, nkv, g·T, 1]
+    const centred = tf.sub(dP, rowDot);
+    dP.dispose();
+    const dS = tf.mul(s.p, centred); // softmax backward, [B, nkv, g·T, T]
+    centred.dispose();
+    const dqh = bmm(dS, s.kh) as tf.Tensor4D; // [B, nkv, g·T, D]
+    const dkh = tf.tidy(() => bmm(tf.transpose(dS, [0, 1, 3, 2]), s.qh)) as tf.Tensor4D; // [B, nkv, T, g·T]·[B, nkv, g·T, D] → [B, nkv, T, D]
+    return { dqh, dkh, dvh };
   });
-  const { dq, dk, dv } = tidy(() => {
-    let dq = tf.mul(dqh.reshape([B, nkv, g, T, D]).transpose([0, 3, 1, 2, 4]).reshape([N, nh, D]), D ** -0.5) as tf.Tensor3D;
-    let dk = dkh.transpose([0, 2, 1, 3]).reshape([N, nkv, D]) as tf.Tensor3D;
-    dq = applyRopeBackward(dq, ctx.rope);
-    dk = applyRopeBackward(dk, ctx.rope);
-    if (layer.qNorm !== null && layer.kNorm !== null) {
-      dq = rmsNormBackward({ x: s.qNorm!, r: s.qNormR! }, layer.qNorm, dq);
-      dk = rmsNormBackward({ x: s.kNorm!, r: s.kNormR! }, layer.kNorm, dk);
-    }
-    return { dq: dq.reshape([N, nh * D]) as tf.Tensor2D, dk: dk.reshape([N, nkv * D]) as tf.Tensor2D, dv: dvh.transpose([0, 2, 1, 3]).reshape([N, nkv * D]) as tf.Tensor2D };
-  });
-  tf.dispose([dqh, dkh, dvh]);
-  const dx = tf.add(linearBackward(model, layer.q, dq, rec, grads), linearBackward(model, layer.k, dk, rec, grads));
-  return tf.add(dx, linearBackward(model, layer.v, dv, rec, grads)) as tf.Tensor2D;
+  /** One of dq/dk: back through the head layout, the score scale, RoPE and the per-head norm → [N, heads·D]. */
+  const unrotate = (d: tf.Tensor4D, heads: number, scale: number, norm: tf.Tensor1D | null, saved: NormSaved | null): tf.Tensor2D =>
+    tf.tidy(() => {
+      let t = (heads === nh
+        ? d.reshape([B, nkv, g, T, D]).transpose([0, 3, 1, 2, 4]).reshape([N, nh, D]) // [B, nkv, g·T, D] → [N, nh, D]
+        : d.transpose([0, 2, 1, 3]).reshape([N, nkv, D])) as tf.Tensor3D; // [B, nkv, T, D] → [N, nkv, D]
+      if (scale !== 1) t = tf.mul(t, scale);
+      t = applyRopeBackward(t, ctx.rope);
+      if (norm !== null) t = rmsNormBackward(saved!, norm, t);
+      return t.reshape([N, heads * D]) as tf.Tensor2D;
+    });
+  const qkNorm = layer.qNorm !== null && layer.kNorm !== null;
+  // Each gradient is consumed (and freed) before the next one is unrolled.
+  const parts: Array<[typeof layer.q, () => tf.Tensor2D, tf.Tensor]> = [
+    [layer.q, () => unrotate(dqh, nh, D ** -0.5, layer.qNorm, qkNorm ? { x: s.qNorm!, r: s.qNormR! } : null), dqh],
+    [layer.k, () => unrotate(dkh, nkv, 1, layer.kNorm, qkNorm ? { x: s.kNorm!, r: s.kNormR! } : null), dkh],
+    [layer.v, () => tf.tidy(() => dvh.transpose([0, 2, 1, 3]).reshape([N, nkv * D]) as tf.Tensor2D), dvh],
+  ];
+  let dx: tf.Tensor2D | null = null;
+  for (const [lin, make, source] of parts) {
+    const d = make();
+    source.dispose();
+    const part = linearBackward(model, lin, d, rec, grads);
+    d.dispose();
+    const sum: tf.Tensor2D = dx === null ? part : (tf.add(dx, part) as tf.Tensor2D);
+    if (dx !== null) tf.dispose([dx, part]);
+    dx = sum;
+  }
+  return dx!;
 }

@@ -95,13 +95,15 @@ export function loraForward(lora: LinearLora, x: tf.Tensor2D, dropoutSeed?: numb
  * (tf.keep: the record outlives the caller's tidy).
  */
 export function linear(model: LlamaModel, lin: Linear, x: tf.Tensor2D, ctx: Pick<LayerContext, 'dropoutSeed'>, rec?: Map<string, LoraSaved>): tf.Tensor2D {
-  let y = frozenLinear(x, lin.w); // [N, out]
-  if (lin.bias !== null) y = tf.add(y, lin.bias);
-  const lora = model.adapters?.get(lin.name);
-  if (!lora) return y;
-  const d = loraForward(lora, x, ctx.dropoutSeed);
-  if (rec) rec.set(lin.name, { xd: tf.keep(d.saved.xd), t: tf.keep(d.saved.t), keep: d.saved.keep && tf.keep(d.saved.keep) });
-  return tf.add(y, d.y);
+  return tf.tidy(() => {
+    let y = frozenLinear(x, lin.w); // [N, out]
+    if (lin.bias !== null) y = tf.add(y, lin.bias);
+    const lora = model.adapters?.get(lin.name);
+    if (!lora) return y;
+    const d = loraForward(lora, x, ctx.dropoutSeed);
+    if (rec) rec.set(lin.name, { xd: tf.keep(d.saved.xd), t: tf.keep(d.saved.t), keep: d.saved.keep && tf.keep(d.saved.keep) });
+    return tf.add(y, d.y) as tf.Tensor2D;
+  });
 }
 
 /** Name of a LoRA factor's gradient (and of its trainable param): 'lora.<module path>.A' / '.B'. */
@@ -150,7 +152,7 @@ export function decoderLayer(model: LlamaModel, i: number, x: tf.Tensor2D, ctx: 
     const { g, u, y } = tidy(() => {
       const g = linear(model, l.gate, n2.y, ctx, lora); // [N, I]
       const u = linear(model, l.up, n2.y, ctx, lora); // [N, I]
-      const m = tf.mul(tf.mul(g, tf.sigmoid(g)), u) as tf.Tensor2D; // silu(g)·u
+      const m = tf.tidy(() => tf.mul(tf.mul(g, tf.sigmoid(g)), u)) as tf.Tensor2D; // silu(g)·u
       return { g, u, y: tf.add(x2, linear(model, l.down, m, ctx, lora)) as tf.Tensor2D };
     });
     if (!save) return { y };
@@ -165,12 +167,28 @@ export function decoderLayerBackward(model: LlamaModel, i: number, saved: LayerS
   return tf.tidy(() => {
     const { g, u, lora } = saved;
     // MLP: m = silu(g)·u, silu(g) = g·σ(g), silu'(g) = σ(g)·(1 + g·(1 − σ(g))).
+    // [N, I] tensors are the widest of the layer: each is freed as soon as it is used (at most ~5 live at once).
     const dn2 = tf.tidy(() => {
       const dm = linearBackward(model, l.down, dy, lora, grads); // [N, I]
       const sg = tf.sigmoid(g);
-      const dg = tf.mul(tf.mul(dm, u), tf.mul(sg, tf.add(1, tf.mul(g, tf.sub(1, sg))))) as tf.Tensor2D;
-      const du = tf.mul(dm, tf.mul(g, sg)) as tf.Tensor2D;
-      return tf.add(linearBackward(model, l.gate, dg, lora, grads), linearBackward(model, l.up, du, lora, grads)) as tf.Tensor2D;
+      const du = tf.tidy(() => tf.mul(dm, tf.mul(g, sg))) as tf.Tensor2D; // ∂/∂u = dm·silu(g)
+      const dnUp = linearBackward(model, l.up, du, lora, grads);
+      du.dispose();
+      // silu'(g) = σ + g·σ·(1 − σ), one [N, I] product at a time.
+      const slope = [(t: tf.Tensor) => tf.sub(1, t), (t: tf.Tensor) => tf.mul(sg, t), (t: tf.Tensor) => tf.mul(g, t), (t: tf.Tensor) => tf.add(sg, t)]
+        .reduce((t: tf.Tensor, f) => {
+          const next = f(t);
+          if (t !== sg) t.dispose();
+          return next;
+        }, sg);
+      sg.dispose();
+      const dmu = tf.mul(dm, u);
+      dm.dispose();
+      const dg = tf.mul(dmu, slope) as tf.Tensor2D;
+      tf.dispose([dmu, slope]);
+      const dnGate = linearBackward(model, l.gate, dg, lora, grads);
+      dg.dispose();
+      return tf.add(dnGate, dnUp) as tf.Tensor2D;
     });
     const dx2 = tf.add(dy, rmsNormBackward(saved.norm2, l.postNorm, dn2)) as tf.Tensor2D; // residual + norm path
     const dn1 = tf.tidy(() => attentionBackward(model, i, saved.attn, dx2, ctx, lora, grads));

@@ -12,9 +12,13 @@ export interface NormSaved {
 
 /** With `save`, x and r are kept (tf.keep) for rmsNormBackward. */
 export function rmsNorm<T extends tf.Tensor>(x: T, w: tf.Tensor1D, eps: number, save = false): { y: T; saved?: NormSaved } {
-  const r = tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps)); // [..., 1]
-  const y = tf.mul(tf.mul(x, r), w) as T;
-  return save ? { y, saved: { x: tf.keep(x), r: tf.keep(r) } } : { y };
+  const { y, r } = tf.tidy(() => {
+    const r = tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps)); // [..., 1]
+    return { y: tf.mul(tf.mul(x, r), w) as T, r };
+  });
+  if (save) return { y, saved: { x: tf.keep(x), r: tf.keep(r) } };
+  r.dispose();
+  return { y };
 }
 
 /** dL/dx = r · (g − x̂ · mean(g ⊙ x̂)) with g = dy ⊙ w and x̂ = x · r. */

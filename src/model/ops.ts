@@ -41,8 +41,10 @@ export function bmm(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   const batch = lead.reduce((x, y) => x * y, 1);
   if (!onWasm() || batch === 1 || M * K * N < SPLIT_MACS) return tf.matMul(a, b);
   return tf.tidy(() => {
-    const as = tf.unstack(a.reshape([batch, M, K]));
-    const bs = tf.unstack(b.reshape([batch, K, N]));
-    return tf.stack(as.map((x, i) => tf.matMul(x, bs[i]))).reshape([...lead, M, N]);
+    const a3 = a.reshape([batch, M, K]);
+    const b3 = b.reshape([batch, K, N]);
+    // One element at a time, its slices freed right after: the result and its pieces are all that accumulate.
+    const parts = Array.from({ length: batch }, (_, i) => tf.tidy(() => tf.matMul(a3.slice([i, 0, 0], [1, M, K]).reshape([M, K]), b3.slice([i, 0, 0], [1, K, N]).reshape([K, N]))));
+    return tf.concat(parts, 0).reshape([...lead, M, N]);
   });
 }

@@ -67,7 +67,7 @@ function swapHalves(x: tf.Tensor3D): tf.Tensor3D {
 
 /** x: [N, heads, D] → same shape, rotated. */
 export function applyRope(x: tf.Tensor3D, t: RopeTables): tf.Tensor3D {
-  return tf.add(tf.mul(x, t.cos), tf.mul(swapHalves(x), t.sinSigned));
+  return tf.tidy(() => tf.add(tf.mul(x, t.cos), tf.mul(swapHalves(x), t.sinSigned)));
 }
 
 /**
@@ -75,5 +75,5 @@ export function applyRope(x: tf.Tensor3D, t: RopeTables): tf.Tensor3D {
  * dx = dy·cos + Pᵀ(dy·sin), and Pᵀ = P (swapping the halves twice is the identity).
  */
 export function applyRopeBackward(dy: tf.Tensor3D, t: RopeTables): tf.Tensor3D {
-  return tf.add(tf.mul(dy, t.cos), swapHalves(tf.mul(dy, t.sinSigned) as tf.Tensor3D));
+  return tf.tidy(() => tf.add(tf.mul(dy, t.cos), swapHalves(tf.mul(dy, t.sinSigned) as tf.Tensor3D)));
 }

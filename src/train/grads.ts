@@ -4,18 +4,19 @@ import * as tf from '@tensorflow/tfjs';
 import type { Grads } from './params.ts';
 
 /**
- * Global L2 norm over all gradients, and the gradients scaled so that norm is at most
- * `maxNorm`. Same arithmetic as torch's clip_grad_norm_: norm of the per-tensor norms,
- * coef = maxNorm / (norm + 1e-6) clamped to 1, every gradient multiplied by coef.
- * `maxNorm <= 0` turns clipping off (the norm is still returned, for the log line).
- * Returned tensors belong to the caller's tidy scope.
+ * Global L2 norm over all gradients, and the coefficient that scales them to at most `maxNorm`. Same
+ * arithmetic as torch's clip_grad_norm_: norm of the per-tensor norms, coef = maxNorm / (norm + 1e-6)
+ * clamped to 1 (the optimizer multiplies each gradient by it, one parameter at a time, so no clipped copy
+ * of every gradient exists at once). `maxNorm <= 0` turns clipping off: coef 1, the norm still reported.
  */
-export function clipGradNorm(grads: Grads, maxNorm: number): { grads: Grads; norm: tf.Scalar } {
-  const norms = [...grads.values()].map((g) => tf.norm(g));
-  const norm = (norms.length === 0 ? tf.scalar(0) : tf.norm(tf.stack(norms))) as tf.Scalar;
-  if (!(maxNorm > 0)) return { grads, norm };
-  const coef = tf.minimum(tf.scalar(maxNorm).div(norm.add(1e-6)), 1);
-  const clipped: Grads = new Map();
-  for (const [name, g] of grads) clipped.set(name, g.mul(coef));
-  return { grads: clipped, norm };
+export function clipGradNorm(grads: Grads, maxNorm: number): { norm: number; coef: number } {
+  const norm = tf.tidy(() => {
+    const norms = [...grads.values()].map((g) => tf.norm(g));
+    return norms.length === 0 ? tf.scalar(0) : tf.norm(tf.stack(norms));
+  });
+  const n = norm.dataSync()[0];
+  norm.dispose();
+  if (!(maxNorm > 0)) return { norm: n, coef: 1 };
+  // float32 like torch: the coefficient is computed and clamped in single precision.
+  return { norm: n, coef: Math.min(Math.fround(maxNorm / Math.fround(n + 1e-6)), 1) };
 }

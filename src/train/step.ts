@@ -69,14 +69,11 @@ export function trainStep(t: Trainer, micro: StepBatch[]): StepResult {
   try {
     const { loss, tokens } = updateGrads(t, micro, grads);
     if (tokens === 0) return { step: t.step, loss: NaN, gradNorm: 0, lr: t.cfg.lr * factor, tokens: 0 }; // nothing scored: no update
-    return tf.tidy(() => {
-      const { grads: clipped, norm } = clipGradNorm(grads, t.cfg.maxGradNorm);
-      const gradNorm = norm.dataSync()[0];
-      t.watchdog.check(t.step + 1, loss, gradNorm);
-      t.opt.step(clipped, factor);
-      t.step += 1;
-      return { step: t.step, loss, gradNorm, lr: t.cfg.lr * factor, tokens };
-    });
+    const { norm: gradNorm, coef } = clipGradNorm(grads, t.cfg.maxGradNorm);
+    t.watchdog.check(t.step + 1, loss, gradNorm);
+    t.opt.step(grads, factor, coef);
+    t.step += 1;
+    return { step: t.step, loss, gradNorm, lr: t.cfg.lr * factor, tokens };
   } finally {
     tf.dispose([...grads.values()]);
   }
