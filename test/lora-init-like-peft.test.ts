@@ -68,7 +68,7 @@ test('init: A uniform within 1/sqrt(in) with the uniform variance, B zero, delta
 });
 
 /** The adapter's output for x (layer.ts loraForward), without its backward record. */
-const delta = (l: LoraLayer, x: tf.Tensor2D, seed?: number) => tf.tidy(() => loraForward(l, x, seed).y);
+const delta = (l: LoraLayer, x: tf.Tensor2D, seed?: number) => tf.tidy(() => loraForward(l, x, seed === undefined ? undefined : { seed, B: 2, T: x.shape[0] / 2, rowOffset: 0 }).y);
 
 test('delta = (x A^T) B^T * scaling for PEFT-layout weights; dropout is seeded', async () => {
   await tf.setBackend('cpu');

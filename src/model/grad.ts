@@ -38,6 +38,8 @@ export interface PassOptions {
   recompute: boolean;
   /** LoRA dropout on, masks seeded from this. */
   dropoutSeed?: number;
+  /** Row of the batch's first row within its micro-batch (the dropout masks are seeded per row). */
+  rowOffset?: number;
   /** Head column chunk (default: headChunk). */
   headChunk?: number;
 }
@@ -58,7 +60,7 @@ export function lossAndGrads(model: LlamaModel, table: GradTokenTable, b: TrainB
   const eps = model.config.rmsNormEps;
   const rope = ropeTables(b.positionIds, model.invFreq);
   const mask = buildMask(B, T, 0, b.documentIds ?? segmentIds(b.positionIds, B, T));
-  const ctx: LayerContext = { B, T, rope, mask, dropoutSeed: o.dropoutSeed };
+  const ctx: LayerContext = { B, T, rope, mask, dropoutSeed: o.dropoutSeed, rowOffset: o.rowOffset };
   const L = model.layers.length;
   const inputs: tf.Tensor2D[] = []; // recompute: each layer's input [N, H]
   const records: LayerSaved[] = []; // otherwise: each layer's record (which holds its input)

@@ -40,6 +40,17 @@ export interface LayerContext {
   cache?: KVCache;
   /** Set in a training forward: LoRA dropout is on, each adapter's mask seeded from this. */
   dropoutSeed?: number;
+  /** Row of this batch's first row in the micro-batch the seed belongs to (a data-parallel share), default 0. */
+  rowOffset?: number;
+}
+
+/** LoRA dropout of one forward: masks are drawn per row, so a micro-batch split across threads gets the same ones. */
+export interface DropoutRows {
+  seed: number;
+  /** Rows and tokens per row of x [B·T, in]. */
+  B: number;
+  T: number;
+  rowOffset: number;
 }
 
 /** What the backward of one linear needs: the adapter's (dropped-out) input and its rank-r activation. */
@@ -74,16 +85,23 @@ export function disposeSaved(s: LayerSaved): void {
 }
 
 /**
- * The adapter's output scaling·(dropout(x)·A)·B for x [N, in] → [N, out], and what its backward needs. `dropoutSeed`
+ * The adapter's output scaling·(dropout(x)·A)·B for x [N, in] → [N, out], and what its backward needs. `dropout`
  * turns dropout on: tf.randomUniform with an explicit seed is computed in JS, so the mask is the same on every
- * backend and when the layer is recomputed.
+ * backend, when the layer is recomputed, and (one seed per row) however the rows are split across threads.
  */
-export function loraForward(lora: LinearLora, x: tf.Tensor2D, dropoutSeed?: number): { y: tf.Tensor2D; saved: LoraSaved } {
+export function loraForward(lora: LinearLora, x: tf.Tensor2D, dropout?: DropoutRows): { y: tf.Tensor2D; saved: LoraSaved } {
   let xd = x;
   let keep: tf.Tensor2D | null = null;
-  if (lora.dropout > 0 && dropoutSeed !== undefined) {
-    const seed = (dropoutSeed + lora.index * 0x9e3779b1) >>> 0;
-    keep = tf.mul(tf.randomUniform(x.shape, 0, 1, 'float32', seed).greaterEqual(lora.dropout).cast('float32'), 1 / (1 - lora.dropout)) as tf.Tensor2D;
+  if (lora.dropout > 0 && dropout !== undefined) {
+    const inF = x.shape[1];
+    keep = tf.tidy(() => {
+      const rows = Array.from({ length: dropout.B }, (_, b) => {
+        const seed = (dropout.seed + lora.index * 0x9e3779b1 + (dropout.rowOffset + b) * 0x85ebca6b) >>> 0;
+        return tf.randomUniform([dropout.T, inF], 0, 1, 'float32', seed);
+      });
+      const u = rows.length === 1 ? rows[0] : tf.concat(rows, 0); // [B·T, in]
+      return tf.mul(u.greaterEqual(lora.dropout).cast('float32'), 1 / (1 - lora.dropout)) as tf.Tensor2D;
+    });
     xd = tf.mul(x, keep);
   }
   const t = tf.matMul(xd, lora.A) as tf.Tensor2D; // [N, r]
@@ -94,13 +112,14 @@ export function loraForward(lora: LinearLora, x: tf.Tensor2D, dropoutSeed?: numb
  * x [N, in] → x·Wᵀ + b (+ the LoRA adapter's output). With `rec`, what the backward needs is kept there
  * (tf.keep: the record outlives the caller's tidy).
  */
-export function linear(model: LlamaModel, lin: Linear, x: tf.Tensor2D, ctx: Pick<LayerContext, 'dropoutSeed'>, rec?: Map<string, LoraSaved>): tf.Tensor2D {
+export function linear(model: LlamaModel, lin: Linear, x: tf.Tensor2D, ctx: LayerContext, rec?: Map<string, LoraSaved>): tf.Tensor2D {
   return tf.tidy(() => {
     let y = frozenLinear(x, lin.w); // [N, out]
     if (lin.bias !== null) y = tf.add(y, lin.bias);
     const lora = model.adapters?.get(lin.name);
     if (!lora) return y;
-    const d = loraForward(lora, x, ctx.dropoutSeed);
+    const drop = ctx.dropoutSeed === undefined ? undefined : { seed: ctx.dropoutSeed, B: ctx.B, T: ctx.T, rowOffset: ctx.rowOffset ?? 0 };
+    const d = loraForward(lora, x, drop);
     if (rec) rec.set(lin.name, { xd: tf.keep(d.saved.xd), t: tf.keep(d.saved.t), keep: d.saved.keep && tf.keep(d.saved.keep) });
     return tf.add(y, d.y) as tf.Tensor2D;
   });

@@ -10,6 +10,7 @@ import { forward } from '../model/llama.ts';
 import type { GradSink } from '../model/layer.ts';
 import { clipGradNorm } from './grads.ts';
 import { countTargets, shiftLabels } from './loss.ts';
+import type { DataParallel } from './parallel.ts';
 import { lrFactor } from './schedule.ts';
 import type { Trainer } from './trainer.ts';
 
@@ -62,21 +63,36 @@ export function updateGrads(t: Trainer, micro: StepBatch[], grads: GradSink): { 
   return { loss, tokens };
 }
 
-/** One update over `micro` batches (gradient accumulation); throws TrainingDiverged before a bad update. */
+/** One update over `micro` batches (gradient accumulation) on this thread; throws TrainingDiverged before a bad update. */
 export function trainStep(t: Trainer, micro: StepBatch[]): StepResult {
-  const factor = lrFactor(t.cfg.schedule, t.step, t.cfg.steps);
   const grads: GradSink = new Map();
   try {
-    const { loss, tokens } = updateGrads(t, micro, grads);
-    if (tokens === 0) return { step: t.step, loss: NaN, gradNorm: 0, lr: t.cfg.lr * factor, tokens: 0 }; // nothing scored: no update
-    const { norm: gradNorm, coef } = clipGradNorm(grads, t.cfg.maxGradNorm);
-    t.watchdog.check(t.step + 1, loss, gradNorm);
-    t.opt.step(grads, factor, coef);
-    t.step += 1;
-    return { step: t.step, loss, gradNorm, lr: t.cfg.lr * factor, tokens };
+    return applyUpdate(t, grads, updateGrads(t, micro, grads));
   } finally {
     tf.dispose([...grads.values()]);
   }
+}
+
+/** The same update with the rows shared across `dp`'s threads (src/train/parallel.ts), or on this thread without one. */
+export async function trainStepParallel(t: Trainer, micro: StepBatch[], dp: DataParallel | null): Promise<StepResult> {
+  if (dp === null) return trainStep(t, micro);
+  const grads: GradSink = new Map();
+  try {
+    return applyUpdate(t, grads, await dp.updateGrads(t, micro, grads));
+  } finally {
+    tf.dispose([...grads.values()]);
+  }
+}
+
+/** Clip, check, AdamW: the update proper, from the summed gradients of all micro-batches. */
+function applyUpdate(t: Trainer, grads: GradSink, { loss, tokens }: { loss: number; tokens: number }): StepResult {
+  const factor = lrFactor(t.cfg.schedule, t.step, t.cfg.steps);
+  if (tokens === 0) return { step: t.step, loss: NaN, gradNorm: 0, lr: t.cfg.lr * factor, tokens: 0 }; // nothing scored: no update
+  const { norm: gradNorm, coef } = clipGradNorm(grads, t.cfg.maxGradNorm);
+  t.watchdog.check(t.step + 1, loss, gradNorm);
+  t.opt.step(grads, factor, coef);
+  t.step += 1;
+  return { step: t.step, loss, gradNorm, lr: t.cfg.lr * factor, tokens };
 }
 
 /** The fixed-width per-step log line: step | loss | grad norm | lr | tok/s | batch wait | tensors | heap. */
