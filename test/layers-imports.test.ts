@@ -1,0 +1,17 @@
+// The layering of docs/architecture.md §2 holds in the code: every import in src/ and nodes/
+// points down the layer table of test/helpers/layers.ts (or stays in its layer), and the
+// framework (src/pipeline) imports no domain layer.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { layerViolations } from './helpers/layers.ts';
+
+test('the check finds upward, domain and unknown-folder imports, and only those', () => {
+  assert.deepEqual(layerViolations('test/fixtures/layers'), [
+    'nodes/self.ts -> src/index.ts (nodes imports cli)',
+    'src/misc/odd.ts: in no layer (unknown folder src/misc/)',
+    'src/model/up.ts -> src/train/t.ts (model imports train)',
+    'src/model/up.ts -> src/train/t.ts (model imports train)',
+    'src/model/up.ts -> src/train/t.ts (model imports train)',
+    'src/pipeline/domain.ts -> src/model/down.ts (pipeline imports model: the framework knows no domain)',
+  ]);
+});
