@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { pathParam } from '../pipeline/schema.ts';
-import { boundedParallel } from '../pipeline/parallel.ts';
+import { boundedParallel } from '../util/parallel.ts';
 import type { Document, PackedBatch, TokenizerArtifact } from '../pipeline/items.ts';
 import { readIpcFile } from '../io/arrow.ts';
 import { PackerConfigInvalid } from '../errors.ts';
