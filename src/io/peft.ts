@@ -23,7 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { AdapterFormatError } from '../errors.ts';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from './safetensors.ts';
 import { tempPath, writeFileAtomic } from './atomic.ts';
-import { sortedJson } from '../tokenizer/files.ts';
+import { sortedJson } from './json.ts';
 import { targetModuleNames, type LoraConfig, type PeftLoraWeights } from '../train/lora.ts';
 import type { EmbeddingMode } from '../train/memory-plan.ts';
 import { adapterReadme, type Provenance } from './peft-readme.ts';

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { TokenCandidate, TokenizerArtifact } from '../pipeline/items.ts';
 import { TokenizerUnsupported } from '../errors.ts';
 import { checkToken } from './discover.ts';
-import { sortedJson } from './files.ts';
+import { sortedJson } from '../io/json.ts';
 import { writeFileAtomicSync } from '../io/atomic.ts';
 import { artifactFromFiles, type AddedTokenEntry, type LoadedTokenizer } from './load.ts';
 import { finishBpe, mergeState, planWord, serializeMerges } from './extend-merge.ts';
