@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { AdapterFormatError } from '../errors.ts';
 import { LINEAR_MODULES, LoraConfig, type LinearModule } from '../train/lora.ts';
-import type { EmbeddingMode } from '../train/memory-plan.ts';
+import type { EmbeddingMode } from '../model/modes.ts';
 import type { Provenance } from './peft-readme.ts';
 
 /** tokenpipe.json: what a tokenpipe adapter records beyond PEFT's files. */

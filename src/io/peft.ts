@@ -25,7 +25,7 @@ import { SafetensorsFile, writeSafetensors, type TensorToWrite } from './safeten
 import { tempPath, writeFileAtomic } from './atomic.ts';
 import { sortedJson } from './json.ts';
 import { targetModuleNames, type LoraConfig, type PeftLoraWeights } from '../train/lora.ts';
-import type { EmbeddingMode } from '../train/memory-plan.ts';
+import type { EmbeddingMode } from '../model/modes.ts';
 import { adapterReadme, type Provenance } from './peft-readme.ts';
 import { parsePeftConfig, type PeftFolderInfo } from './peft-config.ts';
 

@@ -16,7 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { AdapterMismatch } from '../errors.ts';
 import { FrozenTokenTable, type TokenTable } from '../model/weights.ts';
-import type { EmbeddingMode } from './memory-plan.ts';
+import type { EmbeddingMode } from '../model/modes.ts';
 import type { Param } from './params.ts';
 import { FullTokenTable } from './tokens-full.ts';
 
