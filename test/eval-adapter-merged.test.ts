@@ -13,7 +13,7 @@ import { loadModel, disposeModel } from '../src/model/weights.ts';
 import { loadTokenizer } from '../src/tokenizer/load.ts';
 import { applyAdapter } from '../src/train/apply-adapter.ts';
 import { evaluate } from '../src/train/evaluate.ts';
-import { shiftLabels } from '../src/train/loss.ts';
+import { shiftLabels } from '../src/model/loss.ts';
 import { MODEL, runChain } from './fixtures/train/chain.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');

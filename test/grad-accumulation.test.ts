@@ -3,8 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { GradAccumulator, clipGradNorm } from '../src/train/grads.ts';
-import { paramGrads } from '../src/train/params.ts';
+import { GradAccumulator, clipGradNorm, paramGrads } from '../src/train/grads.ts';
 
 test('weighted accumulation = gradient of the mean over all tokens', async () => {
   await tf.setBackend('cpu');

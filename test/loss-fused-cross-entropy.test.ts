@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { setBackend } from '../src/model/backend.ts';
-import { crossEntropy, IGNORE_INDEX, shiftLabels } from '../src/train/loss.ts';
+import { crossEntropy, IGNORE_INDEX, shiftLabels } from '../src/model/loss.ts';
 
 const N = 6;
 const V = 5;

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { setBackend } from '../src/model/backend.ts';
 import { forward } from '../src/model/llama.ts';
 import { disposeModel, loadModel, type LlamaModel } from '../src/model/weights.ts';
-import { crossEntropy, shiftLabels } from '../src/train/loss.ts';
+import { crossEntropy, shiftLabels } from '../src/model/loss.ts';
 import { modelDir } from './helpers/model-goldens.ts';
 
 const ids = Int32Array.from([5, 9, 33, 2, 17, 40, 41, 7]);

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { setBackend } from '../src/model/backend.ts';
 import { forward } from '../src/model/llama.ts';
 import { disposeModel, loadModel } from '../src/model/weights.ts';
-import { crossEntropy, shiftLabels } from '../src/train/loss.ts';
+import { crossEntropy, shiftLabels } from '../src/model/loss.ts';
 import { goldenDiff, modelDir, readGolden, VARIANTS } from './helpers/model-goldens.ts';
 
 for (const backend of ['wasm', 'cpu'] as const) {

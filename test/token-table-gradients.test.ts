@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { FrozenTokenTable } from '../src/model/weights.ts';
 import { createTokenTable, type TokenTableInit } from '../src/train/tokens.ts';
-import { paramGrads } from '../src/train/params.ts';
+import { paramGrads } from '../src/train/grads.ts';
 
 const V0 = 10, H = 4, n = 2;
 const det = (len: number, seed: number) => Float32Array.from({ length: len }, (_, i) => 0.5 * Math.sin(seed * 3.7 + i * 0.9));

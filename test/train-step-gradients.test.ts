@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { batchLoss } from '../src/train/step.ts';
-import { paramGrads } from '../src/train/params.ts';
+import { paramGrads } from '../src/train/grads.ts';
 import { disposeTrainer } from '../src/train/trainer.ts';
 import { fixtureBatch, fixtureTrainer, useBackend } from './fixtures/train/setup.ts';
 

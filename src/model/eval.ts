@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ModelInputInvalid } from '../errors.ts';
 import type { LoadedTokenizer } from '../tokenizer/load.ts';
-import { crossEntropy, shiftLabels } from '../train/loss.ts';
+import { crossEntropy, shiftLabels } from './loss.ts';
 import { forward } from './llama.ts';
 import type { LlamaModel } from './weights.ts';
 

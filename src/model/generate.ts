@@ -2,7 +2,7 @@
 // the KV cache (both give the same tokens; the no-cache path recomputes the whole sequence each step and exists
 // as the check on the cache), stopping at any eos id. TextStreamer turns ids into text deltas as they arrive.
 import { ModelInputInvalid } from '../errors.ts';
-import { Rng } from '../train/rng.ts';
+import { Rng } from './rng.ts';
 import type { LoadedTokenizer } from '../tokenizer/load.ts';
 import { KVCache } from './kv-cache.ts';
 import { forward } from './llama.ts';

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { StepEvent } from '../pipeline/items.ts';
 import type { TrainSnapshot } from '../train/loop.ts';
 import type { EmbeddingMode } from '../model/modes.ts';
-import { countParams } from '../train/params.ts';
+import { countParams } from '../model/params.ts';
 
 export interface EvalPoint {
   step: number;

@@ -12,7 +12,7 @@ import { loadAdapter, writeAdapterFiles, type AdapterContents, type AdapterExtra
 import { SafetensorsFile, writeSafetensors } from '../io/safetensors.ts';
 import { tempPath, writeFileAtomic } from '../io/atomic.ts';
 import type { AdamWState } from './optimizer.ts';
-import type { RngState } from './rng.ts';
+import type { RngState } from '../model/rng.ts';
 
 export interface TrainerState {
   format: 'tokenpipe-checkpoint/1';

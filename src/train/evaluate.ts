@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { forward } from '../model/llama.ts';
 import type { LlamaModel } from '../model/weights.ts';
-import { IGNORE_INDEX } from './loss.ts';
+import { IGNORE_INDEX } from '../model/loss.ts';
 import type { StepBatch } from './step.ts';
 
 export interface TokenMetrics {

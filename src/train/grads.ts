@@ -1,7 +1,26 @@
-// Gradient utilities: global-norm clipping (as torch.nn.utils.clip_grad_norm_) and
-// accumulation over micro-batches.
+// Gradient utilities: gradients keyed by param name, global-norm clipping (as
+// torch.nn.utils.clip_grad_norm_) and accumulation over micro-batches.
 import * as tf from '@tensorflow/tfjs';
-import type { Grads } from './params.ts';
+import type { Param } from '../model/params.ts';
+
+/** Gradients keyed by Param.name. */
+export type Grads = Map<string, tf.Tensor>;
+
+/**
+ * Loss and gradients of `f` for `params`, re-keyed by Param.name. Call inside tf.tidy; the
+ * returned tensors belong to that scope.
+ */
+export function paramGrads(f: () => tf.Scalar, params: Param[]): { value: tf.Scalar; grads: Grads } {
+  const { value, grads } = tf.variableGrads(f, params.map((p) => p.variable));
+  const out: Grads = new Map();
+  for (const p of params) {
+    // A param that did not influence the loss gets no entry, as torch leaves its .grad None
+    // and AdamW then skips it (no decay, no moment update, no step count).
+    const g = grads[p.variable.name];
+    if (g !== undefined) out.set(p.name, g);
+  }
+  return { value, grads: out };
+}
 
 /**
  * Global L2 norm over all gradients, and the gradients scaled so that norm is at most

@@ -9,8 +9,8 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { AdapterMismatch } from '../errors.ts';
 import type { ModelConfig } from '../model/config.ts';
-import type { Param } from './params.ts';
-import type { Rng } from './rng.ts';
+import type { Param } from '../model/params.ts';
+import type { Rng } from '../model/rng.ts';
 
 export const LINEAR_MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 export type LinearModule = (typeof LINEAR_MODULES)[number];

@@ -5,9 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { RecordBatch } from 'apache-arrow';
 import { batchArrays } from '../io/arrow.ts';
 import { forward } from '../model/llama.ts';
-import { GradAccumulator, clipGradNorm } from './grads.ts';
-import { countTargets, crossEntropy, shiftLabels } from './loss.ts';
-import { paramGrads } from './params.ts';
+import { GradAccumulator, clipGradNorm, paramGrads } from './grads.ts';
+import { countTargets, crossEntropy, shiftLabels } from '../model/loss.ts';
 import { lrFactor } from './schedule.ts';
 import type { Trainer } from './trainer.ts';
 

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { AdapterMismatch } from '../errors.ts';
 import type { FrozenTokenTable } from '../model/weights.ts';
-import type { Param } from './params.ts';
+import type { Param } from '../model/params.ts';
 import type { TokenTableInit, TrainTokenTable } from './tokens.ts';
 
 /**

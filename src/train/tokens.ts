@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { AdapterMismatch } from '../errors.ts';
 import { FrozenTokenTable, type TokenTable } from '../model/weights.ts';
 import type { EmbeddingMode } from '../model/modes.ts';
-import type { Param } from './params.ts';
+import type { Param } from '../model/params.ts';
 import { FullTokenTable } from './tokens-full.ts';
 
 /** Absolute rows for a list of ids, [n, H] row-major in list order. */

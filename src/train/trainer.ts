@@ -11,8 +11,8 @@ import type { CheckpointContents, LoadedCheckpoint } from './checkpoint.ts';
 import type { TrainConfig } from './config.ts';
 import { LoraSet, type ModelShape } from './lora.ts';
 import { AdamW, type ParamGroup } from './optimizer.ts';
-import type { Param } from './params.ts';
-import { Rng } from './rng.ts';
+import type { Param } from '../model/params.ts';
+import { Rng } from '../model/rng.ts';
 import { createTokenTable, withRows, type TrainTokenTable } from './tokens.ts';
 import { Watchdog } from './watchdog.ts';
 
