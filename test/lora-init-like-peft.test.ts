@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { LoraSet, loraScaling, loraTargets, LoraConfig, type ModelShape } from '../src/train/lora.ts';
+import { LoraSet, loraScaling, loraTargets, LoraConfig, type ModelShape } from '../src/model/lora.ts';
 import { Rng } from '../src/model/rng.ts';
 
 // Llama-3.2-1B dimensions, whose r=8 LoRA shapes PEFT documents (peft-trainable-tokens.md 3.6).

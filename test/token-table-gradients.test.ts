@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { FrozenTokenTable } from '../src/model/weights.ts';
-import { createTokenTable, type TokenTableInit } from '../src/train/tokens.ts';
+import { createTokenTable, type TokenTableInit } from '../src/model/tokens.ts';
 import { paramGrads } from '../src/train/grads.ts';
 
 const V0 = 10, H = 4, n = 2;

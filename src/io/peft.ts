@@ -24,7 +24,7 @@ import { AdapterFormatError } from '../errors.ts';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from './safetensors.ts';
 import { tempPath, writeFileAtomic } from './atomic.ts';
 import { sortedJson } from './json.ts';
-import { targetModuleNames, type LoraConfig, type PeftLoraWeights } from '../train/lora.ts';
+import { targetModuleNames, type LoraConfig, type PeftLoraWeights } from '../model/lora.ts';
 import type { EmbeddingMode } from '../model/modes.ts';
 import { adapterReadme, type Provenance } from './peft-readme.ts';
 import { parsePeftConfig, type PeftFolderInfo } from './peft-config.ts';

@@ -6,9 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { AdapterMismatch } from '../errors.ts';
 import type { LoadedAdapter, TokenRows } from '../io/peft.ts';
 import type { FrozenTokenTable, LlamaModel } from '../model/weights.ts';
-import { LoraSet } from './lora.ts';
-import { createTokenTable } from './tokens.ts';
-import { modelShape } from './trainer.ts';
+import { LoraSet, modelShape } from '../model/lora.ts';
+import { createTokenTable } from '../model/tokens.ts';
 
 /** Mutates `model`: returns the LoRA set it now uses (dispose with the model). */
 export function applyAdapter(model: LlamaModel, a: LoadedAdapter): LoraSet {

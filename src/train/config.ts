@@ -2,7 +2,7 @@
 // the type and the validation (anchors-pipeline-style §2.3 lesson 2).
 import { z } from 'zod';
 import { EmbeddingMode } from '../model/modes.ts';
-import { LoraConfig } from './lora.ts';
+import { LoraConfig } from '../model/lora.ts';
 import { ScheduleConfig } from './schedule.ts';
 
 export const WatchdogConfig = z.strictObject({

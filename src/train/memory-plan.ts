@@ -3,7 +3,7 @@
 // prints this for the chosen mode next to the other two, so the cost of `full` is visible
 // before anyone runs it.
 import { EMBEDDING_MODES, type EmbeddingMode } from '../model/modes.ts';
-import { loraTargets, type LoraConfig, type ModelShape } from './lora.ts';
+import { loraTargets, type LoraConfig, type ModelShape } from '../model/lora.ts';
 
 export interface PlanInput {
   /** Dimensions of the base model; vocabSize = rows in the base checkpoint, before new tokens. */

@@ -3,8 +3,8 @@
 // tf.gather's gradient needs UnsortedSegmentSum, which the wasm backend lacks.
 import * as tf from '@tensorflow/tfjs';
 import { AdapterMismatch } from '../errors.ts';
-import type { FrozenTokenTable } from '../model/weights.ts';
-import type { Param } from '../model/params.ts';
+import type { FrozenTokenTable } from './weights.ts';
+import type { Param } from './params.ts';
 import type { TokenTableInit, TrainTokenTable } from './tokens.ts';
 
 /**

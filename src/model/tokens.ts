@@ -1,5 +1,6 @@
-// Token tables for training: they replace the model's frozen TokenTable (src/model/weights.ts) so
-// the forward pass never knows which rows train.
+// Token tables with trainable or replaced rows (for training, and for an adapter applied at
+// inference): they replace the model's frozen TokenTable (weights.ts) so the forward pass never
+// knows which rows train.
 //
 // RowTokenTable ('trainable-tokens' and 'frozen'): the base V0 rows stay frozen and untouched; a
 // small [n, H] matrix holds (a) the rows of ids appended after the base vocabulary and (b) the
@@ -15,9 +16,9 @@
 // PEFT modules_to_save.
 import * as tf from '@tensorflow/tfjs';
 import { AdapterMismatch } from '../errors.ts';
-import { FrozenTokenTable, type TokenTable } from '../model/weights.ts';
-import type { EmbeddingMode } from '../model/modes.ts';
-import type { Param } from '../model/params.ts';
+import { FrozenTokenTable, type TokenTable } from './weights.ts';
+import type { EmbeddingMode } from './modes.ts';
+import type { Param } from './params.ts';
 import { FullTokenTable } from './tokens-full.ts';
 
 /** Absolute rows for a list of ids, [n, H] row-major in list order. */

@@ -8,9 +8,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { AdapterMismatch } from '../errors.ts';
-import type { ModelConfig } from '../model/config.ts';
-import type { Param } from '../model/params.ts';
-import type { Rng } from '../model/rng.ts';
+import type { ModelConfig } from './config.ts';
+import type { Param } from './params.ts';
+import type { Rng } from './rng.ts';
+import type { LlamaModel } from './weights.ts';
 
 export const LINEAR_MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 export type LinearModule = (typeof LINEAR_MODULES)[number];
@@ -30,6 +31,15 @@ export type ModelShape = Pick<
   ModelConfig,
   'vocabSize' | 'hiddenSize' | 'intermediateSize' | 'numLayers' | 'numHeads' | 'numKvHeads' | 'headDim' | 'tieWordEmbeddings'
 >;
+
+/** The shape of a loaded model. */
+export function modelShape(model: LlamaModel): ModelShape {
+  const c = model.config;
+  return {
+    vocabSize: c.vocabSize, hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize, numLayers: c.numLayers,
+    numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim, tieWordEmbeddings: c.tieWordEmbeddings,
+  };
+}
 
 /** One adapted linear layer: its HF module path and its in/out features. */
 export interface LinearTarget {
