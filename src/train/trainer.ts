@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import type { InitReport, LossAtTargets } from '../tokenizer/init.ts';
 import * as tf from '@tensorflow/tfjs';
 import { AdapterMismatch } from '../errors.ts';
-import type { AdapterContents } from '../io/peft.ts';
+import type { AdapterContents } from '../adapter/peft.ts';
 import { disposeModel, type FrozenTokenTable, type LlamaModel } from '../model/weights.ts';
 import type { CheckpointContents, LoadedCheckpoint } from './checkpoint.ts';
 import type { TrainConfig } from './config.ts';

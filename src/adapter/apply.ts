@@ -4,7 +4,7 @@
 // always store them), rows inside it are replaced, as PEFT does after resize_token_embeddings.
 import * as tf from '@tensorflow/tfjs';
 import { AdapterMismatch } from '../errors.ts';
-import type { LoadedAdapter, TokenRows } from '../io/peft.ts';
+import type { LoadedAdapter, TokenRows } from './peft.ts';
 import type { FrozenTokenTable, LlamaModel } from '../model/weights.ts';
 import { LoraSet, modelShape } from '../model/lora.ts';
 import { createTokenTable } from '../model/tokens.ts';
