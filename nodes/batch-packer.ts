@@ -12,7 +12,8 @@
 // most `concurrency` tasks in flight (boundedParallel). Batches are cached as Arrow IPC
 // under <cacheDir>/<key>/, key = hash(corpus fingerprint, tokenizer hash, packing params).
 import { defineNode, firstValue } from '../src/pipeline/node.ts';
-import type { Document, TokenizerArtifact } from '../src/pipeline/items.ts';
+import type { Document } from '../src/data/items.ts';
+import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
 import { createPacker, PackerParams } from '../src/data/packer.ts';
 
 export default defineNode({

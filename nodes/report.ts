@@ -13,7 +13,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { defineNode } from '../src/pipeline/node.ts';
-import type { StepEvent } from '../src/pipeline/items.ts';
+import type { StepEvent } from '../src/train/loop.ts';
 import type { TrainSnapshot } from '../src/train/loop.ts';
 import { BranchRecorder, type BranchRecord } from '../src/report/record.ts';
 import { compareLines } from '../src/report/format.ts';

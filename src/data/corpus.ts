@@ -4,7 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { pathParam } from '../pipeline/schema.ts';
 import { CorpusRecordInvalid, CorpusSourceInvalid } from '../errors.ts';
-import type { Document } from '../pipeline/items.ts';
+import type { Document } from './items.ts';
 import { expandSources, fingerprint, formatOf, type CorpusFormat, type Fingerprint, type SourceFile } from './sources.ts';
 import { readTextFile } from './readers/text.ts';
 import { readJsonlFile } from './readers/jsonl.ts';

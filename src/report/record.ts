@@ -5,7 +5,7 @@
 // Every number comes from the run; nothing is parsed back from text.
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { StepEvent } from '../pipeline/items.ts';
+import type { StepEvent } from '../train/loop.ts';
 import type { TrainSnapshot } from '../train/loop.ts';
 import type { EmbeddingMode } from '../model/modes.ts';
 import { countParams } from '../model/params.ts';

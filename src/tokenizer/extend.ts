@@ -6,7 +6,7 @@
 // (extend-merge.ts); tokens it cannot handle there fall back to added tokens (or are skipped).
 import path from 'node:path';
 import { z } from 'zod';
-import type { TokenCandidate, TokenizerArtifact } from '../pipeline/items.ts';
+import type { TokenCandidate, TokenizerArtifact } from './items.ts';
 import { TokenizerUnsupported } from '../errors.ts';
 import { checkToken } from './discover.ts';
 import { sortedJson } from '../io/json.ts';

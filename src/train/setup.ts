@@ -1,7 +1,7 @@
 // From a model folder and the extended tokenizer to a ready Trainer: initial rows of the new
 // tokens (src/tokenizer/init.ts), ids of existing tokens named for retraining, optional resume.
 import * as tf from '@tensorflow/tfjs';
-import type { TokenizerArtifact } from '../pipeline/items.ts';
+import type { TokenizerArtifact } from '../tokenizer/items.ts';
 import { AdapterMismatch } from '../errors.ts';
 import { loadModel, type FrozenTokenTable } from '../model/weights.ts';
 import { loadTokenizer } from '../tokenizer/load.ts';
