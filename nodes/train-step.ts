@@ -66,7 +66,7 @@ export default defineNode({
         const backend = await setBackend((p.backend ?? ctx.backend) as BackendChoice);
         const checkpointRoot = path.join(ctx.runDir, p.checkpointDir);
         const { trainer, skip, resumedFrom } = await setupTrainer({
-          model: p.model, tokenizer, cfg: TrainConfig.parse(pick(p)), seed: ctx.seed, init: p.init,
+          model: p.model, tokenizer, cfg: trainConfig(p), seed: ctx.seed, init: p.init,
           retrainTokens: p.retrainTokens, checkpointRoot, resume: p.resumeFrom ?? Boolean(ctx.resume),
         });
         ctx.events.emit({ type: 'train-start', node: ctx.name, backend, step: trainer.step, resumedFrom, skip, params: trainer.params.length });
@@ -101,10 +101,14 @@ export default defineNode({
   },
 });
 
-/** The training fields of the params (the rest are node wiring). */
-function pick(p: Params): Record<string, unknown> {
+/**
+ * The training fields of the params (the rest are node wiring). Params is TrainConfig extended,
+ * so the loader already validated them: pick them, parse nothing twice. (The trainer's config
+ * hash covers exactly these fields, so a resume check never sees the node's wiring.)
+ */
+function trainConfig(p: Params): TrainConfig {
   const keys = Object.keys(TrainConfig.shape);
-  return Object.fromEntries(Object.entries(p).filter(([k]) => keys.includes(k)));
+  return Object.fromEntries(Object.entries(p).filter(([k]) => keys.includes(k))) as TrainConfig;
 }
 
 /** --dry-run: trainable counts and bytes for the chosen mode next to the other two. */

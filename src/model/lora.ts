@@ -140,9 +140,11 @@ export class LoraLayer {
 export class LoraSet {
   constructor(readonly cfg: LoraConfig, readonly layers: Map<string, LoraLayer>) {}
 
+  // Both factories take a parsed config: it was validated where it entered (the train node's
+  // params, an adapter's adapter_config.json), so it is not parsed again here.
+
   /** Fresh adapters: A drawn from `rng` in PEFT's [r, in] order (so one seed gives one A), B zero. */
-  static init(shape: ModelShape, cfgIn: Partial<LoraConfig>, rng: Rng): LoraSet {
-    const cfg = LoraConfig.parse(cfgIn);
+  static init(shape: ModelShape, cfg: LoraConfig, rng: Rng): LoraSet {
     const layers = new Map<string, LoraLayer>();
     for (const t of loraTargets(shape, cfg)) {
       const bound = 1 / Math.sqrt(t.inF);
@@ -153,8 +155,7 @@ export class LoraSet {
   }
 
   /** Adapters from PEFT-layout weights (a loaded adapter or checkpoint). */
-  static fromPeft(shape: ModelShape, cfgIn: Partial<LoraConfig>, weights: Map<string, PeftLoraWeights>): LoraSet {
-    const cfg = LoraConfig.parse(cfgIn);
+  static fromPeft(shape: ModelShape, cfg: LoraConfig, weights: Map<string, PeftLoraWeights>): LoraSet {
     const layers = new Map<string, LoraLayer>();
     for (const t of loraTargets(shape, cfg)) {
       const w = weights.get(t.path);
