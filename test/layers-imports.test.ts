@@ -3,10 +3,17 @@
 // framework (src/pipeline) imports no domain layer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { layerViolations } from './helpers/layers.ts';
 
+const root = (rel: string) => fileURLToPath(new URL(`../${rel}`, import.meta.url));
+
+test('every import in src/ and nodes/ points down the layers', () => {
+  assert.deepEqual(layerViolations(root('.')), []);
+});
+
 test('the check finds upward, domain and unknown-folder imports, and only those', () => {
-  assert.deepEqual(layerViolations('test/fixtures/layers'), [
+  assert.deepEqual(layerViolations(root('test/fixtures/layers')), [
     'nodes/self.ts -> src/index.ts (nodes imports cli)',
     'src/misc/odd.ts: in no layer (unknown folder src/misc/)',
     'src/model/up.ts -> src/train/t.ts (model imports train)',
