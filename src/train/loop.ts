@@ -3,6 +3,8 @@
 // the consumer (evaluator → checkpoint sink, in a chain) asks for the next one, so evaluation
 // and checkpoint export always see the weights of exactly that step. Do not fan the state
 // edge out: a tee lets the loop run ahead of the slower branch.
+// The items a train node passes on are declared here: TrainSnapshot ('train-state') and
+// StepEvent ('step-event').
 import type { PackedBatch } from '../data/items.ts';
 import type { TokenizerArtifact } from '../tokenizer/items.ts';
 import { TrainingDiverged } from '../errors.ts';
