@@ -1,6 +1,9 @@
 // The layering of docs/architecture.md §2 holds in the code: every import in src/ and nodes/
 // points down the layer table of test/helpers/layers.ts (or stays in its layer), and the
-// framework (src/pipeline) imports no domain layer.
+// framework (src/pipeline) imports no domain layer. The two library pairs the architecture
+// draws side by side are ordered: src/data may import src/tokenizer (the packer tokenizes with
+// its artifact), never the reverse; src/train may import src/adapter (checkpoints hold an
+// adapter), never the reverse.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
