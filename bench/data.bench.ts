@@ -7,7 +7,8 @@ import path from 'node:path';
 import { RunPool } from '../src/pipeline/pool.ts';
 import { createPacker, PackerParams } from '../src/data/packer.ts';
 import { CorpusParams, readCorpus } from '../src/data/corpus.ts';
-import type { Document, TokenizerArtifact } from '../src/pipeline/items.ts';
+import type { Document } from '../src/data/items.ts';
+import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
 import { brownTexts, lenmlArtifact, writeFillerJsonl } from '../test/helpers/data.ts';
 
 interface Row {

@@ -12,13 +12,20 @@
 // most `concurrency` tasks in flight (boundedParallel). Batches are cached as Arrow IPC
 // under <cacheDir>/<key>/, key = hash(corpus fingerprint, tokenizer hash, packing params).
 import { defineNode, firstValue } from '../src/pipeline/node.ts';
-import type { Document, TokenizerArtifact } from '../src/pipeline/items.ts';
+import { pathParam } from '../src/pipeline/schema.ts';
+import type { Document } from '../src/data/items.ts';
+import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
 import { createPacker, PackerParams } from '../src/data/packer.ts';
+
+/** The packer's options, with the cache folder relative to the pipeline file. */
+const Params = PackerParams.extend({
+  cacheDir: pathParam().optional().describe('cache folder (default: <outputDir>/.cache/packed)'),
+}).strict();
 
 export default defineNode({
   name: 'batch-packer',
   description: 'Tokenizes documents on the worker pool and packs them into Arrow batches (input_ids, labels, position_ids, document_ids) with an on-disk cache.',
-  params: PackerParams,
+  params: Params,
   inputs: {
     docs: { kind: 'stream', item: 'document' },
     tokenizer: { kind: 'value', item: 'tokenizer' },

@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineNode } from '../src/pipeline/node.ts';
-import { saveAdapter, type AdapterExtras, type Provenance } from '../src/io/peft.ts';
+import { saveAdapter, type AdapterExtras, type Provenance } from '../src/adapter/peft.ts';
 import { saveCheckpoint } from '../src/train/checkpoint.ts';
 import type { TrainSnapshot } from '../src/train/loop.ts';
 import { checkpointContents } from '../src/train/trainer.ts';

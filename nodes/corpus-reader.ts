@@ -12,9 +12,16 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { defineNode } from '../src/pipeline/node.ts';
+import { pathParam } from '../src/pipeline/schema.ts';
 import { CorpusParams, corpusFingerprint, newStats, readCorpus } from '../src/data/corpus.ts';
 import { replayable } from '../src/data/doc-cache.ts';
 import type { RejectRecord } from '../src/data/record.ts';
+
+/** The reader's options, with its folders relative to the pipeline file. */
+const Params = CorpusParams.extend({
+  modelDir: pathParam().optional().describe('chat: model folder with chat_template.jinja or tokenizer_config.json'),
+  cwd: pathParam('.').describe("base folder of relative paths and globs (in a pipeline file: the file's folder)"),
+}).strict();
 
 /** Reject events beyond this many per pass are only counted (the file keeps all of them). */
 const MAX_REJECT_EVENTS = 100;
@@ -22,7 +29,7 @@ const MAX_REJECT_EVENTS = 100;
 export default defineNode({
   name: 'corpus-reader',
   description: 'Reads text, JSONL, chat JSONL, Arrow IPC and Parquet corpora (globs, gzip) into documents with a deterministic train/eval split.',
-  params: CorpusParams,
+  params: Params,
   inputs: {},
   outputs: {
     docs: { kind: 'stream', item: 'document', description: 'documents; each iterator is a full pass' },

@@ -12,7 +12,7 @@ import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineNode } from '../src/pipeline/node.ts';
-import type { PackedBatch } from '../src/pipeline/items.ts';
+import type { PackedBatch } from '../src/data/items.ts';
 import { evaluate, type EvalMetrics } from '../src/train/evaluate.ts';
 import { writeInitReport as writeInitFiles } from '../src/tokenizer/report.ts';
 import type { Trainer } from '../src/train/trainer.ts';

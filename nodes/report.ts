@@ -13,13 +13,15 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { defineNode } from '../src/pipeline/node.ts';
-import type { StepEvent } from '../src/pipeline/items.ts';
+import type { StepEvent } from '../src/train/loop.ts';
 import type { TrainSnapshot } from '../src/train/loop.ts';
+import type { EmbeddingMode } from '../src/model/modes.ts';
 import { BranchRecorder, type BranchRecord } from '../src/report/record.ts';
 import { compareLines } from '../src/report/format.ts';
 import { writeReport } from '../src/report/write.ts';
 
-const BRANCHES = ['frozen', 'trainable-tokens', 'full'] as const;
+// One branch per embedding mode, in the report's column order.
+const BRANCHES = ['frozen', 'trainable-tokens', 'full'] as const satisfies readonly EmbeddingMode[];
 type Branch = (typeof BRANCHES)[number];
 
 const Params = z.strictObject({

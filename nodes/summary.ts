@@ -14,7 +14,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { defineNode } from '../src/pipeline/node.ts';
-import type { StepEvent } from '../src/pipeline/items.ts';
+import type { StepEvent } from '../src/train/loop.ts';
 import type { TrainSnapshot } from '../src/train/loop.ts';
 import { BranchRecorder } from '../src/report/record.ts';
 import { summaryLines } from '../src/report/format.ts';

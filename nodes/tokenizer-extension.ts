@@ -6,7 +6,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { defineNode } from '../src/pipeline/node.ts';
 import { pathParam } from '../src/pipeline/schema.ts';
-import type { TokenList, TokenizerArtifact } from '../src/pipeline/items.ts';
+import type { TokenList, TokenizerArtifact } from '../src/tokenizer/items.ts';
 import { loadTokenizer } from '../src/tokenizer/load.ts';
 import { ExtendOptions, extendTokenizer, writeTokenizerFiles } from '../src/tokenizer/extend.ts';
 import { formatExtension, writeReport } from '../src/tokenizer/report.ts';

@@ -15,7 +15,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { defineNode, firstValue, type MainContext } from '../src/pipeline/node.ts';
 import { pathParam } from '../src/pipeline/schema.ts';
-import type { PackedBatch, StepEvent, TokenizerArtifact } from '../src/pipeline/items.ts';
+import type { PackedBatch } from '../src/data/items.ts';
+import type { StepEvent } from '../src/train/loop.ts';
+import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
 import { BACKEND_CHOICES, setBackend, type BackendChoice } from '../src/model/backend.ts';
 import { loadModelConfig } from '../src/model/config.ts';
 import { TrainConfig } from '../src/train/config.ts';
@@ -64,7 +66,7 @@ export default defineNode({
         const backend = await setBackend((p.backend ?? ctx.backend) as BackendChoice);
         const checkpointRoot = path.join(ctx.runDir, p.checkpointDir);
         const { trainer, skip, resumedFrom } = await setupTrainer({
-          model: p.model, tokenizer, cfg: TrainConfig.parse(pick(p)), seed: ctx.seed, init: p.init,
+          model: p.model, tokenizer, cfg: trainConfig(p), seed: ctx.seed, init: p.init,
           retrainTokens: p.retrainTokens, checkpointRoot, resume: p.resumeFrom ?? Boolean(ctx.resume),
         });
         ctx.events.emit({ type: 'train-start', node: ctx.name, backend, step: trainer.step, resumedFrom, skip, params: trainer.params.length });
@@ -99,10 +101,14 @@ export default defineNode({
   },
 });
 
-/** The training fields of the params (the rest are node wiring). */
-function pick(p: Params): Record<string, unknown> {
+/**
+ * The training fields of the params (the rest are node wiring). Params is TrainConfig extended,
+ * so the loader already validated them: pick them, parse nothing twice. (The trainer's config
+ * hash covers exactly these fields, so a resume check never sees the node's wiring.)
+ */
+function trainConfig(p: Params): TrainConfig {
   const keys = Object.keys(TrainConfig.shape);
-  return Object.fromEntries(Object.entries(p).filter(([k]) => keys.includes(k)));
+  return Object.fromEntries(Object.entries(p).filter(([k]) => keys.includes(k))) as TrainConfig;
 }
 
 /** --dry-run: trainable counts and bytes for the chosen mode next to the other two. */

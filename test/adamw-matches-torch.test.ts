@@ -8,7 +8,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import { AdamW } from '../src/train/optimizer.ts';
 import { clipGradNorm } from '../src/train/grads.ts';
 import { lrFactor } from '../src/train/schedule.ts';
-import type { Grads, Param } from '../src/train/params.ts';
+import type { Param } from '../src/model/params.ts';
+import type { Grads } from '../src/train/grads.ts';
 
 const golden = JSON.parse(readFileSync(new URL('./fixtures/adamw-golden.json', import.meta.url), 'utf8'));
 

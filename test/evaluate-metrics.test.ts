@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { evaluate } from '../src/train/evaluate.ts';
 import { batchLoss } from '../src/train/step.ts';
-import { countTargets } from '../src/train/loss.ts';
+import { countTargets } from '../src/model/loss.ts';
 import { forward } from '../src/model/llama.ts';
 import { disposeTrainer } from '../src/train/trainer.ts';
 import { fixtureBatch, fixtureTrainer, useBackend } from './fixtures/train/setup.ts';

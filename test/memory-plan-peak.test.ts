@@ -8,7 +8,8 @@ import { setBackend } from '../src/model/backend.ts';
 import { TrainConfig } from '../src/train/config.ts';
 import { stepPlan } from '../src/train/step-memory.ts';
 import { trainStep } from '../src/train/step.ts';
-import { createTrainer, disposeTrainer, modelShape } from '../src/train/trainer.ts';
+import { modelShape } from '../src/model/lora.ts';
+import { createTrainer, disposeTrainer } from '../src/train/trainer.ts';
 import { randomBatch, randomModel, type RandomShape } from './helpers/random-model.ts';
 
 const shapes: Array<RandomShape & { B: number; T: number }> = [

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { memoryPlan, formatMemoryPlans, type PlanInput } from '../src/train/memory-plan.ts';
-import { LoraConfig } from '../src/train/lora.ts';
+import { LoraConfig } from '../src/model/lora.ts';
 
 const input: PlanInput = {
   shape: { vocabSize: 32000, hiddenSize: 64, intermediateSize: 128, numLayers: 2, numHeads: 4, numKvHeads: 4, headDim: 16, tieWordEmbeddings: false },

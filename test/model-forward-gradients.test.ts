@@ -11,7 +11,7 @@ import { headScores } from '../src/model/head.ts';
 import { loraGradName, type GradSink } from '../src/model/layer.ts';
 import { forward } from '../src/model/llama.ts';
 import { disposeModel, loadModel, type FrozenTokenTable, type LlamaModel } from '../src/model/weights.ts';
-import { shiftLabels } from '../src/train/loss.ts';
+import { shiftLabels } from '../src/model/loss.ts';
 import { modelDir } from './helpers/model-goldens.ts';
 
 const ids = Int32Array.from([5, 9, 33, 2, 17, 40, 41, 7]);

@@ -8,7 +8,7 @@ import { setBackend } from '../src/model/backend.ts';
 import { forward } from '../src/model/llama.ts';
 import { disposeModel, loadModel } from '../src/model/weights.ts';
 import { headScores } from '../src/model/head.ts';
-import { shiftLabels } from '../src/train/loss.ts';
+import { shiftLabels } from '../src/model/loss.ts';
 import { goldenDiff, modelDir, readGolden, VARIANTS } from './helpers/model-goldens.ts';
 
 for (const backend of ['wasm', 'cpu'] as const) {

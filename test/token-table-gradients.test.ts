@@ -7,7 +7,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { headLossAndGrad, headLossAndGradFull, headScores } from '../src/model/head.ts';
 import type { GradSink } from '../src/model/layer.ts';
 import { FrozenTokenTable } from '../src/model/weights.ts';
-import { createTokenTable, type TokenTableInit } from '../src/train/tokens.ts';
+import { createTokenTable, type TokenTableInit } from '../src/model/tokens.ts';
 
 const V0 = 10, H = 4, n = 2;
 const det = (len: number, seed: number) => Float32Array.from({ length: len }, (_, i) => 0.5 * Math.sin(seed * 3.7 + i * 0.9));

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { FrozenTokenTable, tableLogits } from '../src/model/weights.ts';
-import { createTokenTable } from '../src/train/tokens.ts';
+import { createTokenTable } from '../src/model/tokens.ts';
 
 const V0 = 12, H = 5, n = 3;
 const det = (len: number, seed: number) => Float32Array.from({ length: len }, (_, i) => Math.sin(seed * 7.1 + i * 1.3));

@@ -8,7 +8,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setupTrainer } from '../src/train/setup.ts';
 import { TrainConfig } from '../src/train/config.ts';
-import { countParams } from '../src/train/params.ts';
+import { countParams } from '../src/model/params.ts';
 import { disposeTrainer } from '../src/train/trainer.ts';
 import { MODEL, fixtureArtifact, runChain } from './fixtures/train/chain.ts';
 

@@ -2,13 +2,17 @@
 // window is context only, loss = mean next-token cross-entropy over every predicted token (what `pipe eval` prints).
 import * as tf from '@tensorflow/tfjs';
 import { ModelInputInvalid } from '../errors.ts';
-import type { LoadedTokenizer } from '../tokenizer/load.ts';
-import { shiftLabels } from '../train/loss.ts';
 import { headScores } from './head.ts';
+import { shiftLabels } from './loss.ts';
 import { forward } from './llama.ts';
 import type { LlamaModel } from './weights.ts';
 
 export const DEFAULT_EVAL_MAX_LEN = 1024;
+
+/** What evaluateText needs of a tokenizer (src/tokenizer's LoadedTokenizer is one): the model library knows no tokenizer. */
+export interface TokenEncoder {
+  encode(text: string, opts: { addSpecialTokens: boolean }): Int32Array;
+}
 
 export interface EvalOptions {
   /** Window length in tokens (default 1024). */
@@ -66,7 +70,7 @@ export function evaluateIds(model: LlamaModel, ids: Int32Array, opts: EvalOption
 }
 
 /** Encodes `text` the way the model's tokenizer does by default (post-processor special tokens added). */
-export function evaluateText(model: LlamaModel, tokenizer: LoadedTokenizer, text: string, opts: EvalOptions = {}): EvalResult & { ids: Int32Array } {
+export function evaluateText(model: LlamaModel, tokenizer: TokenEncoder, text: string, opts: EvalOptions = {}): EvalResult & { ids: Int32Array } {
   const ids = tokenizer.encode(text, { addSpecialTokens: true });
   return { ...evaluateIds(model, ids, opts), ids };
 }

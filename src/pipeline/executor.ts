@@ -14,7 +14,7 @@ import type { MainContext, MainNodeDef, Outputs, WorkerNodeDef } from './node.ts
 import type { ResolvedNode, ResolvedPipeline } from './resolved.ts';
 import type { EventBus } from './events.ts';
 import type { RunPool } from './pool.ts';
-import { boundedParallel, SKIP, type ParallelStats } from './parallel.ts';
+import { boundedParallel, SKIP, type ParallelStats } from '../util/parallel.ts';
 import { InputReader, OutputPort } from './ports.ts';
 import { tee, valueEdge, type TeeStats } from './tee.ts';
 import { checkRunnable, consumersByOutput, resolveFrom, type Consumers } from './wiring.ts';

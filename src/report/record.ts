@@ -5,9 +5,10 @@
 // Every number comes from the run; nothing is parsed back from text.
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { StepEvent } from '../pipeline/items.ts';
+import type { StepEvent } from '../train/loop.ts';
 import type { TrainSnapshot } from '../train/loop.ts';
-import { countParams } from '../train/params.ts';
+import type { EmbeddingMode } from '../model/modes.ts';
+import { countParams } from '../model/params.ts';
 
 export interface EvalPoint {
   step: number;
@@ -46,7 +47,7 @@ export interface AdapterInfo {
 export interface BranchRecord {
   /** Branch label (the report node's input name, or the run's name for a summary). */
   name: string;
-  mode: 'trainable-tokens' | 'full' | 'frozen';
+  mode: EmbeddingMode;
   /** Optimizer updates done. */
   steps: number;
   /** How the branch ended: 'end', or 'interrupt' when it was stopped early. */

@@ -7,7 +7,7 @@
 //    PEFT was observed to give exactly the mean).
 //  - zero; random: seeded N(0, initializerRange) like _init_weights; copy:<token>: one base row.
 // The untied head gets the same treatment from its own rows.
-import type { TokenizerArtifact } from '../pipeline/items.ts';
+import type { TokenizerArtifact } from './items.ts';
 import { TokenInitInvalid } from '../errors.ts';
 import type { LoadedTokenizer } from './load.ts';
 import { fromSymbols } from './symbols.ts';

@@ -1,7 +1,10 @@
-// Global-norm gradient clipping, as torch.nn.utils.clip_grad_norm_. (Accumulation over micro-batches needs no
-// helper: each micro-batch adds its gradients, weighted 1/(scored tokens of the update), to one sink: step.ts.)
+// Gradients keyed by param name, and global-norm clipping as torch.nn.utils.clip_grad_norm_. (Accumulation over
+// micro-batches needs no helper: each micro-batch adds its gradients, weighted 1/(scored tokens of the update), to
+// one sink: step.ts.)
 import * as tf from '@tensorflow/tfjs';
-import type { Grads } from './params.ts';
+
+/** Gradients keyed by Param.name. */
+export type Grads = Map<string, tf.Tensor>;
 
 /**
  * Global L2 norm over all gradients, and the coefficient that scales them to at most `maxNorm`. Same

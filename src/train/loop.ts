@@ -3,7 +3,10 @@
 // the consumer (evaluator → checkpoint sink, in a chain) asks for the next one, so evaluation
 // and checkpoint export always see the weights of exactly that step. Do not fan the state
 // edge out: a tee lets the loop run ahead of the slower branch.
-import type { PackedBatch, TokenizerArtifact } from '../pipeline/items.ts';
+// The items a train node passes on are declared here: TrainSnapshot ('train-state') and
+// StepEvent ('step-event').
+import type { PackedBatch } from '../data/items.ts';
+import type { TokenizerArtifact } from '../tokenizer/items.ts';
 import { TrainingDiverged } from '../errors.ts';
 import type { EvalMetrics } from './evaluate.ts';
 import { stepBatch, stepLine, trainStep, type StepBatch, type StepResult } from './step.ts';
@@ -28,6 +31,16 @@ export interface TrainSnapshot {
   tokenizer: TokenizerArtifact;
   /** Absolute folder of the run's checkpoints. */
   checkpointRoot: string;
+}
+
+/** item: 'step-event' — one optimizer step of the train step. */
+export interface StepEvent {
+  step: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  tokensPerSec: number;
+  tokens: number;
 }
 
 export interface LoopOptions {

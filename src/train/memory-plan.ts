@@ -2,10 +2,8 @@
 // gradients and AdamW's two moments (all float32), for each embedding mode. `pipe run --dry-run`
 // prints this for the chosen mode next to the other two, so the cost of `full` is visible
 // before anyone runs it.
-import { loraTargets, type LoraConfig, type ModelShape } from './lora.ts';
-
-export type EmbeddingMode = 'trainable-tokens' | 'full' | 'frozen';
-export const EMBEDDING_MODES: EmbeddingMode[] = ['trainable-tokens', 'full', 'frozen'];
+import { EMBEDDING_MODES, type EmbeddingMode } from '../model/modes.ts';
+import { loraTargets, type LoraConfig, type ModelShape } from '../model/lora.ts';
 
 export interface PlanInput {
   /** Dimensions of the base model; vocabSize = rows in the base checkpoint, before new tokens. */

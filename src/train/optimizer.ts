@@ -8,7 +8,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { OptimizerStateMismatch } from '../errors.ts';
-import type { Grads, Param } from './params.ts';
+import type { Param } from '../model/params.ts';
+import type { Grads } from './grads.ts';
 
 export const AdamWConfig = z.strictObject({
   betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.999]),

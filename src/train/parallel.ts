@@ -9,7 +9,7 @@ import { Piscina } from 'piscina';
 import * as tf from '@tensorflow/tfjs';
 import { lossAndGrads } from '../model/grad.ts';
 import { addGrad, type GradSink } from '../model/layer.ts';
-import { countTargets } from './loss.ts';
+import { countTargets } from '../model/loss.ts';
 import type { StepBatch } from './step.ts';
 import type { Trainer } from './trainer.ts';
 import type { WorkerPart, WorkerReply, WorkerSetup, WorkerTask } from './step-worker.ts';

@@ -1,6 +1,6 @@
 // From a model folder and the extended tokenizer to a ready Trainer: initial rows of the new
 // tokens (src/tokenizer/init.ts), ids of existing tokens named for retraining, optional resume.
-import type { TokenizerArtifact } from '../pipeline/items.ts';
+import type { TokenizerArtifact } from '../tokenizer/items.ts';
 import { AdapterMismatch } from '../errors.ts';
 import { loadModel, tensorRows, type FrozenTokenTable } from '../model/weights.ts';
 import { loadTokenizer } from '../tokenizer/load.ts';

@@ -11,9 +11,9 @@
 // The peak is the largest phase on top of the frozen weights and the trainable state. Tensor bytes are checked
 // against measured peaks on varied shapes (test/memory-plan-peak.test.ts) and on the real ones (bench memory);
 // the heap adds XNNPACK's packed operands and allocator slack.
-import type { EmbeddingMode } from './memory-plan.ts';
+import type { EmbeddingMode } from '../model/modes.ts';
 import { headChunk } from '../model/head.ts';
-import { loraTargets, targetModuleNames, type LoraConfig, type ModelShape } from './lora.ts';
+import { loraTargets, targetModuleNames, type LoraConfig, type ModelShape } from '../model/lora.ts';
 import { memoryPlan, type PlanInput } from './memory-plan.ts';
 
 /** Shape fields the activation count needs beyond ModelShape. */

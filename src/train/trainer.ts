@@ -5,15 +5,15 @@ import { createHash } from 'node:crypto';
 import type { InitReport, LossAtTargets } from '../tokenizer/init.ts';
 import * as tf from '@tensorflow/tfjs';
 import { AdapterMismatch } from '../errors.ts';
-import type { AdapterContents } from '../io/peft.ts';
+import type { AdapterContents } from '../adapter/peft.ts';
 import { disposeModel, type FrozenTokenTable, type LlamaModel } from '../model/weights.ts';
 import type { CheckpointContents, LoadedCheckpoint } from './checkpoint.ts';
 import type { TrainConfig } from './config.ts';
-import { LoraSet, type ModelShape } from './lora.ts';
+import { LoraSet, modelShape } from '../model/lora.ts';
 import { AdamW, type ParamGroup } from './optimizer.ts';
-import type { Param } from './params.ts';
-import { Rng } from './rng.ts';
-import { createTokenTable, type TrainTokenTable } from './tokens.ts';
+import type { Param } from '../model/params.ts';
+import { Rng } from '../model/rng.ts';
+import { createTokenTable, type TrainTokenTable } from '../model/tokens.ts';
 import { Watchdog } from './watchdog.ts';
 
 export interface TokenSetup {
@@ -50,14 +50,6 @@ export interface Trainer {
    * with a loss hook the loss where each new token is the target. Set by setupTrainer.
    */
   describeInit?: (lossAtTargets?: LossAtTargets) => Promise<InitReport>;
-}
-
-export function modelShape(model: LlamaModel): ModelShape {
-  const c = model.config;
-  return {
-    vocabSize: c.vocabSize, hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize, numLayers: c.numLayers,
-    numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim, tieWordEmbeddings: c.tieWordEmbeddings,
-  };
 }
 
 /** Sets `model` up for training. The model's token table is replaced (and owned by the trainer). */

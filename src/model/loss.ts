@@ -1,7 +1,7 @@
 // Causal-LM targets as HF ForCausalLMLoss builds them (spec §4): shifted labels, ignore index −100. The loss itself
 // is the chunked head's (src/model/head.ts): token mean over the scored targets.
 import { ModelInputInvalid } from '../errors.ts';
-import { IGNORE_INDEX } from '../model/head.ts';
+import { IGNORE_INDEX } from './head.ts';
 
 export { IGNORE_INDEX };
 

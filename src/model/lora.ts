@@ -8,10 +8,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { AdapterMismatch } from '../errors.ts';
-import type { ModelConfig } from '../model/config.ts';
-import { loraGradName, type LinearLora, type ModelAdapters } from '../model/layer.ts';
+import type { ModelConfig } from './config.ts';
+import { loraGradName, type LinearLora, type ModelAdapters } from './layer.ts';
 import type { Param } from './params.ts';
 import type { Rng } from './rng.ts';
+import type { LlamaModel } from './weights.ts';
 
 export const LINEAR_MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 export type LinearModule = (typeof LINEAR_MODULES)[number];
@@ -31,6 +32,15 @@ export type ModelShape = Pick<
   ModelConfig,
   'vocabSize' | 'hiddenSize' | 'intermediateSize' | 'numLayers' | 'numHeads' | 'numKvHeads' | 'headDim' | 'tieWordEmbeddings'
 >;
+
+/** The shape of a loaded model. */
+export function modelShape(model: LlamaModel): ModelShape {
+  const c = model.config;
+  return {
+    vocabSize: c.vocabSize, hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize, numLayers: c.numLayers,
+    numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim, tieWordEmbeddings: c.tieWordEmbeddings,
+  };
+}
 
 /** One adapted linear layer: its HF module path and its in/out features. */
 export interface LinearTarget {
@@ -117,9 +127,11 @@ export class LoraLayer implements LinearLora {
 export class LoraSet implements ModelAdapters {
   constructor(readonly cfg: LoraConfig, readonly layers: Map<string, LoraLayer>) {}
 
+  // Both factories take a parsed config: it was validated where it entered (the train node's
+  // params, an adapter's adapter_config.json), so it is not parsed again here.
+
   /** Fresh adapters: A drawn from `rng` in PEFT's [r, in] order (so one seed gives one A), B zero. */
-  static init(shape: ModelShape, cfgIn: Partial<LoraConfig>, rng: Rng): LoraSet {
-    const cfg = LoraConfig.parse(cfgIn);
+  static init(shape: ModelShape, cfg: LoraConfig, rng: Rng): LoraSet {
     const layers = new Map<string, LoraLayer>();
     for (const t of loraTargets(shape, cfg)) {
       const bound = 1 / Math.sqrt(t.inF);
@@ -130,8 +142,7 @@ export class LoraSet implements ModelAdapters {
   }
 
   /** Adapters from PEFT-layout weights (a loaded adapter or checkpoint). */
-  static fromPeft(shape: ModelShape, cfgIn: Partial<LoraConfig>, weights: Map<string, PeftLoraWeights>): LoraSet {
-    const cfg = LoraConfig.parse(cfgIn);
+  static fromPeft(shape: ModelShape, cfg: LoraConfig, weights: Map<string, PeftLoraWeights>): LoraSet {
     const layers = new Map<string, LoraLayer>();
     for (const t of loraTargets(shape, cfg)) {
       const w = weights.get(t.path);

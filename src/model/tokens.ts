@@ -1,5 +1,6 @@
-// Token tables for training: they replace the model's frozen TokenTable (src/model/weights.ts) so
-// the forward pass never knows which rows train.
+// Token tables with trainable or replaced rows (for training, and for an adapter applied at
+// inference): they replace the model's frozen TokenTable (weights.ts) so the forward pass never
+// knows which rows train.
 //
 // RowTokenTable ('trainable-tokens' and 'frozen'): the base V0 rows stay frozen and untouched; a
 // small [n, H] matrix holds (a) the rows of ids appended after the base vocabulary and (b) the
@@ -15,11 +16,11 @@
 // PEFT modules_to_save.
 import * as tf from '@tensorflow/tfjs';
 import { AdapterMismatch } from '../errors.ts';
-import type { GradTokenTable } from '../model/grad.ts';
-import type { HeadColumns } from '../model/head.ts';
-import { addGrad, type GradSink } from '../model/layer.ts';
-import { FrozenTokenTable } from '../model/weights.ts';
-import type { EmbeddingMode } from './memory-plan.ts';
+import type { GradTokenTable } from './grad.ts';
+import type { HeadColumns } from './head.ts';
+import { addGrad, type GradSink } from './layer.ts';
+import { FrozenTokenTable } from './weights.ts';
+import type { EmbeddingMode } from './modes.ts';
 import type { Param } from './params.ts';
 import { FullTokenTable } from './tokens-full.ts';
 

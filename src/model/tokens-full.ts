@@ -3,9 +3,9 @@
 // head's gradient comes from the two-pass chunked head (src/model/head.ts).
 import * as tf from '@tensorflow/tfjs';
 import { AdapterMismatch } from '../errors.ts';
-import type { HeadColumns } from '../model/head.ts';
-import { addGrad, type GradSink } from '../model/layer.ts';
-import type { FrozenTokenTable } from '../model/weights.ts';
+import type { HeadColumns } from './head.ts';
+import { addGrad, type GradSink } from './layer.ts';
+import type { FrozenTokenTable } from './weights.ts';
 import type { Param } from './params.ts';
 import { replaceRows, type IdRows, type TokenTableInit, type TrainTokenTable } from './tokens.ts';
 

@@ -1,6 +1,8 @@
 // A trainable parameter is a tf.Variable with a stable, human-readable name. We key gradients,
 // optimizer moments and checkpoint tensors by that name rather than by tf.Variable.name,
 // because TF.js variable names must be unique per process (tests build many models).
+// The model's trainable pieces (LoRA, token tables) hand out Params; src/train/grads.ts takes
+// gradients by them.
 import * as tf from '@tensorflow/tfjs';
 
 export interface Param {
@@ -8,9 +10,6 @@ export interface Param {
   name: string;
   variable: tf.Variable;
 }
-
-/** Gradients keyed by Param.name. */
-export type Grads = Map<string, tf.Tensor>;
 
 /** Number of scalars in a list of params. */
 export function countParams(params: Param[]): number {
