@@ -6,7 +6,9 @@
 //   fingerprint  value {hash} from corpus-reader (optional); without it the cache cannot be
 //                looked up, so batches are built run-locally every time
 // Outputs
-//   train        stream of PackedBatch, `epochs` passes (later passes reshuffled, seeded)
+//   train        stream of PackedBatch: `epochs` passes, or when epochs is unset pass after pass
+//                until the consumer (the train node, at its steps) stops pulling; later passes
+//                reshuffled, seeded. Each batch carries the stream's PackPlan (batches per pass).
 //   eval         stream of PackedBatch, one pass over documents whose split is 'eval'
 // Tokenizing runs on the shared pool through ctx.runOnPool, many documents per task, at
 // most `concurrency` tasks in flight (boundedParallel). Batches are cached as Arrow IPC
@@ -32,7 +34,7 @@ export default defineNode({
     fingerprint: { kind: 'value', item: 'corpus-fingerprint', optional: true, description: 'from corpus-reader: enables the cache' },
   },
   outputs: {
-    train: { kind: 'stream', item: 'batch', description: 'train batches, epochs passes' },
+    train: { kind: 'stream', item: 'batch', description: 'train batches: epochs passes, or repeated until the consumer stops' },
     eval: { kind: 'stream', item: 'batch', description: 'eval batches, one pass' },
   },
   placement: 'main',

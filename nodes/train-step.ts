@@ -27,6 +27,7 @@ import { setupTrainer } from '../src/train/setup.ts';
 import { writeInitReport } from '../src/tokenizer/report.ts';
 import { disposeTrainer } from '../src/train/trainer.ts';
 import { latestCheckpoint } from '../src/train/checkpoint.ts';
+import { isShort, planLines, planned, planOf, shortMessage } from '../src/train/data-plan.ts';
 
 const Params = TrainConfig.extend({
   model: pathParam().describe('base model folder (Hugging Face Llama family)'),
@@ -62,7 +63,7 @@ export default defineNode({
     const state = async function* (): AsyncGenerator<TrainSnapshot> {
       try {
         const tokenizer = await firstValue<TokenizerArtifact>(inputs.tokenizer, 'train-step', 'tokenizer');
-        if (ctx.dryRun) return planOnly(ctx, tokenizer);
+        if (ctx.dryRun) return await planOnly(ctx, tokenizer, inputs.batches as AsyncIterable<PackedBatch>);
         const backend = await setBackend((p.backend ?? ctx.backend) as BackendChoice);
         const checkpointRoot = path.join(ctx.runDir, p.checkpointDir);
         const { trainer, skip, resumedFrom } = await setupTrainer({
@@ -75,9 +76,24 @@ export default defineNode({
           const r = await trainer.describeInit();
           writeInitReport(ctx.runDir, r);
         }
+        // With epochs set on the packer and too few batches, the run makes fewer updates than
+        // steps: say so, and let the schedule decay over the updates that will happen.
+        const batches = planned(inputs.batches as AsyncIterable<PackedBatch>, {
+          steps: p.steps, gradAccumulation: p.gradAccumulation,
+          onPlan(d) {
+            if (!isShort(d)) return;
+            trainer.totalSteps = d.updates;
+            ctx.events.emit({ type: 'warning', node: ctx.name, message: shortMessage(ctx.name, d), steps: d.steps, updates: d.updates });
+          },
+          onEnd() {
+            // Any other source that runs dry (a custom node, an empty split) is said too.
+            if (ctx.signal.aborted || trainer.step >= trainer.totalSteps) return;
+            ctx.events.emit({ type: 'warning', node: ctx.name, message: `${ctx.name}: the train batches ran out after ${trainer.step} of ${trainer.totalSteps} updates`, steps: p.steps, updates: trainer.step });
+          },
+        });
         try {
           yield* trainLoop({
-            trainer, skip, signal: ctx.signal, batches: inputs.batches as AsyncIterable<PackedBatch>,
+            trainer, skip, signal: ctx.signal, batches,
             base: { baseModel: p.model, tokenizer, checkpointRoot },
             onStep(r, tokensPerSec, line) {
               events.push({ step: r.step, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSec, tokens: r.tokens });
@@ -111,8 +127,11 @@ function trainConfig(p: Params): TrainConfig {
   return Object.fromEntries(Object.entries(p).filter(([k]) => keys.includes(k))) as TrainConfig;
 }
 
-/** --dry-run: trainable counts and bytes for the chosen mode next to the other two. */
-function planOnly(ctx: TrainContext, tokenizer: TokenizerArtifact): void {
+/**
+ * --dry-run: trainable counts and bytes for the chosen mode next to the other two, and the data
+ * plan (batches per epoch, updates, epochs) from the first train batch, which waits for packing.
+ */
+async function planOnly(ctx: TrainContext, tokenizer: TokenizerArtifact, batches: AsyncIterable<PackedBatch>): Promise<void> {
   const p = ctx.params;
   const c = loadModelConfig(p.model);
   const input = {
@@ -126,4 +145,9 @@ function planOnly(ctx: TrainContext, tokenizer: TokenizerArtifact): void {
   const lines = formatMemoryPlans(input, p.embedding);
   writeFileAtomicSync(path.join(ctx.runDir, 'memory-plan.txt'), lines.join('\n') + '\n', { fsync: false });
   ctx.events.emit({ type: 'memory-plan', node: ctx.name, mode: p.embedding, lines, plan: memoryPlan(input, p.embedding) });
+  const first = await batches[Symbol.asyncIterator]().next();
+  const d = await planOf(first.done ? undefined : first.value, p.steps, p.gradAccumulation);
+  const data = d ? planLines(d) : ['  train batches per epoch  unknown (the batches do not come from a batch-packer)'];
+  if (d && isShort(d)) data.push(`  warning: ${shortMessage(ctx.name, d)}`);
+  ctx.events.emit({ type: 'data-plan', node: ctx.name, lines: data, ...(d ?? {}) });
 }

@@ -45,14 +45,14 @@ async function interruptAfter(file: string, step: number): Promise<{ code: numbe
 
 test('Ctrl-C mid-training, then pipe run --resume, repeats the uninterrupted loss curve', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'tp-resume-'));
-  const file = tinyPipeline(dir, { steps: STEPS, every: 4, epochs: 20 });
+  const file = tinyPipeline(dir, { steps: STEPS, every: 4 });
 
   const whole = losses(pipeRun(file).runDir);
   assert.equal(whole.size, STEPS);
 
   // A second, separate output folder keeps the two runs apart.
   const dir2 = mkdtempSync(path.join(tmpdir(), 'tp-resume-'));
-  const file2 = tinyPipeline(dir2, { steps: STEPS, every: 4, epochs: 20 });
+  const file2 = tinyPipeline(dir2, { steps: STEPS, every: 4 });
   const stopped = await interruptAfter(file2, 6);
   assert.equal(stopped.code, 130, 'an interrupted run exits 130');
   const before = losses(stopped.runDir);

@@ -23,7 +23,8 @@ const pool = new RunPool({ threads: 2 });
 after(() => pool.close());
 let runs = 0;
 
-async function run(artifact: TokenizerArtifact, packer: Record<string, unknown> = {}) {
+/** One packer run; `take` stops reading train batches after that many (for a stream that repeats). */
+async function run(artifact: TokenizerArtifact, packer: Record<string, unknown> = {}, take = Infinity) {
   const cp = CorpusParams.parse({ paths: 'brown.jsonl', cwd: dir, evalFraction: 0.1 });
   let pulled = 0;
   const docs = (async function* () {
@@ -32,18 +33,18 @@ async function run(artifact: TokenizerArtifact, packer: Record<string, unknown> 
       yield d as Document;
     }
   })();
-  const h = createPacker(docs, Promise.resolve(artifact), corpusFingerprint(cp, 1), PackerParams.parse({ seqLen: 64, batchSize: 4, cacheDir, ...packer }), {
+  const h = createPacker(docs, Promise.resolve(artifact), corpusFingerprint(cp, 1), PackerParams.parse({ seqLen: 64, batchSize: 4, cacheDir, epochs: 1, ...packer }), {
     name: 'packer',
     runDir: path.join(dir, `run${++runs}`),
     seed: 1,
     runOnPool: (m, e, a, t) => pool.call(m, e, a, t),
   });
   const train: PackedBatch[] = [];
-  for await (const b of h.train) train.push(b);
+  for await (const b of h.train) if (train.push(b) >= take) break;
   const evalB: PackedBatch[] = [];
   for await (const b of h.eval) evalB.push(b);
   await h.built;
-  return { train, eval: evalB, status: h.status, pulled };
+  return { train, eval: evalB, status: h.status, pulled, plan: train[0]?.plan };
 }
 
 const ids = (bs: PackedBatch[]) => bs.map((b) => Array.from(batchArrays(b.batch).input_ids));
@@ -105,4 +106,25 @@ test('epochs: later passes are seeded permutations of the same batches; eval is 
   for (const e of [1, 2]) assert.deepEqual([...key(epoch(e))].sort(), [...key(epoch(0))].sort());
   assert.deepEqual(epoch(2).map((b) => b.index), epoch(0).map((_, i) => i));
   assert.ok(r.eval.every((b) => b.epoch === 0));
+});
+
+test('epochs unset: the train stream repeats, reshuffled, until its consumer stops; its plan gives the batches per pass', async () => {
+  const once = await run(base, { shardBatches: 2 });
+  const per = once.train.length;
+  const r = await run(base, { epochs: undefined, shardBatches: 2 }, 3 * per + 1);
+  assert.equal(r.plan?.epochs, null);
+  assert.equal(await r.plan?.batchesPerEpoch, per);
+  assert.equal(once.plan?.epochs, 1);
+  assert.deepEqual(r.train.map((b) => b.epoch), [...Array(3 * per).keys()].map((i) => Math.floor(i / per)).concat(3));
+  const key = (bs: PackedBatch[]) => ids(bs).map((x) => x.join(','));
+  const epoch = (e: number) => r.train.filter((b) => b.epoch === e);
+  assert.deepEqual(key(epoch(0)), key(once.train));
+  assert.notDeepEqual(key(epoch(1)), key(epoch(0)));
+  for (const e of [1, 2]) assert.deepEqual([...key(epoch(e))].sort(), [...key(epoch(0))].sort());
+});
+
+test('epochs unset with an empty train split: the stream ends instead of spinning', async () => {
+  const r = await run(base, { epochs: undefined, seqLen: 4096, batchSize: 64, finalBatch: 'drop' });
+  assert.equal(r.train.length, 0);
+  assert.equal(await r.plan, undefined);
 });

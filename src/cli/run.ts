@@ -37,6 +37,7 @@ export default defineCommand({
     io.err(`run folder: ${runDir}${resume ? ' (resuming)' : ''}`);
     if (dryRun) io.out(`graph (Mermaid):\n${toMermaid(p)}\n`);
     const summaries: string[] = [];
+    const warnings: string[] = [];
     const opts: CliRunOptions = {
       runDir,
       logFile: values.log as string | undefined,
@@ -48,6 +49,9 @@ export default defineCommand({
         emit(e) {
           // The memory plan is the point of --dry-run: print it as it arrives.
           if (dryRun && e.type === 'memory-plan') io.out(`${e.node}: memory plan\n${(e.lines as string[]).join('\n')}\n`);
+          if (dryRun && e.type === 'data-plan') io.out(`${e.node}: data plan\n${(e.lines as string[]).join('\n')}\n`);
+          // Warnings are printed after the run too: a line written under a redrawn progress block is lost.
+          if (e.type === 'warning' && typeof e.message === 'string') warnings.push(e.message);
           // A node's end-of-run summary is printed after the run, once the progress display has
           // stopped redrawing (it would overwrite lines printed in between).
           if (e.type === 'summary' && typeof e.text === 'string') summaries.push(e.text);
@@ -58,6 +62,7 @@ export default defineCommand({
     const result = await runPipeline(p, opts);
     const code = exitCodeFor(result);
     const secs = (result.stats.elapsedMs / 1000).toFixed(1);
+    for (const w of warnings) io.err(`pipe run: warning: ${w}`);
     for (const text of summaries) io.out(text + '\n');
     if (result.status === 'failed') io.err(`pipe run: failed after ${secs}s: ${result.error?.message ?? 'unknown error'}`);
     else if (result.status === 'interrupted') io.err(`pipe run: interrupted after ${secs}s`);

@@ -41,4 +41,17 @@ export interface PackedBatch {
   split: 'train' | 'eval';
   epoch: number;
   index: number;
+  /** On train batches: what the packer knows of the stream they belong to (one object per stream). */
+  plan?: PackPlan;
+}
+
+/**
+ * What a packer's train stream will hold. The packer knows its batches; the train node knows its
+ * steps and gradient accumulation: together they give the updates the data allows.
+ */
+export interface PackPlan {
+  /** Passes over the data the stream makes; null: it repeats (reshuffled) until its consumer stops pulling. */
+  epochs: number | null;
+  /** Train batches in one pass: resolves once packing is complete (at once on a cache hit). */
+  batchesPerEpoch: Promise<number>;
 }

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { boundedParallel } from '../util/parallel.ts';
-import type { Document, PackedBatch } from './items.ts';
+import type { Document, PackedBatch, PackPlan } from './items.ts';
 import type { TokenizerArtifact } from '../tokenizer/items.ts';
 import { readIpcFile } from '../io/arrow.ts';
 import { PackerConfigInvalid } from '../errors.ts';
@@ -31,7 +31,9 @@ export const PackerParams = z
   .object({
     seqLen: z.number().int().min(2).default(512).describe('tokens per row (T)'),
     batchSize: z.number().int().positive().default(8).describe('rows per batch (B)'),
-    epochs: z.number().int().positive().default(1).describe('passes over the train batches (eval: one pass)'),
+    // No default: unset means "as many passes as the train node needs for its steps", which is
+    // not the same as asking for exactly one pass (then training stops at the end of the data).
+    epochs: z.number().int().positive().optional().describe('passes over the train batches; unset: repeat (reshuffled) until the train node has its steps (eval: one pass)'),
     mode: z.enum(['stream', 'fit']).default('stream').describe("'stream': documents run on across rows; 'fit': a document that fits in one row starts a new row instead of being split"),
     finalBatch: z.enum(['pad', 'keep', 'drop']).default('pad').describe('last batch of fewer than batchSize rows: pad with empty rows, keep short, or drop'),
     appendEos: z.boolean().default(true).describe('EOS after every document'),
@@ -151,15 +153,21 @@ export function createPacker(
   built.then(() => env.emit?.({ type: 'pack-summary', node: env.name, ...status }), () => {});
 
   const seed = p.seed ?? env.seed;
-  const stream = (split: Split, epochs: number): AsyncIterable<PackedBatch> => ({
+  const plan: PackPlan = { epochs: p.epochs ?? null, batchesPerEpoch: countBatches(logsReady, 'train') };
+  const stream = (split: Split, epochs: number | null): AsyncIterable<PackedBatch> => ({
     async *[Symbol.asyncIterator]() {
       const l = (await logsReady)[split];
-      for (let epoch = 0; epoch < epochs; epoch++) {
+      // epochs null: pass after pass until the consumer stops pulling (the train node, at its steps).
+      for (let epoch = 0; epochs === null || epoch < epochs; epoch++) {
         let index = 0;
         const emit = async function* (i: number, shuffle: boolean) {
           const batches = await readIpcFile(path.join(l.dir, l.shards[i].file));
           const order = shuffle ? permutation(batches.length, seed + epoch * 7919 + i) : batches.map((_, k) => k);
-          for (const k of order) yield { batch: batches[k], seqLen: p.seqLen, split, epoch, index: index++ };
+          for (const k of order) {
+            const b: PackedBatch = { batch: batches[k], seqLen: p.seqLen, split, epoch, index: index++ };
+            if (split === 'train') b.plan = plan;
+            yield b;
+          }
         };
         if (epoch === 0 || !p.shuffleBatches) {
           // Epoch 0 follows the build: each shard as soon as it is committed.
@@ -168,10 +176,22 @@ export function createPacker(
           await l.waitFor(Number.MAX_SAFE_INTEGER);
           for (const i of permutation(l.shards.length, seed + epoch)) yield* emit(i, true);
         }
+        // An empty split has nothing to repeat: without this an endless stream would spin.
+        if (index === 0) return;
       }
     },
   });
-  return { train: stream('train', p.epochs), eval: stream('eval', 1), status, built };
+  return { train: stream('train', p.epochs ?? null), eval: stream('eval', 1), status, built };
+}
+
+/** Batches of one split once the build is complete (a failed build rejects; observed, so never unhandled). */
+function countBatches(logs: Promise<Record<Split, ShardLog>>, split: Split): Promise<number> {
+  const n = logs.then(async (l) => {
+    await l[split].waitFor(Number.MAX_SAFE_INTEGER);
+    return l[split].shards.reduce((a, s) => a + s.batches, 0);
+  });
+  n.catch(() => {});
+  return n;
 }
 
 async function claimLocal(dir: string): Promise<void> {

@@ -86,7 +86,7 @@ export async function trainStepParallel(t: Trainer, micro: StepBatch[], dp: Data
 
 /** Clip, check, AdamW: the update proper, from the summed gradients of all micro-batches. */
 function applyUpdate(t: Trainer, grads: GradSink, { loss, tokens }: { loss: number; tokens: number }): StepResult {
-  const factor = lrFactor(t.cfg.schedule, t.step, t.cfg.steps);
+  const factor = lrFactor(t.cfg.schedule, t.step, t.totalSteps);
   if (tokens === 0) return { step: t.step, loss: NaN, gradNorm: 0, lr: t.cfg.lr * factor, tokens: 0 }; // nothing scored: no update
   const { norm: gradNorm, coef } = clipGradNorm(grads, t.cfg.maxGradNorm);
   t.watchdog.check(t.step + 1, loss, gradNorm);
