@@ -40,7 +40,12 @@ export default defineNode({
   run(_inputs, ctx) {
     const p = ctx.params;
     const rejectsFile = path.join(ctx.runDir, 'rejects', `${ctx.name}.jsonl`);
-    const cacheFile = p.cache ? path.join(ctx.runDir, 'cache', `${ctx.name}.docs.jsonl`) : null;
+    // Computed once, when first needed (in 'content' mode it reads every byte).
+    let fp: ReturnType<typeof corpusFingerprint> | undefined;
+    const fingerprint = () => (fp ??= corpusFingerprint(p, ctx.seed));
+    // Named after the fingerprint (files and reading params): a run folder resumed after the
+    // corpus changed reads the new files instead of replaying the old documents.
+    const cacheFile = p.cache ? async () => path.join(ctx.runDir, 'cache', `${ctx.name}-${(await fingerprint()).hash.slice(0, 16)}.docs.jsonl`) : null;
     const docs = replayable(
       (info) => {
         const stats = newStats();
@@ -62,9 +67,11 @@ export default defineNode({
       cacheFile,
       (info) => ctx.events.emit({ type: 'corpus-pass', node: ctx.name, pass: info.pass, replay: info.replay }),
     );
-    const fingerprint = (async function* () {
-      yield await corpusFingerprint(p, ctx.seed);
-    })();
-    return { docs, fingerprint };
+    return {
+      docs,
+      fingerprint: (async function* () {
+        yield await fingerprint();
+      })(),
+    };
   },
 });

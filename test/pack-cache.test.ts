@@ -1,10 +1,10 @@
-// The packed-batch cache: a rerun with the same corpus, tokenizer and params reads the
-// Arrow shards and tokenizes nothing (nor reads the documents); a changed tokenizer, corpus
-// or param builds anew; a folder left by a killed run (no manifest) or a damaged shard is
+// The packed-batch cache: a rerun with the same documents, tokenizer and params reads the
+// Arrow shards and tokenizes nothing (it reads and hashes the documents); a changed tokenizer,
+// corpus or param builds anew; a folder left by a killed run (no manifest) or a damaged shard is
 // never trusted. Also: later epochs replay a seeded permutation of the same batches.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readdirSync, rmSync, truncateSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RunPool } from '../src/pipeline/pool.ts';
@@ -56,7 +56,8 @@ test('a second run reads the cache and tokenizes nothing; a changed tokenizer re
   const second = await run(base);
   assert.equal(second.status.cache, 'hit');
   assert.equal(second.status.tokenizeCalls, 0);
-  assert.equal(second.pulled, 0, 'documents were read on a cache hit');
+  assert.equal(second.pulled, first.pulled, 'a hit hashes every document');
+  assert.deepEqual(second.status.docs, first.status.docs);
   assert.equal(second.status.dir, first.status.dir);
   assert.deepEqual(ids(second.train), ids(first.train));
   assert.deepEqual(ids(second.eval), ids(first.eval));
@@ -87,10 +88,15 @@ test('a folder without manifest (killed run) or with a damaged shard is rebuilt,
   const rebuilt = await run(base);
   assert.equal(rebuilt.status.cache, 'built');
   assert.deepEqual(ids(rebuilt.train), ids(good.train));
-  const shard = readdirSync(folder).find((f) => f.startsWith('train-'))!;
-  truncateSync(path.join(folder, shard), 100);
+  assert.notEqual(rebuilt.status.dir, folder, 'each build has its own folder');
+  const shard = readdirSync(rebuilt.status.dir).find((f) => f.startsWith('train-'))!;
+  truncateSync(path.join(rebuilt.status.dir, shard), 100);
+  // A build folder left by a killed process (no manifest, its pid gone) is swept by the next build.
+  const leftover = path.join(path.dirname(rebuilt.status.dir), '20260101T000000-4194000-zzzzzz');
+  mkdirSync(leftover);
   const again = await run(base);
   assert.equal(again.status.cache, 'built');
+  assert.ok(!existsSync(leftover), 'leftover of a dead build removed');
   assert.deepEqual(ids(again.train), ids(good.train));
   assert.equal((await run(base)).status.cache, 'hit');
 });
