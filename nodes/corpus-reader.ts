@@ -11,16 +11,21 @@
 // CorpusRecordInvalid carrying the same message.
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
 import { defineNode } from '../src/pipeline/node.ts';
 import { pathParam } from '../src/pipeline/schema.ts';
 import { CorpusParams, corpusFingerprint, newStats, readCorpus } from '../src/data/corpus.ts';
 import { replayable } from '../src/data/doc-cache.ts';
 import type { RejectRecord } from '../src/data/record.ts';
 
-/** The reader's options, with its folders relative to the pipeline file. */
+/** A file or glob, relative to `cwd` (the node resolves it: ids and messages keep the relative name). */
+const Source = pathParam({ mustExist: 'glob', relativeTo: 'cwd' });
+
+/** The reader's options, with its folders relative to the pipeline file, checked before the run starts. */
 const Params = CorpusParams.extend({
-  modelDir: pathParam().optional().describe('chat: model folder with chat_template.jinja or tokenizer_config.json'),
-  cwd: pathParam('.').describe("base folder of relative paths and globs (in a pipeline file: the file's folder)"),
+  paths: z.union([Source, z.array(Source).min(1)]).describe('files or globs (fast-glob), relative to cwd; each must match a file'),
+  modelDir: pathParam({ mustExist: 'dir' }).optional().describe('chat: model folder with chat_template.jinja or tokenizer_config.json'),
+  cwd: pathParam({ default: '.', mustExist: 'dir' }).describe("base folder of relative paths and globs (in a pipeline file: the file's folder)"),
 }).strict();
 
 /** Reject events beyond this many per pass are only counted (the file keeps all of them). */

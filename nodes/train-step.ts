@@ -20,6 +20,8 @@ import type { StepEvent } from '../src/train/loop.ts';
 import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
 import { BACKEND_CHOICES, setBackend, type BackendChoice } from '../src/model/backend.ts';
 import { loadModelConfig } from '../src/model/config.ts';
+import { checkModelFolder } from '../src/model/weights.ts';
+import { loadTokenizer } from '../src/tokenizer/load.ts';
 import { TrainConfig } from '../src/train/config.ts';
 import { PushQueue, trainLoop, type TrainSnapshot } from '../src/train/loop.ts';
 import { formatMemoryPlans, memoryPlan } from '../src/train/memory-plan.ts';
@@ -29,8 +31,14 @@ import { disposeTrainer } from '../src/train/trainer.ts';
 import { latestCheckpoint } from '../src/train/checkpoint.ts';
 import { isShort, planLines, planned, planOf, shortMessage } from '../src/train/data-plan.ts';
 
+/** Checked before the run starts: the model (config and weight files) and its tokenizer load. */
+async function modelAndTokenizer(dir: string): Promise<void> {
+  await checkModelFolder(dir);
+  loadTokenizer(dir);
+}
+
 const Params = TrainConfig.extend({
-  model: pathParam().describe('base model folder (Hugging Face Llama family)'),
+  model: pathParam({ mustExist: 'dir', check: modelAndTokenizer }).describe('base model folder (Hugging Face Llama family)'),
   backend: z.enum(BACKEND_CHOICES).optional().describe("TF.js backend (default: the pipeline's settings.backend)"),
   init: z.string().default('subtoken-mean').describe('new-row init: subtoken-mean, mean, zero, random, copy:<token>'),
   retrainTokens: z.array(z.string()).default([]).describe("existing tokens also retrained ('trainable-tokens' mode)"),
