@@ -25,7 +25,7 @@ const Source = pathParam({ mustExist: 'glob', relativeTo: 'cwd' });
 const Params = CorpusParams.extend({
   paths: z.union([Source, z.array(Source).min(1)]).describe('files or globs (fast-glob), relative to cwd; each must match a file'),
   modelDir: pathParam({ mustExist: 'dir' }).optional().describe('chat: model folder with chat_template.jinja or tokenizer_config.json'),
-  cwd: pathParam({ default: '.', mustExist: 'dir' }).describe("base folder of relative paths and globs (in a pipeline file: the file's folder)"),
+  cwd: pathParam({ default: '.', mustExist: 'dir', fingerprint: false }).describe("base folder of relative paths and globs (in a pipeline file: the file's folder)"),
 }).strict();
 
 /** Reject events beyond this many per pass are only counted (the file keeps all of them). */

@@ -5,21 +5,26 @@ import { UsageError } from '../errors.ts';
 import { toMermaid } from '../pipeline/graph.ts';
 import { defaultProgressMode } from '../pipeline/progress.ts';
 import { exitCodeFor, makeRunDir, runPipeline, type RunOptions } from '../pipeline/run.ts';
+import { checkResume, formatChange } from '../pipeline/run-record.ts';
 import { checkForCli, defineCommand, EXIT, expectArgs, SET_OPTION } from './command.ts';
 
 /** RunOptions plus the flags the training side reads (resume from the last checkpoint, plan only). */
 export type CliRunOptions = RunOptions & { resume?: boolean; dryRun?: boolean; overrides?: string[] };
 
 export default defineCommand({
-  usage: 'FILE [--set NODE.PARAM=VALUE ...] [--backend NAME] [--log FILE] [--resume] [--dry-run]',
+  usage: 'FILE [--set NODE.PARAM=VALUE ...] [--backend NAME] [--log FILE] [--resume [--resume-changed]] [--dry-run]',
   description:
     'The run folder (settings.outputDir/<name>-<time>) receives the resolved pipeline, events.jsonl,\n' +
     'rejects.jsonl and whatever the nodes write. Ctrl-C stops the sources, lets items in flight\n' +
-    'finish and flushes the sinks (exit status 130); a second Ctrl-C stops at once.',
+    'finish and flushes the sinks (exit status 130); a second Ctrl-C stops at once.\n' +
+    '--resume continues the newest run folder of the pipeline from its last checkpoint, after\n' +
+    "checking that the pipeline (every node, param and input file) is the first leg's: any\n" +
+    'difference is listed and refused (exit 2) unless --resume-changed; a finished run is left as it is.',
   options: {
     set: SET_OPTION,
     log: { type: 'string', value: 'FILE', description: 'also write every event to FILE as JSON lines' },
     resume: { type: 'boolean', description: 'continue from the latest checkpoint of the run folder' },
+    'resume-changed': { type: 'boolean', description: "with --resume: continue although the pipeline differs from the first leg's (the changes are recorded)" },
     'dry-run': { type: 'boolean', description: 'check and plan without training' },
     backend: { type: 'string', value: 'NAME', description: 'TF.js backend: auto|wasm|cpu|tensorflow|tensorflow-gpu (same as --set settings.backend=NAME)' },
   },
@@ -32,9 +37,26 @@ export default defineCommand({
     const p = r.pipeline;
     const resume = Boolean(values.resume);
     const dryRun = Boolean(values['dry-run']);
+    if (values['resume-changed'] && !resume) throw new UsageError('--resume-changed goes with --resume');
     // --resume continues in the newest run folder of this pipeline, where its checkpoints are.
     const runDir = resume ? latestRunDir(p.settings.outputDir, p.name) : makeRunDir(p.settings.outputDir, p.name);
     io.err(`run folder: ${runDir}${resume ? ' (resuming)' : ''}`);
+    let resumeChanges;
+    if (resume) {
+      // Checked before anything is written: a refused or pointless resume leaves the folder as it was.
+      const check = await checkResume(runDir, p);
+      if (check.changes.length > 0 && !values['resume-changed']) {
+        io.err(`pipe run: --resume: the pipeline differs from the first leg's (${path.join(runDir, 'pipeline.json')}):`);
+        for (const c of check.changes) io.err(`  ${formatChange(c)}`);
+        io.err('Run it as it was, or add --resume-changed to continue with these changes (they are recorded in the run folder and the adapter).');
+        return EXIT.usage;
+      }
+      if (check.changes.length === 0 && check.finished) {
+        io.err(`pipe run: --resume: this run finished (leg ${check.finished.leg}, completed ${check.finished.ended}); nothing to resume, nothing changed`);
+        return EXIT.ok;
+      }
+      resumeChanges = check.changes;
+    }
     if (dryRun) io.out(`graph (Mermaid):\n${toMermaid(p)}\n`);
     const summaries: string[] = [];
     const warnings: string[] = [];
@@ -58,6 +80,7 @@ export default defineCommand({
         },
       },
       overrides: (values.set as string[] | undefined) ?? [],
+      resumeChanges,
     };
     const result = await runPipeline(p, opts);
     const code = exitCodeFor(result);

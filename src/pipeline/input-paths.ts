@@ -2,7 +2,8 @@
 // walking the schema next to the parsed params. The loader checks them before any node runs
 // (a missing corpus should not be found after reading a model, nor a missing model after
 // reading the whole corpus), and `--resume` compares their fingerprints with the first leg's.
-import { stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import fg from 'fast-glob';
 import type { z } from 'zod';
@@ -123,4 +124,33 @@ export async function inputIssues(paths: InputPath[], base: Path, memo: Map<stri
     if (problem) issues.push({ severity: 'error', code: 'input-path', message: problem, path: [...base, ...ip.at] });
   }
   return issues;
+}
+
+/**
+ * What an input path holds now, short and readable: its files' count, bytes and newest time,
+ * and a hash of every name, size and time (a folder: the files directly inside it). Cheap: it
+ * reads no content, like the corpus reader's 'stat' fingerprint.
+ */
+export async function fingerprintOf(ip: InputPath): Promise<string> {
+  const abs = absolute(ip);
+  const files = ip.spec.mustExist === 'glob' ? await globMatches(ip) : ip.spec.mustExist === 'file' ? [abs] : await filesIn(abs);
+  const stats = await Promise.all(files.map(async (f) => ({ f, st: await stat(f).catch(() => null) })));
+  const found = stats.filter((x) => x.st !== null);
+  if (ip.spec.mustExist !== 'dir' && found.length === 0) return 'missing';
+  const h = createHash('sha256');
+  let bytes = 0;
+  let newest = 0;
+  for (const { f, st } of found) {
+    h.update(JSON.stringify([path.relative(ip.base, f), st!.size, st!.mtimeMs]));
+    bytes += st!.size;
+    newest = Math.max(newest, st!.mtimeMs);
+  }
+  const when = found.length ? `, modified ${new Date(newest).toISOString()}` : '';
+  const count = ip.spec.mustExist === 'file' ? '' : `${found.length} file(s), `;
+  return `${count}${bytes.toLocaleString('en-US')} bytes${when} #${h.digest('hex').slice(0, 12)}`;
+}
+
+async function filesIn(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => path.join(dir, e.name)).sort();
 }

@@ -80,6 +80,11 @@ export interface InputPathSpec {
    * `cwd`). The value is then left as written: the node resolves it.
    */
   relativeTo?: string;
+  /**
+   * false: only a base for other paths (the corpus reader's `cwd`), whose own files are not read,
+   * so `--resume` does not compare its contents.
+   */
+  fingerprint?: false;
 }
 
 export interface PathParamOptions extends Partial<InputPathSpec> {
@@ -107,7 +112,7 @@ export function withPathBase<T>(dir: string, fn: () => T): T {
 export function pathParam(opts: string | PathParamOptions = {}) {
   const o: PathParamOptions = typeof opts === 'string' ? { default: opts } : opts;
   const s = z.string().min(1);
-  if (o.mustExist) inputSpecs.set(s, { mustExist: o.mustExist, check: o.check, relativeTo: o.relativeTo });
+  if (o.mustExist) inputSpecs.set(s, { mustExist: o.mustExist, check: o.check, relativeTo: o.relativeTo, fingerprint: o.fingerprint });
   // Relative to a sibling param: kept as written (the node knows its base), and not a
   // cwd-relative path when given with --set.
   if (o.relativeTo) return o.default === undefined ? s : s.prefault(o.default);
