@@ -2,7 +2,7 @@
 //
 // Inputs
 //   state   stream of TrainSnapshot from the evaluator
-//   events  stream of StepEvent from train-step (optional): throughput in the summary
+//   events  stream of StepEvent from train-step (optional): tokens/s per update in the summary
 // Outputs
 //   state   the same snapshots, unchanged: feed checkpoint-sink
 // Sits between evaluator and checkpoint-sink because the state edge must not fan out (the
@@ -41,7 +41,8 @@ export default defineNode({
   placement: 'main',
   run(inputs, ctx) {
     const p = ctx.params;
-    const rec = new BranchRecorder(ctx.name);
+    // The journal makes a resumed leg's summary cover the whole run (src/report/journal.ts).
+    const rec = new BranchRecorder(ctx.name, { file: path.join(ctx.runDir, 'records', `${ctx.name}.jsonl`), resume: ctx.resume });
     const drained = inputs.events ? rec.drainEvents(inputs.events as AsyncIterable<StepEvent>) : Promise.resolve();
     const state = async function* (): AsyncGenerator<TrainSnapshot> {
       for await (const s of inputs.state as AsyncIterable<TrainSnapshot>) {
