@@ -5,18 +5,18 @@
 // tokenizer-file error. `pipe run` stops there: no run folder, no node started.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PIPE, ROOT } from './fixtures/train/tiny-pipeline.ts';
+import { main } from '../src/cli.ts';
+import { ROOT } from './fixtures/train/tiny-pipeline.ts';
 
 const MODEL = path.join(ROOT, 'fixtures', 'models', 'llama');
 
 function pipelineFile(dir: string, corpus: string, model: string): string {
   const file = path.join(dir, 'inputs.yaml');
   writeFileSync(file, `name: inputs
-settings: { outputDir: runs }
+settings: { outputDir: ${JSON.stringify(path.join(dir, 'runs'))} }
 nodes:
   corpus:
     use: corpus-reader
@@ -36,12 +36,17 @@ nodes:
   return file;
 }
 
-const pipe = (...args: string[]) => spawnSync(process.execPath, [PIPE, ...args], { encoding: 'utf8', cwd: tmpdir() });
+/** `pipe ARGS...` in this process: exit status and stderr. */
+async function pipe(...args: string[]): Promise<{ status: number; stderr: string }> {
+  const err: string[] = [];
+  const status = await main(args, { out: () => {}, err: (s) => void err.push(s.replace(/\n$/, '')), isTTY: false });
+  return { status, stderr: err.join('\n') };
+}
 
-test('a corpus that matches no file and a missing model folder: errors at their positions, exit 2', () => {
+test('a corpus that matches no file and a missing model folder: errors at their positions, exit 2', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'tp-inputs-'));
   const file = pipelineFile(dir, 'no-such-corpus.txt', './no-such-model');
-  const v = pipe('validate', file);
+  const v = await pipe('validate', file);
   assert.equal(v.status, 2, v.stderr);
   const lines = v.stderr.split('\n');
   assert.ok(lines.includes(`${file}:6:20: error: nodes.corpus.with.paths: no file matches 'no-such-corpus.txt' (relative to ${dir})`), v.stderr);
@@ -50,7 +55,7 @@ test('a corpus that matches no file and a missing model folder: errors at their 
   assert.doesNotMatch(v.stderr, /invalid tokenizer file/);
 
   // pipe run checks the same before any node runs: same errors, no run folder.
-  const r = pipe('run', file);
+  const r = await pipe('run', file);
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /nodes\.corpus\.with\.paths: no file matches 'no-such-corpus\.txt'/);
   assert.match(r.stderr, /nodes\.train\.with\.model: .*: not a Hugging Face model folder \(no such folder\)/);
@@ -58,13 +63,13 @@ test('a corpus that matches no file and a missing model folder: errors at their 
   assert.ok(!existsSync(path.join(dir, 'runs')), 'nothing ran');
 });
 
-test('a folder that is not a model, and a model that is fine: only the first is an error', () => {
+test('a folder that is not a model, and a model that is fine: only the first is an error', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'tp-inputs-'));
   writeFileSync(path.join(dir, 'corpus.txt'), 'a line\n');
   mkdirSync(path.join(dir, 'empty'));
-  const bad = pipe('validate', pipelineFile(dir, 'corpus.txt', './empty'));
+  const bad = await pipe('validate', pipelineFile(dir, 'corpus.txt', './empty'));
   assert.equal(bad.status, 2, bad.stderr);
   assert.match(bad.stderr, /:16:14: error: nodes\.train\.with\.model: .*empty: not a Hugging Face model folder \(no config\.json in it\)/);
-  const good = pipe('validate', pipelineFile(dir, '"*.txt"', MODEL));
+  const good = await pipe('validate', pipelineFile(dir, '"*.txt"', MODEL));
   assert.equal(good.status, 0, good.stderr);
 });

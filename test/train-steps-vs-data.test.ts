@@ -1,4 +1,4 @@
-// `steps` against the data (issue 11, case 1). A 60-line corpus packs into fewer train batches
+// `steps` against the data (issue 11, case 1). A 24-line corpus packs into fewer train batches
 // than the steps asked: with `epochs` unset the packer repeats the data (reshuffled) until the
 // train node has all its updates; with `epochs: 1` training stops at the end of the data, a
 // warning names both numbers and the lr schedule decays over the updates that really happen.
@@ -10,13 +10,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeRun, runEvents, tinyPipeline } from './fixtures/train/tiny-pipeline.ts';
 
-const STEPS = 40;
+const STEPS = 16;
+/** A corpus of 24 lines: fewer train batches than half the steps. */
+const LINES = 24;
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'tp-steps-'));
 const trainBatches = (events: Array<Record<string, any>>) => events.find((e) => e.type === 'pack-summary')!.stats.train.batches as number;
 const steps = (events: Array<Record<string, any>>) => events.filter((e) => e.type === 'train-step');
 
 test('epochs unset: the data repeats until steps is reached', () => {
-  const { runDir, stderr } = pipeRun(tinyPipeline(tmp(), { steps: STEPS, every: 100 }));
+  const { runDir, stderr } = pipeRun(tinyPipeline(tmp(), { steps: STEPS, every: 100, lines: LINES }));
   const events = runEvents(runDir);
   const batches = trainBatches(events);
   assert.ok(batches < STEPS / 2, `the corpus packs into ${batches} train batches, under half the steps`);
@@ -25,7 +27,7 @@ test('epochs unset: the data repeats until steps is reached', () => {
 });
 
 test('epochs set: training stops at the end of the data with a warning, the schedule fits the real updates', () => {
-  const { runDir, stderr } = pipeRun(tinyPipeline(tmp(), { steps: STEPS, every: 100, epochs: 1 }));
+  const { runDir, stderr } = pipeRun(tinyPipeline(tmp(), { steps: STEPS, every: 100, epochs: 1, lines: LINES }));
   const events = runEvents(runDir);
   const batches = trainBatches(events);
   const done = steps(events);
@@ -38,12 +40,12 @@ test('epochs set: training stops at the end of the data with a warning, the sche
 
 test('--dry-run prints batches per epoch, updates and epochs', () => {
   const dir = tmp();
-  const repeat = pipeRun(tinyPipeline(dir, { steps: STEPS }), '--dry-run').stdout;
+  const repeat = pipeRun(tinyPipeline(dir, { steps: STEPS, lines: LINES }), '--dry-run').stdout;
   const batches = Number(/train batches per epoch +(\d+)/.exec(repeat)?.[1]);
   assert.ok(batches > 0, repeat);
   assert.match(repeat, new RegExp(`updates +${STEPS} \\(steps ${STEPS}, gradAccumulation 1\\)`));
   assert.match(repeat, new RegExp(`epochs +${(STEPS / batches).toFixed(2)} \\(the data repeats, reshuffled, until steps is reached\\)`));
-  const once = pipeRun(tinyPipeline(dir, { steps: STEPS, epochs: 1 }), '--dry-run').stdout;
+  const once = pipeRun(tinyPipeline(dir, { steps: STEPS, epochs: 1, lines: LINES }), '--dry-run').stdout;
   assert.match(once, new RegExp(`updates +${batches} \\(steps ${STEPS}, gradAccumulation 1\\)`));
-  assert.match(once, /epochs +1 \(epochs: 1; the data ends before steps: 40\)/);
+  assert.match(once, new RegExp(`epochs +1 \\(epochs: 1; the data ends before steps: ${STEPS}\\)`));
 });
