@@ -8,7 +8,7 @@ import { defineNode, type MainContext } from '../src/pipeline/node.ts';
 import { pathParam } from '../src/pipeline/schema.ts';
 import type { Document } from '../src/data/items.ts';
 import type { TokenList } from '../src/tokenizer/items.ts';
-import { loadTokenizer } from '../src/tokenizer/load.ts';
+import { checkTokenizerFolder } from '../src/tokenizer/load.ts';
 import { ListEntry, discover } from '../src/tokenizer/discover.ts';
 import { MinedCounts, MiningOptions, type ShardCounts } from '../src/tokenizer/mine.ts';
 import { MINE_WORKER, type CountShardTask } from '../src/tokenizer/mine-worker.ts';
@@ -17,7 +17,7 @@ import { discoveryReport, formatDiscovery, writeReport } from '../src/tokenizer/
 
 const Params = z
   .object({
-    model: pathParam({ mustExist: 'dir', check: (dir) => void loadTokenizer(dir) }).describe('model folder holding tokenizer.json (the base tokenizer mining measures against)'),
+    model: pathParam({ mustExist: 'dir', check: checkTokenizerFolder }).describe('model folder holding tokenizer.json (the base tokenizer mining measures against)'),
     tokens: z.array(ListEntry).default([]).describe('explicit tokens: a string (normal token) or {content, special}'),
     template: z.string().optional().describe('inline chat template; the <|...|> markers it prints become special tokens'),
     templateFile: pathParam({ mustExist: 'file' }).optional().describe('chat template file (.jinja); same as template'),

@@ -7,12 +7,12 @@ import { z } from 'zod';
 import { defineNode } from '../src/pipeline/node.ts';
 import { pathParam } from '../src/pipeline/schema.ts';
 import type { TokenList, TokenizerArtifact } from '../src/tokenizer/items.ts';
-import { loadTokenizer } from '../src/tokenizer/load.ts';
+import { checkTokenizerFolder, loadTokenizer } from '../src/tokenizer/load.ts';
 import { ExtendOptions, extendTokenizer, writeTokenizerFiles } from '../src/tokenizer/extend.ts';
 import { formatExtension, writeReport } from '../src/tokenizer/report.ts';
 
 const Params = ExtendOptions.extend({
-  model: pathParam({ mustExist: 'dir', check: (dir) => void loadTokenizer(dir) }).describe('model folder holding the base tokenizer.json and tokenizer_config.json'),
+  model: pathParam({ mustExist: 'dir', check: checkTokenizerFolder }).describe('model folder holding the base tokenizer.json and tokenizer_config.json'),
   dir: z.string().default('tokenizer').describe('folder under the run folder for the extended tokenizer files'),
   report: z.string().default('tokenizer-extension').describe('report file name (no extension) under the run folder'),
 }).strict();

@@ -21,7 +21,7 @@ import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
 import { BACKEND_CHOICES, setBackend, type BackendChoice } from '../src/model/backend.ts';
 import { loadModelConfig } from '../src/model/config.ts';
 import { checkModelFolder } from '../src/model/weights.ts';
-import { loadTokenizer } from '../src/tokenizer/load.ts';
+import { checkTokenizerFolder } from '../src/tokenizer/load.ts';
 import { TrainConfig } from '../src/train/config.ts';
 import { PushQueue, trainLoop, type TrainSnapshot } from '../src/train/loop.ts';
 import { formatMemoryPlans, memoryPlan } from '../src/train/memory-plan.ts';
@@ -34,7 +34,7 @@ import { isShort, planLines, planned, planOf, shortMessage } from '../src/train/
 /** Checked before the run starts: the model (config and weight files) and its tokenizer load. */
 async function modelAndTokenizer(dir: string): Promise<void> {
   await checkModelFolder(dir);
-  loadTokenizer(dir);
+  checkTokenizerFolder(dir);
 }
 
 const Params = TrainConfig.extend({
