@@ -122,8 +122,10 @@ function layerTransientElements(d: Dims, split: boolean): number {
  */
 function headElements(M: number, N: number, D: number, c: number, fullV: number | null): number {
   const state = 3 * M * D + 2 * N * D;
-  if (fullV === null) return state + 2 * M * c + c * D;
-  return state + 3 * M * c + c * D + 2 * fullV * D;
+  // The rows and their transpose while the logits are made, then the rows, logits and probabilities.
+  const chunk = Math.max(2 * M * c + c * D, M * c + 2 * c * D);
+  if (fullV === null) return state + chunk;
+  return state + chunk + M * c + 2 * fullV * D;
 }
 
 export function stepPlan(input: StepPlanInput, mode: EmbeddingMode): StepPlan {
@@ -146,7 +148,7 @@ export function stepPlan(input: StepPlanInput, mode: EmbeddingMode): StepPlan {
   // recomputing, every layer's input with no record at the head and one rebuilt record during the backward.
   const keptAt = { head: L * record + 2 * N * D, backward: L * record + 2 * N * D };
   const recomputeAt = { head: (L + 1) * N * D + 2 * N * D, backward: (L + 1) * N * D + record };
-  const c = headChunk(N, V);
+  const c = headChunk(N, V, D);
   const head = headElements(N, N, D, c, mode === 'full' ? V : null);
   const layer = layerTransientElements(d, attentionSplits(s, input.B, input.T));
   // AdamW updates one parameter at a time (optimizer.ts): a few copies of the largest one exist at once.
