@@ -121,7 +121,7 @@ function layerTransientElements(d: Dims, split: boolean): number {
  * its rows [c, D], logits and probabilities [M, c]. 'full' mode keeps every chunk's gradient and joins them: 2·V·D.
  */
 function headElements(M: number, N: number, D: number, c: number, fullV: number | null): number {
-  const state = 3 * M * D + 2 * N * D;
+  const state = 3 * M * D + 2 * N * D + (2 * D >= M ? M * D : 0); // + hsᵀ when the chunks use it (head.ts)
   // The rows and their transpose while the logits are made, then the rows, logits and probabilities.
   const chunk = Math.max(2 * M * c + c * D, M * c + 2 * c * D);
   if (fullV === null) return state + chunk;
