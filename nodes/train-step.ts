@@ -7,9 +7,15 @@
 //   events     stream of StepEvent, one per update (also logged to <runDir>/<node name>.log)
 //   state      stream of TrainSnapshot: the live trainer after every update and at the end.
 //              Chain it (evaluator → checkpoint-sink); the loop waits for each to be taken.
+// Before loading the model, the first batch's shape (B x T) and the model's config give the
+// step's memory plan (src/train/step-memory.ts): written to <runDir>/memory-plan.txt, used to
+// choose recomputation ('auto'), and a run that cannot fit is refused (exit 2) with what to change.
+// On the CPU backends `threads` worker threads share each update's rows (src/train/parallel.ts).
 // With --resume the newest complete checkpoint is restored (weights, moments, step, schedule,
-// RNG, data position). With --dry-run only the memory plan is computed and reported.
+// RNG, data position). With --dry-run only the memory plan and the data plan (train batches per
+// epoch, updates, epochs: src/train/data-plan.ts) are computed and reported.
 import { appendFileSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
 import { writeFileAtomicSync } from '../src/io/atomic.ts';
 import path from 'node:path';
 import { z } from 'zod';
@@ -18,10 +24,14 @@ import { pathParam } from '../src/pipeline/schema.ts';
 import type { PackedBatch } from '../src/data/items.ts';
 import type { StepEvent } from '../src/train/loop.ts';
 import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
-import { BACKEND_CHOICES, setBackend, type BackendChoice } from '../src/model/backend.ts';
-import { loadModelConfig } from '../src/model/config.ts';
+import { BACKEND_CHOICES, backendMemoryLimit, setBackend, type BackendChoice, type BackendName } from '../src/model/backend.ts';
+import { loadModelConfig, type ModelConfig } from '../src/model/config.ts';
 import { checkModelFolder } from '../src/model/weights.ts';
 import { checkTokenizerFolder } from '../src/tokenizer/load.ts';
+import { MemoryPlanExceeded } from '../src/errors.ts';
+import { peekFirst } from '../src/util/peek.ts';
+import { DataParallel } from '../src/train/parallel.ts';
+import { formatStepPlan, planRefusal, stepPlan, type StepPlan } from '../src/train/step-memory.ts';
 import { TrainConfig } from '../src/train/config.ts';
 import { PushQueue, trainLoop, type TrainSnapshot } from '../src/train/loop.ts';
 import { formatMemoryPlans, memoryPlan } from '../src/train/memory-plan.ts';
@@ -29,7 +39,7 @@ import { setupTrainer } from '../src/train/setup.ts';
 import { writeInitReport } from '../src/tokenizer/report.ts';
 import { disposeTrainer } from '../src/train/trainer.ts';
 import { latestCheckpoint } from '../src/train/checkpoint.ts';
-import { isShort, planLines, planned, planOf, shortMessage } from '../src/train/data-plan.ts';
+import { isShort, planLines, planOf, shortMessage, withDataPlan } from '../src/train/data-plan.ts';
 
 /** Checked before the run starts: the model (config and weight files) and its tokenizer load. */
 async function modelAndTokenizer(dir: string): Promise<void> {
@@ -44,6 +54,8 @@ const Params = TrainConfig.extend({
   retrainTokens: z.array(z.string()).default([]).describe("existing tokens also retrained ('trainable-tokens' mode)"),
   checkpointDir: z.string().default('checkpoints').describe('checkpoint folder under the run folder'),
   resumeFrom: z.string().optional().describe('a checkpoint folder to resume from (default with --resume: the newest one)'),
+  threads: z.union([z.literal('auto'), z.number().int().min(1)]).default('auto')
+    .describe("threads sharing each update's rows on the CPU backends (each holds the frozen model): 'auto' = one per core while they fit in memory; 1 on a GPU and in 'full' mode"),
 }).strict();
 type Params = z.infer<typeof Params>;
 
@@ -71,14 +83,31 @@ export default defineNode({
     const state = async function* (): AsyncGenerator<TrainSnapshot> {
       try {
         const tokenizer = await firstValue<TokenizerArtifact>(inputs.tokenizer, 'train-step', 'tokenizer');
-        if (ctx.dryRun) return await planOnly(ctx, tokenizer, inputs.batches as AsyncIterable<PackedBatch>);
         const backend = await setBackend((p.backend ?? ctx.backend) as BackendChoice);
+        // The first batch's shape is the step's; the loop still gets that batch first.
+        const { first, all: batches } = await peekFirst(inputs.batches as AsyncIterable<PackedBatch>);
+        const planned = first && planStep(ctx, tokenizer, backend, first.batch.numRows, first.seqLen);
+        if (ctx.dryRun) {
+          if (!planned) planOnly(ctx, tokenizer);
+          await dataPlan(ctx, first);
+          return;
+        }
         const checkpointRoot = path.join(ctx.runDir, p.checkpointDir);
         const { trainer, skip, resumedFrom } = await setupTrainer({
           model: p.model, tokenizer, cfg: trainConfig(p), seed: ctx.seed, init: p.init,
           retrainTokens: p.retrainTokens, checkpointRoot, resume: p.resumeFrom ?? Boolean(ctx.resume),
         });
-        ctx.events.emit({ type: 'train-start', node: ctx.name, backend, step: trainer.step, resumedFrom, skip, params: trainer.params.length });
+        trainer.recompute = planned ? planned.plan.recompute : p.recompute === 'always';
+        let parallel: DataParallel | null = null;
+        if (planned && planned.threads > 1) {
+          parallel = await DataParallel.start(planned.threads, {
+            key: `${ctx.runDir}/${ctx.name}`, modelDir: p.model, backend, cfg: trainer.cfg, tokens: trainer.tokens, seed: ctx.seed,
+          }).catch((e) => {
+            disposeTrainer(trainer);
+            throw e;
+          });
+        }
+        ctx.events.emit({ type: 'train-start', node: ctx.name, backend, step: trainer.step, resumedFrom, skip, params: trainer.params.length, threads: planned?.threads ?? 1, recompute: trainer.recompute });
         mkdirSync(ctx.runDir, { recursive: true });
         if (!resumedFrom && trainer.describeInit) {
           const r = await trainer.describeInit();
@@ -86,7 +115,7 @@ export default defineNode({
         }
         // With epochs set on the packer and too few batches, the run makes fewer updates than
         // steps: say so, and let the schedule decay over the updates that will happen.
-        const batches = planned(inputs.batches as AsyncIterable<PackedBatch>, {
+        const dataBatches = withDataPlan(batches, {
           steps: p.steps, gradAccumulation: p.gradAccumulation,
           onPlan(d) {
             if (!isShort(d)) return;
@@ -101,7 +130,7 @@ export default defineNode({
         });
         try {
           yield* trainLoop({
-            trainer, skip, signal: ctx.signal, batches,
+            trainer, skip, signal: ctx.signal, batches: dataBatches, parallel,
             base: { baseModel: p.model, tokenizer, checkpointRoot },
             onStep(r, tokensPerSec, line) {
               events.push({ step: r.step, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSec, tokens: r.tokens });
@@ -115,6 +144,7 @@ export default defineNode({
             },
           });
         } finally {
+          await parallel?.close();
           disposeTrainer(trainer);
         }
       } finally {
@@ -135,27 +165,64 @@ function trainConfig(p: Params): TrainConfig {
   return Object.fromEntries(Object.entries(p).filter(([k]) => keys.includes(k))) as TrainConfig;
 }
 
-/**
- * --dry-run: trainable counts and bytes for the chosen mode next to the other two, and the data
- * plan (batches per epoch, updates, epochs) from the first train batch, which waits for packing.
- */
-async function planOnly(ctx: TrainContext, tokenizer: TokenizerArtifact, batches: AsyncIterable<PackedBatch>): Promise<void> {
-  const p = ctx.params;
-  const c = loadModelConfig(p.model);
-  const input = {
-    shape: { vocabSize: c.vocabSize, hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize, numLayers: c.numLayers, numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim, tieWordEmbeddings: c.tieWordEmbeddings },
+/** What the memory plans take from the params, the model's config and the tokenizer. */
+function planInput(p: Params, c: ModelConfig, tokenizer: TokenizerArtifact) {
+  const inside = tokenizer.newTokenIds.filter((id) => id < c.vocabSize).length;
+  return {
+    shape: c,
     lora: p.lora,
     newTokens: tokenizer.newTokenIds.filter((id) => id >= c.vocabSize).length,
-    extraEmbedRows: tokenizer.newTokenIds.filter((id) => id < c.vocabSize).length + p.retrainTokens.length,
-    extraHeadRows: tokenizer.newTokenIds.filter((id) => id < c.vocabSize).length + p.retrainTokens.length,
+    extraEmbedRows: inside + p.retrainTokens.length,
+    extraHeadRows: inside + p.retrainTokens.length,
     gradAccumulation: p.gradAccumulation,
   };
+}
+
+/**
+ * The step's memory plan for B x T micro-batches, before any weight is loaded: how many threads (each holds the
+ * frozen model), whether to recompute, and a refusal (MemoryPlanExceeded, exit 2) when even the leanest option
+ * does not fit. Written to memory-plan.txt and sent as a 'memory-plan' event (--dry-run prints it).
+ */
+function planStep(ctx: TrainContext, tokenizer: TokenizerArtifact, backend: BackendName, B: number, T: number): { plan: StepPlan; threads: number } {
+  const p = ctx.params;
+  const c = loadModelConfig(p.model);
+  const cpu = backend === 'wasm' || backend === 'cpu';
+  const most = cpu && p.embedding !== 'full' ? (p.threads === 'auto' ? os.availableParallelism() : p.threads) : 1;
+  const planFor = (threads: number) => {
+    // A thread's share is at most one micro-batch's rows at a time.
+    const rows = Math.min(B, Math.ceil((B * p.gradAccumulation) / threads));
+    return stepPlan({ ...planInput(p, c, tokenizer), B: rows, T, recompute: p.recompute, limit: backendMemoryLimit(backend, os.totalmem() / threads) }, p.embedding);
+  };
+  let threads = most;
+  let plan = planFor(threads);
+  // 'auto' threads: as many as fit in the machine's memory side by side.
+  while (p.threads === 'auto' && threads > 1 && (!plan.fits || threads * plan.heap > 0.8 * os.totalmem())) plan = planFor(--threads);
+  const lines = [...formatMemoryPlans(planInput(p, c, tokenizer), p.embedding), '', ...formatStepPlan(plan, { node: ctx.name, backend, B: Math.min(B, Math.ceil((B * p.gradAccumulation) / threads)), T, threads })];
+  writeFileAtomicSync(planFile(ctx), lines.join('\n') + '\n', { fsync: false });
+  ctx.events.emit({ type: 'memory-plan', node: ctx.name, mode: p.embedding, lines, plan: memoryPlan(planInput(p, c, tokenizer), p.embedding), step: plan, threads });
+  if (!plan.fits) throw new MemoryPlanExceeded(planRefusal(plan, { node: ctx.name, backend, B, T, gradAccumulation: p.gradAccumulation }));
+  return { plan, threads };
+}
+
+/** --dry-run with no batch to plan a step from: trainable counts and bytes for the chosen mode next to the other two. */
+function planOnly(ctx: TrainContext, tokenizer: TokenizerArtifact): void {
+  const p = ctx.params;
+  const input = planInput(p, loadModelConfig(p.model), tokenizer);
   const lines = formatMemoryPlans(input, p.embedding);
-  writeFileAtomicSync(path.join(ctx.runDir, 'memory-plan.txt'), lines.join('\n') + '\n', { fsync: false });
+  writeFileAtomicSync(planFile(ctx), lines.join('\n') + '\n', { fsync: false });
   ctx.events.emit({ type: 'memory-plan', node: ctx.name, mode: p.embedding, lines, plan: memoryPlan(input, p.embedding) });
-  const first = await batches[Symbol.asyncIterator]().next();
-  const d = await planOf(first.done ? undefined : first.value, p.steps, p.gradAccumulation);
-  const data = d ? planLines(d) : ['  train batches per epoch  unknown (the batches do not come from a batch-packer)'];
-  if (d && isShort(d)) data.push(`  warning: ${shortMessage(ctx.name, d)}`);
-  ctx.events.emit({ type: 'data-plan', node: ctx.name, lines: data, ...(d ?? {}) });
+}
+
+/** memory-plan.txt for the node named 'train', <node>.memory-plan.txt for others (an ablation plans several). */
+function planFile(ctx: TrainContext): string {
+  return path.join(ctx.runDir, ctx.name === 'train' ? 'memory-plan.txt' : `${ctx.name}.memory-plan.txt`);
+}
+
+/** --dry-run: train batches per epoch, updates and epochs, from the first batch's plan (waits for packing). */
+async function dataPlan(ctx: TrainContext, first: PackedBatch | undefined): Promise<void> {
+  const p = ctx.params;
+  const d = await planOf(first, p.steps, p.gradAccumulation);
+  const lines = d ? planLines(d) : ['  train batches per epoch  unknown (the batches do not come from a batch-packer)'];
+  if (d && isShort(d)) lines.push(`  warning: ${shortMessage(ctx.name, d)}`);
+  ctx.events.emit({ type: 'data-plan', node: ctx.name, lines, ...(d ?? {}) });
 }

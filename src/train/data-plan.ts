@@ -65,7 +65,7 @@ export async function planOf(first: PackedBatch | undefined, steps: number, grad
  * to complete, so the schedule is right from the first update). `onEnd` hears when the stream
  * ended by itself, whatever the source.
  */
-export async function* planned(
+export async function* withDataPlan(
   batches: AsyncIterable<PackedBatch>,
   o: { steps: number; gradAccumulation: number; onPlan(d: DataPlan): void; onEnd(): void },
 ): AsyncGenerator<PackedBatch> {

@@ -9,7 +9,8 @@ import type { PackedBatch } from '../data/items.ts';
 import type { TokenizerArtifact } from '../tokenizer/items.ts';
 import { TrainingDiverged } from '../errors.ts';
 import type { EvalMetrics } from './evaluate.ts';
-import { stepBatch, stepLine, trainStep, type StepBatch, type StepResult } from './step.ts';
+import type { DataParallel } from './parallel.ts';
+import { stepBatch, stepLine, trainStepParallel, type StepBatch, type StepResult } from './step.ts';
 import type { Trainer } from './trainer.ts';
 
 /** item: 'train-state' — the live trainer after an update, or at the end of training. */
@@ -54,6 +55,8 @@ export interface LoopOptions {
   onStep(r: StepResult, tokPerSec: number, line: string): void;
   /** Called when the watchdog stops training (before the error propagates). */
   onDiverged?(e: TrainingDiverged): Promise<void> | void;
+  /** Worker threads sharing each update's rows (CPU backends), or none. */
+  parallel?: DataParallel | null;
 }
 
 export async function* trainLoop(o: LoopOptions): AsyncGenerator<TrainSnapshot> {
@@ -77,7 +80,7 @@ export async function* trainLoop(o: LoopOptions): AsyncGenerator<TrainSnapshot> 
     const waitMs = performance.now() - waitFrom;
     let result: StepResult;
     try {
-      result = trainStep(t, micro);
+      result = await trainStepParallel(t, micro, o.parallel ?? null);
     } catch (e) {
       if (e instanceof TrainingDiverged) await o.onDiverged?.(e);
       throw e;
