@@ -9,8 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { main } from '../src/cli.ts';
-import { pipeRun, tinyPipeline } from './fixtures/train/tiny-pipeline.ts';
+import { pipeHere, tinyPipeline } from './fixtures/train/tiny-pipeline.ts';
 
 /** sha256 of every file under `dir`, by relative path. */
 function hashes(dir: string, rel = ''): Record<string, string> {
@@ -23,15 +22,12 @@ function hashes(dir: string, rel = ''): Record<string, string> {
   return out;
 }
 
-/** `pipe run FILE --resume ARGS...` in this process: exit status and stderr. */
-async function resume(file: string, ...args: string[]): Promise<{ status: number; stderr: string }> {
-  const err: string[] = [];
-  const status = await main(['run', file, '--resume', ...args], { out: () => {}, err: (s) => void err.push(s.replace(/\n$/, '')), isTTY: false });
-  return { status, stderr: err.join('\n') };
-}
+const resume = (file: string, ...args: string[]) => pipeHere('run', file, '--resume', ...args);
 
 const file = tinyPipeline(mkdtempSync(path.join(tmpdir(), 'tp-resume-checks-')), { steps: 4, every: 2 });
-const { runDir } = pipeRun(file, '--set', 'pack.seqLen=64');
+const first = await pipeHere('run', file, '--set', 'pack.seqLen=64');
+assert.equal(first.status, 0, first.stderr);
+const { runDir } = first;
 
 test('a resume with a changed --set is refused with the field and both values; nothing is written', async () => {
   const before = hashes(runDir);

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PIPE, ROOT, interruptAfter, losses, pipeRun, tinyPipeline } from './fixtures/train/tiny-pipeline.ts';
+import { PIPE, ROOT, interruptAfter, losses, pipeHere, pipeRun, tinyPipeline } from './fixtures/train/tiny-pipeline.ts';
 
 const STEPS = 40;
 
@@ -19,17 +19,18 @@ const STEPS = 40;
  */
 const scenario = (async () => {
   const options = { steps: STEPS, every: 4, atStart: true, summary: true };
-  const whole = pipeRun(tinyPipeline(mkdtempSync(path.join(tmpdir(), 'tp-resume-')), options));
+  const whole = await pipeHere('run', tinyPipeline(mkdtempSync(path.join(tmpdir(), 'tp-resume-')), options));
   // A second, separate output folder keeps the two runs apart.
   const file = tinyPipeline(mkdtempSync(path.join(tmpdir(), 'tp-resume-')), options);
   const stopped = await interruptAfter(file, 6);
   const leg1 = { losses: losses(stopped.runDir), report: JSON.parse(readFileSync(path.join(stopped.runDir, 'report.json'), 'utf8')), metrics: readFileSync(path.join(stopped.runDir, 'metrics.jsonl'), 'utf8') };
-  const resumed = spawnSync(process.execPath, [PIPE, 'run', file, '--resume'], { cwd: ROOT, encoding: 'utf8' });
+  const resumed = await pipeHere('run', file, '--resume');
   return { whole, stopped, leg1, resumed };
 })();
 
 test('Ctrl-C mid-training, then pipe run --resume, repeats the uninterrupted loss curve', async () => {
   const { whole, stopped, leg1, resumed } = await scenario;
+  assert.equal(whole.status, 0, whole.stderr);
   const all = losses(whole.runDir);
   assert.equal(all.size, STEPS);
   assert.equal(stopped.code, 130, 'an interrupted run exits 130');

@@ -8,8 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { main } from '../src/cli.ts';
-import { ROOT } from './fixtures/train/tiny-pipeline.ts';
+import { ROOT, pipeHere as pipe } from './fixtures/train/tiny-pipeline.ts';
 
 const MODEL = path.join(ROOT, 'fixtures', 'models', 'llama');
 
@@ -36,12 +35,6 @@ nodes:
   return file;
 }
 
-/** `pipe ARGS...` in this process: exit status and stderr. */
-async function pipe(...args: string[]): Promise<{ status: number; stderr: string }> {
-  const err: string[] = [];
-  const status = await main(args, { out: () => {}, err: (s) => void err.push(s.replace(/\n$/, '')), isTTY: false });
-  return { status, stderr: err.join('\n') };
-}
 
 test('a corpus that matches no file and a missing model folder: errors at their positions, exit 2', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'tp-inputs-'));
