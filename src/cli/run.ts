@@ -5,7 +5,7 @@ import { UsageError } from '../errors.ts';
 import { toMermaid } from '../pipeline/graph.ts';
 import { defaultProgressMode } from '../pipeline/progress.ts';
 import { exitCodeFor, makeRunDir, runPipeline, type RunOptions } from '../pipeline/run.ts';
-import { checkResume, formatChange } from '../pipeline/run-record.ts';
+import { checkResume, formatChange, type FieldChange } from '../pipeline/run-record.ts';
 import { checkForCli, defineCommand, EXIT, expectArgs, SET_OPTION } from './command.ts';
 
 /** RunOptions plus the flags the training side reads (resume from the last checkpoint, plan only). */
@@ -41,7 +41,7 @@ export default defineCommand({
     // --resume continues in the newest run folder of this pipeline, where its checkpoints are.
     const runDir = resume ? latestRunDir(p.settings.outputDir, p.name) : makeRunDir(p.settings.outputDir, p.name);
     io.err(`run folder: ${runDir}${resume ? ' (resuming)' : ''}`);
-    let resumeChanges;
+    let resumeChanges: FieldChange[] | undefined;
     if (resume) {
       // Checked before anything is written: a refused or pointless resume leaves the folder as it was.
       const check = await checkResume(runDir, p);
@@ -72,7 +72,7 @@ export default defineCommand({
           // The memory plan is the point of --dry-run: print it as it arrives.
           if (dryRun && e.type === 'memory-plan') io.out(`${e.node}: memory plan\n${(e.lines as string[]).join('\n')}\n`);
           if (dryRun && e.type === 'data-plan') io.out(`${e.node}: data plan\n${(e.lines as string[]).join('\n')}\n`);
-          // Warnings are printed after the run too: a line written under a redrawn progress block is lost.
+          // Warnings are printed after the run: a line written under a redrawn progress block would be lost.
           if (e.type === 'warning' && typeof e.message === 'string') warnings.push(e.message);
           // A node's end-of-run summary is printed after the run, once the progress display has
           // stopped redrawing (it would overwrite lines printed in between).
