@@ -12,10 +12,12 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { defineNode } from '../src/pipeline/node.ts';
+import { stream, value } from '../src/pipeline/kinds.ts';
 import { pathParam } from '../src/pipeline/schema.ts';
 import { CorpusParams, corpusFingerprint, newStats, readCorpus } from '../src/data/corpus.ts';
 import { replayable } from '../src/data/doc-cache.ts';
 import type { RejectRecord } from '../src/data/record.ts';
+import { CORPUS_FINGERPRINT, DOCUMENT } from './_kinds.ts';
 
 /** The reader's options, with its folders relative to the pipeline file. */
 const Params = CorpusParams.extend({
@@ -32,8 +34,8 @@ export default defineNode({
   params: Params,
   inputs: {},
   outputs: {
-    docs: { kind: 'stream', item: 'document', description: 'documents; each iterator is a full pass' },
-    fingerprint: { kind: 'value', item: 'corpus-fingerprint', description: '{hash, files}: identifies the corpus for caches' },
+    docs: stream(DOCUMENT, { description: 'documents; each iterator is a full pass' }),
+    fingerprint: value(CORPUS_FINGERPRINT, { description: '{hash, files}: identifies the corpus for caches' }),
   },
   placement: 'main',
   canReject: true,

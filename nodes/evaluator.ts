@@ -12,12 +12,13 @@ import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineNode } from '../src/pipeline/node.ts';
-import type { PackedBatch } from '../src/data/items.ts';
+import { stream } from '../src/pipeline/kinds.ts';
 import { evaluate, type EvalMetrics } from '../src/train/evaluate.ts';
 import { writeInitReport as writeInitFiles } from '../src/tokenizer/report.ts';
 import type { Trainer } from '../src/train/trainer.ts';
-import type { TrainSnapshot } from '../src/train/loop.ts';
+import type { TrainSnapshot } from '../src/train/items.ts';
 import { stepBatch, type StepBatch } from '../src/train/step.ts';
+import { BATCH, TRAIN_STATE } from './_kinds.ts';
 
 const Params = z.strictObject({
   every: z.number().int().positive().default(50).describe('evaluate every N updates (and always at the end)'),
@@ -31,11 +32,11 @@ export default defineNode({
   description: 'Eval loss/perplexity and per-new-token loss, accuracy and emission rate, every N steps and at the end.',
   params: Params,
   inputs: {
-    state: { kind: 'stream', item: 'train-state', description: 'from train-step' },
-    eval: { kind: 'stream', item: 'batch', description: 'held-out batches' },
+    state: stream(TRAIN_STATE, { description: 'from train-step' }),
+    eval: stream(BATCH, { description: 'held-out batches' }),
   },
   outputs: {
-    state: { kind: 'stream', item: 'train-state', description: 'snapshots with metrics, for checkpoint-sink' },
+    state: stream(TRAIN_STATE, { description: 'snapshots with metrics, for checkpoint-sink' }),
   },
   placement: 'main',
   run(inputs, ctx) {
@@ -45,14 +46,14 @@ export default defineNode({
     let last: TrainSnapshot['metrics'] & { step: number } | undefined;
     const collect = async (): Promise<StepBatch[]> => {
       const out: StepBatch[] = [];
-      for await (const b of inputs.eval as AsyncIterable<PackedBatch>) {
+      for await (const b of inputs.eval) {
         out.push(stepBatch(b.batch, b.seqLen));
         if (p.maxBatches !== undefined && out.length >= p.maxBatches) break;
       }
       return out;
     };
     const state = async function* (): AsyncGenerator<TrainSnapshot> {
-      for await (const s of inputs.state as AsyncIterable<TrainSnapshot>) {
+      for await (const s of inputs.state) {
         const due = s.reason === 'end' || (s.reason === 'step' && s.step % p.every === 0) || (s.reason === 'start' && p.atStart);
         if (due && last?.step === s.step) {
           s.metrics = last; // the end of training right after a periodic evaluation: same weights

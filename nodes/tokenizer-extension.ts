@@ -5,11 +5,13 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { defineNode } from '../src/pipeline/node.ts';
+import { value } from '../src/pipeline/kinds.ts';
 import { pathParam } from '../src/pipeline/schema.ts';
 import type { TokenList, TokenizerArtifact } from '../src/tokenizer/items.ts';
 import { loadTokenizer } from '../src/tokenizer/load.ts';
 import { ExtendOptions, extendTokenizer, writeTokenizerFiles } from '../src/tokenizer/extend.ts';
 import { formatExtension, writeReport } from '../src/tokenizer/report.ts';
+import { TOKEN_LIST, TOKENIZER } from './_kinds.ts';
 
 const Params = ExtendOptions.extend({
   model: pathParam().describe('model folder holding the base tokenizer.json and tokenizer_config.json'),
@@ -22,17 +24,17 @@ export default defineNode({
   description: 'Adds tokens to the base tokenizer (added tokens, or BPE merges for words) and writes the extended tokenizer files.',
   params: Params,
   inputs: {
-    tokens: { kind: 'value', item: 'token-list', description: 'tokens to add' },
+    tokens: value(TOKEN_LIST, { description: 'tokens to add' }),
   },
   outputs: {
-    tokenizer: { kind: 'value', item: 'tokenizer', description: 'the extended tokenizer with its new ids' },
+    tokenizer: value(TOKENIZER, { description: 'the extended tokenizer with its new ids' }),
   },
   placement: 'main',
   run(inputs, ctx) {
     const p = ctx.params;
     const tokenizer = (async function* (): AsyncGenerator<TokenizerArtifact> {
       let list: TokenList | undefined;
-      for await (const v of inputs.tokens as AsyncIterable<TokenList>) {
+      for await (const v of inputs.tokens) {
         list = v;
         break;
       }

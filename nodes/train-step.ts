@@ -14,19 +14,21 @@ import { writeFileAtomicSync } from '../src/io/atomic.ts';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineNode, firstValue, type MainContext } from '../src/pipeline/node.ts';
+import { stream, value } from '../src/pipeline/kinds.ts';
 import { pathParam } from '../src/pipeline/schema.ts';
-import type { PackedBatch } from '../src/data/items.ts';
+import type { TrainSnapshot } from '../src/train/items.ts';
 import type { StepEvent } from '../src/train/loop.ts';
 import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
 import { BACKEND_CHOICES, setBackend, type BackendChoice } from '../src/model/backend.ts';
 import { loadModelConfig } from '../src/model/config.ts';
 import { TrainConfig } from '../src/train/config.ts';
-import { PushQueue, trainLoop, type TrainSnapshot } from '../src/train/loop.ts';
+import { PushQueue, trainLoop } from '../src/train/loop.ts';
 import { formatMemoryPlans, memoryPlan } from '../src/train/memory-plan.ts';
 import { setupTrainer } from '../src/train/setup.ts';
 import { writeInitReport } from '../src/tokenizer/report.ts';
 import { disposeTrainer } from '../src/train/trainer.ts';
 import { latestCheckpoint } from '../src/train/checkpoint.ts';
+import { BATCH, STEP_EVENT, TOKENIZER, TRAIN_STATE } from './_kinds.ts';
 
 const Params = TrainConfig.extend({
   model: pathParam().describe('base model folder (Hugging Face Llama family)'),
@@ -45,12 +47,12 @@ export default defineNode({
   description: 'Trains LoRA adapters and the new tokens\' rows (trainable-tokens, full or frozen embedding) with AdamW.',
   params: Params,
   inputs: {
-    batches: { kind: 'stream', item: 'batch', description: 'train batches' },
-    tokenizer: { kind: 'value', item: 'tokenizer', description: 'the extended tokenizer' },
+    batches: stream(BATCH, { description: 'train batches' }),
+    tokenizer: value(TOKENIZER, { description: 'the extended tokenizer' }),
   },
   outputs: {
-    events: { kind: 'stream', item: 'step-event', description: 'one per optimizer update' },
-    state: { kind: 'stream', item: 'train-state', description: 'live trainer after each update; chain evaluator → checkpoint-sink' },
+    events: stream(STEP_EVENT, { description: 'one per optimizer update' }),
+    state: stream(TRAIN_STATE, { description: 'live trainer after each update; chain evaluator → checkpoint-sink' }),
   },
   placement: 'main',
   run(inputs, ctxIn) {
@@ -61,7 +63,7 @@ export default defineNode({
     const logFile = path.join(ctx.runDir, `${ctx.name}.log`);
     const state = async function* (): AsyncGenerator<TrainSnapshot> {
       try {
-        const tokenizer = await firstValue<TokenizerArtifact>(inputs.tokenizer, 'train-step', 'tokenizer');
+        const tokenizer = await firstValue(inputs.tokenizer, 'train-step', 'tokenizer');
         if (ctx.dryRun) return planOnly(ctx, tokenizer);
         const backend = await setBackend((p.backend ?? ctx.backend) as BackendChoice);
         const checkpointRoot = path.join(ctx.runDir, p.checkpointDir);
@@ -77,7 +79,7 @@ export default defineNode({
         }
         try {
           yield* trainLoop({
-            trainer, skip, signal: ctx.signal, batches: inputs.batches as AsyncIterable<PackedBatch>,
+            trainer, skip, signal: ctx.signal, batches: inputs.batches,
             base: { baseModel: p.model, tokenizer, checkpointRoot },
             onStep(r, tokensPerSec, line) {
               events.push({ step: r.step, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSec, tokens: r.tokens });

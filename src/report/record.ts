@@ -6,7 +6,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { StepEvent } from '../train/loop.ts';
-import type { TrainSnapshot } from '../train/loop.ts';
+import type { TrainSnapshot } from '../train/items.ts';
 import type { EmbeddingMode } from '../model/modes.ts';
 import { countParams } from '../model/params.ts';
 

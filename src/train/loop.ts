@@ -3,35 +3,12 @@
 // the consumer (evaluator → checkpoint sink, in a chain) asks for the next one, so evaluation
 // and checkpoint export always see the weights of exactly that step. Do not fan the state
 // edge out: a tee lets the loop run ahead of the slower branch.
-// The items a train node passes on are declared here: TrainSnapshot ('train-state') and
-// StepEvent ('step-event').
+// The items it hands on: TrainSnapshot ('train-state', items.ts) and StepEvent ('step-event').
 import type { PackedBatch } from '../data/items.ts';
-import type { TokenizerArtifact } from '../tokenizer/items.ts';
 import { TrainingDiverged } from '../errors.ts';
-import type { EvalMetrics } from './evaluate.ts';
+import type { TrainSnapshot } from './items.ts';
 import { stepBatch, stepLine, trainStep, type StepBatch, type StepResult } from './step.ts';
 import type { Trainer } from './trainer.ts';
-
-/** item: 'train-state' — the live trainer after an update, or at the end of training. */
-export interface TrainSnapshot {
-  trainer: Trainer;
-  step: number;
-  /**
-   * 'start': before the first update of a fresh run (the starting point, for a baseline
-   * evaluation); 'step': after an update; 'end': training finished; 'interrupt': stopped early (SIGINT).
-   */
-  reason: 'start' | 'step' | 'end' | 'interrupt';
-  result?: StepResult;
-  /** Train batches consumed by completed updates: where a resumed run picks up. */
-  consumed: number;
-  /** Filled in by the evaluator when it evaluated this snapshot. */
-  metrics?: EvalMetrics;
-  /** base_model_name_or_path for the adapter. */
-  baseModel: string;
-  tokenizer: TokenizerArtifact;
-  /** Absolute folder of the run's checkpoints. */
-  checkpointRoot: string;
-}
 
 /** item: 'step-event' — one optimizer step of the train step. */
 export interface StepEvent {
