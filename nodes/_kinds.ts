@@ -8,7 +8,7 @@ import { registerItemKind } from '../src/pipeline/kinds.ts';
 import { BATCH_KIND, CORPUS_FINGERPRINT_KIND, DOCUMENT_KIND, type Document, type Fingerprint, type PackedBatch } from '../src/data/items.ts';
 import { TOKEN_LIST_KIND, TOKENIZER_KIND, type TokenizerArtifact, type TokenList } from '../src/tokenizer/items.ts';
 import { STEP_EVENT_KIND, TRAIN_STATE_KIND, type TrainSnapshot } from '../src/train/items.ts';
-import type { StepEvent } from '../src/train/loop.ts';
+import type { StepRecord } from '../src/train/step.ts';
 
 export const DOCUMENT = registerItemKind<Document>(DOCUMENT_KIND);
 export const BATCH = registerItemKind<PackedBatch>(BATCH_KIND);
@@ -16,4 +16,4 @@ export const CORPUS_FINGERPRINT = registerItemKind<Fingerprint>(CORPUS_FINGERPRI
 export const TOKEN_LIST = registerItemKind<TokenList>(TOKEN_LIST_KIND);
 export const TOKENIZER = registerItemKind<TokenizerArtifact>(TOKENIZER_KIND);
 export const TRAIN_STATE = registerItemKind<TrainSnapshot>(TRAIN_STATE_KIND);
-export const STEP_EVENT = registerItemKind<StepEvent>(STEP_EVENT_KIND);
+export const STEP_EVENT = registerItemKind<StepRecord>(STEP_EVENT_KIND);

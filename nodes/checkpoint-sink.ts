@@ -16,6 +16,7 @@ import { saveAdapter, type AdapterExtras, type Provenance } from '../src/adapter
 import { saveCheckpoint } from '../src/train/checkpoint.ts';
 import { checkpointContents } from '../src/train/trainer.ts';
 import type { Fingerprint } from '../src/data/items.ts';
+import { emit } from './_events.ts';
 import { CORPUS_FINGERPRINT, TRAIN_STATE } from './_kinds.ts';
 
 const Params = z.strictObject({
@@ -61,12 +62,12 @@ export default defineNode({
       if (s.step !== lastSaved || (s.reason === 'end' && s.metrics)) {
         const dir = await saveCheckpoint(s.checkpointRoot, contents, p.keepLast);
         lastSaved = s.step;
-        ctx.events.emit({ type: 'checkpoint', node: ctx.name, step: s.step, dir, reason: s.reason });
+        emit(ctx, { type: 'checkpoint', node: ctx.name, step: s.step, dir, reason: s.reason });
       }
       if (s.reason === 'end') {
         const dir = path.join(ctx.runDir, p.adapterDir);
         await saveAdapter(dir, contents.adapter, extras);
-        ctx.events.emit({ type: 'adapter', node: ctx.name, step: s.step, dir });
+        emit(ctx, { type: 'adapter', node: ctx.name, step: s.step, dir });
       }
     }
   },

@@ -18,6 +18,7 @@ import { writeInitReport as writeInitFiles } from '../src/tokenizer/report.ts';
 import type { Trainer } from '../src/train/trainer.ts';
 import type { TrainSnapshot } from '../src/train/items.ts';
 import { stepBatch, type StepBatch } from '../src/train/step.ts';
+import { emit } from './_events.ts';
 import { BATCH, TRAIN_STATE } from './_kinds.ts';
 
 const Params = z.strictObject({
@@ -65,9 +66,9 @@ export default defineNode({
           const m = evaluate(t.model, held, t.tokens.newTokenIds, t.tokens.newTokens);
           s.metrics = m;
           last = { ...m, step: s.step };
-          const line = { type: 'eval', step: s.step, final: s.reason === 'end', time: new Date().toISOString(), ...m };
+          const line = { type: 'eval' as const, step: s.step, final: s.reason === 'end', time: new Date().toISOString(), ...m };
           appendFileSync(file, JSON.stringify(line) + '\n');
-          ctx.events.emit({ node: ctx.name, ...line, perToken: undefined });
+          emit(ctx, { node: ctx.name, ...line, perToken: undefined });
           if (s.reason === 'start' && t.describeInit) await reportInitLosses(ctx.runDir, t, m);
         }
         yield s;

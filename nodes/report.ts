@@ -19,6 +19,7 @@ import type { EmbeddingMode } from '../src/model/modes.ts';
 import { BranchRecorder, type BranchRecord } from '../src/report/record.ts';
 import { compareLines } from '../src/report/format.ts';
 import { writeReport } from '../src/report/write.ts';
+import { emit } from './_events.ts';
 import { STEP_EVENT, TRAIN_STATE } from './_kinds.ts';
 
 // One branch per embedding mode, in the report's column order.
@@ -66,7 +67,7 @@ export default defineNode({
       if (records.length === 0) return;
       const files = await writeReport(ctx.runDir, records, { name: p.report, title: p.title, image: p.image });
       const lines = [...compareLines(records, p.title), '', `  report                    ${files.markdown}`];
-      ctx.events.emit({ type: 'summary', text: lines.join('\n') });
+      emit(ctx, { type: 'summary', text: lines.join('\n') });
     };
 
     const pass = async function* (b: Branch, input: AsyncIterable<TrainSnapshot>): AsyncGenerator<TrainSnapshot> {

@@ -19,6 +19,7 @@ import type { TrainSnapshot } from '../src/train/items.ts';
 import { BranchRecorder } from '../src/report/record.ts';
 import { summaryLines } from '../src/report/format.ts';
 import { writeReport, writeText } from '../src/report/write.ts';
+import { emit } from './_events.ts';
 import { STEP_EVENT, TRAIN_STATE } from './_kinds.ts';
 
 const Params = z.strictObject({
@@ -58,7 +59,7 @@ export default defineNode({
       const files = await writeReport(ctx.runDir, [r], { name: p.report, title, image: p.image });
       const lines = [...summaryLines(r, title), '', `  report                ${files.markdown}`];
       await writeText(path.join(ctx.runDir, 'summary.txt'), lines.join('\n') + '\n');
-      ctx.events.emit({ type: 'summary', text: lines.join('\n') });
+      emit(ctx, { type: 'summary', text: lines.join('\n') });
     };
     return { state: state() };
   },

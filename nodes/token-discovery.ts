@@ -14,6 +14,7 @@ import { MinedCounts, MiningOptions, type ShardCounts } from '../src/tokenizer/m
 import { MINE_WORKER, type CountShardTask } from '../src/tokenizer/mine-worker.ts';
 import { FAMILIES } from '../src/tokenizer/template.ts';
 import { discoveryReport, formatDiscovery, writeReport } from '../src/tokenizer/report.ts';
+import { emit } from './_events.ts';
 import { DOCUMENT, TOKEN_LIST } from './_kinds.ts';
 
 const Params = z
@@ -59,7 +60,7 @@ export default defineNode({
       });
       const report = discoveryReport(combined, counts, mining?.options);
       const files = writeReport(path.join(ctx.runDir, p.report), report, formatDiscovery(report));
-      ctx.events.emit({ type: 'token-discovery', node: ctx.name, tokens: combined.tokens.length, report: files.text });
+      emit(ctx, { type: 'token-discovery', node: ctx.name, tokens: combined.tokens.length, report: files.text });
       yield { tokens: combined.tokens };
     })();
     return { tokens };
@@ -98,6 +99,6 @@ async function countCorpus(docs: AsyncIterable<Document>, p: Params, opts: Minin
   if (shard.length && !failure) send(shard);
   await Promise.all(running);
   if (failure) throw failure;
-  ctx.events.emit({ type: 'mining', node: ctx.name, documents: counts.documents, tokens: counts.tokens, units: counts.units.size });
+  emit(ctx, { type: 'mining', node: ctx.name, documents: counts.documents, tokens: counts.tokens, units: counts.units.size });
   return counts;
 }

@@ -11,6 +11,7 @@ import type { TokenList, TokenizerArtifact } from '../src/tokenizer/items.ts';
 import { loadTokenizer } from '../src/tokenizer/load.ts';
 import { ExtendOptions, extendTokenizer, writeTokenizerFiles } from '../src/tokenizer/extend.ts';
 import { formatExtension, writeReport } from '../src/tokenizer/report.ts';
+import { emit } from './_events.ts';
 import { TOKEN_LIST, TOKENIZER } from './_kinds.ts';
 
 const Params = ExtendOptions.extend({
@@ -43,7 +44,7 @@ export default defineNode({
       const { artifact, report } = extendTokenizer(base, list.tokens, { mode: p.mode, unmergeable: p.unmergeable });
       const files = writeTokenizerFiles(path.join(ctx.runDir, p.dir), artifact);
       const rep = writeReport(path.join(ctx.runDir, p.report), report, formatExtension(report));
-      ctx.events.emit({
+      emit(ctx, {
         type: 'tokenizer-extension',
         node: ctx.name,
         mode: p.mode,

@@ -4,7 +4,7 @@
 //   batches    stream of PackedBatch (the packer's train output)
 //   tokenizer  value TokenizerArtifact: the new tokens and their ids
 // Outputs
-//   events     stream of StepEvent, one per update (also logged to <runDir>/<node name>.log)
+//   events     stream of StepRecord, one per update (also logged to <runDir>/<node name>.log)
 //   state      stream of TrainSnapshot: the live trainer after every update and at the end.
 //              Chain it (evaluator → checkpoint-sink); the loop waits for each to be taken.
 // With --resume the newest complete checkpoint is restored (weights, moments, step, schedule,
@@ -17,7 +17,7 @@ import { defineNode, firstValue, type MainContext } from '../src/pipeline/node.t
 import { stream, value } from '../src/pipeline/kinds.ts';
 import { pathParam } from '../src/pipeline/schema.ts';
 import type { TrainSnapshot } from '../src/train/items.ts';
-import type { StepEvent } from '../src/train/loop.ts';
+import type { StepRecord } from '../src/train/step.ts';
 import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
 import { BACKEND_CHOICES, setBackend, type BackendChoice } from '../src/model/backend.ts';
 import { loadModelConfig } from '../src/model/config.ts';
@@ -28,6 +28,7 @@ import { setupTrainer } from '../src/train/setup.ts';
 import { writeInitReport } from '../src/tokenizer/report.ts';
 import { disposeTrainer } from '../src/train/trainer.ts';
 import { latestCheckpoint } from '../src/train/checkpoint.ts';
+import { emit } from './_events.ts';
 import { BATCH, STEP_EVENT, TOKENIZER, TRAIN_STATE } from './_kinds.ts';
 
 const Params = TrainConfig.extend({
@@ -58,7 +59,7 @@ export default defineNode({
   run(inputs, ctxIn) {
     const ctx = ctxIn as TrainContext;
     const p = ctx.params;
-    const events = new PushQueue<StepEvent>();
+    const events = new PushQueue<StepRecord>();
     // One log per train node (an ablation runs several): <runDir>/<node name>.log, train.log for 'train'.
     const logFile = path.join(ctx.runDir, `${ctx.name}.log`);
     const state = async function* (): AsyncGenerator<TrainSnapshot> {
@@ -71,7 +72,7 @@ export default defineNode({
           model: p.model, tokenizer, cfg: trainConfig(p), seed: ctx.seed, init: p.init,
           retrainTokens: p.retrainTokens, checkpointRoot, resume: p.resumeFrom ?? Boolean(ctx.resume),
         });
-        ctx.events.emit({ type: 'train-start', node: ctx.name, backend, step: trainer.step, resumedFrom, skip, params: trainer.params.length });
+        emit(ctx, { type: 'train-start', node: ctx.name, backend, step: trainer.step, resumedFrom, skip, params: trainer.params.length });
         mkdirSync(ctx.runDir, { recursive: true });
         if (!resumedFrom && trainer.describeInit) {
           const r = await trainer.describeInit();
@@ -81,15 +82,15 @@ export default defineNode({
           yield* trainLoop({
             trainer, skip, signal: ctx.signal, batches: inputs.batches,
             base: { baseModel: p.model, tokenizer, checkpointRoot },
-            onStep(r, tokensPerSec, line) {
-              events.push({ step: r.step, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSec, tokens: r.tokens });
-              ctx.events.emit({ type: 'train-step', node: ctx.name, step: r.step, loss: r.loss, gradNorm: r.gradNorm, lr: r.lr, tokensPerSec, line });
+            onStep(r, line) {
+              events.push(r);
+              emit(ctx, { type: 'train-step', node: ctx.name, ...r, line });
               appendFileSync(logFile, line + '\n');
             },
             async onDiverged(e) {
               const last = await latestCheckpoint(checkpointRoot);
               e.message += `; the last good checkpoint is ${last ? last.dir : '(none written yet)'}`;
-              ctx.events.emit({ type: 'train-diverged', node: ctx.name, step: e.step, message: e.message, checkpoint: last?.dir });
+              emit(ctx, { type: 'train-diverged', node: ctx.name, step: e.step, message: e.message, checkpoint: last?.dir });
             },
           });
         } finally {
@@ -127,5 +128,5 @@ function planOnly(ctx: TrainContext, tokenizer: TokenizerArtifact): void {
   };
   const lines = formatMemoryPlans(input, p.embedding);
   writeFileAtomicSync(path.join(ctx.runDir, 'memory-plan.txt'), lines.join('\n') + '\n', { fsync: false });
-  ctx.events.emit({ type: 'memory-plan', node: ctx.name, mode: p.embedding, lines, plan: memoryPlan(input, p.embedding) });
+  emit(ctx, { type: 'memory-plan', node: ctx.name, mode: p.embedding, lines, plan: memoryPlan(input, p.embedding) });
 }

@@ -83,7 +83,7 @@ export class Executor {
     checkRunnable(pipeline);
     this.consumers = consumersByOutput(pipeline);
     const ends: Promise<void>[] = [];
-    this.opts.events.emit({ type: 'run-start', name: pipeline.name, runDir: this.opts.runDir, nodes: pipeline.nodes.map((n) => n.name) });
+    this.opts.events.emitOwn({ type: 'run-start', name: pipeline.name, runDir: this.opts.runDir, nodes: pipeline.nodes.map((n) => n.name) });
     // Topological order: a node's producers are wired (their readers exist) before it starts.
     for (const node of pipeline.nodes) ends.push(this.startNode(node));
     await lastValueFrom(forkJoin(ends.map((e) => from(e))).pipe(defaultIfEmpty([])));
@@ -116,7 +116,7 @@ export class Executor {
       if (since === null) t.warned = false;
       else if (!t.warned && now - since > STALL_WARN_MS && t.stats.slowest !== null) {
         t.warned = true;
-        this.opts.events.emit({
+        this.opts.events.emitOwn({
           type: 'edge-stalled',
           edge: t.edge,
           waitingOn: t.consumers[t.stats.slowest],
@@ -144,13 +144,13 @@ export class Executor {
       this.haltedBy === 'interrupt' && (cause === this.halt.signal.reason || (cause as Error)?.name === 'AbortError');
     if (!this.failure && !fromInterrupt) {
       this.failure = failed;
-      this.opts.events.emit({ type: 'node-failed', node: failed.node, index: failed.index, message: failed.message, error: cause });
+      this.opts.events.emitOwn({ type: 'node-failed', node: failed.node, index: failed.index, message: failed.message, error: cause });
       if (!this.haltedBy) {
         this.haltedBy = 'failure';
         this.halt.abort(new DOMException(`run halted: ${failed.message}`, 'AbortError'));
       }
     } else {
-      this.opts.events.emit({ type: 'node-error', node: failed.node, index: failed.index, message: failed.message, error: cause });
+      this.opts.events.emitOwn({ type: 'node-error', node: failed.node, index: failed.index, message: failed.message, error: cause });
     }
     return failed;
   }
@@ -168,7 +168,7 @@ export class Executor {
     const inputs = this.wireInputs(node, r);
     const isSource = r.streamInputs.length === 0;
     if (isSource) r.stats.status = 'running';
-    this.opts.events.emit({ type: 'node-start', node: node.name, placement: def.placement });
+    this.opts.events.emitOwn({ type: 'node-start', node: node.name, placement: def.placement });
 
     const indexNow = () => (r.stats.in > 0 ? r.stats.in - 1 : r.stats.out);
     let produced: Promise<Outputs | void>;
@@ -207,7 +207,7 @@ export class Executor {
       const own = this.failure?.node === node.name;
       r.stats.status = own ? 'failed' : this.failure ? 'cancelled' : 'done';
       r.stats.ms = Math.round(performance.now() - r.startedAt);
-      this.opts.events.emit({ type: 'node-end', node: node.name, status: r.stats.status, in: r.stats.in, out: r.stats.out, rejected: r.stats.rejected, ms: r.stats.ms });
+      this.opts.events.emitOwn({ type: 'node-end', node: node.name, status: r.stats.status, in: r.stats.in, out: r.stats.out, rejected: r.stats.rejected, ms: r.stats.ms });
     });
   }
 

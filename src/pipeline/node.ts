@@ -66,7 +66,11 @@ export type OutputItemOf<O extends Ports> = { [K in keyof O]: ItemOf<O[K]> }[key
 
 /** Event sink shared by the run: progress display, --log JSON lines, metrics. */
 export interface RunEvents {
-  emit(event: { type: string; node?: string; [k: string]: unknown }): void;
+  /**
+   * Any event with a `type`; the framework declares its own events (events.ts) and knows no
+   * others. The built-in nodes emit through the full union (nodes/_events.ts).
+   */
+  emit<E extends { type: string; node?: string }>(event: E): void;
 }
 
 export interface MainContext<P> {

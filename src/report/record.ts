@@ -5,8 +5,8 @@
 // Every number comes from the run; nothing is parsed back from text.
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { StepEvent } from '../train/loop.ts';
 import type { TrainSnapshot } from '../train/items.ts';
+import type { StepRecord } from '../train/step.ts';
 import type { EmbeddingMode } from '../model/modes.ts';
 import { countParams } from '../model/params.ts';
 
@@ -62,7 +62,7 @@ export interface BranchRecord {
   adapter?: AdapterInfo;
   /** Wall time from the first snapshot to the last, in seconds. */
   seconds: number;
-  /** From train-step's step events, when connected: scored train tokens and mean tokens/s per update. */
+  /** From train-step's step records ('step-event'), when connected: scored train tokens and mean tokens/s per update. */
   throughput?: { tokens: number; tokensPerSec: number };
 }
 
@@ -105,8 +105,8 @@ export class BranchRecorder {
     }
   }
 
-  /** Drains train-step's step events (a PushQueue: never blocks the loop) into `throughput`. */
-  async drainEvents(events: AsyncIterable<StepEvent>): Promise<void> {
+  /** Drains train-step's step records (a PushQueue: never blocks the loop) into `throughput`. */
+  async drainEvents(events: AsyncIterable<StepRecord>): Promise<void> {
     let tokens = 0, rate = 0, n = 0;
     for await (const e of events) {
       tokens += e.tokens;

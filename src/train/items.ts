@@ -1,10 +1,10 @@
-// The items a train node passes on: TrainSnapshot ('train-state') and StepEvent ('step-event',
-// declared with the loop in loop.ts). Each kind is a name and a description;
+// The items a train node passes on: TrainSnapshot ('train-state') and the step record
+// ('step-event', declared with the step in step.ts). Each kind is a name and a description;
 // nodes/_kinds.ts registers it with the framework and its type. Type-only imports: the loader
 // reads these kinds without loading TensorFlow.js.
 import type { TokenizerArtifact } from '../tokenizer/items.ts';
 import type { EvalMetrics } from './evaluate.ts';
-import type { StepResult } from './step.ts';
+import type { StepRecord } from './step.ts';
 import type { Trainer } from './trainer.ts';
 
 // Linear: the snapshot is a view of the live trainer, valid until the loop is asked for the next
@@ -26,7 +26,7 @@ export interface TrainSnapshot {
    * evaluation); 'step': after an update; 'end': training finished; 'interrupt': stopped early (SIGINT).
    */
   reason: 'start' | 'step' | 'end' | 'interrupt';
-  result?: StepResult;
+  result?: StepRecord;
   /** Train batches consumed by completed updates: where a resumed run picks up. */
   consumed: number;
   /** Filled in by the evaluator when it evaluated this snapshot. */

@@ -3,22 +3,12 @@
 // the consumer (evaluator → checkpoint sink, in a chain) asks for the next one, so evaluation
 // and checkpoint export always see the weights of exactly that step. Do not fan the state
 // edge out: a tee lets the loop run ahead of the slower branch.
-// The items it hands on: TrainSnapshot ('train-state', items.ts) and StepEvent ('step-event').
+// The items it hands on are declared in items.ts (TrainSnapshot) and step.ts (StepRecord).
 import type { PackedBatch } from '../data/items.ts';
 import { TrainingDiverged } from '../errors.ts';
 import type { TrainSnapshot } from './items.ts';
-import { stepBatch, stepLine, trainStep, type StepBatch, type StepResult } from './step.ts';
 import type { Trainer } from './trainer.ts';
-
-/** item: 'step-event' — one optimizer step of the train step. */
-export interface StepEvent {
-  step: number;
-  loss: number;
-  lr: number;
-  gradNorm: number;
-  tokensPerSec: number;
-  tokens: number;
-}
+import { stepBatch, stepLine, trainStep, type StepBatch, type StepRecord, type StepUpdate } from './step.ts';
 
 export interface LoopOptions {
   trainer: Trainer;
@@ -27,8 +17,8 @@ export interface LoopOptions {
   skip: number;
   signal: AbortSignal;
   base: Pick<TrainSnapshot, 'baseModel' | 'tokenizer' | 'checkpointRoot'>;
-  /** Called after each update with the fixed-width log line. */
-  onStep(r: StepResult, tokPerSec: number, line: string): void;
+  /** Called after each update with its record and the fixed-width log line. */
+  onStep(r: StepRecord, line: string): void;
   /** Called when the watchdog stops training (before the error propagates). */
   onDiverged?(e: TrainingDiverged): Promise<void> | void;
 }
@@ -52,18 +42,18 @@ export async function* trainLoop(o: LoopOptions): AsyncGenerator<TrainSnapshot> 
     micro.push(stepBatch(r.value.batch, r.value.seqLen));
     if (micro.length < t.cfg.gradAccumulation) continue;
     const waitMs = performance.now() - waitFrom;
-    let result: StepResult;
+    let update: StepUpdate;
     try {
-      result = trainStep(t, micro);
+      update = trainStep(t, micro);
     } catch (e) {
       if (e instanceof TrainingDiverged) await o.onDiverged?.(e);
       throw e;
     }
     micro = [];
     const now = performance.now();
-    const tokPerSec = (result.tokens / (now - last)) * 1000;
+    const result: StepRecord = { ...update, tokensPerSec: (update.tokens / (now - last)) * 1000 };
     last = now;
-    o.onStep(result, tokPerSec, stepLine(result, tokPerSec, waitMs));
+    o.onStep(result, stepLine(result, waitMs));
     // A step is one long synchronous stretch and buffered batches resolve as microtasks: give
     // timers and signal handlers (progress display, Ctrl-C) a turn between steps.
     await new Promise((resolve) => setImmediate(resolve));
