@@ -4,7 +4,8 @@
 //   state   stream of TrainSnapshot from train-step
 //   eval    stream of PackedBatch (the packer's eval output; read once, kept in memory)
 // Outputs
-//   state   the same snapshots, with `metrics` set on the evaluated ones (feed checkpoint-sink)
+//   state   the same snapshots; an evaluated one goes on as a copy with `metrics` set (a
+//           snapshot is never changed once yielded). Feed checkpoint-sink.
 // Metrics: loss and perplexity over every scored token; at positions whose target is a new
 // token, loss and top-1 accuracy, and per new token how often the model emits it there.
 // Each evaluation is appended to <runDir>/<metricsFile> as one JSON line.
@@ -56,22 +57,24 @@ export default defineNode({
     const state = async function* (): AsyncGenerator<TrainSnapshot> {
       for await (const s of inputs.state) {
         const due = s.reason === 'end' || (s.reason === 'step' && s.step % p.every === 0) || (s.reason === 'start' && p.atStart);
+        let metrics: EvalMetrics | undefined;
         if (due && last?.step === s.step) {
-          s.metrics = last; // the end of training right after a periodic evaluation: same weights
+          metrics = last; // the end of training right after a periodic evaluation: same weights
         } else if (due) {
           // The train loop is suspended until this snapshot is passed on, so the weights are those of s.step.
           held ??= await collect();
           if (held.length === 0) throw new Error(`${ctx.name}: the eval input produced no batches (is the eval split empty?)`);
           const t = s.trainer;
           const m = evaluate(t.model, held, t.tokens.newTokenIds, t.tokens.newTokens);
-          s.metrics = m;
+          metrics = m;
           last = { ...m, step: s.step };
           const line = { type: 'eval' as const, step: s.step, final: s.reason === 'end', time: new Date().toISOString(), ...m };
           appendFileSync(file, JSON.stringify(line) + '\n');
           emit(ctx, { node: ctx.name, ...line, perToken: undefined });
           if (s.reason === 'start' && t.describeInit) await reportInitLosses(ctx.runDir, t, m);
         }
-        yield s;
+        // The snapshot it received stays as it was: an evaluated one goes on as a new object.
+        yield metrics ? { ...s, metrics } : s;
       }
     };
     return { state: state() };

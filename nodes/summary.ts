@@ -6,7 +6,7 @@
 // Outputs
 //   state   the same snapshots, unchanged: feed checkpoint-sink
 // Sits between evaluator and checkpoint-sink because the state edge must not fan out (the
-// train loop would run ahead of the slower branch, src/train/loop.ts) and because, once the
+// train loop would run ahead of the slower branch; the graph refuses it, src/train/items.ts) and because, once the
 // sink has taken the last snapshot, the adapter folder exists and can be measured.
 // At the end it writes report.md, report.json, loss-curve.svg and summary.txt in the run folder
 // and hands the summary table to `pipe run`, which prints it on stdout after the run.

@@ -2,7 +2,8 @@
 // ...). The framework knows no domain: it keeps the registry and reads the flags; a kind is
 // registered by whoever owns it. The built-in kinds are declared by the library modules that
 // produce them and registered, with their TypeScript types, in nodes/_kinds.ts, where the
-// framework meets the library.
+// framework meets the library (the loader imports that file before it checks a graph, so a
+// pipeline of user nodes is checked against the built-in kinds too).
 //
 // A port made with stream(KIND) or value(KIND) carries the kind's TypeScript type, which
 // defineNode turns into the types of run()'s inputs and outputs. A port that names its item with
@@ -64,6 +65,19 @@ export function itemKinds(): ItemKind[] {
 
 /** A PortSpec<T> whose `optional` is whatever the options said (absent: a required input). */
 type TypedPort<K extends PortSpec['kind'], T> = { kind: K; item: string; readonly itemType?: T };
+
+/**
+ * Why an output of a linear kind may not feed these consumers, or null when it may (one or
+ * none). `consumers` are 'node.input' names, in file order.
+ */
+export function linearFanout(edge: string, item: string, consumers: string[]): string | null {
+  if (consumers.length < 2 || !itemKind(item)?.linear) return null;
+  return (
+    `'${edge}' gives '${item}' items, which may feed only one input (a linear kind: its items are live, ` +
+    `and a fan-out would let the producer run ahead of its slower reader), but it feeds ${consumers.length}: ` +
+    `${consumers.join(', ')}; chain those nodes one after another instead`
+  );
+}
 
 interface PortOptions {
   description?: string;

@@ -12,6 +12,8 @@ import { didYouMean, hint } from './suggest.ts';
 
 export const BUILTIN_DIR = fileURLToPath(new URL('../../nodes/', import.meta.url));
 const MODULE_EXT = /\.(ts|mts|js|mjs)$/;
+/** The file of the built-in folder that registers the built-in item kinds (kinds.ts). */
+const KINDS_FILE = '_kinds.ts';
 
 /** './x.ts', '../x.js', '/abs/x.ts' or 'file:///...' name a module; anything else a built-in. */
 export function isModulePath(use: string): boolean {
@@ -33,6 +35,18 @@ function builtinFiles(dir: string): Map<string, string> {
 /** Names usable in `use:`, from the file names (nothing is imported). */
 export function builtinNames(dir = BUILTIN_DIR): string[] {
   return [...builtinFiles(dir).keys()];
+}
+
+/**
+ * Registers the built-in item kinds (imports <dir>/_kinds.ts when there is one), so a graph is
+ * checked against them even when no built-in node is used: a user node's 'train-state' port is
+ * linear too. Reached by path, as the built-in nodes are: the framework imports no domain module.
+ */
+export async function loadBuiltinKinds(dir = BUILTIN_DIR): Promise<void> {
+  const file = path.join(dir, KINDS_FILE);
+  if (!existsSync(file)) return;
+  registerLoaders();
+  await import(pathToFileURL(file).href);
 }
 
 /** What is wrong with a value that should be a node definition (empty when it is one). */

@@ -17,8 +17,12 @@ export const TRAIN_STATE_KIND = {
 };
 export const STEP_EVENT_KIND = { name: 'step-event', description: 'one optimizer update: step, loss, grad norm, lr, scored tokens, tokens/s' };
 
-/** item: 'train-state' — the live trainer after an update, or at the end of training. */
-export interface TrainSnapshot {
+/**
+ * item: 'train-state' — the live trainer after an update, or at the end of training. A snapshot
+ * is never changed once yielded: a node that adds to it (the evaluator's metrics) passes on a
+ * new object.
+ */
+export type TrainSnapshot = Readonly<{
   trainer: Trainer;
   step: number;
   /**
@@ -29,11 +33,11 @@ export interface TrainSnapshot {
   result?: StepRecord;
   /** Train batches consumed by completed updates: where a resumed run picks up. */
   consumed: number;
-  /** Filled in by the evaluator when it evaluated this snapshot. */
+  /** Set by the evaluator on the snapshots it evaluated. */
   metrics?: EvalMetrics;
   /** base_model_name_or_path for the adapter. */
   baseModel: string;
   tokenizer: TokenizerArtifact;
   /** Absolute folder of the run's checkpoints. */
   checkpointRoot: string;
-}
+}>;

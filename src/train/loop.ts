@@ -2,7 +2,7 @@
 // It is an async generator of snapshots: after each update it yields and stays suspended until
 // the consumer (evaluator → checkpoint sink, in a chain) asks for the next one, so evaluation
 // and checkpoint export always see the weights of exactly that step. Do not fan the state
-// edge out: a tee lets the loop run ahead of the slower branch.
+// edge out (the graph refuses it: 'train-state' is a linear kind, items.ts).
 // The items it hands on are declared in items.ts (TrainSnapshot) and step.ts (StepRecord).
 import type { PackedBatch } from '../data/items.ts';
 import { TrainingDiverged } from '../errors.ts';
