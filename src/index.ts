@@ -5,6 +5,6 @@ export { registerItemKind, stream, value } from './pipeline/kinds.ts';
 // `import { defineNode, z } from 'tokenpipe'` and needs no zod of its own.
 export { z } from 'zod';
 export { pathParam } from './pipeline/schema.ts';
-export type { NodeDef, MainNodeDef, WorkerNodeDef, PortSpec, MainContext, WorkerContext, ItemOf, InputsOf, OutputsOf } from './pipeline/node.ts';
+export type { NodeDef, MainNodeDef, OperatorNodeDef, WorkerNodeDef, PortSpec, MainContext, WorkerContext, ItemOf, InputsOf, OutputsOf } from './pipeline/node.ts';
 export type { ItemKind, ItemKindSpec } from './pipeline/kinds.ts';
 export * from './errors.ts';

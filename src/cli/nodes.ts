@@ -3,7 +3,7 @@
 // item kinds their ports carry (from the kind registry, src/pipeline/kinds.ts).
 import { z } from 'zod';
 import { itemKind, type ItemKind } from '../pipeline/kinds.ts';
-import type { NodeDef, Ports } from '../pipeline/node.ts';
+import { isOperatorNode, type NodeDef, type Ports } from '../pipeline/node.ts';
 import { listBuiltinNodes, type BuiltinEntry } from '../pipeline/registry.ts';
 import { didYouMean, hint } from '../pipeline/suggest.ts';
 import { defineCommand, EXIT } from './command.ts';
@@ -74,7 +74,7 @@ function render(e: BuiltinEntry): string {
   const rows = params.map((p) => [p.name, p.type, p.required ? 'required' : p.default === undefined ? '' : `default ${JSON.stringify(p.default)}`, p.description ?? '']);
   const widths = [0, 1, 2].map((c) => Math.max(0, ...rows.map((r) => r[c].length)));
   return [
-    `${d.name}  (${d.placement}${d.canReject ? ', can reject' : ''})  ${d.description}`,
+    `${d.name}  (${d.placement}${isOperatorNode(d) ? ', operator' : ''}${d.canReject ? ', can reject' : ''})  ${d.description}`,
     `  inputs:  ${ports(d.inputs)}`,
     `  outputs: ${ports(d.outputs)}`,
     params.length ? '  params:' : '  params:  none',

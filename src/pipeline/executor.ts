@@ -3,14 +3,16 @@
 // Data moves by pull: each edge is an AsyncIterable the consumer pulls (direct edge), a
 // bounded tee (fan-out, slowest consumer sets the pace) or a replayed value. Worker nodes
 // pull their input through boundedParallel onto the shared pool. RxJS carries the
-// orchestration: the event stream, progress ticks, and the join of every node's end; it
-// never holds data items, because its operators buffer without bound (anchors §1.2).
+// orchestration: the event stream, progress ticks, and the join of every node's end. Data
+// items meet RxJS only inside an operator node, fed by a bridge that pulls (operator.ts):
+// RxJS operators left to themselves buffer without bound (anchors §1.2).
 //
 // Failure: the first NodeFailed is the run's error; it halts the run (sources stop) and the
 // rest unwinds through the edges. Rejected items go to the rejects sink and the run goes on.
 import { forkJoin, from, lastValueFrom, defaultIfEmpty } from 'rxjs';
 import { NodeFailed } from '../errors.ts';
-import type { MainContext, MainNodeDef, Outputs, WorkerNodeDef } from './node.ts';
+import { isOperatorNode, type AnyOperatorNodeDef, type MainContext, type MainNodeDef, type Outputs, type WorkerNodeDef } from './node.ts';
+import { bridgeOperator } from './operator.ts';
 import type { ResolvedNode, ResolvedPipeline } from './resolved.ts';
 import type { EventBus } from './events.ts';
 import type { RunPool } from './pool.ts';
@@ -255,7 +257,7 @@ export class Executor {
     this.readers.set(key, readers);
   }
 
-  private async callMain(node: ResolvedNode, def: MainNodeDef, inputs: Record<string, AsyncIterable<unknown>>, r: Running): Promise<Outputs | void> {
+  private async callMain(node: ResolvedNode, def: MainNodeDef | AnyOperatorNodeDef, inputs: Record<string, AsyncIterable<unknown>>, r: Running): Promise<Outputs | void> {
     const ctx: MainContext<unknown> = {
       name: node.name,
       params: node.params,
@@ -270,6 +272,12 @@ export class Executor {
       runOnPool: (modulePath, exportName, arg, transfer) =>
         this.opts.pool.call(resolveFrom(node.modulePath, modulePath), exportName, arg, transfer),
     };
+    if (isOperatorNode(def)) {
+      // One stream input, one stream output (checkRunnable): the operator between them.
+      const [input] = Object.keys(def.inputs);
+      const [output] = Object.keys(def.outputs);
+      return { [output]: bridgeOperator(inputs[input], def.operator(node.params, ctx), this.opts.edgeBuffer) };
+    }
     return def.run(inputs, ctx);
   }
 

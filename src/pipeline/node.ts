@@ -6,6 +6,8 @@
 //              AsyncIterables at its own pace (that pull is the backpressure) and returns
 //              its outputs as AsyncIterables, or nothing for a sink. The train step,
 //              evaluator, readers and sinks live here (TF.js and file handles are per thread).
+//              Instead of run(), a main node may give `operator(params, ctx)`, an RxJS
+//              operator from its one stream input to its one stream output (operator.ts).
 //  - 'worker': `process(item, params, ctx)` is a per-item function that runs on the shared
 //              Piscina pool. The executor loads the node's module inside the worker (so the
 //              module must be importable by path: built-ins and `use: ./file.ts` both are),
@@ -16,6 +18,7 @@
 //              it may also have value inputs, which init receives (by name) in `values`.
 //              `process` returning undefined drops the item.
 import type { z } from 'zod';
+import type { OperatorFunction } from 'rxjs';
 
 /** A stream edge carries many items; a value edge carries one artifact (late readers still get it). */
 export type EdgeKind = 'stream' | 'value';
@@ -59,9 +62,9 @@ export type OutputsOf<O extends Ports> = { [K in keyof O]: AsyncIterable<ItemOf<
 export type ValuesOf<I extends Ports> = {
   [K in keyof InputsOf<I> as I[K]['kind'] extends 'stream' ? never : K]: InputsOf<I>[K] extends AsyncIterable<infer T> | undefined ? T : never;
 };
-/** The item type of a node's stream input(s) (a worker node has exactly one). */
+/** The item type of a node's stream input(s) (a worker or operator node has exactly one). */
 export type StreamItemOf<I extends Ports> = { [K in keyof I]: I[K]['kind'] extends 'value' ? never : ItemOf<I[K]> }[keyof I];
-/** The item type of a node's output(s) (a worker node has exactly one). */
+/** The item type of a node's output(s) (a worker or operator node has exactly one). */
 export type OutputItemOf<O extends Ports> = { [K in keyof O]: ItemOf<O[K]> }[keyof O];
 
 /** Event sink shared by the run: progress display, --log JSON lines, metrics. */
@@ -122,13 +125,34 @@ interface NodeDefBase<S extends z.ZodType, I extends Ports, O extends Ports> {
   canReject?: boolean;
 }
 
-// run/init/process are declared as methods, not function-valued properties: a def
+// run/init/process/operator are declared as methods, not function-valued properties: a def
 // with typed ports must stay assignable to the plain NodeDef the executor handles (method
 // parameters are compared bivariantly).
 
 export interface MainNodeDef<S extends z.ZodType = z.ZodType, I extends Ports = Ports, O extends Ports = Ports> extends NodeDefBase<S, I, O> {
   placement: 'main';
   run(inputs: InputsOf<I>, ctx: MainContext<z.output<S>>): OutputsOf<O> | void | Promise<OutputsOf<O> | void>;
+}
+
+/**
+ * A main node written as an RxJS operator: one stream input, one stream output. `operator`
+ * is called once per run with the params and context and returns `(in$) => out$`; the
+ * executor feeds in$ from the input edge and reads out$ into the output edge through a
+ * bridge (operator.ts) that pulls the input only as fast as the output is read.
+ */
+export interface OperatorNodeDef<S extends z.ZodType = z.ZodType, I extends Ports = Ports, O extends Ports = Ports> extends NodeDefBase<S, I, O> {
+  placement: 'main';
+  operator(params: z.output<S>, ctx: MainContext<z.output<S>>): OperatorFunction<StreamItemOf<I>, OutputItemOf<O>>;
+}
+
+/**
+ * An operator node as the executor holds it, ports erased. Its own type rather than
+ * OperatorNodeDef<S, Ports, Ports>: the ports reach the operator's input, a function parameter,
+ * which would make OperatorNodeDef invariant in them and a def with typed ports no NodeDef.
+ */
+export interface AnyOperatorNodeDef<S extends z.ZodType = z.ZodType> extends NodeDefBase<S, Ports, Ports> {
+  placement: 'main';
+  operator(params: z.output<S>, ctx: MainContext<z.output<S>>): OperatorFunction<any, any>;
 }
 
 export interface WorkerNodeDef<S extends z.ZodType = z.ZodType, St = unknown, I extends Ports = Ports, O extends Ports = Ports> extends NodeDefBase<S, I, O> {
@@ -139,13 +163,26 @@ export interface WorkerNodeDef<S extends z.ZodType = z.ZodType, St = unknown, I 
   process(item: StreamItemOf<I>, params: z.output<S>, ctx: WorkerContext<St>): OutputItemOf<O> | undefined | Promise<OutputItemOf<O> | undefined>;
 }
 
-export type NodeDef<S extends z.ZodType = z.ZodType> = MainNodeDef<S> | WorkerNodeDef<S, any>;
+export type NodeDef<S extends z.ZodType = z.ZodType> = MainNodeDef<S> | AnyOperatorNodeDef<S> | WorkerNodeDef<S, any>;
+
+/** A main node whose outputs come from an RxJS operator rather than run(). */
+export function isOperatorNode(def: NodeDef): def is AnyOperatorNodeDef {
+  return def.placement === 'main' && typeof (def as Partial<AnyOperatorNodeDef>).operator === 'function';
+}
+
+/** One stream input and one stream output: what an operator node bridges (operator.ts). */
+export function operatorShaped(inputs: unknown, outputs: unknown): boolean {
+  const ins = Object.values<Partial<PortSpec>>((inputs ?? {}) as Ports);
+  const outs = Object.values<Partial<PortSpec>>((outputs ?? {}) as Ports);
+  return ins.length === 1 && outs.length === 1 && ins[0]?.kind === 'stream' && outs[0]?.kind === 'stream';
+}
 
 /**
  * Identity helper that gives node authors type inference: params from the zod schema, and the
  * items of run()'s inputs and outputs (or process()'s item and result) from the ports.
  */
 export function defineNode<S extends z.ZodType, St, const I extends Ports, const O extends Ports>(def: WorkerNodeDef<S, St, I, O>): WorkerNodeDef<S, St, I, O>;
+export function defineNode<S extends z.ZodType, const I extends Ports, const O extends Ports>(def: OperatorNodeDef<S, I, O>): OperatorNodeDef<S, I, O>;
 export function defineNode<S extends z.ZodType, const I extends Ports, const O extends Ports>(def: MainNodeDef<S, I, O>): MainNodeDef<S, I, O>;
 export function defineNode(def: NodeDef): NodeDef {
   return def;

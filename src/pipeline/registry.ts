@@ -6,7 +6,7 @@ import { readdirSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NodeModuleInvalid } from '../errors.ts';
-import type { NodeDef } from './node.ts';
+import { operatorShaped, type NodeDef } from './node.ts';
 import { registerLoaders } from './loaders.mjs';
 import { didYouMean, hint } from './suggest.ts';
 
@@ -69,7 +69,11 @@ export function checkNodeDef(x: unknown): string[] {
     }
   }
   if (d.placement === 'main') {
-    if (typeof d.run !== 'function') problems.push("a 'main' node needs a run(inputs, ctx) function");
+    const hasRun = typeof d.run === 'function';
+    const hasOperator = typeof d.operator === 'function';
+    if (!hasRun && !hasOperator) problems.push("a 'main' node needs a run(inputs, ctx) function (or an RxJS operator(params, ctx))");
+    if (hasRun && hasOperator) problems.push("a 'main' node has run() or operator(), not both");
+    if (hasOperator && !operatorShaped(d.inputs, d.outputs)) problems.push('an operator node has exactly one input and one output, both streams');
   } else if (d.placement === 'worker') {
     if (typeof d.process !== 'function') problems.push("a 'worker' node needs a process(item, params, ctx) function");
     if (d.init !== undefined && typeof d.init !== 'function') problems.push("'init' must be a function");

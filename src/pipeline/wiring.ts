@@ -4,6 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PipelineUnrunnable } from '../errors.ts';
 import { linearFanout } from './kinds.ts';
+import { isOperatorNode, operatorShaped } from './node.ts';
 import type { ResolvedPipeline } from './resolved.ts';
 
 export type Consumers = Map<string, Array<{ node: string; input: string }>>;
@@ -32,6 +33,9 @@ export function checkRunnable(p: ResolvedPipeline): void {
       if (streams.length !== 1 || Object.keys(def.outputs).length !== 1 || !n.from[streamName!]) {
         bad(`worker node '${n.name}' needs exactly one connected stream input and one output`);
       }
+    }
+    if (isOperatorNode(def) && !(operatorShaped(def.inputs, def.outputs) && Object.keys(n.from).length === 1)) {
+      bad(`operator node '${n.name}' needs exactly one connected stream input and one stream output`);
     }
     for (const out of Object.keys(def.outputs)) outputs.add(`${n.name}.${out}`);
   }
