@@ -7,9 +7,14 @@
 //   events     stream of StepRecord, one per update (also logged to <runDir>/<node name>.log)
 //   state      stream of TrainSnapshot: the live trainer after every update and at the end.
 //              Chain it (evaluator → checkpoint-sink); the loop waits for each to be taken.
+// Before loading the model, the first batch's shape (B x T) and the model's config give the
+// step's memory plan (src/train/step-memory.ts): written to <runDir>/memory-plan.txt, used to
+// choose recomputation ('auto'), and a run that cannot fit is refused (exit 2) with what to change.
+// On the CPU backends `threads` worker threads share each update's rows (src/train/parallel.ts).
 // With --resume the newest complete checkpoint is restored (weights, moments, step, schedule,
 // RNG, data position). With --dry-run only the memory plan is computed and reported.
 import { appendFileSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
 import { writeFileAtomicSync } from '../src/io/atomic.ts';
 import path from 'node:path';
 import { z } from 'zod';
@@ -19,8 +24,12 @@ import { pathParam } from '../src/pipeline/schema.ts';
 import type { TrainSnapshot } from '../src/train/items.ts';
 import type { StepRecord } from '../src/train/step.ts';
 import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
-import { BACKEND_CHOICES, setBackend, type BackendChoice } from '../src/model/backend.ts';
-import { loadModelConfig } from '../src/model/config.ts';
+import { BACKEND_CHOICES, backendMemoryLimit, setBackend, type BackendChoice, type BackendName } from '../src/model/backend.ts';
+import { loadModelConfig, type ModelConfig } from '../src/model/config.ts';
+import { MemoryPlanExceeded } from '../src/errors.ts';
+import { peekFirst } from '../src/util/peek.ts';
+import { DataParallel } from '../src/train/parallel.ts';
+import { formatStepPlan, planRefusal, stepPlan, type StepPlan } from '../src/train/step-memory.ts';
 import { TrainConfig } from '../src/train/config.ts';
 import { PushQueue, trainLoop } from '../src/train/loop.ts';
 import { formatMemoryPlans, memoryPlan } from '../src/train/memory-plan.ts';
@@ -38,6 +47,8 @@ const Params = TrainConfig.extend({
   retrainTokens: z.array(z.string()).default([]).describe("existing tokens also retrained ('trainable-tokens' mode)"),
   checkpointDir: z.string().default('checkpoints').describe('checkpoint folder under the run folder'),
   resumeFrom: z.string().optional().describe('a checkpoint folder to resume from (default with --resume: the newest one)'),
+  threads: z.union([z.literal('auto'), z.number().int().min(1)]).default('auto')
+    .describe("threads sharing each update's rows on the CPU backends (each holds the frozen model): 'auto' = one per core while they fit in memory; 1 on a GPU and in 'full' mode"),
 }).strict();
 type Params = z.infer<typeof Params>;
 
@@ -65,14 +76,30 @@ export default defineNode({
     const state = async function* (): AsyncGenerator<TrainSnapshot> {
       try {
         const tokenizer = await firstValue(inputs.tokenizer, 'train-step', 'tokenizer');
-        if (ctx.dryRun) return planOnly(ctx, tokenizer);
         const backend = await setBackend((p.backend ?? ctx.backend) as BackendChoice);
+        // The first batch's shape is the step's; the loop still gets that batch first.
+        const { first, all: batches } = await peekFirst(inputs.batches);
+        const planned = first && planStep(ctx, tokenizer, backend, first.batch.numRows, first.seqLen);
+        if (ctx.dryRun) {
+          if (!planned) planOnly(ctx, tokenizer);
+          return;
+        }
         const checkpointRoot = path.join(ctx.runDir, p.checkpointDir);
         const { trainer, skip, resumedFrom } = await setupTrainer({
           model: p.model, tokenizer, cfg: trainConfig(p), seed: ctx.seed, init: p.init,
           retrainTokens: p.retrainTokens, checkpointRoot, resume: p.resumeFrom ?? Boolean(ctx.resume),
         });
-        emit(ctx, { type: 'train-start', node: ctx.name, backend, step: trainer.step, resumedFrom, skip, params: trainer.params.length });
+        trainer.recompute = planned ? planned.plan.recompute : p.recompute === 'always';
+        let parallel: DataParallel | null = null;
+        if (planned && planned.threads > 1) {
+          parallel = await DataParallel.start(planned.threads, {
+            key: `${ctx.runDir}/${ctx.name}`, modelDir: p.model, backend, cfg: trainer.cfg, tokens: trainer.tokens, seed: ctx.seed,
+          }).catch((e) => {
+            disposeTrainer(trainer);
+            throw e;
+          });
+        }
+        emit(ctx, { type: 'train-start', node: ctx.name, backend, step: trainer.step, resumedFrom, skip, params: trainer.params.length, threads: planned?.threads ?? 1, recompute: trainer.recompute });
         mkdirSync(ctx.runDir, { recursive: true });
         if (!resumedFrom && trainer.describeInit) {
           const r = await trainer.describeInit();
@@ -80,7 +107,7 @@ export default defineNode({
         }
         try {
           yield* trainLoop({
-            trainer, skip, signal: ctx.signal, batches: inputs.batches,
+            trainer, skip, signal: ctx.signal, batches, parallel,
             base: { baseModel: p.model, tokenizer, checkpointRoot },
             onStep(r, line) {
               events.push(r);
@@ -94,6 +121,7 @@ export default defineNode({
             },
           });
         } finally {
+          await parallel?.close();
           disposeTrainer(trainer);
         }
       } finally {
@@ -114,19 +142,55 @@ function trainConfig(p: Params): TrainConfig {
   return Object.fromEntries(Object.entries(p).filter(([k]) => keys.includes(k))) as TrainConfig;
 }
 
-/** --dry-run: trainable counts and bytes for the chosen mode next to the other two. */
-function planOnly(ctx: TrainContext, tokenizer: TokenizerArtifact): void {
-  const p = ctx.params;
-  const c = loadModelConfig(p.model);
-  const input = {
-    shape: { vocabSize: c.vocabSize, hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize, numLayers: c.numLayers, numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim, tieWordEmbeddings: c.tieWordEmbeddings },
+/** What the memory plans take from the params, the model's config and the tokenizer. */
+function planInput(p: Params, c: ModelConfig, tokenizer: TokenizerArtifact) {
+  const inside = tokenizer.newTokenIds.filter((id) => id < c.vocabSize).length;
+  return {
+    shape: c,
     lora: p.lora,
     newTokens: tokenizer.newTokenIds.filter((id) => id >= c.vocabSize).length,
-    extraEmbedRows: tokenizer.newTokenIds.filter((id) => id < c.vocabSize).length + p.retrainTokens.length,
-    extraHeadRows: tokenizer.newTokenIds.filter((id) => id < c.vocabSize).length + p.retrainTokens.length,
+    extraEmbedRows: inside + p.retrainTokens.length,
+    extraHeadRows: inside + p.retrainTokens.length,
     gradAccumulation: p.gradAccumulation,
   };
+}
+
+/**
+ * The step's memory plan for B x T micro-batches, before any weight is loaded: how many threads (each holds the
+ * frozen model), whether to recompute, and a refusal (MemoryPlanExceeded, exit 2) when even the leanest option
+ * does not fit. Written to memory-plan.txt and sent as a 'memory-plan' event (--dry-run prints it).
+ */
+function planStep(ctx: TrainContext, tokenizer: TokenizerArtifact, backend: BackendName, B: number, T: number): { plan: StepPlan; threads: number } {
+  const p = ctx.params;
+  const c = loadModelConfig(p.model);
+  const cpu = backend === 'wasm' || backend === 'cpu';
+  const most = cpu && p.embedding !== 'full' ? (p.threads === 'auto' ? os.availableParallelism() : p.threads) : 1;
+  const planFor = (threads: number) => {
+    // A thread's share is at most one micro-batch's rows at a time.
+    const rows = Math.min(B, Math.ceil((B * p.gradAccumulation) / threads));
+    return stepPlan({ ...planInput(p, c, tokenizer), B: rows, T, recompute: p.recompute, limit: backendMemoryLimit(backend, os.totalmem() / threads) }, p.embedding);
+  };
+  let threads = most;
+  let plan = planFor(threads);
+  // 'auto' threads: as many as fit in the machine's memory side by side.
+  while (p.threads === 'auto' && threads > 1 && (!plan.fits || threads * plan.heap > 0.8 * os.totalmem())) plan = planFor(--threads);
+  const lines = [...formatMemoryPlans(planInput(p, c, tokenizer), p.embedding), '', ...formatStepPlan(plan, { node: ctx.name, backend, B: Math.min(B, Math.ceil((B * p.gradAccumulation) / threads)), T, threads })];
+  writeFileAtomicSync(planFile(ctx), lines.join('\n') + '\n', { fsync: false });
+  emit(ctx, { type: 'memory-plan', node: ctx.name, mode: p.embedding, lines, plan: memoryPlan(planInput(p, c, tokenizer), p.embedding), step: plan, threads });
+  if (!plan.fits) throw new MemoryPlanExceeded(planRefusal(plan, { node: ctx.name, backend, B, T, gradAccumulation: p.gradAccumulation }));
+  return { plan, threads };
+}
+
+/** --dry-run with no batch to plan a step from: trainable counts and bytes for the chosen mode next to the other two. */
+function planOnly(ctx: TrainContext, tokenizer: TokenizerArtifact): void {
+  const p = ctx.params;
+  const input = planInput(p, loadModelConfig(p.model), tokenizer);
   const lines = formatMemoryPlans(input, p.embedding);
-  writeFileAtomicSync(path.join(ctx.runDir, 'memory-plan.txt'), lines.join('\n') + '\n', { fsync: false });
+  writeFileAtomicSync(planFile(ctx), lines.join('\n') + '\n', { fsync: false });
   emit(ctx, { type: 'memory-plan', node: ctx.name, mode: p.embedding, lines, plan: memoryPlan(input, p.embedding) });
+}
+
+/** memory-plan.txt for the node named 'train', <node>.memory-plan.txt for others (an ablation plans several). */
+function planFile(ctx: TrainContext): string {
+  return path.join(ctx.runDir, ctx.name === 'train' ? 'memory-plan.txt' : `${ctx.name}.memory-plan.txt`);
 }

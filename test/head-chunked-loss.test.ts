@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { setBackend } from '../src/model/backend.ts';
-import { headLossAndGrad, headLossAndGradFull, headScores, IGNORE_INDEX, type HeadColumns } from '../src/model/head.ts';
+import { headLossAndGrad, headLossAndGradFull } from '../src/model/head-loss.ts';
+import { headScores, IGNORE_INDEX, type HeadColumns } from '../src/model/head.ts';
 
 const N = 7, D = 4, V0 = 9;
 const val = (i: number, s: number) => Math.sin(i * 12.9898 + s) * 1.3;

@@ -5,7 +5,8 @@
 // L inputs [N, H] plus one layer's record live at once, instead of L records.
 import * as tf from '@tensorflow/tfjs';
 import { buildMask, segmentIds } from './attention.ts';
-import { headLossAndGrad, headLossAndGradFull, type HeadColumns } from './head.ts';
+import type { HeadColumns } from './head.ts';
+import { headLossAndGrad, headLossAndGradFull } from './head-loss.ts';
 import { decoderLayer, decoderLayerBackward, disposeSaved, type GradSink, type LayerContext, type LayerSaved } from './layer.ts';
 import { rmsNorm, rmsNormBackward } from './norm.ts';
 import { tidy } from './scope.ts';

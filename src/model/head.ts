@@ -5,14 +5,11 @@
 // The vocabulary the head scores is the frozen base rows (head [V0, D] as HF stores lm_head.weight, minus `masked`
 // ones that a trainable row replaces) plus `extra` rows [n, D] for the ids `extraIds` (appended new tokens, retrained
 // existing ones). Only scored positions (target ≠ −100) go through the head: they alone have a loss and a gradient.
-// Per chunk the rows Wc [w, D] are a fresh slice: z = h·Wcᵀ and the gradient e·Wc are plain products whose right
-// operand is a temporary (src/model/ops.ts explains both rules).
-//
-// Training needs the loss and its gradient; since the loss is the last op, both come out of ONE pass with an
-// online softmax (running max m, sum s and s-weighted Σ exp(z − m)·W rows per row, rescaled when m grows): per
-// chunk one forward matMul h·Wc and one backward matMul e·Wcᵀ, the same two products PyTorch does, and nothing
-// recomputed. The extra columns come last, when the final normaliser is known, so their gradient is exact at once.
-// A trainable base head ('full' mode) needs softmax − onehot per chunk for its own gradient: two passes.
+// Per chunk the rows Wc [w, D] are a fresh slice: the logits and the gradient p·Wc are plain products whose right
+// operand is a temporary (src/model/ops.ts explains both rules). Chunks are folded with an online softmax (the
+// running log-sum-exp, and in training the softmax-weighted rows). This file holds the shared pieces, the scores
+// evaluation needs (loss and top-1 per scored row) and a few rows' full logits for generation; head-loss.ts the
+// training pass.
 import * as tf from '@tensorflow/tfjs';
 import { ModelInputInvalid } from '../errors.ts';
 import { frozenLinear } from './ops.ts';
@@ -21,11 +18,15 @@ import { tidy } from './scope.ts';
 export const IGNORE_INDEX = -100;
 
 /** Far below any logit, finite so that m − m' and exp stay NaN-free: masked columns get exactly 0 weight. */
-const NEG = -1e30;
+export const NEG = -1e30;
 
-/** Column chunk width: ~16 MiB of [rows, chunk] floats, between 1024 and 8192 columns (wasm runs these fastest). */
-export function headChunk(rows: number, V: number, budgetFloats = 4 * 2 ** 20): number {
-  const c = Math.floor(budgetFloats / Math.max(1, rows));
+/**
+ * Vocabulary rows per chunk: a chunk holds its logits and probabilities [rows, c] and its head rows (and their
+ * transpose) [c, D], ~32 MiB in all, and stays between 1024 and 8192 rows (products of that width run fastest on
+ * wasm, measured 1.7-1.9x a single [N, V] one).
+ */
+export function headChunk(rows: number, V: number, D: number, budgetFloats = 8 * 2 ** 20): number {
+  const c = Math.floor(budgetFloats / (2 * Math.max(1, rows) + 2 * D));
   return Math.max(1, Math.min(V, Math.max(1024, Math.min(8192, c))));
 }
 
@@ -42,7 +43,7 @@ export interface HeadColumns {
 }
 
 /** Scored rows of a [N] target array and where each target's logit lives. */
-interface Targets {
+export interface Targets {
   /** Row index (into h) of each scored position, [M]. */
   rows: Int32Array;
   /** Target id per scored position, [M]. */
@@ -51,7 +52,7 @@ interface Targets {
   extraPos: Int32Array;
 }
 
-function scoredTargets(targets: Int32Array, cols: HeadColumns, V: number): Targets {
+export function scoredTargets(targets: Int32Array, cols: HeadColumns, V: number): Targets {
   const extraAt = new Map(cols.extraIds.map((id, k) => [id, k]));
   const rows: number[] = [];
   for (let i = 0; i < targets.length; i++) {
@@ -65,7 +66,7 @@ function scoredTargets(targets: Int32Array, cols: HeadColumns, V: number): Targe
 }
 
 /** [M, D] rows of the effective head W' for each target (base column, or its extra row). */
-function targetRows(cols: HeadColumns, t: Targets): tf.Tensor2D {
+export function targetRows(cols: HeadColumns, t: Targets): tf.Tensor2D {
   const [V0] = cols.head.shape;
   const baseIds = Int32Array.from(t.ids, (id, i) => (t.extraPos[i] >= 0 ? 0 : Math.min(id, V0 - 1)));
   const base = tf.gather(cols.head, tf.tensor1d(baseIds, 'int32'), 0) as tf.Tensor2D; // [M, D]
@@ -93,7 +94,7 @@ function chunkMask(masked: number[], c0: number, width: number): tf.Tensor2D | n
  * Running state of M rows over the chunks seen so far: L, the log-sum-exp of their logits, and (training) acc, the
  * softmax-weighted sum of their rows Σ_j softmax(z)_j·W_j, normalised to L.
  */
-interface Online {
+export interface Online {
   L: tf.Tensor2D; // [M, 1]
   acc: tf.Tensor2D | null; // [M, D]
 }
@@ -103,7 +104,7 @@ interface Online {
  * on wasm (measured 2.2x faster than max, sub, exp, sum); the chunk's log-sum-exp is max(z) − log(max(p)), since
  * p's largest entry is exp(max(z) − lse). With `free`, z is disposed as soon as p exists (one [M, w] less).
  */
-function chunkSoftmax(z: tf.Tensor2D, free = false): { p: tf.Tensor2D; lse: tf.Tensor2D } {
+export function chunkSoftmax(z: tf.Tensor2D, free = false): { p: tf.Tensor2D; lse: tf.Tensor2D } {
   return tidy(() => {
     const max = tf.max(z, 1, true) as tf.Tensor2D; // [M, 1]
     const p = tf.softmax(z) as tf.Tensor2D; // [M, w]
@@ -113,7 +114,7 @@ function chunkSoftmax(z: tf.Tensor2D, free = false): { p: tf.Tensor2D; lse: tf.T
 }
 
 /** Folds a chunk (its log-sum-exp and, training, p·Wc [M, D]) into `o`: L' = log(e^L + e^lse), acc rescaled to L'. */
-function fold(o: Online, lse: tf.Tensor2D, pW: tf.Tensor2D | null): Online {
+export function fold(o: Online, lse: tf.Tensor2D, pW: tf.Tensor2D | null): Online {
   return tidy(() => {
     const hi = tf.maximum(o.L, lse);
     const L = tf.add(hi, tf.log(tf.add(tf.exp(tf.sub(o.L, hi)), tf.exp(tf.sub(lse, hi))))) as tf.Tensor2D; // [M, 1]
@@ -123,130 +124,36 @@ function fold(o: Online, lse: tf.Tensor2D, pW: tf.Tensor2D | null): Online {
   });
 }
 
-/** Logits of base rows [c0, c0 + w) for the scored rows hs [M, D], masked columns at NEG. */
-function baseChunk(hs: tf.Tensor2D, cols: HeadColumns, c0: number, w: number): { z: tf.Tensor2D; Wc: tf.Tensor2D } {
-  const D = hs.shape[1];
+/**
+ * The scored rows as a chunk's products need them: hs [M, D], and (when the hidden size is large next to the row
+ * count) hsT [D, M], made once per pass so every chunk computes (Wc·hsᵀ)ᵀ with Wc read in place, unpacked, and
+ * hsᵀ packed once (XNNPACK caches it by tensor): the other form, hs·Wcᵀ, transposes and packs a [D, w] chunk per
+ * call, which measured 1.3-1.7x slower at D = 576 and 896 (a little faster at D = 256, M = 1024).
+ */
+export interface Rows {
+  hs: tf.Tensor2D;
+  hsT: tf.Tensor2D | null;
+}
+
+export function scoredRows(h: tf.Tensor2D, rows: Int32Array): Rows {
+  const hs = tf.gather(h, tf.tensor1d(rows, 'int32')) as tf.Tensor2D; // [M, D]
+  return { hs, hsT: 2 * hs.shape[1] >= hs.shape[0] ? (tf.transpose(hs) as tf.Tensor2D) : null };
+}
+
+/** Logits of base rows [c0, c0 + w) for the scored rows, masked columns at NEG. */
+export function baseChunk(r: Rows, cols: HeadColumns, c0: number, w: number): { z: tf.Tensor2D; Wc: tf.Tensor2D } {
+  const D = r.hs.shape[1];
   return tidy(() => {
     const Wc = tf.slice(cols.head, [c0, 0], [w, D]) as tf.Tensor2D; // [w, D]
-    let z = tf.matMul(hs, tf.transpose(Wc)) as tf.Tensor2D; // [M, D]·[D, w]
+    let z = (r.hsT ? tf.transpose(tf.matMul(Wc, r.hsT)) : tf.matMul(r.hs, tf.transpose(Wc))) as tf.Tensor2D; // [M, w]
     const mask = chunkMask(cols.masked, c0, w);
     if (mask) z = tf.add(z, mask);
     return { z, Wc };
   });
 }
 
-export interface HeadLossResult {
-  /** Σ over scored rows of weight · (lse − target logit), in nats. */
-  loss: number;
-  /** Scored rows. */
-  count: number;
-  /** dLoss/dh, [N, D] (zero rows where nothing is scored). */
-  dh: tf.Tensor2D;
-  /** dLoss/dextra, [n, D], or null without extra rows. */
-  dExtra: tf.Tensor2D | null;
-}
-
-/**
- * Loss of the final-normed hidden states h [N, D] against `targets` [N] (already shifted; −100 ignored), each scored
- * row weighted by `weight` (1/count for a mean, 1 for a sum), and its gradients w.r.t. h and the extra rows.
- * The caller owns the returned tensors.
- */
-export function headLossAndGrad(h: tf.Tensor2D, targets: Int32Array, cols: HeadColumns, weight: number, chunk?: number): HeadLossResult {
-  const [N, D] = h.shape;
-  const V0 = cols.head.shape[0];
-  const V = V0 + cols.extraIds.filter((id) => id >= V0).length;
-  const t = scoredTargets(targets, cols, V);
-  const M = t.rows.length;
-  if (M === 0) {
-    return { loss: 0, count: 0, dh: tf.zeros([N, D]), dExtra: cols.extra ? tf.zerosLike(cols.extra) : null };
-  }
-  const width = chunk ?? headChunk(M, V0);
-  return tidy(() => {
-    const hs = tf.gather(h, tf.tensor1d(t.rows, 'int32')) as tf.Tensor2D; // [M, D]
-    let o: Online = { L: tf.fill([M, 1], NEG) as tf.Tensor2D, acc: tf.zeros([M, D]) };
-    const step = (next: Online) => {
-      tf.dispose([o.L, o.acc!]);
-      o = next;
-    };
-    for (let c0 = 0; c0 < V0; c0 += width) {
-      const w = Math.min(width, V0 - c0);
-      step(tidy(() => {
-        const { z, Wc } = baseChunk(hs, cols, c0, w);
-        const { p, lse } = chunkSoftmax(z, true);
-        return fold(o, lse, tf.matMul(p, Wc) as tf.Tensor2D); // [M, w]·[w, D]: Wc is a fresh slice
-      }));
-    }
-    let dExtra: tf.Tensor2D | null = null;
-    if (cols.extra !== null) {
-      // The extra rows come last: with L final, their softmax over the whole vocabulary is exact at once.
-      const { p, lse } = chunkSoftmax(tf.matMul(hs, tf.transpose(cols.extra)) as tf.Tensor2D); // [M, n]
-      step(fold(o, lse, tf.matMul(p, tf.clone(cols.extra)) as tf.Tensor2D)); // a copy: the rows are a right operand (ops.ts rule 2)
-      const n = cols.extraIds.length;
-      const hot = new Float32Array(M * n);
-      t.extraPos.forEach((q, i) => q >= 0 && (hot[i * n + q] = 1));
-      const dz = tf.sub(tf.mul(p, tf.exp(tf.sub(lse, o.L))), tf.tensor2d(hot, [M, n])); // softmax − onehot on these columns, [M, n]
-      dExtra = tf.matMul(tf.transpose(dz), hs).mul(weight) as tf.Tensor2D; // [n, M]·[M, D] → [n, D]
-    }
-    const Wtgt = targetRows(cols, t); // [M, D]
-    const zt = tf.sum(tf.mul(hs, Wtgt), 1); // [M] target logits
-    const loss = tf.sum(tf.sub(o.L.reshape([M]), zt)).mul(weight);
-    // dh = weight · (softmax · W − W_target) on scored rows; acc is the softmax-weighted sum of rows.
-    const dh = scatterRows(tf.mul(tf.sub(o.acc!, Wtgt), weight) as tf.Tensor2D, t.rows, N); // [N, D]
-    return { loss: loss.dataSync()[0], count: M, dh, dExtra };
-  });
-}
-
-/**
- * 'full' mode: the whole head [V, D] is trainable. Its gradient needs softmax − onehot of every chunk, so the
- * normaliser comes first (pass 1) and each chunk's logits are made again in pass 2. Returns dh and dHead [V, D].
- */
-export function headLossAndGradFull(h: tf.Tensor2D, targets: Int32Array, head: tf.Tensor2D, weight: number, chunk?: number): HeadLossResult & { dHead: tf.Tensor2D } {
-  const [N, D] = h.shape;
-  const V = head.shape[0];
-  const cols: HeadColumns = { head, masked: [], extra: null, extraIds: [] };
-  const t = scoredTargets(targets, cols, V);
-  const M = t.rows.length;
-  if (M === 0) return { loss: 0, count: 0, dh: tf.zeros([N, D]), dExtra: null, dHead: tf.zerosLike(head) };
-  const width = chunk ?? headChunk(M, V);
-  return tidy(() => {
-    const hs = tf.gather(h, tf.tensor1d(t.rows, 'int32')) as tf.Tensor2D; // [M, D]
-    const hsT = tf.transpose(hs) as tf.Tensor2D; // [D, M]: dWcᵀ = hsᵀ·dz is a plain product, transposed back at [w, D]
-    let L = tf.fill([M, 1], NEG) as tf.Tensor2D;
-    for (let c0 = 0; c0 < V; c0 += width) {
-      const next = tidy(() => fold({ L, acc: null }, chunkSoftmax(baseChunk(hs, cols, c0, Math.min(width, V - c0)).z, true).lse, null).L);
-      L.dispose();
-      L = next;
-    }
-    let dhs = tf.zeros([M, D]) as tf.Tensor2D;
-    const dW: tf.Tensor2D[] = [];
-    for (let c0 = 0; c0 < V; c0 += width) {
-      const w = Math.min(width, V - c0);
-      const [dhNext, dWc] = tidy(() => {
-        const { z, Wc } = baseChunk(hs, cols, c0, w);
-        const { p, lse } = chunkSoftmax(z, true);
-        const scaled = tf.mul(p, tf.mul(tf.exp(tf.sub(lse, L)), weight)); // weight · softmax over the whole vocabulary, [M, w]
-        p.dispose();
-        const local = Int32Array.from(t.ids, (id) => (id >= c0 && id < c0 + w ? id - c0 : -1));
-        const hot = tidy(() => {
-          const h2 = tf.oneHot(tf.tensor1d(local, 'int32'), Math.max(2, w)).cast('float32'); // tf.oneHot refuses depth 1
-          return tf.mul(w >= 2 ? h2 : h2.slice([0, 0], [M, w]), weight);
-        });
-        const dz = tf.sub(scaled, hot) as tf.Tensor2D; // weight · (softmax − onehot), [M, w]
-        tf.dispose([scaled, hot]);
-        return [tf.add(dhs, tf.matMul(dz, Wc)) as tf.Tensor2D, tf.transpose(tf.matMul(hsT, dz)) as tf.Tensor2D]; // [M, D], [D, w] → [w, D]
-      });
-      dhs.dispose();
-      dhs = dhNext;
-      dW.push(dWc);
-    }
-    const zt = tf.sum(tf.mul(hs, targetRows(cols, t)), 1); // [M]
-    const loss = tf.sum(tf.sub(L.reshape([M]), zt)).mul(weight);
-    return { loss: loss.dataSync()[0], count: M, dh: scatterRows(dhs, t.rows, N), dExtra: null, dHead: tf.concat(dW, 0) as tf.Tensor2D };
-  });
-}
-
 /** [M, D] rows placed at `rows` of an [N, D] zero matrix (a gather from rows + one zero row: no scatter kernel). */
-function scatterRows(x: tf.Tensor2D, rows: Int32Array, N: number): tf.Tensor2D {
+export function scatterRows(x: tf.Tensor2D, rows: Int32Array, N: number): tf.Tensor2D {
   const M = rows.length;
   if (M === N) return x;
   const where = new Int32Array(N).fill(M);
@@ -271,7 +178,7 @@ export function headScores(h: tf.Tensor2D, targets: Int32Array, cols: HeadColumn
   const t = scoredTargets(targets, cols, V);
   const M = t.rows.length;
   if (M === 0) return { nll: new Float32Array(0), top1: new Int32Array(0), rows: t.rows };
-  const width = chunk ?? headChunk(M, V0);
+  const width = chunk ?? headChunk(M, V0, D);
   const best = new Float32Array(M).fill(-Infinity);
   const top1 = new Int32Array(M);
   const consider = (z: tf.Tensor2D, idOf: (col: number) => number) => {
@@ -285,7 +192,8 @@ export function headScores(h: tf.Tensor2D, targets: Int32Array, cols: HeadColumn
     }
   };
   const nll = tf.tidy(() => {
-    const hs = tf.gather(h, tf.tensor1d(t.rows, 'int32')) as tf.Tensor2D; // [M, D]
+    const r = scoredRows(h, t.rows);
+    const hs = r.hs; // [M, D]
     let L = tf.fill([M, 1], NEG) as tf.Tensor2D;
     const add = (logits: () => tf.Tensor2D, idOf: (col: number) => number) => {
       const next = tidy(() => {
@@ -296,7 +204,7 @@ export function headScores(h: tf.Tensor2D, targets: Int32Array, cols: HeadColumn
       L.dispose();
       L = next;
     };
-    for (let c0 = 0; c0 < V0; c0 += width) add(() => baseChunk(hs, cols, c0, Math.min(width, V0 - c0)).z, (c) => c0 + c);
+    for (let c0 = 0; c0 < V0; c0 += width) add(() => baseChunk(r, cols, c0, Math.min(width, V0 - c0)).z, (c) => c0 + c);
     if (cols.extra !== null) add(() => tf.matMul(hs, tf.transpose(cols.extra!)) as tf.Tensor2D, (c) => cols.extraIds[c]);
     return tf.sub(L.reshape([M]), tf.sum(tf.mul(hs, targetRows(cols, t)), 1)); // [M]
   });

@@ -11,13 +11,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { onWasm } from './wasm-backend.ts';
 
-/** Below this many rows, y = (W·xᵀ)ᵀ: W is the left operand (read once, never packed): generation's one-row steps. */
-const FEW_ROWS = 16;
-
-/** x [N, in] · Wᵀ for a frozen W [out, in] → [N, out]. */
+/**
+ * x [N, in] · Wᵀ for a frozen W [out, in] → [N, out], in whichever of two plain forms costs less:
+ *  - x·(Wᵀ): Wᵀ is a temporary that XNNPACK transposes and packs for this one call (~ in·out of memory traffic);
+ *  - (W·xᵀ)ᵀ: W is the left operand, read in place and never packed; only the activations are transposed
+ *    (~ N·(in + out)). Measured 1.6-1.8x faster for [512, 896]·[896, 4864]; generation's one-row steps use it too.
+ * The second wins when the weight outweighs the activations: in ≥ N.
+ */
 export function frozenLinear(x: tf.Tensor2D, W: tf.Tensor2D): tf.Tensor2D {
-  if (x.shape[0] < FEW_ROWS) return tf.tidy(() => tf.transpose(tf.matMul(W, tf.transpose(x)))) as tf.Tensor2D; // [out, N] → [N, out]
-  // Wᵀ [in, out] is a temporary, packed for this call and freed (with its packed copy) right after it.
+  const [N, inF] = x.shape;
+  if (inF >= N) return tf.tidy(() => tf.transpose(tf.matMul(W, tf.transpose(x)))) as tf.Tensor2D; // [out, N] → [N, out]
   return tf.tidy(() => tf.matMul(x, tf.transpose(W))) as tf.Tensor2D;
 }
 

@@ -6,7 +6,7 @@
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { interval } from 'rxjs';
-import { NodeFailed } from '../errors.ts';
+import { NodeFailed, RefusedBeforeWork } from '../errors.ts';
 import { writeFileAtomicSync } from '../io/atomic.ts';
 import type { RunEvents } from './node.ts';
 import type { ResolvedPipeline } from './resolved.ts';
@@ -49,9 +49,14 @@ export interface RunResult {
   stats: { elapsedMs: number; nodes: NodeStats[]; rejected: number };
 }
 
-/** Process exit status for a run: 0 completed, 130 interrupted (as after SIGINT), 1 failed. */
+/**
+ * Process exit status for a run: 0 completed, 130 interrupted (as after SIGINT), 2 when a node refused its work
+ * before starting it (RefusedBeforeWork: the settings cannot work, like an invalid pipeline), 1 failed.
+ */
 export function exitCodeFor(result: RunResult): number {
-  return result.status === 'completed' ? 0 : result.status === 'interrupted' ? 130 : 1;
+  if (result.status === 'completed') return 0;
+  if (result.status === 'interrupted') return 130;
+  return (result.error as NodeFailed | undefined)?.cause instanceof RefusedBeforeWork ? 2 : 1;
 }
 
 export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): Promise<RunResult> {

@@ -31,8 +31,6 @@ export interface TrainingMemory {
   grads: number;
   /** AdamW's two moments, as allocated by the optimizer. */
   optimizer: number;
-  /** Gradient accumulator, held only when gradAccumulation > 1. */
-  accumulator: number;
   total: number;
 }
 
@@ -85,7 +83,7 @@ export class BranchRecorder {
       this.rec = {
         name: this.name, mode: t.cfg.embedding, steps: 0, ended: 'running', trainLoss: [], evals: [],
         trainable: { lora, tokens: total - lora, total },
-        memory: trainingMemory(total, t.opt.stateBytes(), t.cfg.gradAccumulation),
+        memory: trainingMemory(total, t.opt.stateBytes()),
         newTokens: [...t.tokens.newTokens], baseModel: s.baseModel, seconds: 0,
       };
     }
@@ -128,11 +126,11 @@ export class BranchRecorder {
   }
 }
 
-export function trainingMemory(trainable: number, optimizerBytes: number, gradAccumulation: number): TrainingMemory {
+/** Params, their gradients (micro-batches of an accumulated update add into the same ones) and AdamW's moments. */
+export function trainingMemory(trainable: number, optimizerBytes: number): TrainingMemory {
   const params = trainable * F32;
   const grads = trainable * F32;
-  const accumulator = gradAccumulation > 1 ? trainable * F32 : 0;
-  return { params, grads, optimizer: optimizerBytes, accumulator, total: params + grads + optimizerBytes + accumulator };
+  return { params, grads, optimizer: optimizerBytes, total: params + grads + optimizerBytes };
 }
 
 /** Sizes of an adapter folder; undefined when it does not exist (the sink wrote it elsewhere). */

@@ -7,8 +7,9 @@
 import type { PackedBatch } from '../data/items.ts';
 import { TrainingDiverged } from '../errors.ts';
 import type { TrainSnapshot } from './items.ts';
+import type { DataParallel } from './parallel.ts';
 import type { Trainer } from './trainer.ts';
-import { stepBatch, stepLine, trainStep, type StepBatch, type StepRecord, type StepUpdate } from './step.ts';
+import { stepBatch, stepLine, trainStepParallel, type StepBatch, type StepRecord, type StepUpdate } from './step.ts';
 
 export interface LoopOptions {
   trainer: Trainer;
@@ -21,6 +22,8 @@ export interface LoopOptions {
   onStep(r: StepRecord, line: string): void;
   /** Called when the watchdog stops training (before the error propagates). */
   onDiverged?(e: TrainingDiverged): Promise<void> | void;
+  /** Worker threads sharing each update's rows (CPU backends), or none. */
+  parallel?: DataParallel | null;
 }
 
 export async function* trainLoop(o: LoopOptions): AsyncGenerator<TrainSnapshot> {
@@ -44,7 +47,7 @@ export async function* trainLoop(o: LoopOptions): AsyncGenerator<TrainSnapshot> 
     const waitMs = performance.now() - waitFrom;
     let update: StepUpdate;
     try {
-      update = trainStep(t, micro);
+      update = await trainStepParallel(t, micro, o.parallel ?? null);
     } catch (e) {
       if (e instanceof TrainingDiverged) await o.onDiverged?.(e);
       throw e;

@@ -58,6 +58,8 @@ export interface StepPlan {
 const F32 = 4;
 /** dlmalloc's bookkeeping and fragmentation in the wasm heap, measured on the bench shapes (bench/memory.bench.ts). */
 const HEAP_SLACK = 1.05;
+/** What the wasm heap holds before any tensor (emscripten's initial memory). */
+const HEAP_BASE = 16 * 2 ** 20;
 
 /** Float32 elements of the frozen model as src/model/weights.ts loads it. */
 export function weightElements(s: StepModelShape): number {
@@ -119,9 +121,11 @@ function layerTransientElements(d: Dims, split: boolean): number {
  * its rows [c, D], logits and probabilities [M, c]. 'full' mode keeps every chunk's gradient and joins them: 2·V·D.
  */
 function headElements(M: number, N: number, D: number, c: number, fullV: number | null): number {
-  const state = 3 * M * D + 2 * N * D;
-  if (fullV === null) return state + 2 * M * c + c * D;
-  return state + 3 * M * c + c * D + 2 * fullV * D;
+  const state = 3 * M * D + 2 * N * D + (2 * D >= M ? M * D : 0); // + hsᵀ when the chunks use it (head.ts)
+  // The rows and their transpose while the logits are made, then the rows, logits and probabilities.
+  const chunk = Math.max(2 * M * c + c * D, M * c + 2 * c * D);
+  if (fullV === null) return state + chunk;
+  return state + chunk + M * c + 2 * fullV * D;
 }
 
 export function stepPlan(input: StepPlanInput, mode: EmbeddingMode): StepPlan {
@@ -135,13 +139,16 @@ export function stepPlan(input: StepPlanInput, mode: EmbeddingMode): StepPlan {
   const V = s.vocabSize + input.newTokens;
   // 'full' keeps the vocabulary matrices as trainable variables in place of the frozen ones.
   const frozenVocab = mode === 'full' ? 0 : s.vocabSize * D * (s.tieWordEmbeddings ? 1 : 2);
-  const weights = weightElements(s) - s.vocabSize * D * (s.tieWordEmbeddings ? 1 : 2) + frozenVocab;
+  // Row tables keep a [V] position lookup per row set, and in 'frozen' mode the new rows as constants.
+  const sets = s.tieWordEmbeddings ? 1 : 2;
+  const rowTables = mode === 'full' ? 0 : sets * V + (mode === 'frozen' ? (base.counts.embedRows || input.newTokens) * D * sets : 0);
+  const weights = weightElements(s) - s.vocabSize * D * sets + frozenVocab + rowTables;
   const record = recordElements(d, s, input.lora);
   // Activations alive at the head and during the backward: every record (+ the final norm's input and output), or,
   // recomputing, every layer's input with no record at the head and one rebuilt record during the backward.
   const keptAt = { head: L * record + 2 * N * D, backward: L * record + 2 * N * D };
   const recomputeAt = { head: (L + 1) * N * D + 2 * N * D, backward: (L + 1) * N * D + record };
-  const c = headChunk(N, V);
+  const c = headChunk(N, V, D);
   const head = headElements(N, N, D, c, mode === 'full' ? V : null);
   const layer = layerTransientElements(d, attentionSplits(s, input.B, input.T));
   // AdamW updates one parameter at a time (optimizer.ts): a few copies of the largest one exist at once.
@@ -151,7 +158,9 @@ export function stepPlan(input: StepPlanInput, mode: EmbeddingMode): StepPlan {
   const sink = trainable; // gradients, filled during the backward, all alive during the update
   const peakOf = (a: { head: number; backward: number }) => (weights + state + Math.max(a.head + head, a.backward + layer + sink, sink + update)) * F32;
   const peak = { kept: peakOf(keptAt), recompute: peakOf(recomputeAt) };
-  const heapOf = (p: number) => Math.round(p * HEAP_SLACK);
+  // XNNPACK packs each product's right operand for the call: the largest is a transposed MLP weight or a head chunk.
+  const packed = Math.max(D * s.intermediateSize, c * D) * F32;
+  const heapOf = (p: number) => Math.round((p + packed) * HEAP_SLACK + HEAP_BASE);
   const limit = input.limit;
   const useRecompute = input.recompute === 'always' || (input.recompute === 'auto' && limit !== null && heapOf(peak.kept) > limit);
   const heap = heapOf(useRecompute ? peak.recompute : peak.kept);
@@ -165,4 +174,34 @@ export function stepPlan(input: StepPlanInput, mode: EmbeddingMode): StepPlan {
     },
     recompute: useRecompute, heap, limit, fits: limit === null || heap <= limit, headChunk: c,
   };
+}
+
+const MiB = 2 ** 20;
+const size = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : `${(b / MiB).toFixed(1)} MiB`);
+
+/** The plan as the lines --dry-run prints and memory-plan.txt keeps. */
+export function formatStepPlan(p: StepPlan, what: { node: string; backend: string; B: number; T: number; threads: number }): string[] {
+  const b = p.bytes;
+  const per = what.threads > 1 ? ` per thread (${what.threads} threads, each holding the frozen model)` : '';
+  return [
+    `${what.node}: ${p.mode}, ${what.backend}, micro-batch ${what.B} x ${what.T} tokens${per}`,
+    `  frozen weights     ${size(b.weights)}`,
+    `  trainable          ${size(b.params)} (${p.trainable.toLocaleString('en-US')} params); gradients ${size(b.grads)}; AdamW moments ${size(b.optimizer)}`,
+    `  activations        ${size(b.activations.kept)} kept, ${size(b.activations.recompute)} recomputing (${p.recompute ? 'recomputing' : 'kept'})`,
+    `  largest temporary  ${size(Math.max(b.temporary.head, b.temporary.layer, b.temporary.update))} (head: [rows, ${p.headChunk}] logits chunks ${size(b.temporary.head)}; a layer ${size(b.temporary.layer)})`,
+    `  predicted peak     ${size(p.recompute ? b.peak.recompute : b.peak.kept)} of tensors, ${size(p.heap)} of heap${p.limit === null ? '' : ` (limit ${size(p.limit)})`}`,
+  ];
+}
+
+/** Why a run does not fit and what to change: the message of MemoryPlanExceeded. */
+export function planRefusal(p: StepPlan, what: { node: string; backend: string; B: number; T: number; gradAccumulation: number }): string {
+  const b = p.bytes;
+  return (
+    `${what.node}: one training update needs about ${size(p.heap)} of ${what.backend} memory, more than its ${size(p.limit ?? 0)}: ` +
+    `frozen weights ${size(b.weights)}, activations ${size(b.activations.kept)} kept (${size(b.activations.recompute)} recomputing), ` +
+    `largest temporary ${size(Math.max(b.temporary.head, b.temporary.layer))}; peak ${size(b.peak.kept)} of tensors kept, ${size(b.peak.recompute)} recomputing. ` +
+    `Lower the batch packer's seqLen (${what.T}) or batchSize (${what.B}) and raise train gradAccumulation (${what.gradAccumulation}) to keep the update size` +
+    (p.recompute ? '' : ", or set train recompute: always (or 'auto')") +
+    (b.weights > (p.limit ?? Infinity) * 0.8 ? '; the frozen weights alone nearly fill it: this model needs a backend with more memory' : '') + '.'
+  );
 }
