@@ -4,7 +4,7 @@
 //   batches    stream of PackedBatch (the packer's train output)
 //   tokenizer  value TokenizerArtifact: the new tokens and their ids
 // Outputs
-//   events     stream of StepEvent, one per update (also logged to <runDir>/<node name>.log)
+//   events     stream of StepRecord, one per update (also logged to <runDir>/<node name>.log)
 //   state      stream of TrainSnapshot: the live trainer after every update and at the end.
 //              Chain it (evaluator → checkpoint-sink); the loop waits for each to be taken.
 // Before loading the model, the first batch's shape (B x T) and the model's config give the
@@ -20,10 +20,12 @@ import { writeFileAtomicSync } from '../src/io/atomic.ts';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineNode, firstValue, type MainContext } from '../src/pipeline/node.ts';
+import { stream, value } from '../src/pipeline/kinds.ts';
 import { pathParam } from '../src/pipeline/schema.ts';
-import type { PackedBatch } from '../src/data/items.ts';
-import type { StepEvent } from '../src/train/loop.ts';
+import type { TrainSnapshot } from '../src/train/items.ts';
+import type { StepRecord } from '../src/train/step.ts';
 import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
+import type { PackedBatch } from '../src/data/items.ts';
 import { BACKEND_CHOICES, backendMemoryLimit, setBackend, type BackendChoice, type BackendName } from '../src/model/backend.ts';
 import { loadModelConfig, type ModelConfig } from '../src/model/config.ts';
 import { checkModelFolder } from '../src/model/weights.ts';
@@ -33,13 +35,15 @@ import { peekFirst } from '../src/util/peek.ts';
 import { DataParallel } from '../src/train/parallel.ts';
 import { formatStepPlan, planRefusal, stepPlan, type StepPlan } from '../src/train/step-memory.ts';
 import { TrainConfig } from '../src/train/config.ts';
-import { PushQueue, trainLoop, type TrainSnapshot } from '../src/train/loop.ts';
+import { PushQueue, trainLoop } from '../src/train/loop.ts';
 import { formatMemoryPlans, memoryPlan } from '../src/train/memory-plan.ts';
 import { setupTrainer } from '../src/train/setup.ts';
 import { writeInitReport } from '../src/tokenizer/report.ts';
 import { disposeTrainer } from '../src/train/trainer.ts';
 import { latestCheckpoint } from '../src/train/checkpoint.ts';
 import { isShort, planLines, planOf, shortMessage, withDataPlan } from '../src/train/data-plan.ts';
+import { emit } from './_events.ts';
+import { BATCH, STEP_EVENT, TOKENIZER, TRAIN_STATE } from './_kinds.ts';
 
 /** Checked before the run starts: the model (config and weight files) and its tokenizer load. */
 async function modelAndTokenizer(dir: string): Promise<void> {
@@ -66,26 +70,26 @@ export default defineNode({
   description: 'Trains LoRA adapters and the new tokens\' rows (trainable-tokens, full or frozen embedding) with AdamW.',
   params: Params,
   inputs: {
-    batches: { kind: 'stream', item: 'batch', description: 'train batches' },
-    tokenizer: { kind: 'value', item: 'tokenizer', description: 'the extended tokenizer' },
+    batches: stream(BATCH, { description: 'train batches' }),
+    tokenizer: value(TOKENIZER, { description: 'the extended tokenizer' }),
   },
   outputs: {
-    events: { kind: 'stream', item: 'step-event', description: 'one per optimizer update' },
-    state: { kind: 'stream', item: 'train-state', description: 'live trainer after each update; chain evaluator → checkpoint-sink' },
+    events: stream(STEP_EVENT, { description: 'one per optimizer update' }),
+    state: stream(TRAIN_STATE, { description: 'live trainer after each update; chain evaluator → checkpoint-sink' }),
   },
   placement: 'main',
   run(inputs, ctxIn) {
     const ctx = ctxIn as TrainContext;
     const p = ctx.params;
-    const events = new PushQueue<StepEvent>();
+    const events = new PushQueue<StepRecord>();
     // One log per train node (an ablation runs several): <runDir>/<node name>.log, train.log for 'train'.
     const logFile = path.join(ctx.runDir, `${ctx.name}.log`);
     const state = async function* (): AsyncGenerator<TrainSnapshot> {
       try {
-        const tokenizer = await firstValue<TokenizerArtifact>(inputs.tokenizer, 'train-step', 'tokenizer');
+        const tokenizer = await firstValue(inputs.tokenizer, 'train-step', 'tokenizer');
         const backend = await setBackend((p.backend ?? ctx.backend) as BackendChoice);
         // The first batch's shape is the step's; the loop still gets that batch first.
-        const { first, all: batches } = await peekFirst(inputs.batches as AsyncIterable<PackedBatch>);
+        const { first, all: batches } = await peekFirst(inputs.batches);
         const planned = first && planStep(ctx, tokenizer, backend, first.batch.numRows, first.seqLen);
         if (ctx.dryRun) {
           if (!planned) planOnly(ctx, tokenizer);
@@ -107,7 +111,7 @@ export default defineNode({
             throw e;
           });
         }
-        ctx.events.emit({ type: 'train-start', node: ctx.name, backend, step: trainer.step, resumedFrom, skip, params: trainer.params.length, threads: planned?.threads ?? 1, recompute: trainer.recompute });
+        emit(ctx, { type: 'train-start', node: ctx.name, backend, step: trainer.step, resumedFrom, skip, params: trainer.params.length, threads: planned?.threads ?? 1, recompute: trainer.recompute });
         mkdirSync(ctx.runDir, { recursive: true });
         if (!resumedFrom && trainer.describeInit) {
           const r = await trainer.describeInit();
@@ -132,15 +136,15 @@ export default defineNode({
           yield* trainLoop({
             trainer, skip, signal: ctx.signal, batches: dataBatches, parallel,
             base: { baseModel: p.model, tokenizer, checkpointRoot },
-            onStep(r, tokensPerSec, line) {
-              events.push({ step: r.step, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSec, tokens: r.tokens });
-              ctx.events.emit({ type: 'train-step', node: ctx.name, step: r.step, loss: r.loss, gradNorm: r.gradNorm, lr: r.lr, tokensPerSec, line });
+            onStep(r, line) {
+              events.push(r);
+              emit(ctx, { type: 'train-step', node: ctx.name, ...r, line });
               appendFileSync(logFile, line + '\n');
             },
             async onDiverged(e) {
               const last = await latestCheckpoint(checkpointRoot);
               e.message += `; the last good checkpoint is ${last ? last.dir : '(none written yet)'}`;
-              ctx.events.emit({ type: 'train-diverged', node: ctx.name, step: e.step, message: e.message, checkpoint: last?.dir });
+              emit(ctx, { type: 'train-diverged', node: ctx.name, step: e.step, message: e.message, checkpoint: last?.dir });
             },
           });
         } finally {
@@ -199,7 +203,7 @@ function planStep(ctx: TrainContext, tokenizer: TokenizerArtifact, backend: Back
   while (p.threads === 'auto' && threads > 1 && (!plan.fits || threads * plan.heap > 0.8 * os.totalmem())) plan = planFor(--threads);
   const lines = [...formatMemoryPlans(planInput(p, c, tokenizer), p.embedding), '', ...formatStepPlan(plan, { node: ctx.name, backend, B: Math.min(B, Math.ceil((B * p.gradAccumulation) / threads)), T, threads })];
   writeFileAtomicSync(planFile(ctx), lines.join('\n') + '\n', { fsync: false });
-  ctx.events.emit({ type: 'memory-plan', node: ctx.name, mode: p.embedding, lines, plan: memoryPlan(planInput(p, c, tokenizer), p.embedding), step: plan, threads });
+  emit(ctx, { type: 'memory-plan', node: ctx.name, mode: p.embedding, lines, plan: memoryPlan(planInput(p, c, tokenizer), p.embedding), step: plan, threads });
   if (!plan.fits) throw new MemoryPlanExceeded(planRefusal(plan, { node: ctx.name, backend, B, T, gradAccumulation: p.gradAccumulation }));
   return { plan, threads };
 }
@@ -210,7 +214,7 @@ function planOnly(ctx: TrainContext, tokenizer: TokenizerArtifact): void {
   const input = planInput(p, loadModelConfig(p.model), tokenizer);
   const lines = formatMemoryPlans(input, p.embedding);
   writeFileAtomicSync(planFile(ctx), lines.join('\n') + '\n', { fsync: false });
-  ctx.events.emit({ type: 'memory-plan', node: ctx.name, mode: p.embedding, lines, plan: memoryPlan(input, p.embedding) });
+  emit(ctx, { type: 'memory-plan', node: ctx.name, mode: p.embedding, lines, plan: memoryPlan(input, p.embedding) });
 }
 
 /** memory-plan.txt for the node named 'train', <node>.memory-plan.txt for others (an ablation plans several). */

@@ -11,7 +11,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import summaryNode from '../nodes/summary.ts';
-import type { StepEvent, TrainSnapshot } from '../src/train/loop.ts';
+import type { TrainSnapshot } from '../src/train/items.ts';
+import type { StepRecord } from '../src/train/step.ts';
 import type { EvalMetrics } from '../src/train/evaluate.ts';
 import { mainContext } from './helpers/context.ts';
 
@@ -33,20 +34,21 @@ function metrics(step: number): EvalMetrics {
 }
 
 function snapshot(step: number, reason: TrainSnapshot['reason']): TrainSnapshot {
-  const s: TrainSnapshot = { trainer, step, reason, consumed: step, baseModel: 'base', tokenizer: {} as TrainSnapshot['tokenizer'], checkpointRoot: '' };
-  if (reason === 'step') s.result = { step, loss: 6 - step, gradNorm: 1, lr: 1e-3, tokens: 100 };
-  // Evaluated every 2 updates, at the start and at the end (as the evaluator does with atStart).
-  if (step % 2 === 0) s.metrics = metrics(step);
-  return s;
+  return {
+    trainer, step, reason, consumed: step, baseModel: 'base', tokenizer: {} as TrainSnapshot['tokenizer'], checkpointRoot: '',
+    ...(reason === 'step' ? { result: { step, loss: 6 - step, gradNorm: 1, lr: 1e-3, tokens: 100, tokensPerSec: 500 } } : {}),
+    // Evaluated every 2 updates, at the start and at the end (as the evaluator does with atStart).
+    ...(step % 2 === 0 ? { metrics: metrics(step) } : {}),
+  };
 }
 
 /** A channel the test pushes step events into, like train-step's queue. */
 function channel() {
-  const items: StepEvent[] = [];
+  const items: StepRecord[] = [];
   let wake: (() => void) | null = null;
   let ended = false;
   return {
-    push(e: StepEvent) {
+    push(e: StepRecord) {
       items.push(e);
       wake?.();
     },
@@ -82,14 +84,14 @@ async function leg(runDir: string, o: { events: 'with' | 'late' | 'none'; resume
     yield snapshot(o.to, 'end');
     if (o.events === 'with') events.end();
   })();
-  const inputs: Record<string, AsyncIterable<unknown>> = o.events === 'none' ? { state } : { events, state };
-  const out = summaryNode.run(inputs, ctx) as Record<string, AsyncIterable<unknown>>;
+  const out = await summaryNode.run(o.events === 'none' ? { state } : { events, state }, ctx);
   if (o.events === 'late') {
     setTimeout(() => {
       for (let step = o.from + 1; step <= o.to; step++) events.push({ step, loss: 6 - step, lr: 1e-3, gradNorm: 1, tokensPerSec: 500, tokens: 100 });
       events.end();
     }, 5);
   }
+  if (!out) throw new Error('the summary node returned no outputs');
   for await (const _ of out.state) await tick();
   const summary = emitted.find((e) => e.type === 'summary');
   assert.ok(summary, 'a summary was emitted');

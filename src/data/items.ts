@@ -1,7 +1,17 @@
 // The items the data library produces, which the built-in nodes pass along (the `item` names of
-// their ports): documents from the corpus reader, packed batches from the packer. Declared here,
-// next to the code that makes them, so the library stands without the framework.
+// their ports): documents from the corpus reader, packed batches from the packer, the corpus
+// fingerprint. Declared here, next to the code that makes them, so the library stands without
+// the framework: each kind is a name and a description, which nodes/_kinds.ts registers with the
+// framework together with the TypeScript type below it.
 import type { RecordBatch } from 'apache-arrow';
+import type { Fingerprint } from './sources.ts';
+
+export const DOCUMENT_KIND = { name: 'document', description: 'one text (or rendered chat) of the corpus, with its train/eval split and scored segments' };
+export const BATCH_KIND = { name: 'batch', description: 'a packed Arrow batch: input_ids, labels, position_ids, document_ids, each [B, seqLen] int32' };
+export const CORPUS_FINGERPRINT_KIND = { name: 'corpus-fingerprint', description: '{hash, files}: identifies a corpus read (files and reader params), for caches and provenance' };
+
+/** item: 'corpus-fingerprint' (value edge). */
+export type { Fingerprint };
 
 /** A piece of a document's text; `scored: false` pieces are masked out of the loss. */
 export interface Segment {

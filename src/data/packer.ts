@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { boundedParallel } from '../util/parallel.ts';
 import type { Document, PackedBatch, PackPlan } from './items.ts';
+import type { DataEvent } from './events.ts';
 import type { TokenizerArtifact } from '../tokenizer/items.ts';
 import { readIpcFile } from '../io/arrow.ts';
 import { PackerConfigInvalid } from '../errors.ts';
@@ -58,7 +59,7 @@ export interface PackerEnv {
   seed: number;
   signal?: AbortSignal;
   runOnPool<T>(modulePath: string, exportName: string, arg: unknown, transfer?: ArrayBuffer[]): Promise<T>;
-  emit?(event: { type: string; [k: string]: unknown }): void;
+  emit?(event: DataEvent): void;
 }
 
 /** What happened, for events and tests. */
@@ -156,7 +157,7 @@ export function createPacker(
     }
   })();
   built.catch((e) => rejectLogs(e));
-  built.then(() => env.emit?.({ type: 'pack-summary', node: env.name, ...status }), () => {});
+  built.then(() => env.emit?.({ type: 'pack-summary', ...status }), () => {});
 
   const seed = p.seed ?? env.seed;
   const plan: PackPlan = { epochs: p.epochs ?? null, batchesPerEpoch: countBatches(logsReady, 'train') };

@@ -87,7 +87,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): P
       const e = error instanceof Error ? error : new Error(String(error));
       // Synchronous append: rejects are rare, and each line must survive a crash right after.
       appendFileSync(rejectsFile, JSON.stringify({ time: new Date().toISOString(), node, index, error: e, item }, jsonSafe) + '\n');
-      events.emit({ type: 'reject', node, index, message: e.message });
+      events.emitOwn({ type: 'reject', node, index, message: e.message });
     },
   });
 
@@ -95,7 +95,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): P
   const force = new Promise<'forced'>((resolve) => (forced = () => resolve('forced')));
   const interrupt = (why: string) => {
     if (exec.haltedBy) return;
-    events.emit({ type: 'interrupt', reason: why });
+    events.emitOwn({ type: 'interrupt', reason: why });
     exec.interrupt();
   };
   const onAbort = () => interrupt('signal');
@@ -119,7 +119,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): P
   const progress = startProgress(opts.progress ?? 'none', () => exec.snapshot(), { stream: opts.progressStream });
   const ticks = interval(1000).subscribe((i) => {
     exec.checkStalls();
-    if (i % 5 === 4) events.emit({ type: 'progress', nodes: exec.snapshot() });
+    if (i % 5 === 4) events.emitOwn({ type: 'progress', nodes: exec.snapshot() });
   });
   if (opts.signal?.aborted) onAbort();
 
@@ -154,8 +154,8 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): P
     unfinished,
     stats: { elapsedMs: Math.round(performance.now() - started), nodes, rejected: nodes.reduce((a, n) => a + n.rejected, 0) },
   };
-  if (unfinished.length > 0) events.emit({ type: 'drain-timeout', unfinished });
-  events.emit({ type: 'run-end', status, elapsedMs: result.stats.elapsedMs, nodes, error: exec.failure ? errorJson(exec.failure) : undefined });
+  if (unfinished.length > 0) events.emitOwn({ type: 'drain-timeout', unfinished });
+  events.emitOwn({ type: 'run-end', status, elapsedMs: result.stats.elapsedMs, nodes, error: exec.failure ? errorJson(exec.failure) : undefined });
   await events.close();
   endLeg(runDir, leg, status);
   return result;

@@ -7,7 +7,8 @@
 // number comes from the run; nothing is parsed back from text.
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { StepEvent, TrainSnapshot } from '../train/loop.ts';
+import type { TrainSnapshot } from '../train/items.ts';
+import type { StepRecord } from '../train/step.ts';
 import type { EmbeddingMode } from '../model/modes.ts';
 import { countParams } from '../model/params.ts';
 import { History, Journal } from './journal.ts';
@@ -133,8 +134,8 @@ export class BranchRecorder {
     }
   }
 
-  /** Drains train-step's step events (a PushQueue: never blocks the loop): tokens/s of each update. */
-  async drainEvents(events: AsyncIterable<StepEvent>): Promise<void> {
+  /** Drains train-step's step records (a PushQueue: never blocks the loop): tokens/s of each update. */
+  async drainEvents(events: AsyncIterable<StepRecord>): Promise<void> {
     for await (const e of events) {
       this.now.rates.set(e.step, e.tokensPerSec);
       this.journal?.rate(e.step, e.tokensPerSec);

@@ -1,5 +1,9 @@
 // The items the tokenizer library produces, which the built-in nodes pass along (the `item` names
-// of their ports): the tokens discovery proposes and the (extended) tokenizer itself.
+// of their ports): the tokens discovery proposes and the (extended) tokenizer itself. Each kind
+// is a name and a description; nodes/_kinds.ts registers it with the framework and its type.
+
+export const TOKEN_LIST_KIND = { name: 'token-list', description: 'tokens to add, each with where it came from (list, template, mined) and its counts' };
+export const TOKENIZER_KIND = { name: 'tokenizer', description: "a tokenizer's files in memory (tokenizer.json, tokenizer_config.json) with its new tokens' ids" };
 
 /** One token to add, from discovery. */
 export interface TokenCandidate {

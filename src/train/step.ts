@@ -17,7 +17,13 @@ import type { Trainer } from './trainer.ts';
 /** A packed batch as the model takes it; all arrays [B*T] row-major. */
 export type StepBatch = TrainBatch;
 
-export interface StepResult {
+/**
+ * One optimizer update, the one record of a step: the loop hands it downstream in each snapshot
+ * (TrainSnapshot.result), and the train node passes it on as the 'step-event' item and logs it
+ * as the 'train-step' event. The update fills its own fields (StepUpdate); the loop adds the
+ * throughput, which only it can measure.
+ */
+export interface StepRecord {
   step: number;
   loss: number;
   gradNorm: number;
@@ -25,7 +31,12 @@ export interface StepResult {
   lr: number;
   /** Scored tokens in the update. */
   tokens: number;
+  /** Scored tokens per second of wall time since the previous update (the batch wait included). */
+  tokensPerSec: number;
 }
+
+/** What an update knows of itself: the step record without the loop's timing. */
+export type StepUpdate = Omit<StepRecord, 'tokensPerSec'>;
 
 export function stepBatch(batch: RecordBatch, T: number): StepBatch {
   const a = batchArrays(batch);
@@ -64,7 +75,7 @@ export function updateGrads(t: Trainer, micro: StepBatch[], grads: GradSink): { 
 }
 
 /** One update over `micro` batches (gradient accumulation) on this thread; throws TrainingDiverged before a bad update. */
-export function trainStep(t: Trainer, micro: StepBatch[]): StepResult {
+export function trainStep(t: Trainer, micro: StepBatch[]): StepUpdate {
   const grads: GradSink = new Map();
   try {
     return applyUpdate(t, grads, updateGrads(t, micro, grads));
@@ -74,7 +85,7 @@ export function trainStep(t: Trainer, micro: StepBatch[]): StepResult {
 }
 
 /** The same update with the rows shared across `dp`'s threads (src/train/parallel.ts), or on this thread without one. */
-export async function trainStepParallel(t: Trainer, micro: StepBatch[], dp: DataParallel | null): Promise<StepResult> {
+export async function trainStepParallel(t: Trainer, micro: StepBatch[], dp: DataParallel | null): Promise<StepUpdate> {
   if (dp === null) return trainStep(t, micro);
   const grads: GradSink = new Map();
   try {
@@ -85,7 +96,7 @@ export async function trainStepParallel(t: Trainer, micro: StepBatch[], dp: Data
 }
 
 /** Clip, check, AdamW: the update proper, from the summed gradients of all micro-batches. */
-function applyUpdate(t: Trainer, grads: GradSink, { loss, tokens }: { loss: number; tokens: number }): StepResult {
+function applyUpdate(t: Trainer, grads: GradSink, { loss, tokens }: { loss: number; tokens: number }): StepUpdate {
   const factor = lrFactor(t.cfg.schedule, t.step, t.totalSteps);
   if (tokens === 0) return { step: t.step, loss: NaN, gradNorm: 0, lr: t.cfg.lr * factor, tokens: 0 }; // nothing scored: no update
   const { norm: gradNorm, coef } = clipGradNorm(grads, t.cfg.maxGradNorm);
@@ -96,14 +107,14 @@ function applyUpdate(t: Trainer, grads: GradSink, { loss, tokens }: { loss: numb
 }
 
 /** The fixed-width per-step log line: step | loss | grad norm | lr | tok/s | batch wait | tensors | heap. */
-export function stepLine(r: StepResult, tokPerSec: number, waitMs: number): string {
+export function stepLine(r: StepRecord, waitMs: number): string {
   const heapMb = process.memoryUsage().heapUsed / 2 ** 20;
   return [
     `step ${String(r.step).padStart(6)}`,
     `loss ${r.loss.toFixed(4).padStart(8)}`,
     `gnorm ${r.gradNorm.toExponential(2).padStart(9)}`,
     `lr ${r.lr.toExponential(2).padStart(9)}`,
-    `tok/s ${tokPerSec.toFixed(0).padStart(7)}`,
+    `tok/s ${r.tokensPerSec.toFixed(0).padStart(7)}`,
     `wait ${waitMs.toFixed(0).padStart(5)} ms`,
     `tensors ${String(tf.memory().numTensors).padStart(6)}`,
     `heap ${heapMb.toFixed(0).padStart(5)} MB`,
