@@ -14,6 +14,7 @@
 // With --resume the newest complete checkpoint is restored (weights, moments, step, schedule,
 // RNG, data position). With --dry-run only the memory plan and the data plan (train batches per
 // epoch, updates, epochs: src/train/data-plan.ts) are computed and reported.
+// While training, the node's progress line (step/total, loss, lr, tok/s, ETA) goes to ctx.status.
 import { appendFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import { writeFileAtomicSync } from '../src/io/atomic.ts';
@@ -36,6 +37,7 @@ import { DataParallel } from '../src/train/parallel.ts';
 import { formatStepPlan, planRefusal, stepPlan, type StepPlan } from '../src/train/step-memory.ts';
 import { TrainConfig } from '../src/train/config.ts';
 import { PushQueue, trainLoop } from '../src/train/loop.ts';
+import { progressLine, StepClock } from '../src/train/progress-line.ts';
 import { formatMemoryPlans, memoryPlan } from '../src/train/memory-plan.ts';
 import { setupTrainer } from '../src/train/setup.ts';
 import { writeInitReport } from '../src/tokenizer/report.ts';
@@ -132,11 +134,13 @@ export default defineNode({
             ctx.events.emit({ type: 'warning', node: ctx.name, message: `${ctx.name}: the train batches ran out after ${trainer.step} of ${trainer.totalSteps} updates`, steps: p.steps, updates: trainer.step });
           },
         });
+        const clock = new StepClock();
         try {
           yield* trainLoop({
             trainer, skip, signal: ctx.signal, batches: dataBatches, parallel,
             base: { baseModel: p.model, tokenizer, checkpointRoot },
             onStep(r, line) {
+              ctx.status(progressLine({ record: r, total: trainer.totalSteps, ...clock.tick() }));
               events.push(r);
               emit(ctx, { type: 'train-step', node: ctx.name, ...r, line });
               appendFileSync(logFile, line + '\n');
