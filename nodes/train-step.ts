@@ -12,8 +12,9 @@
 // choose recomputation ('auto'), and a run that cannot fit is refused (exit 2) with what to change.
 // On the CPU backends `threads` worker threads share each update's rows (src/train/parallel.ts).
 // With --resume the newest complete checkpoint is restored (weights, moments, step, schedule,
-// RNG, data position). With --dry-run only the memory plan and the data plan (train batches per
-// epoch, updates, epochs: src/train/data-plan.ts) are computed and reported.
+// RNG, data position). With --dry-run the memory plan and the data plan (train batches per
+// epoch, updates, epochs: src/train/data-plan.ts) are computed and reported, with an estimate of
+// the run's tokens and wall time from one update timed on a throwaway trainer (src/train/estimate.ts).
 // While training, the node's progress line (step/total, loss, lr, tok/s, ETA) goes to ctx.status.
 import { appendFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
@@ -38,6 +39,7 @@ import { formatStepPlan, planRefusal, stepPlan, type StepPlan } from '../src/tra
 import { TrainConfig } from '../src/train/config.ts';
 import { PushQueue, trainLoop } from '../src/train/loop.ts';
 import { progressLine, StepClock } from '../src/train/progress-line.ts';
+import { estimateLines, estimateRun, timeOneUpdate } from '../src/train/estimate.ts';
 import { formatMemoryPlans, memoryPlan } from '../src/train/memory-plan.ts';
 import { setupTrainer } from '../src/train/setup.ts';
 import { writeInitReport } from '../src/tokenizer/report.ts';
@@ -95,24 +97,13 @@ export default defineNode({
         const planned = first && planStep(ctx, tokenizer, backend, first.batch.numRows, first.seqLen);
         if (ctx.dryRun) {
           if (!planned) planOnly(ctx, tokenizer);
-          await dataPlan(ctx, first);
+          await dataPlan(ctx, first, planned && first ? () => timedUpdate(ctx, tokenizer, backend, planned, first) : undefined);
           return;
         }
         const checkpointRoot = path.join(ctx.runDir, p.checkpointDir);
-        const { trainer, skip, resumedFrom } = await setupTrainer({
-          model: p.model, tokenizer, cfg: trainConfig(p), seed: ctx.seed, init: p.init,
-          retrainTokens: p.retrainTokens, checkpointRoot, resume: p.resumeFrom ?? Boolean(ctx.resume),
+        const { trainer, skip, resumedFrom, parallel } = await startTrainer(ctx, tokenizer, backend, planned, {
+          checkpointRoot, resume: p.resumeFrom ?? Boolean(ctx.resume), key: `${ctx.runDir}/${ctx.name}`,
         });
-        trainer.recompute = planned ? planned.plan.recompute : p.recompute === 'always';
-        let parallel: DataParallel | null = null;
-        if (planned && planned.threads > 1) {
-          parallel = await DataParallel.start(planned.threads, {
-            key: `${ctx.runDir}/${ctx.name}`, modelDir: p.model, backend, cfg: trainer.cfg, tokens: trainer.tokens, seed: ctx.seed,
-          }).catch((e) => {
-            disposeTrainer(trainer);
-            throw e;
-          });
-        }
         emit(ctx, { type: 'train-start', node: ctx.name, backend, step: trainer.step, resumedFrom, skip, params: trainer.params.length, threads: planned?.threads ?? 1, recompute: trainer.recompute });
         mkdirSync(ctx.runDir, { recursive: true });
         if (!resumedFrom && trainer.describeInit) {
@@ -162,6 +153,46 @@ export default defineNode({
     return { events, state: state() };
   },
 });
+
+/** The trainer as the plan wants it: recomputation chosen, and the threads that share each update's rows. */
+async function startTrainer(
+  ctx: TrainContext, tokenizer: TokenizerArtifact, backend: BackendName, planned: { plan: StepPlan; threads: number } | undefined,
+  o: { checkpointRoot: string; resume: boolean | string; key: string },
+) {
+  const p = ctx.params;
+  const setup = await setupTrainer({
+    model: p.model, tokenizer, cfg: trainConfig(p), seed: ctx.seed, init: p.init,
+    retrainTokens: p.retrainTokens, checkpointRoot: o.checkpointRoot, resume: o.resume,
+  });
+  const trainer = setup.trainer;
+  trainer.recompute = planned ? planned.plan.recompute : p.recompute === 'always';
+  let parallel: DataParallel | null = null;
+  if (planned && planned.threads > 1) {
+    parallel = await DataParallel.start(planned.threads, {
+      key: o.key, modelDir: p.model, backend, cfg: trainer.cfg, tokens: trainer.tokens, seed: ctx.seed,
+    }).catch((e) => {
+      disposeTrainer(trainer);
+      throw e;
+    });
+  }
+  return { ...setup, parallel };
+}
+
+/**
+ * --dry-run: one real update, timed, on a throwaway trainer set up as the run would set it up (same plan, threads
+ * and recomputation). Its checkpoint folder is one that does not exist, so nothing under the run folder changes.
+ */
+async function timedUpdate(ctx: TrainContext, tokenizer: TokenizerArtifact, backend: BackendName, planned: { plan: StepPlan; threads: number }, first: PackedBatch) {
+  const { trainer, parallel } = await startTrainer(ctx, tokenizer, backend, planned, {
+    checkpointRoot: path.join(ctx.runDir, '.dry-run-no-checkpoints'), resume: false, key: `${ctx.runDir}/${ctx.name}/dry-run`,
+  });
+  try {
+    return await timeOneUpdate(trainer, first, parallel);
+  } finally {
+    await parallel?.close();
+    disposeTrainer(trainer);
+  }
+}
 
 /**
  * The training fields of the params (the rest are node wiring). Params is TrainConfig extended,
@@ -226,11 +257,19 @@ function planFile(ctx: TrainContext): string {
   return path.join(ctx.runDir, ctx.name === 'train' ? 'memory-plan.txt' : `${ctx.name}.memory-plan.txt`);
 }
 
-/** --dry-run: train batches per epoch, updates and epochs, from the first batch's plan (waits for packing). */
-async function dataPlan(ctx: TrainContext, first: PackedBatch | undefined): Promise<void> {
+/**
+ * --dry-run: train batches per epoch, updates and epochs, from the first batch's plan (waits for packing); with a
+ * timed update, the tokens and the wall time those updates take.
+ */
+async function dataPlan(ctx: TrainContext, first: PackedBatch | undefined, timeUpdate: (() => ReturnType<typeof timeOneUpdate>) | undefined): Promise<void> {
   const p = ctx.params;
   const d = await planOf(first, p.steps, p.gradAccumulation);
   const lines = d ? planLines(d) : ['  train batches per epoch  unknown (the batches do not come from a batch-packer)'];
+  // Timed once the packing is done (planOf waits for it): packer workers on the same cores made the update 4x slower.
+  const timed = await timeUpdate?.();
+  // Without a packer's plan the data is assumed to last for all the steps.
+  const estimate = first && timed ? estimateRun(first, p.gradAccumulation, d?.updates ?? p.steps, timed) : undefined;
+  if (estimate) lines.push(...estimateLines(estimate));
   if (d && isShort(d)) lines.push(`  warning: ${shortMessage(ctx.name, d)}`);
-  ctx.events.emit({ type: 'data-plan', node: ctx.name, lines, ...(d ?? {}) });
+  ctx.events.emit({ type: 'data-plan', node: ctx.name, lines, ...(d ?? {}), estimate });
 }
