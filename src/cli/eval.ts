@@ -15,7 +15,8 @@ export default defineCommand({
     `into consecutive windows of at most --max-len tokens (default ${DEFAULT_EVAL_MAX_LEN}) and reports the mean\n` +
     'next-token cross-entropy over all predicted tokens (the first token of each window is context only),\n' +
     'and bits per byte: the summed loss in bits over the UTF-8 bytes the predicted tokens spell (BOS/EOS\n' +
-    'count 0), the same bytes whichever tokenizer cut the text.\n' +
+    'count 0), which compares models whose tokenizers cut the text differently (only the bytes of each\n' +
+    "window's first token, context only, are left out, so the byte counts differ by a few).\n" +
     'With --json, stdout holds exactly {"tokens": N, "loss": L, "ppl": P, "bytes": B, "bits_per_byte": X}.',
   options: {
     ...MODEL_OPTIONS,
