@@ -43,7 +43,7 @@ export function summaryLines(r: BranchRecord, title: string): string[] {
     row('new-token accuracy', fmtPct(before?.newTokenAcc), fmtPct(after?.newTokenAcc)),
     row('… macro (per token)', fmtPct(before?.newTokenMacroAcc), fmtPct(after?.newTokenMacroAcc)),
     '',
-    info('before', 'step 0: base weights + initialised new rows, extended tokenizer; bits per byte: base model, own tokenizer'),
+    ...(before ? [info('before', 'step 0: base weights + initialised new rows, extended tokenizer; bits per byte: base model, own tokenizer')] : []),
     info('accuracy', `pooled over target positions; macro: mean over the ${seen} new tokens that occur as targets`),
     info('new tokens', newTokensLine(r)),
     info('trainable parameters', fmtTrainable(r)),
