@@ -31,7 +31,7 @@ const Params = z.strictObject({
 
 export default defineNode({
   name: 'summary',
-  description: 'Before/after summary table (eval and new-token loss, accuracy, trainable params, memory, adapter) and report.md with loss curves.',
+  description: 'Before/after summary table (eval loss, bits per byte, new-token loss, pooled and macro accuracy, trainable params, memory, adapter) and report.md with loss curves and a per-token table.',
   params: Params,
   inputs: {
     state: stream(TRAIN_STATE, { description: 'from evaluator' }),

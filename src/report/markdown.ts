@@ -1,8 +1,9 @@
-// report.md: the branches side by side (eval loss, new-token loss and accuracy before and
-// after, trainable parameters, training memory, adapter size, time), the loss-curve image,
-// and per-new-token accuracy. Every figure is read from the BranchRecords of the run.
+// report.md: the branches side by side (eval loss, bits per byte, new-token loss and accuracy
+// before and after, trainable parameters, training memory, adapter size, time), the loss-curve
+// image, per-new-token accuracy across branches and each branch's per-token table. Every figure is read from the BranchRecords of the run.
 import { beforeAfter, commonAfterLabel, tokensSeen, type BranchRecord } from './record.ts';
-import { fmtInt, fmtLoss, fmtPct, formatBytes } from './format.ts';
+import { fmtInt, fmtLoss, fmtPct, formatBytes, newTokensLine } from './format.ts';
+import { perTokenTable } from './per-token.ts';
 
 export interface ReportInfo {
   title: string;
@@ -38,7 +39,11 @@ export function reportMarkdown(records: BranchRecord[], info: ReportInfo): strin
     row('updates', (r) => `${fmtInt(r.steps)}${r.ended === 'end' ? '' : ` (${r.ended})`}`),
     row(`eval loss (before → ${last})`, (_, i) => arrow(fmtLoss(ba[i].before?.loss), fmtLoss(ba[i].after?.loss))),
     row(`new-token loss (before → ${last})`, (_, i) => arrow(fmtLoss(ba[i].before?.newTokenLoss), fmtLoss(ba[i].after?.newTokenLoss))),
-    row(`new-token accuracy (before → ${last})`, (_, i) => arrow(fmtPct(ba[i].before?.newTokenAcc), fmtPct(ba[i].after?.newTokenAcc))),
+    row(`bits per byte (base model, own tokenizer → ${last})`, (_, i) => arrow(fmtLoss(ba[i].before?.baseOwn?.bitsPerByte), fmtLoss(ba[i].after?.bitsPerByte))),
+    row('bits per byte at step 0 (extended tokenizer)', (_, i) => fmtLoss(ba[i].before?.bitsPerByte)),
+    row(`new-token accuracy, pooled (before → ${last})`, (_, i) => arrow(fmtPct(ba[i].before?.newTokenAcc), fmtPct(ba[i].after?.newTokenAcc))),
+    row(`new-token accuracy, macro (before → ${last})`, (_, i) => arrow(fmtPct(ba[i].before?.newTokenMacroAcc), fmtPct(ba[i].after?.newTokenMacroAcc))),
+    row('new tokens', (r) => newTokensLine(r).split(';')[0]),
     ...(last === 'last evaluation' ? [row('last evaluation at step', (_, i) => String(ba[i].after?.step ?? 'n/a'))] : []),
     row('trainable parameters', (r) => fmtInt(r.trainable.total)),
     row('… of which LoRA / token rows', (r) => `${fmtInt(r.trainable.lora)} / ${fmtInt(r.trainable.tokens)}`),
@@ -51,6 +56,7 @@ export function reportMarkdown(records: BranchRecord[], info: ReportInfo): strin
     '',
     ...comparison(records),
     ...perToken(records),
+    ...records.flatMap((r) => perTokenTable(r, records.length > 1)),
   ];
   return lines.join('\n') + '\n';
 }

@@ -8,6 +8,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { TrainSnapshot } from '../train/items.ts';
+import { macroAccuracy, type TokenMetrics } from '../train/evaluate.ts';
 import type { StepRecord } from '../train/step.ts';
 import type { EmbeddingMode } from '../model/modes.ts';
 import { countParams } from '../model/params.ts';
@@ -25,7 +26,18 @@ export interface EvalPoint {
   tokens: number;
   /** Top-1 accuracy per new token (NaN when it never is a target). */
   perTokenAcc: Record<string, number>;
+  /** Mean of perTokenAcc over the new tokens that occur as targets (each token once). */
+  newTokenMacroAcc?: number;
+  /** Per new token that occurs as a target: positions, loss, accuracy, emission rate (report.md's table). */
+  perToken?: Record<string, TokenFigures>;
+  /** Loss in bits over the UTF-8 bytes of the scored targets (absent in journals of older runs). */
+  bitsPerByte?: number;
+  bytes?: number;
+  /** Step 0 only: the base model with its own tokenizer on the same eval text. */
+  baseOwn?: { tokens: number; loss: number; bytes: number; bitsPerByte: number };
 }
+
+export type TokenFigures = Pick<TokenMetrics, 'count' | 'loss' | 'acc' | 'emissionRate'>;
 
 /** Bytes training holds beyond the frozen model (float32 throughout). */
 export interface TrainingMemory {
@@ -58,6 +70,10 @@ export interface BranchRecord {
   trainable: { lora: number; tokens: number; total: number };
   memory: TrainingMemory;
   newTokens: string[];
+  /** Merge mode: the new tokens that only build a word, counted apart from the words (rows still trained and saved). */
+  intermediates?: string[];
+  /** New tokens the tokenizer marks special (chat markers): not words either. */
+  special?: string[];
   /** The base model folder the adapter applies to. */
   baseModel: string;
   adapter?: AdapterInfo;
@@ -106,7 +122,7 @@ export class BranchRecorder {
         name: this.name, mode: t.cfg.embedding, steps: 0, ended: 'running', trainLoss: [], evals: [],
         trainable: { lora, tokens: total - lora, total },
         memory: trainingMemory(total, t.opt.stateBytes()),
-        newTokens: [...t.tokens.newTokens], baseModel: s.baseModel, seconds: 0,
+        newTokens: [...t.tokens.newTokens], intermediates: intermediateTokens(s), special: specialTokens(s), baseModel: s.baseModel, seconds: 0,
       };
     }
     const r = this.rec;
@@ -128,6 +144,11 @@ export class BranchRecorder {
         step: s.step, loss: m.loss, ppl: m.ppl, newTokenLoss: m.newToken.loss, newTokenAcc: m.newToken.acc,
         newTokenCount: m.newToken.count, tokens: m.tokens,
         perTokenAcc: Object.fromEntries(Object.entries(m.perToken).map(([k, v]) => [k, v.acc])),
+        newTokenMacroAcc: m.newToken.macroAcc ?? macroAccuracy(m.perToken),
+        // Tokens that never are a target (intermediates, words the eval split lacks) have no figures to keep.
+        perToken: Object.fromEntries(Object.entries(m.perToken).filter(([, v]) => v.count > 0)
+          .map(([k, v]) => [k, { count: v.count, loss: v.loss, acc: v.acc, emissionRate: v.emissionRate }])),
+        bitsPerByte: m.bitsPerByte, bytes: m.bytes, baseOwn: m.baseOwn,
       };
       this.now.evals.set(s.step, point);
       this.journal?.eval(this.sec, point);
@@ -167,6 +188,22 @@ export class BranchRecorder {
     r.throughput = steps.length === 0 ? undefined : { tokens, tokensPerSec: rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : tokens / Math.max(r.seconds, 1e-9) };
     return r;
   }
+}
+
+/** The trainer's new tokens whose ids the tokenizer marks as merge intermediates. */
+function intermediateTokens(s: TrainSnapshot): string[] {
+  const ids = new Set(s.tokenizer?.intermediateIds ?? []);
+  if (ids.size === 0) return [];
+  const { newTokenIds, newTokens } = s.trainer.tokens;
+  return newTokens.filter((_, k) => ids.has(newTokenIds[k]));
+}
+
+/** The trainer's new tokens that are special added tokens of the run's tokenizer. */
+function specialTokens(s: TrainSnapshot): string[] {
+  const added = s.tokenizer?.tokenizerJson?.added_tokens;
+  if (!Array.isArray(added)) return [];
+  const special = new Set(added.filter((t: { special?: boolean }) => t.special).map((t: { content: string }) => t.content));
+  return s.trainer.tokens.newTokens.filter((t) => special.has(t));
 }
 
 /** Params, their gradients (micro-batches of an accumulated update add into the same ones) and AdamW's moments. */

@@ -35,4 +35,9 @@ export interface TokenizerArtifact {
   /** Ids given to the new tokens, in the order of `newTokens`. */
   newTokenIds: number[];
   newTokens: string[];
+  /**
+   * Merge mode: the new ids that only build a word (Ġace, Ġacet, … for Ġacetaminophen). They stay
+   * in the adapter (every logit needs its row) but reports count them apart from the words.
+   */
+  intermediateIds?: number[];
 }
