@@ -10,6 +10,8 @@ export interface Provenance {
   /** Last metrics (eval loss, perplexity, new-token loss/accuracy, ...). */
   metrics?: Record<string, number>;
   step?: number;
+  /** The base model folder the run loaded, absolute: adapter_config.json names it portably. */
+  baseModelPath?: string;
   /** Legs of the run resumed with --resume-changed, and what differed from the first leg. */
   resumedWithChanges?: Array<{ leg: number; changes: string[] }>;
   /** Anything else worth recording (seed, backend, tokenpipe version). */
@@ -51,6 +53,7 @@ export function adapterReadme(c: AdapterContents, p: Provenance): string {
     '## Provenance',
     '',
     `- step: ${p.step ?? 'n/a'}`,
+    ...(p.baseModelPath ? [`- base model folder: \`${p.baseModelPath}\``] : []),
     `- pipeline file: ${p.pipelineFile ? `\`${p.pipelineFile}\`` : 'n/a'} (sha256 ${p.pipelineHash ?? 'n/a'})`,
     ...(corpus.length ? ['- corpus files:', ...corpus.map((l) => '  ' + l)] : []),
     ...changed,

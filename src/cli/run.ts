@@ -7,6 +7,7 @@ import { defaultProgressMode } from '../pipeline/progress.ts';
 import { exitCodeFor, makeRunDir, runPipeline, type RunOptions } from '../pipeline/run.ts';
 import { checkResume, formatChange, type FieldChange } from '../pipeline/run-record.ts';
 import { isEvent } from '../../nodes/_events.ts';
+import { userFrame } from '../util/stack-frame.ts';
 import { checkForCli, defineCommand, EXIT, expectArgs, SET_OPTION } from './command.ts';
 
 /** RunOptions plus the flags the training side reads (resume from the last checkpoint, plan only). */
@@ -88,7 +89,12 @@ export default defineCommand({
     const secs = (result.stats.elapsedMs / 1000).toFixed(1);
     for (const w of warnings) io.err(`pipe run: warning: ${w}`);
     for (const text of summaries) io.out(text + '\n');
-    if (result.status === 'failed') io.err(`pipe run: failed after ${secs}s: ${result.error?.message ?? 'unknown error'}`);
+    if (result.status === 'failed') {
+      io.err(`pipe run: failed after ${secs}s: ${result.error?.message ?? 'unknown error'}`);
+      // Where in the node's own code it threw; the whole stack is in events.jsonl (run-end).
+      const at = userFrame((result.error?.cause as Error | undefined)?.stack);
+      if (at) io.err(`  at ${at}`);
+    }
     else if (result.status === 'interrupted') io.err(`pipe run: interrupted after ${secs}s`);
     else io.err(`pipe run: completed in ${secs}s${result.stats.rejected ? ` (${result.stats.rejected} item(s) rejected, see rejects.jsonl)` : ''}`);
     io.err(`run folder: ${result.runDir}`);
