@@ -49,7 +49,11 @@ export default defineNode({
       // transformers saves a tokenizer with its chat template; so does the run, for the adapter.
       if (p.chatTemplate) {
         const a = artifact;
-        artifact = artifactFromFiles(a.tokenizerJson, { ...a.tokenizerConfig, chat_template: readFileSync(p.chatTemplate, 'utf8') }, a.baseVocabSize, a.newTokens, a.newTokenIds);
+        // Rebuilt for its hash over the new config; the ids merge mode marked intermediate carry over.
+        artifact = {
+          ...artifactFromFiles(a.tokenizerJson, { ...a.tokenizerConfig, chat_template: readFileSync(p.chatTemplate, 'utf8') }, a.baseVocabSize, a.newTokens, a.newTokenIds),
+          intermediateIds: a.intermediateIds,
+        };
       }
       const files = writeTokenizerFiles(path.join(ctx.runDir, p.dir), artifact);
       const rep = writeReport(path.join(ctx.runDir, p.report), report, formatExtension(report));

@@ -74,6 +74,11 @@ test('shortened quickstart: summary on stdout from the run, adapter loads', asyn
     assert.ok(last.loss < first.loss, `eval loss ${first.loss} -> ${last.loss}`);
     assert.ok(last.newToken.loss < first.newToken.loss, `new-token loss ${first.newToken.loss} -> ${last.newToken.loss}`);
     assert.equal(readFileSync(path.join(runDir, 'summary.txt'), 'utf8').trim(), r.stdout.trim());
+    // Merge mode's intermediate tokens are counted apart from the words, with the chat template set.
+    const ext = JSON.parse(readFileSync(path.join(runDir, 'tokenizer-extension.json'), 'utf8')) as { added: Array<{ kind: string; special?: boolean }> };
+    const count = (kind: string) => ext.added.filter((a) => (kind === 'special' ? a.special : a.kind === kind && !a.special)).length;
+    assert.ok(count('intermediate') > 0, 'merge mode added intermediate tokens');
+    assert.match(r.stdout, new RegExp(`^  new tokens\\s+${count('vocab')} words, ${count('special')} special \\(\\+${count('intermediate')} intermediate merge tokens\\)`, 'm'));
 
     // Adapter: where the table says, loadable, rows for exactly the new ids.
     const adapterDir = /^  adapter\s+(\/.+)$/m.exec(r.stdout)![1].trim();
