@@ -1,0 +1,125 @@
+// Train step on real shapes, side by side with PyTorch (issue 14). For each shape of bench/real-shapes.ts
+// and each embedding mode: the tokenpipe update on the wasm backend in a child process of its own
+// (seconds/step as the median of --steps updates after --warmup, tok/s, achieved GFLOP/s from
+// bench/flops.ts, peak RSS and tensor bytes), then bench/torch_step.py on the same folder with 1 and 2
+// threads when /usr/bin/python3 has torch, and tokenpipe / PyTorch(2 threads). The wasm matmul rate is
+// measured first, in this process, as the yardstick for the GFLOP/s.
+//
+//   npm run bench -- train [--quick] [--shapes=reference,...] [--modes=trainable-tokens,...] [--steps=N]
+//                          [--warmup=N] [--max-seconds=S] [--torch-threads=1,2] [--no-torch]
+//
+// Defaults: 2 steps after 1 warm-up, every child stopped after 300 s (a crash or a timeout is a row that
+// says so, with what was measured before it). --quick: trainable-tokens only, 1 step without warm-up,
+// 120 s per child, PyTorch with 2 threads only.
+import { flag, list, num, type BenchOptions } from './options.ts';
+import type { StepRun } from './children.ts';
+import { stepFlops } from './flops.ts';
+import { EMBEDDING_MODES, setBackend, type EmbeddingMode } from './harness.ts';
+import { measureMatmulRates } from './matmul-rate.ts';
+import { fmt, fmtBytes, LORA_RANK, NEW_TOKENS, prepareShape, REAL_SHAPES } from './real-shapes.ts';
+import type { BenchOutput, BenchResult } from './run.ts';
+import { runTokenpipe } from './tokenpipe-step.ts';
+import { runTorch, torchInfo } from './torch.ts';
+
+interface Row {
+  shape: string;
+  mode: EmbeddingMode;
+  B: number;
+  T: number;
+  accum: number;
+  gflopPerStep: number;
+  tokenpipe: StepRun & { gflops: number | null };
+  torch: Record<string, StepRun>;
+  /** tokenpipe tok/s over PyTorch (2 threads) tok/s. */
+  ratio: number | null;
+}
+
+const log = (s: string) => process.stderr.write(s + '\n');
+
+export default async function trainShapes(o: BenchOptions): Promise<BenchOutput> {
+  const quick = flag(o, 'quick');
+  const shapes = list(o, 'shapes', REAL_SHAPES, REAL_SHAPES);
+  const modes = list(o, 'modes', EMBEDDING_MODES, quick ? ['trainable-tokens'] : EMBEDDING_MODES);
+  const steps = Math.max(1, num(o, 'steps', quick ? 1 : 2));
+  const warmup = num(o, 'warmup', quick ? 0 : 1);
+  const maxSeconds = num(o, 'max-seconds', quick ? 120 : 300);
+  const threads = list(o, 'torch-threads', ['1', '2', '4', '8'], quick ? ['2'] : ['1', '2']).map(Number);
+  const torch = flag(o, 'no-torch') ? null : torchInfo();
+  log(torch ? `  PyTorch ${torch.version}, BLAS_INFO=${torch.blas} (${torch.blasLibrary ?? 'library unknown'})` : '  PyTorch: not run (no torch in /usr/bin/python3, or --no-torch)');
+
+  await setBackend('wasm');
+  const rates = measureMatmulRates();
+  for (const r of rates) log(`  wasm matmul ${r.name}: ${r.gflops.toFixed(1)} GFLOP/s`);
+
+  const rows: Row[] = [];
+  for (const shape of shapes) {
+    const p = await prepareShape(shape, log);
+    const { B, T, accum } = p.work;
+    for (const mode of modes) {
+      const flops = stepFlops(p.config, { B, T, accum, mode, newTokens: NEW_TOKENS, r: LORA_RANK });
+      const job = { model: p.dir, mode, B, T, accum, steps, warmup };
+      const tp = await runTokenpipe(job, maxSeconds);
+      const tokenpipe = { ...tp, gflops: tp.secondsPerStep ? flops.total / tp.secondsPerStep / 1e9 : null };
+      log(`  ${shape} ${mode}: tokenpipe ${describe(tp)}`);
+      const torchRuns: Record<string, StepRun> = {};
+      for (const n of torch ? threads : []) {
+        torchRuns[n] = await runTorch({ ...job, threads: n }, maxSeconds);
+        log(`  ${shape} ${mode}: PyTorch ${n} thread(s) ${describe(torchRuns[n])}`);
+      }
+      const t2 = torchRuns[2]?.tokensPerSec;
+      const ratio = tp.status === 'ok' && tp.tokensPerSec && t2 ? tp.tokensPerSec / t2 : null;
+      rows.push({ shape, mode, B, T, accum, gflopPerStep: flops.total / 1e9, tokenpipe, torch: torchRuns, ratio });
+    }
+  }
+  printTable(rows, threads, torch !== null);
+  return { rows: toResults(rows, rates, threads, torch !== null), details: { torch, matmul: rates, steps, warmup, maxSeconds, rows } };
+}
+
+function describe(r: StepRun): string {
+  const rate = r.tokensPerSec ? `${fmt(r.tokensPerSec)} tok/s (${fmt(r.secondsPerStep)} s/step)` : 'no rate';
+  return `${rate}${r.note ? ` — ${r.note}` : ''}`;
+}
+
+function toResults(rows: Row[], rates: ReturnType<typeof measureMatmulRates>, threads: number[], withTorch: boolean): BenchResult[] {
+  const out: BenchResult[] = rates.map((r) => ({ name: `wasm matmul ${r.name}`, value: r.gflops, unit: 'GFLOP/s' }));
+  for (const r of rows) {
+    const what = `${r.shape} ${r.mode}`;
+    const size = r.accum > 1 ? `B=${r.B} T=${r.T} x${r.accum} accum` : `B=${r.B} T=${r.T}`;
+    const tp = r.tokenpipe;
+    const mem = `peak RSS ${fmtBytes(tp.peakRssBytes)}, tensors ${fmtBytes(tp.peakTensorBytes)}`;
+    const ok = tp.status === 'ok';
+    out.push({
+      name: `${what}: tokenpipe`, value: ok ? tp.tokensPerSec : null, unit: 'tok/s',
+      note: ok ? `${size}, ${fmt(tp.secondsPerStep)} s/step, ${fmt(tp.gflops)} GFLOP/s of ${fmt(r.gflopPerStep)} GFLOP, ${mem}` : `${tp.note}; ${mem}`,
+    });
+    for (const n of withTorch ? threads : []) {
+      const t = r.torch[n];
+      out.push({
+        name: `${what}: PyTorch ${n} thread${n > 1 ? 's' : ''}`, value: t.status === 'ok' ? t.tokensPerSec : null, unit: 'tok/s',
+        note: t.status === 'ok' ? `${fmt(t.secondsPerStep)} s/step, peak RSS ${fmtBytes(t.peakRssBytes)}` : `${t.note}${t.tokensPerSec ? ` (~${fmt(t.tokensPerSec)} tok/s)` : ''}`,
+      });
+    }
+    if (withTorch && threads.includes(2)) {
+      out.push({ name: `${what}: tokenpipe / PyTorch(2 threads)`, value: r.ratio, unit: 'x', note: r.ratio === null ? 'one side has no complete measurement' : undefined });
+    }
+  }
+  return out;
+}
+
+function printTable(rows: Row[], threads: number[], withTorch: boolean): void {
+  const head = ['shape', 'mode', 's/step', 'tok/s', 'GFLOP/s', 'peak RSS', ...(withTorch ? threads.map((n) => `torch ${n}t tok/s`) : []), ...(withTorch ? ['ratio (2t)'] : [])];
+  const cell = (r: StepRun) => (r.status === 'ok' ? fmt(r.tokensPerSec) : r.tokensPerSec ? `~${fmt(r.tokensPerSec)}*` : r.status);
+  const body = rows.map((r) => [
+    r.shape, r.mode, r.tokenpipe.status === 'ok' ? fmt(r.tokenpipe.secondsPerStep) : r.tokenpipe.status, cell(r.tokenpipe), fmt(r.tokenpipe.gflops),
+    fmtBytes(r.tokenpipe.peakRssBytes), ...(withTorch ? threads.map((n) => cell(r.torch[n])) : []), ...(withTorch ? [r.ratio === null ? 'n/a' : `${r.ratio.toFixed(2)}x`] : []),
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (c: string[]) => c.map((s, i) => (i < 2 ? s.padEnd(w[i]) : s.padStart(w[i]))).join(' | ');
+  log(`\ntrain step on real shapes (tokenpipe on wasm; ~ = partial, * = see notes)\n${line(head)}\n${w.map((n) => '-'.repeat(n)).join('-+-')}`);
+  for (const b of body) log(line(b));
+  for (const r of rows) {
+    for (const [who, run] of [['tokenpipe', r.tokenpipe], ...Object.entries(r.torch).map(([n, t]) => [`PyTorch ${n}t`, t] as const)] as const) {
+      if (run.note) log(`  ${r.shape} ${r.mode} ${who}: ${run.note}`);
+    }
+  }
+}
