@@ -2,13 +2,14 @@
 // wasm heap that only grows cannot touch the next one. Spawned by bench/children.ts:
 //
 //   node --import tsx bench/step-child.ts --model DIR --mode M --batch B --seq T [--accum A] [--steps K] [--warmup W]
+//                                         [--packed CACHE_DIR]
 //
 // Writes one JSON object per line on stdout as it goes (so a parent that kills it on a timeout, or sees it
 // crash, still has what was measured): `loaded`, then `step` per update, then `done` with the median.
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { BenchOptionInvalid } from '../src/errors.ts';
-import { EMBEDDING_MODES, openTrainer, randomBatch, setBackend, update, type EmbeddingMode } from './harness.ts';
+import { EMBEDDING_MODES, openTrainer, packedBatches, randomBatch, setBackend, update, type EmbeddingMode, type StepBatch } from './harness.ts';
 import { median } from './stats.ts';
 import { maxRssBytes, trackTensorPeak } from './tensor-peak.ts';
 
@@ -23,6 +24,8 @@ const { values: a } = parseArgs({
     warmup: { type: 'string', default: '1' },
     'new-tokens': { type: 'string', default: '16' },
     seed: { type: 'string', default: '0' },
+    /** A batch-packer cache folder: update k trains on its k-th batch instead of random ids (accum 1). */
+    packed: { type: 'string' },
   },
 });
 if (!a.model) throw new BenchOptionInvalid('step-child: --model DIR is required');
@@ -50,10 +53,14 @@ async function measure(): Promise<void> {
   emit('loaded', { seconds: (performance.now() - t0) / 1000, tensorBytes: tf.memory().numBytes });
   const loadPeak = peak.peak();
   peak.reset();
+  const packed = a.packed ? await packedBatches(a.packed, warmup + steps) : null;
+  if (packed && packed.length < warmup + steps) throw new BenchOptionInvalid(`${a.packed} holds ${packed.length} train batches, ${warmup + steps} needed`);
   const times: number[] = [];
   let loss = NaN;
   for (let k = 0; k < warmup + steps; k++) {
-    const micro = Array.from({ length: accum }, (_, m) => randomBatch(t.vocabSize, B, T, seed * 1_000_003 + k * 101 + m));
+    const micro: StepBatch[] = packed
+      ? [packed[k]]
+      : Array.from({ length: accum }, (_, m) => randomBatch(t.vocabSize, B, T, seed * 1_000_003 + k * 101 + m));
     t0 = performance.now();
     loss = update(t, micro).loss;
     const seconds = (performance.now() - t0) / 1000;

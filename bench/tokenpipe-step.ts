@@ -12,6 +12,8 @@ export interface TokenpipeJob {
   accum: number;
   steps: number;
   warmup: number;
+  /** A batch-packer cache folder to take the batches from (see step-child.ts). */
+  packed?: string;
 }
 
 type Event = { event: string; seconds?: number; warmup?: boolean; secondsPerStep?: number; peakTensorBytes?: number; maxRssBytes?: number };
@@ -19,7 +21,7 @@ type Event = { event: string; seconds?: number; warmup?: boolean; secondsPerStep
 export async function runTokenpipe(job: TokenpipeJob, maxSeconds: number): Promise<StepRun> {
   const [cmd, args] = nodeArgs('bench/step-child.ts', [
     '--model', job.model, '--mode', job.mode, '--batch', String(job.B), '--seq', String(job.T), '--accum', String(job.accum),
-    '--steps', String(job.steps), '--warmup', String(job.warmup),
+    '--steps', String(job.steps), '--warmup', String(job.warmup), ...(job.packed ? ['--packed', job.packed] : []),
   ]);
   const r = await runChild(cmd, args, maxSeconds);
   const events = r.events as Event[];
