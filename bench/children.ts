@@ -73,6 +73,11 @@ export interface StepRun {
   peakRssBytes: number | null;
   /** tokenpipe only: high-water of TF.js tensor bytes (bench/tensor-peak.ts). */
   peakTensorBytes?: number | null;
+  /**
+   * True when the rate is the median of updates timed after the warm-up, even if the child was stopped
+   * before all of them ran; false when it comes from the warm-up alone or an estimate.
+   */
+  measured: boolean;
   /** How the rate was obtained when not from complete measured steps, or why there is none. */
   note?: string;
   raw: unknown;

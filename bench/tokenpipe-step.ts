@@ -30,7 +30,7 @@ export async function runTokenpipe(job: TokenpipeJob, maxSeconds: number): Promi
   const memory = { peakRssBytes: last?.maxRssBytes ?? null, peakTensorBytes: last?.peakTensorBytes ?? null };
   const done = events.find((e) => e.event === 'done');
   if (r.status === 'ok' && done?.secondsPerStep) {
-    return { status: 'ok', secondsPerStep: done.secondsPerStep, tokensPerSec: tokens / done.secondsPerStep, ...memory, raw: events };
+    return { status: 'ok', measured: true, secondsPerStep: done.secondsPerStep, tokensPerSec: tokens / done.secondsPerStep, ...memory, raw: events };
   }
   const steps = events.filter((e) => e.event === 'step');
   const measured = steps.filter((e) => !e.warmup).map((e) => e.seconds!);
@@ -42,7 +42,7 @@ export async function runTokenpipe(job: TokenpipeJob, maxSeconds: number): Promi
   const why = r.status === 'crashed' ? `crashed: ${r.reason}` : `${r.status} (${r.reason})`;
   const where = loaded ? (steps.length ? `after ${steps.length} update(s)` : 'in the first update') : 'while loading the model';
   return {
-    status: r.status, secondsPerStep: est, tokensPerSec: est ? tokens / est : null, ...memory,
+    status: r.status, measured: measured.length > 0, secondsPerStep: est, tokensPerSec: est ? tokens / est : null, ...memory,
     note: est ? `${why} ${where}; rate from ${how}` : `${why} ${where}`, raw: { events, stderrTail: r.stderr.split('\n').slice(-8) },
   };
 }

@@ -51,7 +51,7 @@ export async function runTorch(job: TorchJob, maxSeconds: number): Promise<StepR
   const tokens = job.B * job.T * job.accum;
   const final = r.events.at(-1) as { seconds_per_step?: number; peak_rss_bytes?: number } | undefined;
   if (r.status === 'ok' && final?.seconds_per_step) {
-    return { status: 'ok', secondsPerStep: final.seconds_per_step, tokensPerSec: tokens / final.seconds_per_step, peakRssBytes: final.peak_rss_bytes ?? null, raw: final };
+    return { status: 'ok', measured: true, secondsPerStep: final.seconds_per_step, tokensPerSec: tokens / final.seconds_per_step, peakRssBytes: final.peak_rss_bytes ?? null, raw: final };
   }
   // Stopped or crashed: fall back on the progress lines.
   const steps = [...r.stderr.matchAll(/^step (\d+)\/\d+: ([\d.]+) s/gm)].map((m) => ({ k: Number(m[1]), s: Number(m[2]) }));
@@ -67,7 +67,7 @@ export async function runTorch(job: TorchJob, maxSeconds: number): Promise<StepR
   }
   const why = r.status === 'crashed' ? `crashed: ${r.reason}` : `${r.status} (${r.reason})`;
   return {
-    status: r.status, secondsPerStep: est, tokensPerSec: est ? tokens / est : null, peakRssBytes: null,
+    status: r.status, measured: measured.length > 0, secondsPerStep: est, tokensPerSec: est ? tokens / est : null, peakRssBytes: null,
     note: est ? `${why}; rate from ${how}` : why, raw: { stderrTail: r.stderr.split('\n').slice(-5) },
   };
 }

@@ -58,6 +58,7 @@ async function pipelineOverhead(N: number, maxSeconds: number): Promise<{ rows: 
     const bare = await runTokenpipe({ model: p.dir, mode: 'trainable-tokens', B, T, accum: 1, steps: steps.length - 1, warmup: 1, packed: packDir }, maxSeconds);
     const stepSeconds = Array.isArray(bare.raw) ? ((bare.raw as Array<{ event: string; stepSeconds?: number[] }>).find((e) => e.event === 'done')?.stepSeconds ?? []) : [];
     const bareSeconds = stepSeconds.length ? stepSeconds.reduce((a, b) => a + b, 0) / stepSeconds.length : null;
+    log(`  step alone: ${bareSeconds ? `${fmt(bareSeconds)} s per update` : bare.note}`);
     const tokPerSec = (s: number | null) => (s ? (B * T) / s : null);
     const same = `updates 2..${steps.length} of the same packed batches, reference shape, trainable-tokens, wasm`;
     const rows: BenchResult[] = [

@@ -59,15 +59,16 @@ export default async function trainShapes(o: BenchOptions): Promise<BenchOutput>
       const flops = stepFlops(p.config, { B, T, accum, mode, newTokens: NEW_TOKENS, r: LORA_RANK });
       const job = { model: p.dir, mode, B, T, accum, steps, warmup };
       const tp = await runTokenpipe(job, maxSeconds);
-      const tokenpipe = { ...tp, gflops: tp.secondsPerStep ? flops.total / tp.secondsPerStep / 1e9 : null };
+      const tokenpipe = { ...tp, gflops: tp.measured && tp.secondsPerStep ? flops.total / tp.secondsPerStep / 1e9 : null };
       log(`  ${shape} ${mode}: tokenpipe ${describe(tp)}`);
       const torchRuns: Record<string, StepRun> = {};
       for (const n of torch ? threads : []) {
         torchRuns[n] = await runTorch({ ...job, threads: n }, maxSeconds);
         log(`  ${shape} ${mode}: PyTorch ${n} thread(s) ${describe(torchRuns[n])}`);
       }
-      const t2 = torchRuns[2]?.tokensPerSec;
-      const ratio = tp.status === 'ok' && tp.tokensPerSec && t2 ? tp.tokensPerSec / t2 : null;
+      // A run stopped by the time limit after at least one timed update still has a measured rate.
+      const t2 = torchRuns[2]?.measured ? torchRuns[2].tokensPerSec : null;
+      const ratio = tp.measured && tp.tokensPerSec && t2 ? tp.tokensPerSec / t2 : null;
       rows.push({ shape, mode, B, T, accum, gflopPerStep: flops.total / 1e9, tokenpipe, torch: torchRuns, ratio });
     }
   }
@@ -87,20 +88,20 @@ function toResults(rows: Row[], rates: ReturnType<typeof measureMatmulRates>, th
     const size = r.accum > 1 ? `B=${r.B} T=${r.T} x${r.accum} accum` : `B=${r.B} T=${r.T}`;
     const tp = r.tokenpipe;
     const mem = `peak RSS ${fmtBytes(tp.peakRssBytes)}, tensors ${fmtBytes(tp.peakTensorBytes)}`;
-    const ok = tp.status === 'ok';
+    const rate = `${size}, ${fmt(tp.secondsPerStep)} s/step, ${fmt(tp.gflops)} GFLOP/s of ${fmt(r.gflopPerStep)} GFLOP, ${mem}`;
     out.push({
-      name: `${what}: tokenpipe`, value: ok ? tp.tokensPerSec : null, unit: 'tok/s',
-      note: ok ? `${size}, ${fmt(tp.secondsPerStep)} s/step, ${fmt(tp.gflops)} GFLOP/s of ${fmt(r.gflopPerStep)} GFLOP, ${mem}` : `${tp.note}; ${mem}`,
+      name: `${what}: tokenpipe`, value: tp.measured ? tp.tokensPerSec : null, unit: 'tok/s',
+      note: tp.status === 'ok' ? rate : tp.measured ? `${rate}; ${tp.note}` : `${tp.note}; ${mem}`,
     });
     for (const n of withTorch ? threads : []) {
       const t = r.torch[n];
       out.push({
-        name: `${what}: PyTorch ${n} thread${n > 1 ? 's' : ''}`, value: t.status === 'ok' ? t.tokensPerSec : null, unit: 'tok/s',
-        note: t.status === 'ok' ? `${fmt(t.secondsPerStep)} s/step, peak RSS ${fmtBytes(t.peakRssBytes)}` : `${t.note}${t.tokensPerSec ? ` (~${fmt(t.tokensPerSec)} tok/s)` : ''}`,
+        name: `${what}: PyTorch ${n} thread${n > 1 ? 's' : ''}`, value: t.measured ? t.tokensPerSec : null, unit: 'tok/s',
+        note: t.status === 'ok' ? `${fmt(t.secondsPerStep)} s/step, peak RSS ${fmtBytes(t.peakRssBytes)}` : `${fmt(t.secondsPerStep)} s/step; ${t.note}${!t.measured && t.tokensPerSec ? ` (~${fmt(t.tokensPerSec)} tok/s)` : ''}`,
       });
     }
     if (withTorch && threads.includes(2)) {
-      out.push({ name: `${what}: tokenpipe / PyTorch(2 threads)`, value: r.ratio, unit: 'x', note: r.ratio === null ? 'one side has no complete measurement' : undefined });
+      out.push({ name: `${what}: tokenpipe / PyTorch(2 threads)`, value: r.ratio, unit: 'x', note: r.ratio === null ? 'no timed update on one side' : undefined });
     }
   }
   return out;
@@ -108,14 +109,15 @@ function toResults(rows: Row[], rates: ReturnType<typeof measureMatmulRates>, th
 
 function printTable(rows: Row[], threads: number[], withTorch: boolean): void {
   const head = ['shape', 'mode', 's/step', 'tok/s', 'GFLOP/s', 'peak RSS', ...(withTorch ? threads.map((n) => `torch ${n}t tok/s`) : []), ...(withTorch ? ['ratio (2t)'] : [])];
-  const cell = (r: StepRun) => (r.status === 'ok' ? fmt(r.tokensPerSec) : r.tokensPerSec ? `~${fmt(r.tokensPerSec)}*` : r.status);
+  // Plain: every timed update ran; '*': fewer ran before the limit (see notes); '~': warm-up or estimate only.
+  const cell = (r: StepRun) => (r.status === 'ok' ? fmt(r.tokensPerSec) : r.measured ? `${fmt(r.tokensPerSec)}*` : r.tokensPerSec ? `~${fmt(r.tokensPerSec)}` : r.status);
   const body = rows.map((r) => [
-    r.shape, r.mode, r.tokenpipe.status === 'ok' ? fmt(r.tokenpipe.secondsPerStep) : r.tokenpipe.status, cell(r.tokenpipe), fmt(r.tokenpipe.gflops),
+    r.shape, r.mode, r.tokenpipe.secondsPerStep ? fmt(r.tokenpipe.secondsPerStep) : r.tokenpipe.status, cell(r.tokenpipe), fmt(r.tokenpipe.gflops),
     fmtBytes(r.tokenpipe.peakRssBytes), ...(withTorch ? threads.map((n) => cell(r.torch[n])) : []), ...(withTorch ? [r.ratio === null ? 'n/a' : `${r.ratio.toFixed(2)}x`] : []),
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (c: string[]) => c.map((s, i) => (i < 2 ? s.padEnd(w[i]) : s.padStart(w[i]))).join(' | ');
-  log(`\ntrain step on real shapes (tokenpipe on wasm; ~ = partial, * = see notes)\n${line(head)}\n${w.map((n) => '-'.repeat(n)).join('-+-')}`);
+  log(`\ntrain step on real shapes (tokenpipe on wasm; * = stopped early, rate from the updates that ran; ~ = warm-up or estimate only)\n${line(head)}\n${w.map((n) => '-'.repeat(n)).join('-+-')}`);
   for (const b of body) log(line(b));
   for (const r of rows) {
     for (const [who, run] of [['tokenpipe', r.tokenpipe], ...Object.entries(r.torch).map(([n, t]) => [`PyTorch ${n}t`, t] as const)] as const) {
