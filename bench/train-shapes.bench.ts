@@ -6,11 +6,12 @@
 // measured first, in this process, as the yardstick for the GFLOP/s.
 //
 //   npm run bench -- train [--quick] [--shapes=reference,...] [--modes=trainable-tokens,...] [--steps=N]
-//                          [--warmup=N] [--max-seconds=S] [--torch-threads=1,2] [--no-torch]
+//                          [--warmup=N] [--max-seconds=S] [--torch-threads=1,2] [--no-torch] [--torch-no-skip]
 //
 // Defaults: 2 steps after 1 warm-up, every child stopped after 300 s (a crash or a timeout is a row that
-// says so, with what was measured before it). --quick: trainable-tokens only, 1 step without warm-up,
-// 120 s per child, PyTorch with 2 threads only.
+// says so, with what was measured before it; once a PyTorch run of a shape yields no rate at all, the
+// shape's other PyTorch runs are skipped unless --torch-no-skip). --quick: trainable-tokens only, 1 step
+// without warm-up, 120 s per child, PyTorch with 2 threads only.
 import { flag, list, num, type BenchOptions } from './options.ts';
 import type { StepRun } from './children.ts';
 import { stepFlops } from './flops.ts';
@@ -51,6 +52,8 @@ export default async function trainShapes(o: BenchOptions): Promise<BenchOutput>
   const rates = measureMatmulRates();
   for (const r of rates) log(`  wasm matmul ${r.name}: ${r.gflops.toFixed(1)} GFLOP/s`);
 
+  const keepGoing = flag(o, 'torch-no-skip');
+  const torchHopeless = new Map<string, string>();
   const rows: Row[] = [];
   for (const shape of shapes) {
     const p = await prepareShape(shape, log);
@@ -63,8 +66,15 @@ export default async function trainShapes(o: BenchOptions): Promise<BenchOutput>
       log(`  ${shape} ${mode}: tokenpipe ${describe(tp)}`);
       const torchRuns: Record<string, StepRun> = {};
       for (const n of torch ? threads : []) {
-        torchRuns[n] = await runTorch({ ...job, threads: n }, maxSeconds);
+        const hopeless = torchHopeless.get(shape);
+        torchRuns[n] = hopeless ? skipped(hopeless) : await runTorch({ ...job, threads: n }, maxSeconds);
         log(`  ${shape} ${mode}: PyTorch ${n} thread(s) ${describe(torchRuns[n])}`);
+        // No rate at all within the limit (not even a warm-up update or micro-batch): the shape's other
+        // PyTorch runs would burn the same time for nothing (Qwen2.5-0.5B on a reference BLAS).
+        const r = torchRuns[n];
+        if (!hopeless && !keepGoing && r.status === 'timed out' && r.tokensPerSec === null) {
+          torchHopeless.set(shape, `${mode}, ${n} thread(s) gave no rate within ${maxSeconds} s`);
+        }
       }
       // A run stopped by the time limit after at least one timed update still has a measured rate.
       const t2 = torchRuns[2]?.measured ? torchRuns[2].tokensPerSec : null;
@@ -74,6 +84,10 @@ export default async function trainShapes(o: BenchOptions): Promise<BenchOutput>
   }
   printTable(rows, threads, torch !== null);
   return { rows: toResults(rows, rates, threads, torch !== null), details: { torch, matmul: rates, steps, warmup, maxSeconds, rows } };
+}
+
+function skipped(why: string): StepRun {
+  return { status: 'timed out', measured: false, secondsPerStep: null, tokensPerSec: null, peakRssBytes: null, note: `skipped: PyTorch ${why} (--torch-no-skip runs it anyway)`, raw: null };
 }
 
 function describe(r: StepRun): string {
