@@ -111,7 +111,9 @@ function toResults(rows: Row[], rates: ReturnType<typeof measureMatmulRates>, th
       const t = r.torch[n];
       out.push({
         name: `${what}: PyTorch ${n} thread${n > 1 ? 's' : ''}`, value: t.measured ? t.tokensPerSec : null, unit: 'tok/s',
-        note: t.status === 'ok' ? `${fmt(t.secondsPerStep)} s/step, peak RSS ${fmtBytes(t.peakRssBytes)}` : `${fmt(t.secondsPerStep)} s/step; ${t.note}${!t.measured && t.tokensPerSec ? ` (~${fmt(t.tokensPerSec)} tok/s)` : ''}`,
+        note: t.status === 'ok'
+          ? `${fmt(t.secondsPerStep)} s/step, peak RSS ${fmtBytes(t.peakRssBytes)}`
+          : `${t.secondsPerStep ? `${fmt(t.secondsPerStep)} s/step; ` : ''}${t.note}${!t.measured && t.tokensPerSec ? ` (~${fmt(t.tokensPerSec)} tok/s)` : ''}`,
       });
     }
     if (withTorch && threads.includes(2)) {
