@@ -63,7 +63,7 @@ export async function runTorch(job: TorchJob, maxSeconds: number): Promise<StepR
   else if (steps.length > 0) [est, how] = [steps[0].s, 'the warm-up step only'];
   else if (micros.length > 0) {
     const last = micros.at(-1)!;
-    [est, how] = [(last.s / last.m) * last.of, `estimated from ${last.m}/${last.of} micro-batches of the first update`];
+    [est, how] = [(last.s / last.m) * last.of, `${last.m}/${last.of} micro-batches of the first update, scaled to ${last.of}`];
   }
   const why = r.status === 'crashed' ? `crashed: ${r.reason}` : `${r.status} (${r.reason})`;
   return {
