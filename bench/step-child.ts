@@ -5,13 +5,14 @@
 //                                         [--packed CACHE_DIR]
 //
 // Writes one JSON object per line on stdout as it goes (so a parent that kills it on a timeout, or sees it
-// crash, still has what was measured): `loaded`, then `step` per update, then `done` with the median.
+// crash, still has what was measured): `loaded`, then `step` per update, then `done` with the median;
+// every 2 s a `memory` line with the high-water marks so far, even in the middle of an update.
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { BenchOptionInvalid } from '../src/errors.ts';
 import { EMBEDDING_MODES, openTrainer, packedBatches, randomBatch, setBackend, update, type EmbeddingMode, type StepBatch } from './harness.ts';
 import { median } from './stats.ts';
-import { maxRssBytes, trackTensorPeak } from './tensor-peak.ts';
+import { maxRssBytes, reportPeakEvery, trackTensorPeak } from './tensor-peak.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -38,6 +39,7 @@ const emit = (event: string, fields: Record<string, unknown>) =>
 
 await setBackend('wasm');
 const peak = trackTensorPeak();
+reportPeakEvery(2000);
 try {
   await measure();
 } catch (e) {
