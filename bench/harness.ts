@@ -1,18 +1,23 @@
 // The benches' only door into tokenpipe's training internals: every import of src/train (and of the
 // modules being moved between src/ folders) lives here, so a move is fixed in this one file.
-// What the benches need: a trainer on a model folder for one embedding mode, random and packed batches,
-// one update, and the memory plan's predicted peak when there is one.
+// What the benches need: a trainer on a model folder for one embedding mode, set up the way the train node
+// (nodes/train-step.ts) sets it up for a thread count (step plan -> recompute; DataParallel when threads > 1),
+// random and packed batches, one update through the node's own step (trainStepParallel), and the step plan.
+import os from 'node:os';
 import path from 'node:path';
 import { readIpcFile } from '../src/io/arrow.ts';
-import { setBackend } from '../src/model/backend.ts';
+import { backendMemoryLimit, setBackend } from '../src/model/backend.ts';
 import type { ModelConfig } from '../src/model/config.ts';
+import { EMBEDDING_MODES, type EmbeddingMode } from '../src/model/modes.ts';
 import { loadModel } from '../src/model/weights.ts';
 import { TrainConfig } from '../src/train/config.ts';
-import { EMBEDDING_MODES, memoryPlan, type EmbeddingMode } from '../src/train/memory-plan.ts';
-import { stepBatch, trainStep, type StepBatch } from '../src/train/step.ts';
+import { memoryPlan } from '../src/train/memory-plan.ts';
+import { DataParallel } from '../src/train/parallel.ts';
+import { formatStepPlan, stepPlan, type StepPlan } from '../src/train/step-memory.ts';
+import { stepBatch, trainStepParallel, type StepBatch, type StepUpdate } from '../src/train/step.ts';
 import { createTrainer, disposeTrainer, type Trainer } from '../src/train/trainer.ts';
 
-export { EMBEDDING_MODES, setBackend, type EmbeddingMode, type StepBatch };
+export { EMBEDDING_MODES, formatStepPlan, setBackend, type EmbeddingMode, type StepBatch, type StepPlan };
 
 /** LoRA r=8 alpha=16 on q_proj, v_proj (TrainConfig's defaults, spelled out because the benches promise them). */
 export const BENCH_LORA = { r: 8, alpha: 16, targetModules: ['q_proj', 'v_proj'] as const };
@@ -22,11 +27,33 @@ export interface BenchTrainer {
   config: ModelConfig;
   /** Rows of the embedding with the new tokens appended: ids are drawn below this. */
   vocabSize: number;
-  dispose(): void;
+  /** The step plan the train node would make for this run (it decides recomputation). */
+  plan: StepPlan;
+  /** Threads sharing each update (1: the plain step on this thread). */
+  threads: number;
+  /** One update through the train node's step: trainStepParallel with this run's DataParallel (none at 1 thread). */
+  step(micro: StepBatch[]): Promise<StepUpdate>;
+  dispose(): Promise<void>;
 }
 
-/** Loads `dir` and sets it up for `mode` with `newTokens` rows appended after the vocabulary (zero rows). */
-export async function openTrainer(dir: string, mode: EmbeddingMode, opts: { newTokens: number; gradAccumulation: number; seed?: number }): Promise<BenchTrainer> {
+export interface OpenOptions {
+  newTokens: number;
+  gradAccumulation: number;
+  /** Rows and tokens of one micro-batch (the plan is made from them, as the train node does from its first batch). */
+  B: number;
+  T: number;
+  /** Threads sharing each update's rows, as train-step `threads: n` (default 1). */
+  threads?: number;
+  seed?: number;
+}
+
+/**
+ * Loads `dir` and sets it up for `mode` with `newTokens` rows appended after the vocabulary (zero rows), the way
+ * nodes/train-step.ts does on the wasm backend with `threads: n` and `recompute: auto`: the step plan of a thread's
+ * rows picks recomputation, and n > 1 starts DataParallel (n − 1 workers, each loading the model).
+ */
+export async function openTrainer(dir: string, mode: EmbeddingMode, opts: OpenOptions): Promise<BenchTrainer> {
+  const threads = opts.threads ?? 1;
   const model = await loadModel(dir);
   const V0 = model.tokens.vocabSize;
   const H = model.config.hiddenSize;
@@ -36,14 +63,40 @@ export async function openTrainer(dir: string, mode: EmbeddingMode, opts: { newT
   });
   const ids = Array.from({ length: n }, (_, i) => V0 + i);
   const rows = new Float32Array(n * H);
-  const trainer = createTrainer(model, cfg, { newTokenIds: ids, newTokens: ids.map((i) => `<t${i}>`), embedRows: rows, headRows: rows }, opts.seed ?? 1);
-  return { trainer, config: model.config, vocabSize: V0 + n, dispose: () => disposeTrainer(trainer) };
+  const seed = opts.seed ?? 1;
+  const trainer = createTrainer(model, cfg, { newTokenIds: ids, newTokens: ids.map((i) => `<t${i}>`), embedRows: rows, headRows: rows }, seed);
+  const plan = benchStepPlan(model.config, mode, { ...opts, threads });
+  trainer.recompute = plan.recompute;
+  let dp: DataParallel | null = null;
+  if (threads > 1) {
+    try {
+      dp = await DataParallel.start(threads, { key: `bench/${dir}/${mode}`, modelDir: dir, backend: 'wasm', cfg: trainer.cfg, tokens: trainer.tokens, seed });
+    } catch (e) {
+      disposeTrainer(trainer);
+      throw e;
+    }
+  }
+  const dispose = async () => {
+    await dp?.close();
+    disposeTrainer(trainer);
+  };
+  return { trainer, config: model.config, vocabSize: V0 + n, plan, threads, dispose, step: (micro) => trainStepParallel(trainer, micro, dp) };
 }
 
-/** One optimizer update over the micro-batches; loss and scored tokens. */
-export function update(t: BenchTrainer, micro: StepBatch[]): { loss: number; tokens: number } {
-  const r = trainStep(t.trainer, micro);
+/** One optimizer update over the micro-batches through the train node's step (trainStepParallel); loss and scored tokens. */
+export async function update(t: BenchTrainer, micro: StepBatch[]): Promise<{ loss: number; tokens: number }> {
+  const r = await t.step(micro);
   return { loss: r.loss, tokens: r.tokens };
+}
+
+/**
+ * The step plan nodes/train-step.ts makes on the wasm backend for `threads` threads and `recompute: auto`: each
+ * thread plans min(B, ceil(B·accum / threads)) rows of T tokens against the wasm heap's ceiling.
+ */
+export function benchStepPlan(c: ModelConfig, mode: EmbeddingMode, o: { newTokens: number; gradAccumulation: number; B: number; T: number; threads?: number }): StepPlan {
+  const threads = o.threads ?? 1;
+  const rows = Math.min(o.B, Math.ceil((o.B * o.gradAccumulation) / threads));
+  return stepPlan({ ...planInput(c, o.newTokens, o.gradAccumulation), B: rows, T: o.T, recompute: 'auto', limit: backendMemoryLimit('wasm', os.totalmem() / threads) }, mode);
 }
 
 /** B rows of T random ids below V (seeded LCG), each row one document scored at every position but its last. */
@@ -73,20 +126,12 @@ export async function packedBatches(cacheDir: string, n: number): Promise<StepBa
   return out;
 }
 
-function planOf(c: ModelConfig, mode: EmbeddingMode, newTokens: number, gradAccumulation: number) {
-  return memoryPlan({ shape: c, lora: TrainConfig.parse({ steps: 1, lora: BENCH_LORA }).lora, newTokens, gradAccumulation }, mode);
+function planInput(c: ModelConfig, newTokens: number, gradAccumulation: number) {
+  return { shape: c, lora: TrainConfig.parse({ steps: 1, lora: BENCH_LORA }).lora, newTokens, extraEmbedRows: 0, extraHeadRows: 0, gradAccumulation };
 }
 
-/** The memory plan's total today: trainable params + grads + AdamW moments (+ accumulator). */
+/** The memory plan's total: trainable params + grads + AdamW moments (+ accumulator). */
 export function planBytes(c: ModelConfig, mode: EmbeddingMode, newTokens: number, gradAccumulation: number): number {
-  return planOf(c, mode, newTokens, gradAccumulation).bytes.total;
+  return memoryPlan(planInput(c, newTokens, gradAccumulation), mode).bytes.total;
 }
 
-/**
- * The memory plan's predicted peak bytes of one update, or null while the plan has no peak (today it
- * counts trainable params, grads and AdamW moments only). The one call the memory bench makes.
- */
-export function predictedPeakBytes(c: ModelConfig, mode: EmbeddingMode, newTokens: number, gradAccumulation: number): number | null {
-  const peak = (planOf(c, mode, newTokens, gradAccumulation).bytes as Record<string, unknown>).peak;
-  return typeof peak === 'number' ? peak : null;
-}

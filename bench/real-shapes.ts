@@ -38,5 +38,5 @@ export async function prepareShape(shape: ShapeName, log: (s: string) => void): 
   return { shape, dir, config: loadModelConfig(dir), work: workloadOf(shape), generatedSeconds };
 }
 
-export const fmtBytes = (n: number | null | undefined) => (n == null ? 'n/a' : `${(n / 2 ** 30).toFixed(2)} GiB`);
+export const fmtBytes = (n: number | null | undefined) => (n == null ? 'n/a' : n >= 2 ** 30 ? `${(n / 2 ** 30).toFixed(2)} GiB` : `${(n / 2 ** 20).toFixed(0)} MiB`);
 export const fmt = (n: number | null | undefined, digits = 3) => (n == null || !Number.isFinite(n) ? 'n/a' : n.toPrecision(digits));

@@ -57,3 +57,12 @@ export function reportPeakEvery(everyMs: number): void {
 export function maxRssBytes(): number {
   return process.resourceUsage().maxRSS * 1024;
 }
+
+/**
+ * Size of the wasm backend's heap (its WebAssembly.Memory), or null on another backend. The heap only grows, so
+ * this is also its high-water mark: what the step plan's `heap` predicts.
+ */
+export function wasmHeapBytes(): number | null {
+  const w = (tf.backend() as unknown as { wasm?: { HEAPU8?: Uint8Array } }).wasm;
+  return w?.HEAPU8 ? w.HEAPU8.buffer.byteLength : null;
+}

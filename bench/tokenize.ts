@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { RunPool } from '../src/pipeline/pool.ts';
 import { createPacker, PackerParams } from '../src/data/packer.ts';
-import type { Document, TokenizerArtifact } from '../src/pipeline/items.ts';
+import type { Document } from '../src/data/items.ts';
+import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
 import { brownTexts, lenmlArtifact } from '../test/helpers/data.ts';
 import type { BenchResult } from './run.ts';
 

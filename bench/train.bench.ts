@@ -17,14 +17,14 @@ const STEPS = Number(process.env.TRAIN_BENCH_STEPS ?? 4);
 const NEW = 16; // new tokens appended after the base vocabulary
 
 async function tokensPerSec(mode: EmbeddingMode): Promise<number> {
-  const t = await openTrainer(MODEL, mode, { newTokens: NEW, gradAccumulation: 1 });
+  const t = await openTrainer(MODEL, mode, { newTokens: NEW, gradAccumulation: 1, B, T });
   try {
-    update(t, [randomBatch(t.vocabSize, B, T, 0)]); // warm-up: kernels compiled, buffers sized
+    await update(t, [randomBatch(t.vocabSize, B, T, 0)]); // warm-up: kernels compiled, buffers sized
     const t0 = performance.now();
-    for (let i = 1; i <= STEPS; i++) update(t, [randomBatch(t.vocabSize, B, T, i)]);
+    for (let i = 1; i <= STEPS; i++) await update(t, [randomBatch(t.vocabSize, B, T, i)]);
     return (B * T * STEPS) / ((performance.now() - t0) / 1000);
   } finally {
-    t.dispose();
+    await t.dispose();
   }
 }
 

@@ -12,27 +12,34 @@
 // most `concurrency` tasks in flight (boundedParallel). Batches are cached as Arrow IPC
 // under <cacheDir>/<key>/, key = hash(corpus fingerprint, tokenizer hash, packing params).
 import { defineNode, firstValue } from '../src/pipeline/node.ts';
-import type { Document, TokenizerArtifact } from '../src/pipeline/items.ts';
+import { stream, value } from '../src/pipeline/kinds.ts';
+import { pathParam } from '../src/pipeline/schema.ts';
 import { createPacker, PackerParams } from '../src/data/packer.ts';
+import { BATCH, CORPUS_FINGERPRINT, DOCUMENT, TOKENIZER } from './_kinds.ts';
+
+/** The packer's options, with the cache folder relative to the pipeline file. */
+const Params = PackerParams.extend({
+  cacheDir: pathParam().optional().describe('cache folder (default: <outputDir>/.cache/packed)'),
+}).strict();
 
 export default defineNode({
   name: 'batch-packer',
   description: 'Tokenizes documents on the worker pool and packs them into Arrow batches (input_ids, labels, position_ids, document_ids) with an on-disk cache.',
-  params: PackerParams,
+  params: Params,
   inputs: {
-    docs: { kind: 'stream', item: 'document' },
-    tokenizer: { kind: 'value', item: 'tokenizer' },
-    fingerprint: { kind: 'value', item: 'corpus-fingerprint', optional: true, description: 'from corpus-reader: enables the cache' },
+    docs: stream(DOCUMENT),
+    tokenizer: value(TOKENIZER),
+    fingerprint: value(CORPUS_FINGERPRINT, { optional: true, description: 'from corpus-reader: enables the cache' }),
   },
   outputs: {
-    train: { kind: 'stream', item: 'batch', description: 'train batches, epochs passes' },
-    eval: { kind: 'stream', item: 'batch', description: 'eval batches, one pass' },
+    train: stream(BATCH, { description: 'train batches, epochs passes' }),
+    eval: stream(BATCH, { description: 'eval batches, one pass' }),
   },
   placement: 'main',
   run(inputs, ctx) {
-    const tokenizer = firstValue<TokenizerArtifact>(inputs.tokenizer, 'batch-packer', 'tokenizer');
-    const fingerprint = inputs.fingerprint ? firstValue<{ hash: string }>(inputs.fingerprint, 'batch-packer', 'fingerprint') : null;
-    const handle = createPacker(inputs.docs as AsyncIterable<Document>, tokenizer, fingerprint, ctx.params, {
+    const tokenizer = firstValue(inputs.tokenizer, 'batch-packer', 'tokenizer');
+    const fingerprint = inputs.fingerprint ? firstValue(inputs.fingerprint, 'batch-packer', 'fingerprint') : null;
+    const handle = createPacker(inputs.docs, tokenizer, fingerprint, ctx.params, {
       name: ctx.name,
       runDir: ctx.runDir,
       seed: ctx.seed,

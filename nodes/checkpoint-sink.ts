@@ -11,10 +11,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineNode } from '../src/pipeline/node.ts';
-import { saveAdapter, type AdapterExtras, type Provenance } from '../src/io/peft.ts';
+import { stream, value } from '../src/pipeline/kinds.ts';
+import { saveAdapter, type AdapterExtras, type Provenance } from '../src/adapter/peft.ts';
 import { saveCheckpoint } from '../src/train/checkpoint.ts';
-import type { TrainSnapshot } from '../src/train/loop.ts';
 import { checkpointContents } from '../src/train/trainer.ts';
+import type { Fingerprint } from '../src/data/items.ts';
+import { emit } from './_events.ts';
+import { CORPUS_FINGERPRINT, TRAIN_STATE } from './_kinds.ts';
 
 const Params = z.strictObject({
   every: z.number().int().positive().default(100).describe('checkpoint every N updates (and at the end / on interrupt)'),
@@ -22,25 +25,20 @@ const Params = z.strictObject({
   adapterDir: z.string().default('adapter').describe('final adapter folder under the run folder'),
 });
 
-interface Fingerprint {
-  hash: string;
-  files: Array<{ file: string; sha256?: string; size: number; mtimeMs: number }>;
-}
-
 export default defineNode({
   name: 'checkpoint-sink',
   description: 'Writes PEFT-format checkpoints (keep last K + best) and the final adapter folder.',
   params: Params,
   inputs: {
-    state: { kind: 'stream', item: 'train-state', description: 'from evaluator or train-step' },
-    fingerprint: { kind: 'value', item: 'corpus-fingerprint', optional: true, description: 'corpus identity for provenance' },
+    state: stream(TRAIN_STATE, { description: 'from evaluator or train-step' }),
+    fingerprint: value(CORPUS_FINGERPRINT, { optional: true, description: 'corpus identity for provenance' }),
   },
   outputs: {},
   placement: 'main',
   async run(inputs, ctx) {
     const p = ctx.params;
     let fingerprint: Fingerprint | undefined;
-    if (inputs.fingerprint) for await (const f of inputs.fingerprint) { fingerprint = f as Fingerprint; break; }
+    if (inputs.fingerprint) for await (const f of inputs.fingerprint) { fingerprint = f; break; }
     const provenance: Provenance = {
       ...pipelineIdentity(ctx.runDir),
       corpusHash: fingerprint?.hash,
@@ -49,7 +47,7 @@ export default defineNode({
     };
     let lastSaved = -1;
     let lastMetrics: Record<string, number> | undefined;
-    for await (const item of inputs.state as AsyncIterable<TrainSnapshot>) {
+    for await (const item of inputs.state) {
       const s = item;
       if (s.metrics) lastMetrics = { eval_loss: s.metrics.loss, eval_ppl: s.metrics.ppl, new_token_loss: s.metrics.newToken.loss, new_token_acc: s.metrics.newToken.acc };
       const due = s.reason !== 'step' || s.step % p.every === 0;
@@ -64,12 +62,12 @@ export default defineNode({
       if (s.step !== lastSaved || (s.reason === 'end' && s.metrics)) {
         const dir = await saveCheckpoint(s.checkpointRoot, contents, p.keepLast);
         lastSaved = s.step;
-        ctx.events.emit({ type: 'checkpoint', node: ctx.name, step: s.step, dir, reason: s.reason });
+        emit(ctx, { type: 'checkpoint', node: ctx.name, step: s.step, dir, reason: s.reason });
       }
       if (s.reason === 'end') {
         const dir = path.join(ctx.runDir, p.adapterDir);
         await saveAdapter(dir, contents.adapter, extras);
-        ctx.events.emit({ type: 'adapter', node: ctx.name, step: s.step, dir });
+        emit(ctx, { type: 'adapter', node: ctx.name, step: s.step, dir });
       }
     }
   },

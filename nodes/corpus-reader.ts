@@ -12,9 +12,19 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { defineNode } from '../src/pipeline/node.ts';
+import { stream, value } from '../src/pipeline/kinds.ts';
+import { pathParam } from '../src/pipeline/schema.ts';
 import { CorpusParams, corpusFingerprint, newStats, readCorpus } from '../src/data/corpus.ts';
 import { replayable } from '../src/data/doc-cache.ts';
 import type { RejectRecord } from '../src/data/record.ts';
+import { emit } from './_events.ts';
+import { CORPUS_FINGERPRINT, DOCUMENT } from './_kinds.ts';
+
+/** The reader's options, with its folders relative to the pipeline file. */
+const Params = CorpusParams.extend({
+  modelDir: pathParam().optional().describe('chat: model folder with chat_template.jinja or tokenizer_config.json'),
+  cwd: pathParam('.').describe("base folder of relative paths and globs (in a pipeline file: the file's folder)"),
+}).strict();
 
 /** Reject events beyond this many per pass are only counted (the file keeps all of them). */
 const MAX_REJECT_EVENTS = 100;
@@ -22,11 +32,11 @@ const MAX_REJECT_EVENTS = 100;
 export default defineNode({
   name: 'corpus-reader',
   description: 'Reads text, JSONL, chat JSONL, Arrow IPC and Parquet corpora (globs, gzip) into documents with a deterministic train/eval split.',
-  params: CorpusParams,
+  params: Params,
   inputs: {},
   outputs: {
-    docs: { kind: 'stream', item: 'document', description: 'documents; each iterator is a full pass' },
-    fingerprint: { kind: 'value', item: 'corpus-fingerprint', description: '{hash, files}: identifies the corpus for caches' },
+    docs: stream(DOCUMENT, { description: 'documents; each iterator is a full pass' }),
+    fingerprint: value(CORPUS_FINGERPRINT, { description: '{hash, files}: identifies the corpus for caches' }),
   },
   placement: 'main',
   canReject: true,
@@ -43,17 +53,17 @@ export default defineNode({
           if (info.pass !== 1) return;
           mkdirSync(path.dirname(rejectsFile), { recursive: true });
           appendFileSync(rejectsFile, JSON.stringify({ node: ctx.name, where: r.where, file: r.file, line: r.line, row: r.row, reason: r.reason, raw: r.raw }) + '\n');
-          if (events++ < MAX_REJECT_EVENTS) ctx.events.emit({ type: 'reject', node: ctx.name, message: `${r.where}: ${r.reason}`, file: r.file, line: r.line, row: r.row });
+          if (events++ < MAX_REJECT_EVENTS) emit(ctx, { type: 'reject', node: ctx.name, message: `${r.where}: ${r.reason}`, file: r.file, line: r.line, row: r.row });
         };
         return (async function* () {
           yield* readCorpus(p, { seed: ctx.seed, onReject, signal: ctx.signal, stats });
-          ctx.events.emit({ type: 'corpus-summary', node: ctx.name, pass: info.pass, ...stats, rejectsFile: stats.rejected > 0 ? rejectsFile : undefined });
+          emit(ctx, { type: 'corpus-summary', node: ctx.name, pass: info.pass, ...stats, rejectsFile: stats.rejected > 0 ? rejectsFile : undefined });
           // A run that goes on past bad records says so at its end (pipe run prints 'summary' events).
-          if (stats.rejected > 0) ctx.events.emit({ type: 'summary', node: ctx.name, text: `${ctx.name}: ${stats.rejected} record(s) rejected (file:line and reason in ${rejectsFile})` });
+          if (stats.rejected > 0) emit(ctx, { type: 'summary', node: ctx.name, text: `${ctx.name}: ${stats.rejected} record(s) rejected (file:line and reason in ${rejectsFile})` });
         })();
       },
       cacheFile,
-      (info) => ctx.events.emit({ type: 'corpus-pass', node: ctx.name, pass: info.pass, replay: info.replay }),
+      (info) => emit(ctx, { type: 'corpus-pass', node: ctx.name, pass: info.pass, replay: info.replay }),
     );
     const fingerprint = (async function* () {
       yield await corpusFingerprint(p, ctx.seed);

@@ -4,7 +4,8 @@
 //   state   stream of TrainSnapshot from train-step
 //   eval    stream of PackedBatch (the packer's eval output; read once, kept in memory)
 // Outputs
-//   state   the same snapshots, with `metrics` set on the evaluated ones (feed checkpoint-sink)
+//   state   the same snapshots; an evaluated one goes on as a copy with `metrics` set (a
+//           snapshot is never changed once yielded). Feed checkpoint-sink.
 // Metrics: loss and perplexity over every scored token; at positions whose target is a new
 // token, loss and top-1 accuracy, and per new token how often the model emits it there.
 // Each evaluation is appended to <runDir>/<metricsFile> as one JSON line.
@@ -12,12 +13,14 @@ import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineNode } from '../src/pipeline/node.ts';
-import type { PackedBatch } from '../src/pipeline/items.ts';
+import { stream } from '../src/pipeline/kinds.ts';
 import { evaluate, type EvalMetrics } from '../src/train/evaluate.ts';
 import { writeInitReport as writeInitFiles } from '../src/tokenizer/report.ts';
 import type { Trainer } from '../src/train/trainer.ts';
-import type { TrainSnapshot } from '../src/train/loop.ts';
+import type { TrainSnapshot } from '../src/train/items.ts';
 import { stepBatch, type StepBatch } from '../src/train/step.ts';
+import { emit } from './_events.ts';
+import { BATCH, TRAIN_STATE } from './_kinds.ts';
 
 const Params = z.strictObject({
   every: z.number().int().positive().default(50).describe('evaluate every N updates (and always at the end)'),
@@ -31,11 +34,11 @@ export default defineNode({
   description: 'Eval loss/perplexity and per-new-token loss, accuracy and emission rate, every N steps and at the end.',
   params: Params,
   inputs: {
-    state: { kind: 'stream', item: 'train-state', description: 'from train-step' },
-    eval: { kind: 'stream', item: 'batch', description: 'held-out batches' },
+    state: stream(TRAIN_STATE, { description: 'from train-step' }),
+    eval: stream(BATCH, { description: 'held-out batches' }),
   },
   outputs: {
-    state: { kind: 'stream', item: 'train-state', description: 'snapshots with metrics, for checkpoint-sink' },
+    state: stream(TRAIN_STATE, { description: 'snapshots with metrics, for checkpoint-sink' }),
   },
   placement: 'main',
   run(inputs, ctx) {
@@ -45,31 +48,33 @@ export default defineNode({
     let last: TrainSnapshot['metrics'] & { step: number } | undefined;
     const collect = async (): Promise<StepBatch[]> => {
       const out: StepBatch[] = [];
-      for await (const b of inputs.eval as AsyncIterable<PackedBatch>) {
+      for await (const b of inputs.eval) {
         out.push(stepBatch(b.batch, b.seqLen));
         if (p.maxBatches !== undefined && out.length >= p.maxBatches) break;
       }
       return out;
     };
     const state = async function* (): AsyncGenerator<TrainSnapshot> {
-      for await (const s of inputs.state as AsyncIterable<TrainSnapshot>) {
+      for await (const s of inputs.state) {
         const due = s.reason === 'end' || (s.reason === 'step' && s.step % p.every === 0) || (s.reason === 'start' && p.atStart);
+        let metrics: EvalMetrics | undefined;
         if (due && last?.step === s.step) {
-          s.metrics = last; // the end of training right after a periodic evaluation: same weights
+          metrics = last; // the end of training right after a periodic evaluation: same weights
         } else if (due) {
           // The train loop is suspended until this snapshot is passed on, so the weights are those of s.step.
           held ??= await collect();
           if (held.length === 0) throw new Error(`${ctx.name}: the eval input produced no batches (is the eval split empty?)`);
           const t = s.trainer;
           const m = evaluate(t.model, held, t.tokens.newTokenIds, t.tokens.newTokens);
-          s.metrics = m;
+          metrics = m;
           last = { ...m, step: s.step };
-          const line = { type: 'eval', step: s.step, final: s.reason === 'end', time: new Date().toISOString(), ...m };
+          const line = { type: 'eval' as const, step: s.step, final: s.reason === 'end', time: new Date().toISOString(), ...m };
           appendFileSync(file, JSON.stringify(line) + '\n');
-          ctx.events.emit({ node: ctx.name, ...line, perToken: undefined });
+          emit(ctx, { node: ctx.name, ...line, perToken: undefined });
           if (s.reason === 'start' && t.describeInit) await reportInitLosses(ctx.runDir, t, m);
         }
-        yield s;
+        // The snapshot it received stays as it was: an evaluated one goes on as a new object.
+        yield metrics ? { ...s, metrics } : s;
       }
     };
     return { state: state() };

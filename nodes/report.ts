@@ -2,7 +2,7 @@
 //
 // Inputs (each optional, at least one branch)
 //   frozen, trainable-tokens, full   streams of TrainSnapshot, each from its branch's evaluator
-//   <branch>-events                  StepEvents of that branch's train-step (train tokens, tokens/s)
+//   <branch>-events                  step records of that branch's train-step (train tokens, tokens/s)
 // Outputs
 //   frozen, trainable-tokens, full   the same snapshots, unchanged: feed each branch's checkpoint-sink
 // Passes every branch through rather than ending it, for the reason nodes/summary.ts gives: the
@@ -13,13 +13,17 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { defineNode } from '../src/pipeline/node.ts';
-import type { StepEvent } from '../src/pipeline/items.ts';
-import type { TrainSnapshot } from '../src/train/loop.ts';
+import { stream } from '../src/pipeline/kinds.ts';
+import type { TrainSnapshot } from '../src/train/items.ts';
+import type { EmbeddingMode } from '../src/model/modes.ts';
 import { BranchRecorder, type BranchRecord } from '../src/report/record.ts';
 import { compareLines } from '../src/report/format.ts';
 import { writeReport } from '../src/report/write.ts';
+import { emit } from './_events.ts';
+import { STEP_EVENT, TRAIN_STATE } from './_kinds.ts';
 
-const BRANCHES = ['frozen', 'trainable-tokens', 'full'] as const;
+// One branch per embedding mode, in the report's column order.
+const BRANCHES = ['frozen', 'trainable-tokens', 'full'] as const satisfies readonly EmbeddingMode[];
 type Branch = (typeof BRANCHES)[number];
 
 const Params = z.strictObject({
@@ -29,16 +33,22 @@ const Params = z.strictObject({
   title: z.string().default('Ablation: frozen vs trainable-tokens vs full embedding').describe('heading of report.md'),
 });
 
-const port = (b: Branch) => ({ kind: 'stream' as const, item: 'train-state', optional: true, description: `the ${b} branch (from its evaluator)` });
-const events = (b: Branch) => ({ kind: 'stream' as const, item: 'step-event', optional: true, description: `the ${b} train-step's events` });
-const out = (b: Branch) => ({ kind: 'stream' as const, item: 'train-state', description: `the ${b} branch, for its checkpoint-sink` });
+const port = (b: Branch) => stream(TRAIN_STATE, { optional: true, description: `the ${b} branch (from its evaluator)` });
+const events = (b: Branch) => stream(STEP_EVENT, { optional: true, description: `the ${b} train-step's events` });
+const out = (b: Branch) => stream(TRAIN_STATE, { description: `the ${b} branch, for its checkpoint-sink` });
+
+/** One entry per branch, named key(b): typed ports (and outputs) for names made from the branches. */
+function perBranch<K extends string, V>(key: (b: Branch) => K, f: (b: Branch) => V): Record<K, V> {
+  return Object.fromEntries(BRANCHES.map((b) => [key(b), f(b)])) as Record<K, V>;
+}
+const eventsPort = (b: Branch) => `${b}-events` as const;
 
 export default defineNode({
   name: 'report',
   description: 'Side-by-side report of train branches (frozen / trainable-tokens / full): report.md, report.json, loss-curve.svg.',
   params: Params,
-  inputs: Object.fromEntries(BRANCHES.flatMap((b) => [[b, port(b)], [`${b}-events`, events(b)]])),
-  outputs: Object.fromEntries(BRANCHES.map((b) => [b, out(b)])),
+  inputs: { ...perBranch((b) => b, port), ...perBranch(eventsPort, events) },
+  outputs: perBranch((b) => b, out),
   placement: 'main',
   run(inputs, ctx) {
     const p = ctx.params;
@@ -47,7 +57,7 @@ export default defineNode({
     const recorders = new Map(connected.map((b) => [b, new BranchRecorder(b)]));
     let open = connected.length;
     const drained = Promise.all(connected.map((b) => {
-      const ev = inputs[`${b}-events`] as AsyncIterable<StepEvent> | undefined;
+      const ev = inputs[eventsPort(b)];
       return ev ? recorders.get(b)!.drainEvents(ev) : undefined;
     }));
 
@@ -57,12 +67,12 @@ export default defineNode({
       if (records.length === 0) return;
       const files = await writeReport(ctx.runDir, records, { name: p.report, title: p.title, image: p.image });
       const lines = [...compareLines(records, p.title), '', `  report                    ${files.markdown}`];
-      ctx.events.emit({ type: 'summary', text: lines.join('\n') });
+      emit(ctx, { type: 'summary', text: lines.join('\n') });
     };
 
-    const pass = async function* (b: Branch): AsyncGenerator<TrainSnapshot> {
+    const pass = async function* (b: Branch, input: AsyncIterable<TrainSnapshot>): AsyncGenerator<TrainSnapshot> {
       const rec = recorders.get(b)!;
-      for await (const s of inputs[b] as AsyncIterable<TrainSnapshot>) {
+      for await (const s of input) {
         rec.observe(s);
         yield s;
       }
@@ -72,6 +82,9 @@ export default defineNode({
       if (--open === 0) await finish();
     };
     const empty = async function* (): AsyncGenerator<TrainSnapshot> {};
-    return Object.fromEntries(BRANCHES.map((b) => [b, inputs[b] ? pass(b) : empty()]));
+    return perBranch((b) => b, (b) => {
+      const input = inputs[b];
+      return input ? pass(b, input) : empty();
+    });
   },
 });

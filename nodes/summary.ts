@@ -2,11 +2,11 @@
 //
 // Inputs
 //   state   stream of TrainSnapshot from the evaluator
-//   events  stream of StepEvent from train-step (optional): throughput in the summary
+//   events  stream of StepRecord from train-step (optional): throughput in the summary
 // Outputs
 //   state   the same snapshots, unchanged: feed checkpoint-sink
 // Sits between evaluator and checkpoint-sink because the state edge must not fan out (the
-// train loop would run ahead of the slower branch, src/train/loop.ts) and because, once the
+// train loop would run ahead of the slower branch; the graph refuses it, src/train/items.ts) and because, once the
 // sink has taken the last snapshot, the adapter folder exists and can be measured.
 // At the end it writes report.md, report.json, loss-curve.svg and summary.txt in the run folder
 // and hands the summary table to `pipe run`, which prints it on stdout after the run.
@@ -14,11 +14,13 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { defineNode } from '../src/pipeline/node.ts';
-import type { StepEvent } from '../src/pipeline/items.ts';
-import type { TrainSnapshot } from '../src/train/loop.ts';
+import { stream } from '../src/pipeline/kinds.ts';
+import type { TrainSnapshot } from '../src/train/items.ts';
 import { BranchRecorder } from '../src/report/record.ts';
 import { summaryLines } from '../src/report/format.ts';
 import { writeReport, writeText } from '../src/report/write.ts';
+import { emit } from './_events.ts';
+import { STEP_EVENT, TRAIN_STATE } from './_kinds.ts';
 
 const Params = z.strictObject({
   adapterDir: z.string().default('adapter').describe("the checkpoint sink's adapterDir (folder under the run folder), measured for the summary"),
@@ -32,19 +34,19 @@ export default defineNode({
   description: 'Before/after summary table (eval and new-token loss, accuracy, trainable params, memory, adapter) and report.md with loss curves.',
   params: Params,
   inputs: {
-    state: { kind: 'stream', item: 'train-state', description: 'from evaluator' },
-    events: { kind: 'stream', item: 'step-event', optional: true, description: "train-step's events (throughput)" },
+    state: stream(TRAIN_STATE, { description: 'from evaluator' }),
+    events: stream(STEP_EVENT, { optional: true, description: "train-step's events (throughput)" }),
   },
   outputs: {
-    state: { kind: 'stream', item: 'train-state', description: 'the same snapshots, for checkpoint-sink' },
+    state: stream(TRAIN_STATE, { description: 'the same snapshots, for checkpoint-sink' }),
   },
   placement: 'main',
   run(inputs, ctx) {
     const p = ctx.params;
     const rec = new BranchRecorder(ctx.name);
-    const drained = inputs.events ? rec.drainEvents(inputs.events as AsyncIterable<StepEvent>) : Promise.resolve();
+    const drained = inputs.events ? rec.drainEvents(inputs.events) : Promise.resolve();
     const state = async function* (): AsyncGenerator<TrainSnapshot> {
-      for await (const s of inputs.state as AsyncIterable<TrainSnapshot>) {
+      for await (const s of inputs.state) {
         rec.observe(s);
         yield s;
       }
@@ -57,7 +59,7 @@ export default defineNode({
       const files = await writeReport(ctx.runDir, [r], { name: p.report, title, image: p.image });
       const lines = [...summaryLines(r, title), '', `  report                ${files.markdown}`];
       await writeText(path.join(ctx.runDir, 'summary.txt'), lines.join('\n') + '\n');
-      ctx.events.emit({ type: 'summary', text: lines.join('\n') });
+      emit(ctx, { type: 'summary', text: lines.join('\n') });
     };
     return { state: state() };
   },

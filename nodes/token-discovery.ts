@@ -5,13 +5,17 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { defineNode, type MainContext } from '../src/pipeline/node.ts';
+import { stream, value } from '../src/pipeline/kinds.ts';
 import { pathParam } from '../src/pipeline/schema.ts';
-import type { Document, TokenList } from '../src/pipeline/items.ts';
+import type { Document } from '../src/data/items.ts';
+import type { TokenList } from '../src/tokenizer/items.ts';
 import { ListEntry, discover } from '../src/tokenizer/discover.ts';
 import { MinedCounts, MiningOptions, type ShardCounts } from '../src/tokenizer/mine.ts';
 import { MINE_WORKER, type CountShardTask } from '../src/tokenizer/mine-worker.ts';
 import { FAMILIES } from '../src/tokenizer/template.ts';
 import { discoveryReport, formatDiscovery, writeReport } from '../src/tokenizer/report.ts';
+import { emit } from './_events.ts';
+import { DOCUMENT, TOKEN_LIST } from './_kinds.ts';
 
 const Params = z
   .object({
@@ -36,17 +40,17 @@ export default defineNode({
   description: 'Finds tokens to add: an explicit list, the special markers of a chat template, and corpus units the base tokenizer splits (scored by tokens saved).',
   params: Params,
   inputs: {
-    docs: { kind: 'stream', item: 'document', optional: true, description: 'corpus to mine (leave unconnected for list/template only)' },
+    docs: stream(DOCUMENT, { optional: true, description: 'corpus to mine (leave unconnected for list/template only)' }),
   },
   outputs: {
-    tokens: { kind: 'value', item: 'token-list', description: 'the combined token list' },
+    tokens: value(TOKEN_LIST, { description: 'the combined token list' }),
   },
   placement: 'main',
   run(inputs, ctx) {
     const p = ctx.params;
     const tokens = (async function* (): AsyncGenerator<TokenList> {
-      const mining = inputs.docs && p.mine ? { options: miningOptions(p) } : null;
-      const counts = mining ? await countCorpus(inputs.docs, p, mining.options, ctx) : undefined;
+      const mining = inputs.docs && p.mine ? { docs: inputs.docs, options: miningOptions(p) } : null;
+      const counts = mining ? await countCorpus(mining.docs, p, mining.options, ctx) : undefined;
       const combined = discover({
         list: p.tokens,
         template: p.template !== undefined || p.templateFile !== undefined || p.family !== undefined
@@ -56,7 +60,7 @@ export default defineNode({
       });
       const report = discoveryReport(combined, counts, mining?.options);
       const files = writeReport(path.join(ctx.runDir, p.report), report, formatDiscovery(report));
-      ctx.events.emit({ type: 'token-discovery', node: ctx.name, tokens: combined.tokens.length, report: files.text });
+      emit(ctx, { type: 'token-discovery', node: ctx.name, tokens: combined.tokens.length, report: files.text });
       yield { tokens: combined.tokens };
     })();
     return { tokens };
@@ -69,7 +73,7 @@ function miningOptions(p: Params): MiningOptions {
 }
 
 /** Map on the pool in shards, reduce here; sums are order-free, so completion order does not matter. */
-async function countCorpus(docs: AsyncIterable<unknown>, p: Params, opts: MiningOptions, ctx: MainContext<Params>): Promise<MinedCounts> {
+async function countCorpus(docs: AsyncIterable<Document>, p: Params, opts: MiningOptions, ctx: MainContext<Params>): Promise<MinedCounts> {
   const counts = new MinedCounts();
   const running = new Set<Promise<void>>();
   let failure: unknown = null;
@@ -82,7 +86,7 @@ async function countCorpus(docs: AsyncIterable<unknown>, p: Params, opts: Mining
       .finally(() => running.delete(job));
     running.add(job);
   };
-  for await (const d of docs as AsyncIterable<Document>) {
+  for await (const d of docs) {
     if (ctx.signal.aborted || failure) break;
     if (p.split === 'train' && d.split !== 'train') continue;
     shard.push(d.text);
@@ -95,6 +99,6 @@ async function countCorpus(docs: AsyncIterable<unknown>, p: Params, opts: Mining
   if (shard.length && !failure) send(shard);
   await Promise.all(running);
   if (failure) throw failure;
-  ctx.events.emit({ type: 'mining', node: ctx.name, documents: counts.documents, tokens: counts.tokens, units: counts.units.size });
+  emit(ctx, { type: 'mining', node: ctx.name, documents: counts.documents, tokens: counts.tokens, units: counts.units.size });
   return counts;
 }

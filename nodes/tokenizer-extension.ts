@@ -5,11 +5,14 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { defineNode } from '../src/pipeline/node.ts';
+import { value } from '../src/pipeline/kinds.ts';
 import { pathParam } from '../src/pipeline/schema.ts';
-import type { TokenList, TokenizerArtifact } from '../src/pipeline/items.ts';
+import type { TokenList, TokenizerArtifact } from '../src/tokenizer/items.ts';
 import { loadTokenizer } from '../src/tokenizer/load.ts';
 import { ExtendOptions, extendTokenizer, writeTokenizerFiles } from '../src/tokenizer/extend.ts';
 import { formatExtension, writeReport } from '../src/tokenizer/report.ts';
+import { emit } from './_events.ts';
+import { TOKEN_LIST, TOKENIZER } from './_kinds.ts';
 
 const Params = ExtendOptions.extend({
   model: pathParam().describe('model folder holding the base tokenizer.json and tokenizer_config.json'),
@@ -22,17 +25,17 @@ export default defineNode({
   description: 'Adds tokens to the base tokenizer (added tokens, or BPE merges for words) and writes the extended tokenizer files.',
   params: Params,
   inputs: {
-    tokens: { kind: 'value', item: 'token-list', description: 'tokens to add' },
+    tokens: value(TOKEN_LIST, { description: 'tokens to add' }),
   },
   outputs: {
-    tokenizer: { kind: 'value', item: 'tokenizer', description: 'the extended tokenizer with its new ids' },
+    tokenizer: value(TOKENIZER, { description: 'the extended tokenizer with its new ids' }),
   },
   placement: 'main',
   run(inputs, ctx) {
     const p = ctx.params;
     const tokenizer = (async function* (): AsyncGenerator<TokenizerArtifact> {
       let list: TokenList | undefined;
-      for await (const v of inputs.tokens as AsyncIterable<TokenList>) {
+      for await (const v of inputs.tokens) {
         list = v;
         break;
       }
@@ -41,7 +44,7 @@ export default defineNode({
       const { artifact, report } = extendTokenizer(base, list.tokens, { mode: p.mode, unmergeable: p.unmergeable });
       const files = writeTokenizerFiles(path.join(ctx.runDir, p.dir), artifact);
       const rep = writeReport(path.join(ctx.runDir, p.report), report, formatExtension(report));
-      ctx.events.emit({
+      emit(ctx, {
         type: 'tokenizer-extension',
         node: ctx.name,
         mode: p.mode,

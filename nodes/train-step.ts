@@ -4,27 +4,41 @@
 //   batches    stream of PackedBatch (the packer's train output)
 //   tokenizer  value TokenizerArtifact: the new tokens and their ids
 // Outputs
-//   events     stream of StepEvent, one per update (also logged to <runDir>/<node name>.log)
+//   events     stream of StepRecord, one per update (also logged to <runDir>/<node name>.log)
 //   state      stream of TrainSnapshot: the live trainer after every update and at the end.
 //              Chain it (evaluator → checkpoint-sink); the loop waits for each to be taken.
+// Before loading the model, the first batch's shape (B x T) and the model's config give the
+// step's memory plan (src/train/step-memory.ts): written to <runDir>/memory-plan.txt, used to
+// choose recomputation ('auto'), and a run that cannot fit is refused (exit 2) with what to change.
+// On the CPU backends `threads` worker threads share each update's rows (src/train/parallel.ts).
 // With --resume the newest complete checkpoint is restored (weights, moments, step, schedule,
 // RNG, data position). With --dry-run only the memory plan is computed and reported.
 import { appendFileSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
 import { writeFileAtomicSync } from '../src/io/atomic.ts';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineNode, firstValue, type MainContext } from '../src/pipeline/node.ts';
+import { stream, value } from '../src/pipeline/kinds.ts';
 import { pathParam } from '../src/pipeline/schema.ts';
-import type { PackedBatch, StepEvent, TokenizerArtifact } from '../src/pipeline/items.ts';
-import { BACKEND_CHOICES, setBackend, type BackendChoice } from '../src/model/backend.ts';
-import { loadModelConfig } from '../src/model/config.ts';
+import type { TrainSnapshot } from '../src/train/items.ts';
+import type { StepRecord } from '../src/train/step.ts';
+import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
+import { BACKEND_CHOICES, backendMemoryLimit, setBackend, type BackendChoice, type BackendName } from '../src/model/backend.ts';
+import { loadModelConfig, type ModelConfig } from '../src/model/config.ts';
+import { MemoryPlanExceeded } from '../src/errors.ts';
+import { peekFirst } from '../src/util/peek.ts';
+import { DataParallel } from '../src/train/parallel.ts';
+import { formatStepPlan, planRefusal, stepPlan, type StepPlan } from '../src/train/step-memory.ts';
 import { TrainConfig } from '../src/train/config.ts';
-import { PushQueue, trainLoop, type TrainSnapshot } from '../src/train/loop.ts';
+import { PushQueue, trainLoop } from '../src/train/loop.ts';
 import { formatMemoryPlans, memoryPlan } from '../src/train/memory-plan.ts';
 import { setupTrainer } from '../src/train/setup.ts';
 import { writeInitReport } from '../src/tokenizer/report.ts';
 import { disposeTrainer } from '../src/train/trainer.ts';
 import { latestCheckpoint } from '../src/train/checkpoint.ts';
+import { emit } from './_events.ts';
+import { BATCH, STEP_EVENT, TOKENIZER, TRAIN_STATE } from './_kinds.ts';
 
 const Params = TrainConfig.extend({
   model: pathParam().describe('base model folder (Hugging Face Llama family)'),
@@ -33,6 +47,8 @@ const Params = TrainConfig.extend({
   retrainTokens: z.array(z.string()).default([]).describe("existing tokens also retrained ('trainable-tokens' mode)"),
   checkpointDir: z.string().default('checkpoints').describe('checkpoint folder under the run folder'),
   resumeFrom: z.string().optional().describe('a checkpoint folder to resume from (default with --resume: the newest one)'),
+  threads: z.union([z.literal('auto'), z.number().int().min(1)]).default('auto')
+    .describe("threads sharing each update's rows on the CPU backends (each holds the frozen model): 'auto' = one per core while they fit in memory; 1 on a GPU and in 'full' mode"),
 }).strict();
 type Params = z.infer<typeof Params>;
 
@@ -43,31 +59,47 @@ export default defineNode({
   description: 'Trains LoRA adapters and the new tokens\' rows (trainable-tokens, full or frozen embedding) with AdamW.',
   params: Params,
   inputs: {
-    batches: { kind: 'stream', item: 'batch', description: 'train batches' },
-    tokenizer: { kind: 'value', item: 'tokenizer', description: 'the extended tokenizer' },
+    batches: stream(BATCH, { description: 'train batches' }),
+    tokenizer: value(TOKENIZER, { description: 'the extended tokenizer' }),
   },
   outputs: {
-    events: { kind: 'stream', item: 'step-event', description: 'one per optimizer update' },
-    state: { kind: 'stream', item: 'train-state', description: 'live trainer after each update; chain evaluator → checkpoint-sink' },
+    events: stream(STEP_EVENT, { description: 'one per optimizer update' }),
+    state: stream(TRAIN_STATE, { description: 'live trainer after each update; chain evaluator → checkpoint-sink' }),
   },
   placement: 'main',
   run(inputs, ctxIn) {
     const ctx = ctxIn as TrainContext;
     const p = ctx.params;
-    const events = new PushQueue<StepEvent>();
+    const events = new PushQueue<StepRecord>();
     // One log per train node (an ablation runs several): <runDir>/<node name>.log, train.log for 'train'.
     const logFile = path.join(ctx.runDir, `${ctx.name}.log`);
     const state = async function* (): AsyncGenerator<TrainSnapshot> {
       try {
-        const tokenizer = await firstValue<TokenizerArtifact>(inputs.tokenizer, 'train-step', 'tokenizer');
-        if (ctx.dryRun) return planOnly(ctx, tokenizer);
+        const tokenizer = await firstValue(inputs.tokenizer, 'train-step', 'tokenizer');
         const backend = await setBackend((p.backend ?? ctx.backend) as BackendChoice);
+        // The first batch's shape is the step's; the loop still gets that batch first.
+        const { first, all: batches } = await peekFirst(inputs.batches);
+        const planned = first && planStep(ctx, tokenizer, backend, first.batch.numRows, first.seqLen);
+        if (ctx.dryRun) {
+          if (!planned) planOnly(ctx, tokenizer);
+          return;
+        }
         const checkpointRoot = path.join(ctx.runDir, p.checkpointDir);
         const { trainer, skip, resumedFrom } = await setupTrainer({
-          model: p.model, tokenizer, cfg: TrainConfig.parse(pick(p)), seed: ctx.seed, init: p.init,
+          model: p.model, tokenizer, cfg: trainConfig(p), seed: ctx.seed, init: p.init,
           retrainTokens: p.retrainTokens, checkpointRoot, resume: p.resumeFrom ?? Boolean(ctx.resume),
         });
-        ctx.events.emit({ type: 'train-start', node: ctx.name, backend, step: trainer.step, resumedFrom, skip, params: trainer.params.length });
+        trainer.recompute = planned ? planned.plan.recompute : p.recompute === 'always';
+        let parallel: DataParallel | null = null;
+        if (planned && planned.threads > 1) {
+          parallel = await DataParallel.start(planned.threads, {
+            key: `${ctx.runDir}/${ctx.name}`, modelDir: p.model, backend, cfg: trainer.cfg, tokens: trainer.tokens, seed: ctx.seed,
+          }).catch((e) => {
+            disposeTrainer(trainer);
+            throw e;
+          });
+        }
+        emit(ctx, { type: 'train-start', node: ctx.name, backend, step: trainer.step, resumedFrom, skip, params: trainer.params.length, threads: planned?.threads ?? 1, recompute: trainer.recompute });
         mkdirSync(ctx.runDir, { recursive: true });
         if (!resumedFrom && trainer.describeInit) {
           const r = await trainer.describeInit();
@@ -75,20 +107,21 @@ export default defineNode({
         }
         try {
           yield* trainLoop({
-            trainer, skip, signal: ctx.signal, batches: inputs.batches as AsyncIterable<PackedBatch>,
+            trainer, skip, signal: ctx.signal, batches, parallel,
             base: { baseModel: p.model, tokenizer, checkpointRoot },
-            onStep(r, tokensPerSec, line) {
-              events.push({ step: r.step, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, tokensPerSec, tokens: r.tokens });
-              ctx.events.emit({ type: 'train-step', node: ctx.name, step: r.step, loss: r.loss, gradNorm: r.gradNorm, lr: r.lr, tokensPerSec, line });
+            onStep(r, line) {
+              events.push(r);
+              emit(ctx, { type: 'train-step', node: ctx.name, ...r, line });
               appendFileSync(logFile, line + '\n');
             },
             async onDiverged(e) {
               const last = await latestCheckpoint(checkpointRoot);
               e.message += `; the last good checkpoint is ${last ? last.dir : '(none written yet)'}`;
-              ctx.events.emit({ type: 'train-diverged', node: ctx.name, step: e.step, message: e.message, checkpoint: last?.dir });
+              emit(ctx, { type: 'train-diverged', node: ctx.name, step: e.step, message: e.message, checkpoint: last?.dir });
             },
           });
         } finally {
+          await parallel?.close();
           disposeTrainer(trainer);
         }
       } finally {
@@ -99,25 +132,65 @@ export default defineNode({
   },
 });
 
-/** The training fields of the params (the rest are node wiring). */
-function pick(p: Params): Record<string, unknown> {
+/**
+ * The training fields of the params (the rest are node wiring). Params is TrainConfig extended,
+ * so the loader already validated them: pick them, parse nothing twice. (The trainer's config
+ * hash covers exactly these fields, so a resume check never sees the node's wiring.)
+ */
+function trainConfig(p: Params): TrainConfig {
   const keys = Object.keys(TrainConfig.shape);
-  return Object.fromEntries(Object.entries(p).filter(([k]) => keys.includes(k)));
+  return Object.fromEntries(Object.entries(p).filter(([k]) => keys.includes(k))) as TrainConfig;
 }
 
-/** --dry-run: trainable counts and bytes for the chosen mode next to the other two. */
-function planOnly(ctx: TrainContext, tokenizer: TokenizerArtifact): void {
-  const p = ctx.params;
-  const c = loadModelConfig(p.model);
-  const input = {
-    shape: { vocabSize: c.vocabSize, hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize, numLayers: c.numLayers, numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim, tieWordEmbeddings: c.tieWordEmbeddings },
+/** What the memory plans take from the params, the model's config and the tokenizer. */
+function planInput(p: Params, c: ModelConfig, tokenizer: TokenizerArtifact) {
+  const inside = tokenizer.newTokenIds.filter((id) => id < c.vocabSize).length;
+  return {
+    shape: c,
     lora: p.lora,
     newTokens: tokenizer.newTokenIds.filter((id) => id >= c.vocabSize).length,
-    extraEmbedRows: tokenizer.newTokenIds.filter((id) => id < c.vocabSize).length + p.retrainTokens.length,
-    extraHeadRows: tokenizer.newTokenIds.filter((id) => id < c.vocabSize).length + p.retrainTokens.length,
+    extraEmbedRows: inside + p.retrainTokens.length,
+    extraHeadRows: inside + p.retrainTokens.length,
     gradAccumulation: p.gradAccumulation,
   };
+}
+
+/**
+ * The step's memory plan for B x T micro-batches, before any weight is loaded: how many threads (each holds the
+ * frozen model), whether to recompute, and a refusal (MemoryPlanExceeded, exit 2) when even the leanest option
+ * does not fit. Written to memory-plan.txt and sent as a 'memory-plan' event (--dry-run prints it).
+ */
+function planStep(ctx: TrainContext, tokenizer: TokenizerArtifact, backend: BackendName, B: number, T: number): { plan: StepPlan; threads: number } {
+  const p = ctx.params;
+  const c = loadModelConfig(p.model);
+  const cpu = backend === 'wasm' || backend === 'cpu';
+  const most = cpu && p.embedding !== 'full' ? (p.threads === 'auto' ? os.availableParallelism() : p.threads) : 1;
+  const planFor = (threads: number) => {
+    // A thread's share is at most one micro-batch's rows at a time.
+    const rows = Math.min(B, Math.ceil((B * p.gradAccumulation) / threads));
+    return stepPlan({ ...planInput(p, c, tokenizer), B: rows, T, recompute: p.recompute, limit: backendMemoryLimit(backend, os.totalmem() / threads) }, p.embedding);
+  };
+  let threads = most;
+  let plan = planFor(threads);
+  // 'auto' threads: as many as fit in the machine's memory side by side.
+  while (p.threads === 'auto' && threads > 1 && (!plan.fits || threads * plan.heap > 0.8 * os.totalmem())) plan = planFor(--threads);
+  const lines = [...formatMemoryPlans(planInput(p, c, tokenizer), p.embedding), '', ...formatStepPlan(plan, { node: ctx.name, backend, B: Math.min(B, Math.ceil((B * p.gradAccumulation) / threads)), T, threads })];
+  writeFileAtomicSync(planFile(ctx), lines.join('\n') + '\n', { fsync: false });
+  emit(ctx, { type: 'memory-plan', node: ctx.name, mode: p.embedding, lines, plan: memoryPlan(planInput(p, c, tokenizer), p.embedding), step: plan, threads });
+  if (!plan.fits) throw new MemoryPlanExceeded(planRefusal(plan, { node: ctx.name, backend, B, T, gradAccumulation: p.gradAccumulation }));
+  return { plan, threads };
+}
+
+/** --dry-run with no batch to plan a step from: trainable counts and bytes for the chosen mode next to the other two. */
+function planOnly(ctx: TrainContext, tokenizer: TokenizerArtifact): void {
+  const p = ctx.params;
+  const input = planInput(p, loadModelConfig(p.model), tokenizer);
   const lines = formatMemoryPlans(input, p.embedding);
-  writeFileAtomicSync(path.join(ctx.runDir, 'memory-plan.txt'), lines.join('\n') + '\n', { fsync: false });
-  ctx.events.emit({ type: 'memory-plan', node: ctx.name, mode: p.embedding, lines, plan: memoryPlan(input, p.embedding) });
+  writeFileAtomicSync(planFile(ctx), lines.join('\n') + '\n', { fsync: false });
+  emit(ctx, { type: 'memory-plan', node: ctx.name, mode: p.embedding, lines, plan: memoryPlan(input, p.embedding) });
+}
+
+/** memory-plan.txt for the node named 'train', <node>.memory-plan.txt for others (an ablation plans several). */
+function planFile(ctx: TrainContext): string {
+  return path.join(ctx.runDir, ctx.name === 'train' ? 'memory-plan.txt' : `${ctx.name}.memory-plan.txt`);
 }

@@ -65,6 +65,12 @@ export class NodeModuleInvalid extends TokenpipeError {
   }
 }
 
+/**
+ * A node refused to start its work because the run's settings cannot work (nothing was loaded or written yet): the
+ * run ends like an invalid pipeline, with exit status 2, and the message says what to change.
+ */
+export class RefusedBeforeWork extends TokenpipeError {}
+
 /** Bad command line: unknown command or option, missing argument. The CLI exits with status 2. */
 export class UsageError extends TokenpipeError {
   constructor(message: string) {
@@ -98,6 +104,13 @@ export class ValueEdgeInvalid extends TokenpipeError {
 export class PipelineUnrunnable extends TokenpipeError {
   constructor(detail: string) {
     super('PIPELINE_UNRUNNABLE', detail);
+  }
+}
+
+/** One item kind declared twice with different flags (see src/pipeline/kinds.ts). */
+export class ItemKindConflict extends TokenpipeError {
+  constructor(readonly kind: string, detail: string) {
+    super('ITEM_KIND_CONFLICT', `item kind '${kind}' ${detail}`);
   }
 }
 
@@ -296,6 +309,13 @@ export class CheckpointError extends TokenpipeError {
 export class TrainingDiverged extends TokenpipeError {
   constructor(readonly step: number, detail: string) {
     super('TRAINING_DIVERGED', `training stopped at step ${step}: ${detail}`);
+  }
+}
+
+/** The memory plan of a training step exceeds what the backend can hold (checked before the model is loaded). */
+export class MemoryPlanExceeded extends RefusedBeforeWork {
+  constructor(detail: string) {
+    super('MEMORY_PLAN_EXCEEDED', detail);
   }
 }
 

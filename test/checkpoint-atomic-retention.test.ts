@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { saveCheckpoint, listCheckpoints, latestCheckpoint, loadCheckpoint, removeStaleTemps, type CheckpointContents } from '../src/train/checkpoint.ts';
-import { LoraConfig } from '../src/train/lora.ts';
+import { LoraConfig } from '../src/model/lora.ts';
 import { CheckpointError } from '../src/errors.ts';
 
 function contents(step: number, evalLoss?: number): CheckpointContents {

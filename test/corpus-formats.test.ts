@@ -8,7 +8,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { tableFromArrays, tableToIPC } from 'apache-arrow';
 import { CorpusParams, readCorpus } from '../src/data/corpus.ts';
-import type { Document } from '../src/pipeline/items.ts';
+import type { Document } from '../src/data/items.ts';
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures', 'data');
 

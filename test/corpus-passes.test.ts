@@ -8,7 +8,7 @@ import path from 'node:path';
 import corpusReader from '../nodes/corpus-reader.ts';
 import { CorpusParams, readCorpus } from '../src/data/corpus.ts';
 import type { MainContext } from '../src/pipeline/node.ts';
-import type { Document } from '../src/pipeline/items.ts';
+import type { Document } from '../src/data/items.ts';
 import { mainContext } from './helpers/context.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tp-passes-'));

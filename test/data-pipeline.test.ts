@@ -13,7 +13,7 @@ import { runPipeline } from '../src/pipeline/run.ts';
 import corpusReader from '../nodes/corpus-reader.ts';
 import batchPacker from '../nodes/batch-packer.ts';
 import { batchArrays } from '../src/io/arrow.ts';
-import type { PackedBatch } from '../src/pipeline/items.ts';
+import type { PackedBatch } from '../src/data/items.ts';
 import { pipeline } from './fixtures/pipeline/build.ts';
 import { llama2Artifact, writeBrownJsonl } from './helpers/data.ts';
 

@@ -7,13 +7,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { loadAdapter } from '../src/io/peft.ts';
+import { loadAdapter } from '../src/adapter/peft.ts';
 import { evalWindows } from '../src/model/eval.ts';
 import { loadModel, disposeModel } from '../src/model/weights.ts';
 import { loadTokenizer } from '../src/tokenizer/load.ts';
-import { applyAdapter } from '../src/train/apply-adapter.ts';
+import { applyAdapter } from '../src/adapter/apply.ts';
 import { evaluate } from '../src/train/evaluate.ts';
-import { shiftLabels } from '../src/train/loss.ts';
+import { shiftLabels } from '../src/model/loss.ts';
 import { MODEL, runChain } from './fixtures/train/chain.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');

@@ -1,33 +1,42 @@
-// Accumulating weighted micro-batch gradients equals the gradient of the token-weighted mean
-// loss over the whole batch, and leaks no tensors.
+// Accumulating micro-batch gradients equals the gradient of the token-weighted mean loss over the whole batch
+// (two micro-batches of 2 rows = one batch of the same 4 rows), and leaks no tensors; clipping works like torch's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { GradAccumulator, clipGradNorm } from '../src/train/grads.ts';
-import { paramGrads } from '../src/train/params.ts';
+import type { GradSink } from '../src/model/layer.ts';
+import { clipGradNorm } from '../src/train/grads.ts';
+import { updateGrads, type StepBatch } from '../src/train/step.ts';
+import { disposeTrainer } from '../src/train/trainer.ts';
+import { fixtureBatch, fixtureTrainer, useBackend } from './fixtures/train/setup.ts';
 
-test('weighted accumulation = gradient of the mean over all tokens', async () => {
-  await tf.setBackend('cpu');
-  const w = { name: 'w', variable: tf.variable(tf.tensor([0.5, -1.5])) };
-  // Two micro-batches of 3 and 1 "tokens": loss_i = mean over tokens of (w . x_t)^2.
-  const micro = [
-    [[1, 2], [0, 1], [3, -1]],
-    [[2, 2]],
-  ];
-  const lossOf = (xs: number[][]) => () =>
-    tf.tidy(() => tf.matMul(tf.tensor(xs), w.variable.reshape([2, 1])).square().mean() as tf.Scalar);
-  const acc = new GradAccumulator();
+/** Rows of several batches as one batch (documents stay per row, so nothing changes for any row). */
+function joined(bs: StepBatch[]): StepBatch {
+  const cat = (k: 'inputIds' | 'targets' | 'positionIds' | 'documentIds') => Int32Array.from(bs.flatMap((b) => Array.from(b[k])));
+  return { B: bs.reduce((n, b) => n + b.B, 0), T: bs[0].T, inputIds: cat('inputIds'), targets: cat('targets'), positionIds: cat('positionIds'), documentIds: cat('documentIds') };
+}
+
+test('micro-batch accumulation = gradient of the mean over all tokens', async () => {
+  await useBackend('cpu');
+  const t = await fixtureTrainer('untied', { lora: { r: 2, alpha: 4, dropout: 0, rslora: false, targetModules: ['q_proj', 'down_proj'] } });
+  const w = t.lora.toPeft();
+  for (const v of w.values()) v.B = Float32Array.from(v.B, (_, i) => 0.2 * Math.cos(i + v.inF));
+  t.lora.load(w);
+  const micro = [fixtureBatch(t, 8, 0), fixtureBatch(t, 8, 5)];
   const before = tf.memory().numTensors;
-  for (const xs of micro) {
-    tf.tidy(() => acc.add(paramGrads(lossOf(xs), [w]).grads, xs.length));
+  const acc: GradSink = new Map();
+  const one: GradSink = new Map();
+  const a = updateGrads(t, micro, acc);
+  const b = updateGrads(t, [joined(micro)], one);
+  assert.equal(a.tokens, b.tokens);
+  assert.ok(Math.abs(a.loss - b.loss) < 1e-5 * b.loss, `${a.loss} vs ${b.loss}`);
+  for (const [name, g] of one) {
+    const got = acc.get(name)!.dataSync(), want = g.dataSync();
+    const scale = Math.max(1e-6, ...Array.from(want, Math.abs));
+    for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) < 1e-5 * scale, `${name}[${i}]: ${got[i]} vs ${want[i]}`);
   }
-  const got = acc.take();
-  const want = tf.tidy(() => paramGrads(lossOf(micro.flat()), [w]).grads.get('w')!.dataSync());
-  const g = got.get('w')!.dataSync();
-  for (let i = 0; i < 2; i++) assert.ok(Math.abs(g[i] - want[i]) < 1e-5, `${g[i]} vs ${want[i]}`);
-  got.get('w')!.dispose();
+  tf.dispose([...acc.values(), ...one.values()]);
   assert.equal(tf.memory().numTensors, before);
-  w.variable.dispose();
+  disposeTrainer(t);
 });
 
 test('clipping scales to max norm only when above it', async () => {
@@ -35,12 +44,9 @@ test('clipping scales to max norm only when above it', async () => {
   tf.tidy(() => {
     const grads = new Map([['a', tf.tensor([3, 0])], ['b', tf.tensor([0, 4])]]); // global norm 5
     const big = clipGradNorm(grads, 1);
-    assert.ok(Math.abs(big.norm.dataSync()[0] - 5) < 1e-6);
-    const a = big.grads.get('a')!.dataSync();
-    assert.ok(Math.abs(a[0] - 3 / (5 + 1e-6)) < 1e-6);
-    const small = clipGradNorm(grads, 10);
-    assert.deepEqual(Array.from(small.grads.get('b')!.dataSync()), [0, 4]);
-    const off = clipGradNorm(grads, 0);
-    assert.equal(off.grads, grads);
+    assert.ok(Math.abs(big.norm - 5) < 1e-6);
+    assert.ok(Math.abs(big.coef - 1 / (5 + 1e-6)) < 1e-6);
+    assert.equal(clipGradNorm(grads, 10).coef, 1);
+    assert.deepEqual(clipGradNorm(grads, 0), { norm: big.norm, coef: 1 });
   });
 });

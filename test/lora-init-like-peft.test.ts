@@ -3,8 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { LoraSet, loraScaling, loraTargets, LoraConfig, type ModelShape } from '../src/train/lora.ts';
-import { Rng } from '../src/train/rng.ts';
+import { loraForward } from '../src/model/layer.ts';
+import { LoraSet, loraScaling, loraTargets, LoraConfig, type LoraLayer, type ModelShape } from '../src/model/lora.ts';
+import { Rng } from '../src/model/rng.ts';
 
 // Llama-3.2-1B dimensions, whose r=8 LoRA shapes PEFT documents (peft-trainable-tokens.md 3.6).
 const llama1b: ModelShape = {
@@ -42,7 +43,7 @@ test('scaling: alpha/r, or alpha/sqrt(r) with rsLoRA', () => {
 test('init: A uniform within 1/sqrt(in) with the uniform variance, B zero, delta zero', async () => {
   await tf.setBackend('cpu');
   // kaiming_uniform_(a=sqrt(5)): gain sqrt(2/(1+5)), std gain/sqrt(fan_in), bound sqrt(3)*std = 1/sqrt(fan_in).
-  const set = LoraSet.init(tiny, { r: 8, targetModules: 'all-linear' }, Rng.seeded(3, 'lora'));
+  const set = LoraSet.init(tiny, LoraConfig.parse({ r: 8, targetModules: 'all-linear' }), Rng.seeded(3, 'lora'));
   const w = set.toPeft();
   const down = w.get('model.layers.1.mlp.down_proj')!;
   assert.equal(down.A.length, 8 * 24); // [r, in]
@@ -57,14 +58,17 @@ test('init: A uniform within 1/sqrt(in) with the uniform variance, B zero, delta
   const variance = all.reduce((s, x) => s + x * x, 0) / all.length;
   assert.ok(Math.abs(variance - 1 / 3) < 0.03, `variance ${variance}`);
   const x = tf.randomNormal([2, 3, 16]);
-  const d = set.get('model.layers.0.self_attn.q_proj')!.delta(x);
+  const d = tf.tidy(() => loraForward(set.get('model.layers.0.self_attn.q_proj')!, x.reshape([6, 16]) as tf.Tensor2D).y.reshape([2, 3, 16]));
   assert.deepEqual(d.shape, [2, 3, 16]);
   assert.ok(d.dataSync().every((v) => v === 0));
   // Same seed, same A.
-  const again = LoraSet.init(tiny, { r: 8, targetModules: 'all-linear' }, Rng.seeded(3, 'lora')).toPeft();
+  const again = LoraSet.init(tiny, LoraConfig.parse({ r: 8, targetModules: 'all-linear' }), Rng.seeded(3, 'lora')).toPeft();
   assert.deepEqual(again.get('model.layers.1.mlp.down_proj')!.A, down.A);
   set.dispose();
 });
+
+/** The adapter's output for x (layer.ts loraForward), without its backward record. */
+const delta = (l: LoraLayer, x: tf.Tensor2D, seed?: number) => tf.tidy(() => loraForward(l, x, seed === undefined ? undefined : { seed, B: 2, T: x.shape[0] / 2, rowOffset: 0 }).y);
 
 test('delta = (x A^T) B^T * scaling for PEFT-layout weights; dropout is seeded', async () => {
   await tf.setBackend('cpu');
@@ -78,10 +82,10 @@ test('delta = (x A^T) B^T * scaling for PEFT-layout weights; dropout is seeded',
       inF: t.inF, outF: t.outF,
     });
   }
-  const set = LoraSet.fromPeft(shape1, { r, alpha: 6 }, weights);
+  const set = LoraSet.fromPeft(shape1, LoraConfig.parse({ r, alpha: 6 }), weights);
   const v = set.get('model.layers.0.self_attn.v_proj')!; // in 16, out 8
   const xs = Float32Array.from({ length: 16 }, (_, i) => 0.1 * i - 0.5);
-  const got = v.delta(tf.tensor2d(xs, [1, 16])).dataSync();
+  const got = delta(v, tf.tensor2d(xs, [1, 16])).dataSync();
   const { A, B } = weights.get('model.layers.0.self_attn.v_proj');
   for (let o = 0; o < 8; o++) {
     let want = 0;
@@ -94,11 +98,11 @@ test('delta = (x A^T) B^T * scaling for PEFT-layout weights; dropout is seeded',
     assert.ok(Math.abs(got[o] - want) < 1e-4, `out ${o}: ${got[o]} vs ${want}`);
   }
   assert.deepEqual(Array.from(v.toPeft().A), Array.from(A));
-  const withDrop = LoraSet.fromPeft(shape1, { r, alpha: 6, dropout: 0.5 }, weights).get('model.layers.0.self_attn.v_proj')!;
-  const x = tf.ones([4, 16]);
-  const d1 = withDrop.delta(x, 11).dataSync();
-  assert.deepEqual(withDrop.delta(x, 11).dataSync(), d1);
-  assert.notDeepEqual(withDrop.delta(x, 12).dataSync(), d1);
-  assert.deepEqual(withDrop.delta(x).dataSync(), v.delta(x).dataSync()); // no seed: eval, no dropout
-  assert.throws(() => LoraSet.fromPeft(shape1, { r: 4 }, weights), /expected A \[4, 16\]/);
+  const withDrop = LoraSet.fromPeft(shape1, LoraConfig.parse({ r, alpha: 6, dropout: 0.5 }), weights).get('model.layers.0.self_attn.v_proj')!;
+  const x = tf.ones([4, 16]) as tf.Tensor2D;
+  const d1 = delta(withDrop, x, 11).dataSync();
+  assert.deepEqual(delta(withDrop, x, 11).dataSync(), d1);
+  assert.notDeepEqual(delta(withDrop, x, 12).dataSync(), d1);
+  assert.deepEqual(delta(withDrop, x).dataSync(), delta(v, x).dataSync()); // no seed: eval, no dropout
+  assert.throws(() => LoraSet.fromPeft(shape1, LoraConfig.parse({ r: 4 }), weights), /expected A \[4, 16\]/);
 });

@@ -1,12 +1,14 @@
 // Every fixture variant's logits equal the float64 PyTorch reference to 1e-4, on wasm and cpu: a plain batch,
-// a packed batch (2-3 documents per row) and a row at large positions; plus the packed batch's HF loss.
+// a packed batch (2-3 documents per row) and a row at large positions; plus the packed batch's HF loss, from the
+// chunked head (src/model/head.ts) over the final hidden states, with a chunk small enough to need several.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { setBackend } from '../src/model/backend.ts';
 import { forward } from '../src/model/llama.ts';
 import { disposeModel, loadModel } from '../src/model/weights.ts';
-import { crossEntropy, shiftLabels } from '../src/train/loss.ts';
+import { headScores } from '../src/model/head.ts';
+import { shiftLabels } from '../src/model/loss.ts';
 import { goldenDiff, modelDir, readGolden, VARIANTS } from './helpers/model-goldens.ts';
 
 for (const backend of ['wasm', 'cpu'] as const) {
@@ -26,9 +28,12 @@ for (const backend of ['wasm', 'cpu'] as const) {
           assert.ok(diff <= 1e-4, `${c.name}: max |Δ| = ${diff}`);
           if (c.loss) {
             const targets = shiftLabels(Int32Array.from(c.labels!), c.B, c.T);
-            const loss = tf.tidy(() => crossEntropy(logits.reshape([c.B * c.T, V]), targets));
-            const got = loss.dataSync()[0];
-            loss.dispose();
+            const hidden = forward(model, { inputIds, positionIds: Int32Array.from(c.position_ids), B: c.B, T: c.T, output: 'hidden' });
+            const h = hidden.reshape([c.B * c.T, -1]) as tf.Tensor2D;
+            const { nll } = headScores(h, targets, model.tokens.headColumns(), Math.ceil(V / 3));
+            tf.dispose([hidden, h]);
+            assert.equal(nll.length, c.loss.count);
+            const got = nll.reduce((a, b) => a + b, 0) / nll.length;
             assert.ok(Math.abs(got - c.loss.mean) <= 1e-5 * c.loss.mean, `packed loss ${got} vs ${c.loss.mean}`);
           }
           logits.dispose();

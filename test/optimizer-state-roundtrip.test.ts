@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { AdamW } from '../src/train/optimizer.ts';
 import { OptimizerStateMismatch } from '../src/errors.ts';
-import type { Param } from '../src/train/params.ts';
+import type { Param } from '../src/model/params.ts';
 
 const grad = (k: number) => tf.tensor([Math.sin(k), Math.cos(3 * k), 0.1 * k, -1], [2, 2]);
 const makeParam = () => ({ name: 'w', variable: tf.variable(tf.tensor([1, -2, 3, 0.5], [2, 2])) });

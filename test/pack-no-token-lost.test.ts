@@ -11,7 +11,8 @@ import { RunPool } from '../src/pipeline/pool.ts';
 import { createPacker, PackerParams } from '../src/data/packer.ts';
 import { CorpusParams, readCorpus } from '../src/data/corpus.ts';
 import { batchArrays } from '../src/io/arrow.ts';
-import type { Document, PackedBatch, TokenizerArtifact } from '../src/pipeline/items.ts';
+import type { Document, PackedBatch } from '../src/data/items.ts';
+import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
 import { llama2Artifact, writeBrownJsonl } from './helpers/data.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tp-pack-'));

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { boundedParallel, SKIP } from '../src/pipeline/parallel.ts';
+import { boundedParallel, SKIP } from '../src/util/parallel.ts';
 
 /** A source that counts how far it has been pulled and whether it was closed. */
 function counted(n: number) {

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { saveAdapter, loadAdapter, type AdapterContents } from '../src/io/peft.ts';
+import { saveAdapter, loadAdapter, type AdapterContents } from '../src/adapter/peft.ts';
 import { SafetensorsFile } from '../src/io/safetensors.ts';
-import { LoraConfig } from '../src/train/lora.ts';
+import { LoraConfig } from '../src/model/lora.ts';
 
 const D = 64;
 const rowsOf = (n: number, seed: number) => Float32Array.from({ length: n * D }, (_, i) => Math.sin(seed + i));

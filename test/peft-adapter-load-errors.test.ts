@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadAdapter } from '../src/io/peft.ts';
+import { loadAdapter } from '../src/adapter/peft.ts';
 import { writeSafetensors } from '../src/io/safetensors.ts';
 import { AdapterFormatError } from '../src/errors.ts';
 

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { main } from '../src/cli.ts';
 import { checkPipeline } from '../src/pipeline/load.ts';
-import { loadAdapter } from '../src/io/peft.ts';
+import { loadAdapter } from '../src/adapter/peft.ts';
 import { formatBytes } from '../src/train/memory-plan.ts';
 import { checkWellFormedXml } from './helpers/xml.ts';
 

@@ -14,7 +14,7 @@ function record(name: string, mode: BranchRecord['mode'], evalLosses: number[], 
     trainLoss: Array.from({ length: steps }, (_, k) => ({ step: k + 1, loss: 6 - k * 0.01 })),
     evals: evalLosses.map((loss, k) => ({ step: k * every, loss, ppl: Math.exp(loss), newTokenLoss: loss * 2, newTokenAcc: 0.1 * k, newTokenCount: 5, tokens: 100, perTokenAcc: { '<x>': 0.1 * k } })),
     trainable: { lora: 10, tokens: 5, total: 15 },
-    memory: { params: 60, grads: 60, optimizer: 120, accumulator: 0, total: 240 },
+    memory: { params: 60, grads: 60, optimizer: 120, total: 240 },
   };
 }
 

@@ -2,7 +2,7 @@
 // a saved state (what --resume relies on).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rng } from '../src/train/rng.ts';
+import { Rng } from '../src/model/rng.ts';
 
 test('xoshiro128** matches the reference sequence for state [1,2,3,4]', () => {
   // Reference values from the C algorithm (Blackman & Vigna), computed independently in Python.

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
-import type { TokenCandidate } from '../src/pipeline/items.ts';
+import type { TokenCandidate } from '../src/tokenizer/items.ts';
 import { TokenInitInvalid } from '../src/errors.ts';
 import { loadTokenizer } from '../src/tokenizer/load.ts';
 import { extendTokenizer } from '../src/tokenizer/extend.ts';

@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { FrozenTokenTable } from '../src/model/weights.ts';
-import { createTokenTable } from '../src/train/tokens.ts';
+import { FrozenTokenTable, tableLogits } from '../src/model/weights.ts';
+import { createTokenTable } from '../src/model/tokens.ts';
 
 const V0 = 12, H = 5, n = 3;
 const det = (len: number, seed: number) => Float32Array.from({ length: len }, (_, i) => Math.sin(seed * 7.1 + i * 1.3));
@@ -16,8 +16,7 @@ const ids = Int32Array.from([0, 3, 12, 7, 14, 3, 13, 11]);
 const h = det(ids.length * H, 3); // [N, H]
 
 function base(tied: boolean): FrozenTokenTable {
-  const headT = tf.transpose(tf.tensor2d(tied ? E : W, [V0, H])) as tf.Tensor2D;
-  return new FrozenTokenTable(headT, tied ? null : tf.tensor2d(E, [V0, H]));
+  return new FrozenTokenTable(tf.tensor2d(tied ? E : W, [V0, H]), tied ? null : tf.tensor2d(E, [V0, H]));
 }
 
 /** Full [V, H] matrix: base rows, rows of `replaced` ids overwritten, `appended` rows added. */
@@ -67,7 +66,7 @@ for (const backend of ['cpu', 'wasm']) {
     const want = new Float32Array(ids.length * H);
     ids.forEach((id, i) => want.set(refE.subarray(id * H, (id + 1) * H), i * H));
     close(emb, want, 'embed');
-    const logits = tf.tidy(() => table.logits(tf.tensor2d(h, [ids.length, H])).dataSync());
+    const logits = tf.tidy(() => tableLogits(table, tf.tensor2d(h, [ids.length, H])).dataSync());
     close(logits, matmulT(h, refW, V0 + n), 'logits');
     assert.equal(table.params().map((p) => p.name).join(), 'tokens.embed,tokens.lm_head');
     table.dispose();
@@ -84,12 +83,12 @@ for (const backend of ['cpu', 'wasm']) {
       const want = new Float32Array(ids.length * H);
       ids.forEach((id, i) => want.set(refE.subarray(id * H, (id + 1) * H), i * H));
       close(emb, want, `${table.mode} embed`);
-      close(tf.tidy(() => table.logits(tf.tensor2d(h, [ids.length, H])).dataSync()), matmulT(h, refE, V0 + n), `${table.mode} logits`);
+      close(tf.tidy(() => tableLogits(table, tf.tensor2d(h, [ids.length, H])).dataSync()), matmulT(h, refE, V0 + n), `${table.mode} logits`);
     }
     assert.equal(rowsT.exportRows().hasOwnProperty('lmHead'), false);
     const full = fullT.exportRows() as { embedFull: Float32Array; headFull: Float32Array };
     close(full.embedFull, refE, 'full export');
-    assert.deepEqual(fullT.params().map((p) => p.variable.shape), [[H, V0 + n]]);
+    assert.deepEqual(fullT.params().map((p) => p.variable.shape), [[V0 + n, H]]); // one [V, H] matrix, as HF stores it
     rowsT.dispose();
     fullT.dispose();
   });

@@ -4,7 +4,7 @@
 // the tiny vocabulary; the Rust tokenizers check the encodings.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { TokenCandidate } from '../src/pipeline/items.ts';
+import type { TokenCandidate } from '../src/tokenizer/items.ts';
 import { LoadedTokenizer } from '../src/tokenizer/load.ts';
 import { extendTokenizer } from '../src/tokenizer/extend.ts';
 import { tinyTokenizer, type TinyOptions } from './fixtures/tokens/tiny.ts';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { loadAdapter } from '../src/io/peft.ts';
+import { loadAdapter } from '../src/adapter/peft.ts';
 import { pipeRun, tinyPipeline } from './fixtures/train/tiny-pipeline.ts';
 
 function run(file: string, ...args: string[]): string {

@@ -5,9 +5,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { trainStep } from '../src/train/step.ts';
-import { disposeTrainer, modelShape } from '../src/train/trainer.ts';
+import { disposeTrainer } from '../src/train/trainer.ts';
+import { modelShape } from '../src/model/lora.ts';
 import { memoryPlan } from '../src/train/memory-plan.ts';
-import { countParams } from '../src/train/params.ts';
+import { countParams } from '../src/model/params.ts';
 import { TrainingDiverged } from '../src/errors.ts';
 import { fixtureBatch, fixtureTrainer, useBackend } from './fixtures/train/setup.ts';
 

@@ -2,7 +2,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.ts';
-import { mergeAdapter } from '../train/merge.ts';
+import { mergeAdapter } from '../adapter/merge.ts';
 import { defineCommand, EXIT, expectArgs } from './command.ts';
 
 export default defineCommand({

@@ -3,8 +3,8 @@ import { UsageError } from '../errors.ts';
 import { BACKEND_CHOICES, setBackend, type BackendChoice } from '../model/backend.ts';
 import { loadModel, type LlamaModel } from '../model/weights.ts';
 import { loadTokenizer, type LoadedTokenizer } from '../tokenizer/load.ts';
-import { loadAdapter } from '../io/peft.ts';
-import { applyAdapter } from '../train/apply-adapter.ts';
+import { loadAdapter } from '../adapter/peft.ts';
+import { applyAdapter } from '../adapter/apply.ts';
 import type { OptionSpec, OptionValues } from './command.ts';
 
 export const MODEL_OPTIONS: Record<string, OptionSpec> = {

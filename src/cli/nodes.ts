@@ -1,7 +1,9 @@
 // pipe nodes [NAME ...]: the built-in nodes, their ports and params (types, defaults and
-// descriptions read from each node's zod schema through zod's JSON Schema output).
+// descriptions read from each node's zod schema through zod's JSON Schema output), and the
+// item kinds their ports carry (from the kind registry, src/pipeline/kinds.ts).
 import { z } from 'zod';
-import type { NodeDef, Ports } from '../pipeline/node.ts';
+import { itemKind, type ItemKind } from '../pipeline/kinds.ts';
+import { isOperatorNode, type NodeDef, type Ports } from '../pipeline/node.ts';
 import { listBuiltinNodes, type BuiltinEntry } from '../pipeline/registry.ts';
 import { didYouMean, hint } from '../pipeline/suggest.ts';
 import { defineCommand, EXIT } from './command.ts';
@@ -46,6 +48,25 @@ export function describeParams(def: NodeDef): ParamInfo[] {
 const ports = (p: Ports): string =>
   Object.entries(p).map(([k, s]) => `${k}: ${s.kind}<${s.item}>${s.optional ? '?' : ''}`).join(', ') || 'none';
 
+/** The registered kinds the nodes' ports name, by name. */
+function kindsOf(defs: NodeDef[]): ItemKind[] {
+  const names = new Set(defs.flatMap((d) => [...Object.values(d.inputs), ...Object.values(d.outputs)].map((p) => p.item)));
+  return [...names].sort().flatMap((n) => itemKind(n) ?? []);
+}
+
+function renderKinds(kinds: ItemKind[]): string {
+  if (kinds.length === 0) return '';
+  const w = Math.max(...kinds.map((k) => k.name.length));
+  return ['item kinds:', ...kinds.map((k) => `  ${k.name.padEnd(w)}  ${k.linear ? '(linear: an output feeds one input) ' : ''}${k.description}`), ''].join('\n');
+}
+
+/** A port for --json, with its kind's description and flag when the kind is registered. */
+const portJson = (p: Ports) =>
+  Object.fromEntries(Object.entries(p).map(([k, s]) => {
+    const kind = itemKind(s.item);
+    return [k, kind ? { ...s, itemDescription: kind.description, linear: kind.linear || undefined } : s];
+  }));
+
 function render(e: BuiltinEntry): string {
   if (!e.def) return `${e.name}\n  error: cannot load ${e.file}: ${e.error}\n`;
   const d = e.def;
@@ -53,7 +74,7 @@ function render(e: BuiltinEntry): string {
   const rows = params.map((p) => [p.name, p.type, p.required ? 'required' : p.default === undefined ? '' : `default ${JSON.stringify(p.default)}`, p.description ?? '']);
   const widths = [0, 1, 2].map((c) => Math.max(0, ...rows.map((r) => r[c].length)));
   return [
-    `${d.name}  (${d.placement}${d.canReject ? ', can reject' : ''})  ${d.description}`,
+    `${d.name}  (${d.placement}${isOperatorNode(d) ? ', operator' : ''}${d.canReject ? ', can reject' : ''})  ${d.description}`,
     `  inputs:  ${ports(d.inputs)}`,
     `  outputs: ${ports(d.outputs)}`,
     params.length ? '  params:' : '  params:  none',
@@ -78,12 +99,13 @@ export default defineCommand({
     if (values.json) {
       const out = entries.map((e) =>
         e.def
-          ? { name: e.name, placement: e.def.placement, description: e.def.description, canReject: !!e.def.canReject, inputs: e.def.inputs, outputs: e.def.outputs, params: describeParams(e.def), warning: e.warning }
+          ? { name: e.name, placement: e.def.placement, description: e.def.description, canReject: !!e.def.canReject, inputs: portJson(e.def.inputs), outputs: portJson(e.def.outputs), params: describeParams(e.def), warning: e.warning }
           : { name: e.name, error: e.error },
       );
       io.out(JSON.stringify(out, null, 2));
     } else {
-      io.out(entries.length ? entries.map(render).join('\n') : 'no built-in nodes found');
+      const kinds = renderKinds(kindsOf(entries.flatMap((e) => e.def ?? [])));
+      io.out(entries.length ? [...entries.map(render), ...(kinds ? [kinds] : [])].join('\n') : 'no built-in nodes found');
     }
     return entries.some((e) => !e.def) ? EXIT.failed : EXIT.ok;
   },

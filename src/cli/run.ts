@@ -5,6 +5,7 @@ import { UsageError } from '../errors.ts';
 import { toMermaid } from '../pipeline/graph.ts';
 import { defaultProgressMode } from '../pipeline/progress.ts';
 import { exitCodeFor, makeRunDir, runPipeline, type RunOptions } from '../pipeline/run.ts';
+import { isEvent } from '../../nodes/_events.ts';
 import { checkForCli, defineCommand, EXIT, expectArgs, SET_OPTION } from './command.ts';
 
 /** RunOptions plus the flags the training side reads (resume from the last checkpoint, plan only). */
@@ -47,10 +48,10 @@ export default defineCommand({
       events: {
         emit(e) {
           // The memory plan is the point of --dry-run: print it as it arrives.
-          if (dryRun && e.type === 'memory-plan') io.out(`${e.node}: memory plan\n${(e.lines as string[]).join('\n')}\n`);
+          if (dryRun && isEvent(e, 'memory-plan')) io.out(`${e.node}: memory plan\n${e.lines.join('\n')}\n`);
           // A node's end-of-run summary is printed after the run, once the progress display has
           // stopped redrawing (it would overwrite lines printed in between).
-          if (e.type === 'summary' && typeof e.text === 'string') summaries.push(e.text);
+          if (isEvent(e, 'summary') && typeof e.text === 'string') summaries.push(e.text);
         },
       },
       overrides: (values.set as string[] | undefined) ?? [],

@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Template } from '@huggingface/jinja';
 import { TemplateInvalid } from '../errors.ts';
-import type { Segment } from '../pipeline/items.ts';
+import type { Segment } from './items.ts';
 
 export interface ChatTemplateOptions {
   /** Inline Jinja text, or a path to a .jinja file. */

@@ -2,9 +2,8 @@
 // Everything streams: memory is one chunk per open file plus the shuffle buffer.
 import path from 'node:path';
 import { z } from 'zod';
-import { pathParam } from '../pipeline/schema.ts';
 import { CorpusRecordInvalid, CorpusSourceInvalid } from '../errors.ts';
-import type { Document } from '../pipeline/items.ts';
+import type { Document } from './items.ts';
 import { expandSources, fingerprint, formatOf, type CorpusFormat, type Fingerprint, type SourceFile } from './sources.ts';
 import { readTextFile } from './readers/text.ts';
 import { readJsonlFile } from './readers/jsonl.ts';
@@ -14,6 +13,8 @@ import { splitOf } from './split.ts';
 import { shuffleBuffer } from './shuffle.ts';
 import type { ReadRecord, RejectRecord } from './record.ts';
 
+// Plain strings for paths here: in a pipeline file they are relative to the file, which is the
+// node's business (nodes/corpus-reader.ts declares them with pathParam()).
 export const CorpusParams = z
   .object({
     paths: z.union([z.string(), z.array(z.string()).min(1)]).describe('files or globs (fast-glob), relative to cwd'),
@@ -23,7 +24,7 @@ export const CorpusParams = z
     idField: z.string().optional().describe('dotted path of a document id (default: file:line or file#row)'),
     messagesField: z.string().default('messages').describe('chat: dotted path of the messages array'),
     chatTemplate: z.string().optional().describe('chat: inline Jinja template or a .jinja file'),
-    modelDir: pathParam().optional().describe('chat: model folder with chat_template.jinja or tokenizer_config.json'),
+    modelDir: z.string().min(1).optional().describe('chat: model folder with chat_template.jinja or tokenizer_config.json'),
     templateName: z.string().optional().describe('chat: name when the config holds several templates'),
     lossOn: z.enum(['assistant', 'all']).default('assistant').describe('chat: tokens scored by the loss'),
     endOfTurn: z.array(z.string()).default([]).describe('chat: extra end-of-turn markers scored after a reply'),
@@ -36,7 +37,7 @@ export const CorpusParams = z
     maxLineBytes: z.number().int().positive().default(64 * 2 ** 20).describe('longer lines are rejected'),
     cache: z.boolean().default(false).describe('write documents once to a run-local cache and replay it on later passes'),
     fingerprint: z.enum(['stat', 'content']).default('stat').describe('what identifies the corpus for downstream caches'),
-    cwd: pathParam('.').describe("base folder of relative paths and globs (in a pipeline file: the file's folder)"),
+    cwd: z.string().min(1).default('.').describe('base folder of relative paths and globs'),
   })
   .strict();
 export type CorpusParams = z.output<typeof CorpusParams>;

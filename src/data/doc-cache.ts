@@ -5,7 +5,7 @@
 // replay it instead of parsing the sources again.
 import { createReadStream, existsSync } from 'node:fs';
 import { once } from 'node:events';
-import type { Document } from '../pipeline/items.ts';
+import type { Document } from './items.ts';
 import { createAtomicWriteStream } from '../io/atomic.ts';
 import { readLines } from './lines.ts';
 

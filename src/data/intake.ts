@@ -8,7 +8,7 @@ import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import path from 'node:path';
-import type { Document } from '../pipeline/items.ts';
+import type { Document } from './items.ts';
 import { readLines } from './lines.ts';
 
 export interface Intake {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { RecordBatch } from 'apache-arrow';
 import { BATCH_FORMAT_VERSION, makeBatch, writeIpcFile, type BatchArrays } from '../io/arrow.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
-import type { TokenizerArtifact } from '../pipeline/items.ts';
+import type { TokenizerArtifact } from '../tokenizer/items.ts';
 import type { PackStats } from './pack.ts';
 
 export type Split = 'train' | 'eval';

@@ -12,9 +12,10 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { pathParam } from '../pipeline/schema.ts';
-import { boundedParallel } from '../pipeline/parallel.ts';
-import type { Document, PackedBatch, TokenizerArtifact } from '../pipeline/items.ts';
+import { boundedParallel } from '../util/parallel.ts';
+import type { Document, PackedBatch } from './items.ts';
+import type { DataEvent } from './events.ts';
+import type { TokenizerArtifact } from '../tokenizer/items.ts';
 import { readIpcFile } from '../io/arrow.ts';
 import { PackerConfigInvalid } from '../errors.ts';
 import { Packer, type PackStats } from './pack.ts';
@@ -25,6 +26,8 @@ import type { TokenizedDocs } from './tokenize.ts';
 import { startIntake } from './intake.ts';
 import { permutation } from './shuffle.ts';
 
+// A plain string for cacheDir here: in a pipeline file it is relative to the file, which is the
+// node's business (nodes/batch-packer.ts declares it with pathParam()).
 export const PackerParams = z
   .object({
     seqLen: z.number().int().min(2).default(512).describe('tokens per row (T)'),
@@ -41,7 +44,7 @@ export const PackerParams = z
     shardBatches: z.number().int().positive().default(32).describe('batches per Arrow IPC shard file'),
     shuffleBatches: z.boolean().default(true).describe('reorder train batches (seeded) in epochs after the first'),
     cache: z.boolean().default(true).describe('reuse packed batches across runs (needs the fingerprint input)'),
-    cacheDir: pathParam().optional().describe('cache folder (default: <outputDir>/.cache/packed)'),
+    cacheDir: z.string().min(1).optional().describe('cache folder (default: <outputDir>/.cache/packed)'),
     spill: z.boolean().default(true).describe('drain documents to a run-local file while the tokenizer is pending'),
     seed: z.number().int().optional().describe("batch shuffle seed (default: the run's seed)"),
   })
@@ -54,7 +57,7 @@ export interface PackerEnv {
   seed: number;
   signal?: AbortSignal;
   runOnPool<T>(modulePath: string, exportName: string, arg: unknown, transfer?: ArrayBuffer[]): Promise<T>;
-  emit?(event: { type: string; [k: string]: unknown }): void;
+  emit?(event: DataEvent): void;
 }
 
 /** What happened, for events and tests. */
@@ -146,7 +149,7 @@ export function createPacker(
     }
   })();
   built.catch((e) => rejectLogs(e));
-  built.then(() => env.emit?.({ type: 'pack-summary', node: env.name, ...status }), () => {});
+  built.then(() => env.emit?.({ type: 'pack-summary', ...status }), () => {});
 
   const seed = p.seed ?? env.seed;
   const stream = (split: Split, epochs: number): AsyncIterable<PackedBatch> => ({

@@ -1,5 +1,5 @@
 // What the format readers yield: a document (before its split is decided) or a reject.
-import type { Segment } from '../pipeline/items.ts';
+import type { Segment } from './items.ts';
 
 export interface DocRecord {
   kind: 'doc';

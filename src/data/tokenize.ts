@@ -7,7 +7,8 @@
 // positions by encoding the prefix up to the boundary and taking the longest common prefix
 // with the whole encoding; a token that straddles a boundary belongs to the later segment.
 import type { Tokenizer } from '@huggingface/tokenizers';
-import type { Segment, TokenizerArtifact } from '../pipeline/items.ts';
+import type { Segment } from './items.ts';
+import type { TokenizerArtifact } from '../tokenizer/items.ts';
 import { IGNORE_INDEX } from '../io/arrow.ts';
 import { tokenString } from './chat.ts';
 

@@ -85,6 +85,29 @@ export class SafetensorsFile {
     return new spec.array(raw.buffer as ArrayBuffer, 0, elementCount(t.shape));
   }
 
+  /**
+   * float32 values handed to `write(values, offset)` piece by piece (about one read chunk each), so a caller can put
+   * them where they belong (a tensor's memory) without a whole-tensor copy in between. `values` is reused: copy it.
+   */
+  async readF32Chunks(name: string, write: (values: Float32Array, offset: number) => void): Promise<void> {
+    const t = this.info(name);
+    const dtype = t.dtype;
+    if (!hasTypedArray(dtype)) {
+      throw new SafetensorsDtypeError(this.path, name, `cannot convert dtype ${dtype} to float32; use readRaw`);
+    }
+    const elemBytes = DTYPES[dtype].bits / 8;
+    const total = elementCount(t.shape);
+    const chunkElems = Math.max(1, Math.floor(this.chunk / elemBytes));
+    const out = new Float32Array(Math.min(chunkElems, total));
+    for (let i = 0; i < total; i += chunkElems) {
+      const n = Math.min(chunkElems, total - i);
+      const bytes = await readAt(this.handle, this.path, t.offset + i * elemBytes, n * elemBytes, this.chunk, name);
+      const piece = n === out.length ? out : out.subarray(0, n);
+      bytesToF32(dtype, bytes, piece, 0);
+      write(piece, i);
+    }
+  }
+
   /** float32 values: F32 as stored, F16/BF16 upcast exactly, integers and BOOL converted. */
   async readF32(name: string): Promise<Float32Array> {
     const t = this.info(name);

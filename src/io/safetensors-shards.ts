@@ -94,6 +94,10 @@ export class WeightSet {
     return this.file(name).readF32(name);
   }
 
+  async readF32Chunks(name: string, write: (values: Float32Array, offset: number) => void): Promise<void> {
+    return this.file(name).readF32Chunks(name, write);
+  }
+
   async readRaw(name: string): Promise<Uint8Array> {
     return this.file(name).readRaw(name);
   }

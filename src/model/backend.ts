@@ -163,3 +163,16 @@ function installHint(pkg: string): string {
     `Linux x64, macOS and Windows x64; this is ${platform}), so it needs network access. Otherwise use --backend auto, wasm or cpu.`
   );
 }
+
+/** The wasm backend's heap can grow to 4 GiB less one 64 KiB page (emscripten's getHeapMax for wasm32). */
+export const WASM_HEAP_MAX = 4294901760;
+
+/**
+ * Bytes of tensors a backend can hold: the wasm heap's ceiling, the machine's memory for the JS and native CPU
+ * backends; null for the GPU backend, whose device memory is not known here.
+ */
+export function backendMemoryLimit(backend: BackendName, totalMemory: number): number | null {
+  if (backend === 'wasm') return WASM_HEAP_MAX;
+  if (backend === 'tensorflow-gpu') return null;
+  return totalMemory;
+}

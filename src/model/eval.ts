@@ -2,20 +2,25 @@
 // window is context only, loss = mean next-token cross-entropy over every predicted token (what `pipe eval` prints).
 import * as tf from '@tensorflow/tfjs';
 import { ModelInputInvalid } from '../errors.ts';
-import type { LoadedTokenizer } from '../tokenizer/load.ts';
-import { crossEntropy, shiftLabels } from '../train/loss.ts';
+import { headScores } from './head.ts';
+import { shiftLabels } from './loss.ts';
 import { forward } from './llama.ts';
 import type { LlamaModel } from './weights.ts';
 
 export const DEFAULT_EVAL_MAX_LEN = 1024;
+
+/** What evaluateText needs of a tokenizer (src/tokenizer's LoadedTokenizer is one): the model library knows no tokenizer. */
+export interface TokenEncoder {
+  encode(text: string, opts: { addSpecialTokens: boolean }): Int32Array;
+}
 
 export interface EvalOptions {
   /** Window length in tokens (default 1024). */
   maxLen?: number;
   /** Tokens per forward call; equal-length windows are batched up to this (default max(maxLen, 2048)). */
   batchTokens?: number;
-  /** Rows of hidden states sent through the head and the loss at once (default: 64 Mi logits / vocab size). */
-  headChunkRows?: number;
+  /** Vocabulary columns per head chunk (default: src/model/head.ts headChunk). */
+  headChunk?: number;
 }
 
 export interface EvalResult {
@@ -37,15 +42,10 @@ export function evalWindows(n: number, maxLen: number): Array<[number, number]> 
   return out;
 }
 
-/** Logit elements materialised at once by default (64 Mi floats = 256 MiB). */
-const LOGITS_BUDGET = 2 ** 26;
-
 export function evaluateIds(model: LlamaModel, ids: Int32Array, opts: EvalOptions = {}): EvalResult {
   const maxLen = opts.maxLen ?? DEFAULT_EVAL_MAX_LEN;
   const windows = evalWindows(ids.length, maxLen);
-  const V = model.tokens.vocabSize;
   const perBatch = Math.max(1, Math.floor((opts.batchTokens ?? Math.max(maxLen, 2048)) / maxLen));
-  const chunkRows = opts.headChunkRows ?? Math.max(1, Math.floor(LOGITS_BUDGET / V));
   let sum = 0; // float64 across windows
   let count = 0;
   for (let i = 0; i < windows.length; ) {
@@ -56,14 +56,11 @@ export function evaluateIds(model: LlamaModel, ids: Int32Array, opts: EvalOption
     const inputIds = new Int32Array(B * T); // [B*T]
     for (let b = 0; b < B; b++) inputIds.set(ids.subarray(windows[i + b][0], windows[i + b][1]), b * T);
     const targets = shiftLabels(inputIds, B, T);
-    // Hidden states first, then the head and the loss over row chunks: no [B*T, V] logits at once.
+    // Hidden states first, then the chunked head: no [B*T, V] logits at once.
     const hidden = forward(model, { inputIds, B, T, output: 'hidden' }); // [B, T, H]
     const h2 = hidden.reshape([B * T, hidden.shape[2]]) as tf.Tensor2D; // [B*T, H]
-    for (let r = 0; r < B * T; r += chunkRows) {
-      const n = Math.min(chunkRows, B * T - r);
-      const s = tf.tidy(() => crossEntropy(model.tokens.logits(h2.slice([r, 0], [n, -1])), targets.subarray(r, r + n), 'sum'));
-      sum += readScalar(s);
-    }
+    const { nll } = headScores(h2, targets, model.tokens.headColumns(), opts.headChunk);
+    for (let k = 0; k < nll.length; k++) sum += nll[k];
     tf.dispose([hidden, h2]);
     count += B * (T - 1);
     i += B;
@@ -72,15 +69,8 @@ export function evaluateIds(model: LlamaModel, ids: Int32Array, opts: EvalOption
   return { tokens: count, loss, ppl: Math.exp(loss) };
 }
 
-/** Reads and frees a scalar. */
-function readScalar(s: tf.Scalar): number {
-  const v = s.dataSync()[0];
-  s.dispose();
-  return v;
-}
-
 /** Encodes `text` the way the model's tokenizer does by default (post-processor special tokens added). */
-export function evaluateText(model: LlamaModel, tokenizer: LoadedTokenizer, text: string, opts: EvalOptions = {}): EvalResult & { ids: Int32Array } {
+export function evaluateText(model: LlamaModel, tokenizer: TokenEncoder, text: string, opts: EvalOptions = {}): EvalResult & { ids: Int32Array } {
   const ids = tokenizer.encode(text, { addSpecialTokens: true });
   return { ...evaluateIds(model, ids, opts), ids };
 }

@@ -2,8 +2,7 @@
 // the KV cache (both give the same tokens; the no-cache path recomputes the whole sequence each step and exists
 // as the check on the cache), stopping at any eos id. TextStreamer turns ids into text deltas as they arrive.
 import { ModelInputInvalid } from '../errors.ts';
-import { Rng } from '../train/rng.ts';
-import type { LoadedTokenizer } from '../tokenizer/load.ts';
+import { Rng } from './rng.ts';
 import { KVCache } from './kv-cache.ts';
 import { forward } from './llama.ts';
 import type { LlamaModel } from './weights.ts';
@@ -98,6 +97,11 @@ export function sample(logits: ArrayLike<number>, temperature: number, topP: num
   return order[order.length - 1];
 }
 
+/** What TextStreamer needs of a tokenizer (src/tokenizer's LoadedTokenizer is one): the model library knows no tokenizer. */
+export interface TokenDecoder {
+  decode(ids: ArrayLike<number>, opts: { skipSpecialTokens: boolean }): string;
+}
+
 /**
  * Text of the generated ids as it grows. Decoding the prompt and the new ids together (and emitting the part
  * past the prompt) keeps word-initial spaces that decoding new ids alone would strip; a trailing U+FFFD means
@@ -108,7 +112,7 @@ export class TextStreamer {
   private readonly base: string;
   private emitted = '';
 
-  constructor(private readonly tokenizer: LoadedTokenizer, promptIds: ArrayLike<number>) {
+  constructor(private readonly tokenizer: TokenDecoder, promptIds: ArrayLike<number>) {
     this.ids = Array.from(promptIds);
     this.base = this.decode();
   }

@@ -2,11 +2,12 @@
 // (llama-family-spec.md §3.6): embed → L × (x + attn(norm x), x + mlp(norm x)) → final norm → head.
 import * as tf from '@tensorflow/tfjs';
 import { ModelInputInvalid, ModelUnsupported } from '../errors.ts';
-import { attention, buildMask, segmentIds } from './attention.ts';
+import { buildMask, segmentIds } from './attention.ts';
 import type { KVCache } from './kv-cache.ts';
-import { linear, rmsNorm } from './ops.ts';
+import { decoderLayer, type LayerContext } from './layer.ts';
+import { rmsNorm } from './norm.ts';
 import { ropeTables } from './rope.ts';
-import type { LlamaModel } from './weights.ts';
+import { tableLogits, type LlamaModel } from './weights.ts';
 
 /** Token ids, row-major [B*T]. */
 export type TokenIds = Int32Array;
@@ -46,12 +47,12 @@ export function forward(model: LlamaModel, input: ForwardInput): tf.Tensor3D {
   const documents = cache ? null : (input.documentIds ?? segmentIds(positions, B, T));
   const out = tf.tidy(() => {
     const rope = ropeTables(positions, model.invFreq);
-    const ctx = { B, T, rope, mask: buildMask(B, T, past, documents), cache };
+    const ctx: LayerContext = { B, T, rope, mask: buildMask(B, T, past, documents), cache };
     let h = model.tokens.embed(tf.tensor1d(inputIds, 'int32')); // [N, H]
     for (let i = 0; i < model.layers.length; i++) {
-      const layer = model.layers[i];
-      h = tf.add(h, attention(model, i, rmsNorm(h, layer.inputNorm, cfg.rmsNormEps), ctx));
-      h = tf.add(h, mlp(model, i, rmsNorm(h, layer.postNorm, cfg.rmsNormEps)));
+      const next = decoderLayer(model, i, h, ctx).y;
+      h.dispose(); // one layer's activations at a time
+      h = next;
     }
     const H = cfg.hiddenSize;
     let rows = T;
@@ -59,21 +60,13 @@ export function forward(model: LlamaModel, input: ForwardInput): tf.Tensor3D {
       h = h.reshape([B, T, H]).slice([0, T - 1, 0], [B, 1, H]).reshape([B, H]); // [B, H]
       rows = 1;
     }
-    h = rmsNorm(h, model.norm, cfg.rmsNormEps);
+    h = rmsNorm(h, model.norm, cfg.rmsNormEps).y;
     if (input.output === 'hidden') return h.reshape([B, rows, H]) as tf.Tensor3D;
-    const logits = model.tokens.logits(h); // [B·T', V]
+    const logits = tableLogits(model.tokens, h); // [B·T', V]: callers with many rows use the chunked head
     return logits.reshape([B, rows, logits.shape[1]]) as tf.Tensor3D; // [B, T', V]
   });
   cache?.advance(T);
   return out;
-}
-
-/** SiLU-gated MLP: down(silu(gate(x)) ⊙ up(x)); x: [N, H] → [N, H]. */
-function mlp(model: LlamaModel, layerIndex: number, x: tf.Tensor2D): tf.Tensor2D {
-  const l = model.layers[layerIndex];
-  const gate = linear(model, l.gate, x); // [N, I]
-  const up = linear(model, l.up, x); // [N, I]
-  return linear(model, l.down, tf.mul(tf.mul(gate, tf.sigmoid(gate)), up));
 }
 
 function defaultPositions(B: number, T: number, past: number): Int32Array {

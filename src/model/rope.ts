@@ -59,10 +59,21 @@ export function ropeTables(positions: Int32Array, inv: Float64Array): RopeTables
   return { cos: tf.tensor3d(cos, [N, 1, D]), sinSigned: tf.tensor3d(sin, [N, 1, D]) };
 }
 
+/** [N, heads, D] with its two halves exchanged. Two slices and a concat: the wasm Reverse kernel over a [.., 2, D/2] view measured about 2x slower. */
+function swapHalves(x: tf.Tensor3D): tf.Tensor3D {
+  const half = x.shape[2] / 2;
+  return tf.concat([tf.slice(x, [0, 0, half], [-1, -1, half]), tf.slice(x, [0, 0, 0], [-1, -1, half])], 2); // [N, heads, D]
+}
+
 /** x: [N, heads, D] → same shape, rotated. */
 export function applyRope(x: tf.Tensor3D, t: RopeTables): tf.Tensor3D {
-  const half = x.shape[2] / 2;
-  // Two slices and a concat: the wasm Reverse kernel over a [.., 2, D/2] view measured about 2x slower.
-  const swapped = tf.concat([tf.slice(x, [0, 0, half], [-1, -1, half]), tf.slice(x, [0, 0, 0], [-1, -1, half])], 2); // [N, heads, D]
-  return tf.add(tf.mul(x, t.cos), tf.mul(swapped, t.sinSigned));
+  return tf.tidy(() => tf.add(tf.mul(x, t.cos), tf.mul(swapHalves(x), t.sinSigned)));
+}
+
+/**
+ * The transpose of applyRope (its gradient): rope(x) = x·cos + P(x)·sin with P the half swap, so
+ * dx = dy·cos + Pᵀ(dy·sin), and Pᵀ = P (swapping the halves twice is the identity).
+ */
+export function applyRopeBackward(dy: tf.Tensor3D, t: RopeTables): tf.Tensor3D {
+  return tf.tidy(() => tf.add(tf.mul(dy, t.cos), swapHalves(tf.mul(dy, t.sinSigned) as tf.Tensor3D)));
 }

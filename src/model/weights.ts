@@ -1,18 +1,21 @@
-// Model weights as TF.js tensors, in the layout the forward pass wants: every frozen linear weight is transposed
-// once at load from HF [out, in] to [in, out], because matMul(x, W, false, true) is several times slower than
-// matMul(x, Wt) on the wasm backend (architecture.md §3). f16/bf16 checkpoints are upcast to f32 on read.
+// Model weights as TF.js tensors, as Hugging Face stores them: linear weights [out, in], the embedding and the head
+// [V, H]; one copy each, nothing transposed at load (src/model/ops.ts says how the products stay fast on wasm).
+// f16/bf16 checkpoints are upcast to f32 on read.
 import * as tf from '@tensorflow/tfjs';
 import { ModelWeightsInvalid } from '../errors.ts';
 import { WeightSet } from '../io/safetensors.ts';
 import { loadModelConfig, type ModelConfig } from './config.ts';
-import { frozenMatMul } from './ops.ts';
+import type { GradTokenTable } from './grad.ts';
+import { headLogits, type HeadColumns } from './head.ts';
+import type { ModelAdapters } from './layer.ts';
 import { invFreq } from './rope.ts';
+import { heapTensor } from './wasm-backend.ts';
 
 /** One nn.Linear. `name` is the HF module path ('model.layers.0.self_attn.q_proj'), the key LoRA matches on. */
 export interface Linear {
   name: string;
-  /** [in, out] (transposed from the checkpoint's [out, in]). */
-  wT: tf.Tensor2D;
+  /** [out, in], as the checkpoint stores it. */
+  w: tf.Tensor2D;
   /** [out], or null. */
   bias: tf.Tensor1D | null;
 }
@@ -34,9 +37,8 @@ export interface LayerWeights {
 
 /**
  * The embedding lookup and the output head, behind one replaceable object. The training code swaps in a table
- * with trainable rows (frozen base rows + appended/replaced rows) without touching the forward pass.
- * `embed` must not need a gradient through the frozen rows: tf.gather's gradient needs UnsortedSegmentSum,
- * which the wasm backend lacks.
+ * with trainable rows (frozen base rows + appended/replaced rows) without touching the forward pass. Gradients
+ * never flow through TF.js autodiff here (src/model/grad.ts routes them), so the frozen rows need no gradient kernel.
  */
 export interface TokenTable {
   /** Rows of the embedding = columns of the logits. */
@@ -44,23 +46,25 @@ export interface TokenTable {
   readonly hiddenSize: number;
   /** ids: int32 [N] → [N, H]. */
   embed(ids: tf.Tensor1D): tf.Tensor2D;
-  /** Final-normed hidden states [N, H] → logits [N, V]. */
-  logits(h: tf.Tensor2D): tf.Tensor2D;
+  /** The head as the chunked head reads it (src/model/head.ts): frozen base columns plus extra rows. */
+  headColumns(): HeadColumns;
   dispose(): void;
 }
 
-/** The checkpoint's own embedding and head, frozen. A tied model holds the matrix once, as [H, V]. */
-export class FrozenTokenTable implements TokenTable {
+/** The checkpoint's own embedding and head, frozen (no params: its backward routes nothing). A tied model holds the matrix once. */
+export class FrozenTokenTable implements GradTokenTable {
+  readonly trainsHead = false;
+
   readonly vocabSize: number;
   readonly hiddenSize: number;
 
   constructor(
-    /** Head weight transposed, [H, V]; for a tied model this is also the only copy of the embedding. */
-    readonly headT: tf.Tensor2D,
-    /** Embedding rows [V, H] of an untied model; null when tied (rows are gathered from headT). */
+    /** Head weight [V, H] (lm_head.weight); for a tied model also the embedding. */
+    readonly head: tf.Tensor2D,
+    /** Embedding rows [V, H] of an untied model; null when tied. */
     readonly rows: tf.Tensor2D | null,
   ) {
-    [this.hiddenSize, this.vocabSize] = headT.shape;
+    [this.vocabSize, this.hiddenSize] = head.shape;
   }
 
   get tied(): boolean {
@@ -68,22 +72,25 @@ export class FrozenTokenTable implements TokenTable {
   }
 
   embed(ids: tf.Tensor1D): tf.Tensor2D {
-    if (this.rows !== null) return tf.gather(this.rows, ids, 0); // [N, H]
-    return tf.tidy(() => tf.transpose(tf.gather(this.headT, ids, 1))); // [H, N] → [N, H]
+    return tf.gather(this.rows ?? this.head, ids, 0); // [N, H]
   }
 
-  logits(h: tf.Tensor2D): tf.Tensor2D {
-    return frozenMatMul(h, this.headT); // [N, H] x [H, V] → [N, V]
+  headColumns(): HeadColumns {
+    return { head: this.head, masked: [], extra: null, extraIds: [] };
   }
+
+  backward(): void {}
 
   dispose(): void {
-    this.headT.dispose();
+    this.head.dispose();
     this.rows?.dispose();
   }
 }
 
-/** Called for every linear with its input and frozen output; returns the output to use (e.g. plus a LoRA delta). */
-export type LinearHook = (name: string, x: tf.Tensor2D, y: tf.Tensor2D) => tf.Tensor2D;
+/** Logits [n, V] of a few rows (generation, tests): training and evaluation use the chunked head instead. */
+export function tableLogits(table: TokenTable, h: tf.Tensor2D): tf.Tensor2D {
+  return headLogits(h, table.headColumns(), table.vocabSize);
+}
 
 export interface LlamaModel {
   config: ModelConfig;
@@ -95,8 +102,8 @@ export interface LlamaModel {
   norm: tf.Tensor1D;
   /** RoPE inverse frequencies, [D/2], scaling applied. */
   invFreq: Float64Array;
-  /** Hook applied to every linear's output (LoRA); undefined = plain frozen linears. */
-  linearHook?: LinearHook;
+  /** LoRA of the adapted linears (src/model/layer.ts); undefined = plain frozen linears. */
+  adapters?: ModelAdapters;
 }
 
 /** Reads DIR/config.json and the weights (single file or shards). */
@@ -121,18 +128,15 @@ async function fromWeightSet(dir: string, config: ModelConfig, ws: WeightSet): P
     if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
       throw new ModelWeightsInvalid(dir, name, `shape [${got}] but config.json implies [${shape}]`);
     }
-    const t = tf.tensor(await ws.readF32(name), shape);
+    const t = await heapTensor(shape, (write) => ws.readF32Chunks(name, write));
     made.push(t);
     return t;
   };
   const vec = async (name: string, n: number) => (await read(name, [n])) as tf.Tensor1D;
   const linear = async (module: string, out: number, inp: number, bias: boolean): Promise<Linear> => {
-    const w = await read(`${module}.weight`, [out, inp]);
-    const wT = tf.transpose(w) as tf.Tensor2D; // [out, in] → [in, out]
-    w.dispose();
-    made.push(wT);
+    const w = (await read(`${module}.weight`, [out, inp])) as tf.Tensor2D; // [out, in]
     const name = base === '' ? `model.${module}` : module;
-    return { name, wT, bias: bias ? await vec(`${module}.bias`, out) : null };
+    return { name, w, bias: bias ? await vec(`${module}.bias`, out) : null };
   };
   try {
     const layers: LayerWeights[] = [];
@@ -154,17 +158,11 @@ async function fromWeightSet(dir: string, config: ModelConfig, ws: WeightSet): P
     }
     const norm = await vec(`${base}norm.weight`, H);
     const embed = (await read(`${base}embed_tokens.weight`, [V, H])) as tf.Tensor2D;
-    let tokens: FrozenTokenTable;
-    if (config.tieWordEmbeddings) {
-      // A stray lm_head.weight in a tied checkpoint is ignored: transformers re-ties it to the embedding.
-      tokens = new FrozenTokenTable(tf.transpose(embed) as tf.Tensor2D, null); // [H, V]
-      embed.dispose();
-    } else {
-      // lm_head sits outside the base model prefix in *ForCausalLM files.
-      const head = await read('lm_head.weight', [V, H]);
-      tokens = new FrozenTokenTable(tf.transpose(head) as tf.Tensor2D, embed);
-      head.dispose();
-    }
+    // A stray lm_head.weight in a tied checkpoint is ignored: transformers re-ties it to the embedding.
+    // lm_head sits outside the base model prefix in *ForCausalLM files.
+    const tokens = config.tieWordEmbeddings
+      ? new FrozenTokenTable(embed, null)
+      : new FrozenTokenTable((await read('lm_head.weight', [V, H])) as tf.Tensor2D, embed);
     return { config, dir, tokens, layers, norm, invFreq: invFreq(config.rope, D) };
   } catch (e) {
     for (const t of made) t.dispose();
@@ -179,8 +177,29 @@ export function disposeModel(model: LlamaModel): void {
   for (const l of model.layers) {
     for (const t of [l.inputNorm, l.postNorm, l.qNorm, l.kNorm]) t?.dispose();
     for (const lin of [l.q, l.k, l.v, l.o, l.gate, l.up, l.down]) {
-      lin.wT.dispose();
+      lin.w.dispose();
       lin.bias?.dispose();
     }
   }
+}
+
+/**
+ * Rows of a [V, H] tensor for code that wants a few of them, or their mean, as plain arrays (new-token init):
+ * gathered on demand, the mean streamed in slices and summed in float64, never the whole matrix in JS.
+ */
+export function tensorRows(t: tf.Tensor2D): { count: number; rows(ids: number[]): Float32Array; mean(): Float32Array } {
+  const [V, H] = t.shape;
+  return {
+    count: V,
+    rows: (ids) => tf.tidy(() => tf.gather(t, tf.tensor1d(ids, 'int32'), 0).dataSync() as Float32Array),
+    mean: () => {
+      const acc = new Float64Array(H);
+      const step = Math.max(1, Math.floor(2 ** 22 / H)); // ~16 MiB per slice
+      for (let r = 0; r < V; r += step) {
+        const part = tf.tidy(() => tf.slice(t, [r, 0], [Math.min(step, V - r), H]).dataSync());
+        for (let i = 0; i < part.length; i++) acc[i % H] += part[i];
+      }
+      return Float32Array.from(acc, (x) => x / V);
+    },
+  };
 }

@@ -3,18 +3,20 @@
 // Data moves by pull: each edge is an AsyncIterable the consumer pulls (direct edge), a
 // bounded tee (fan-out, slowest consumer sets the pace) or a replayed value. Worker nodes
 // pull their input through boundedParallel onto the shared pool. RxJS carries the
-// orchestration: the event stream, progress ticks, and the join of every node's end; it
-// never holds data items, because its operators buffer without bound (anchors §1.2).
+// orchestration: the event stream, progress ticks, and the join of every node's end. Data
+// items meet RxJS only inside an operator node, fed by a bridge that pulls (operator.ts):
+// RxJS operators left to themselves buffer without bound (anchors §1.2).
 //
 // Failure: the first NodeFailed is the run's error; it halts the run (sources stop) and the
 // rest unwinds through the edges. Rejected items go to the rejects sink and the run goes on.
 import { forkJoin, from, lastValueFrom, defaultIfEmpty } from 'rxjs';
 import { NodeFailed } from '../errors.ts';
-import type { MainContext, MainNodeDef, Outputs, WorkerNodeDef } from './node.ts';
+import { isOperatorNode, type AnyOperatorNodeDef, type MainContext, type MainNodeDef, type Outputs, type WorkerNodeDef } from './node.ts';
+import { bridgeOperator } from './operator.ts';
 import type { ResolvedNode, ResolvedPipeline } from './resolved.ts';
 import type { EventBus } from './events.ts';
 import type { RunPool } from './pool.ts';
-import { boundedParallel, SKIP, type ParallelStats } from './parallel.ts';
+import { boundedParallel, SKIP, type ParallelStats } from '../util/parallel.ts';
 import { InputReader, OutputPort } from './ports.ts';
 import { tee, valueEdge, type TeeStats } from './tee.ts';
 import { checkRunnable, consumersByOutput, resolveFrom, type Consumers } from './wiring.ts';
@@ -83,7 +85,7 @@ export class Executor {
     checkRunnable(pipeline);
     this.consumers = consumersByOutput(pipeline);
     const ends: Promise<void>[] = [];
-    this.opts.events.emit({ type: 'run-start', name: pipeline.name, runDir: this.opts.runDir, nodes: pipeline.nodes.map((n) => n.name) });
+    this.opts.events.emitOwn({ type: 'run-start', name: pipeline.name, runDir: this.opts.runDir, nodes: pipeline.nodes.map((n) => n.name) });
     // Topological order: a node's producers are wired (their readers exist) before it starts.
     for (const node of pipeline.nodes) ends.push(this.startNode(node));
     await lastValueFrom(forkJoin(ends.map((e) => from(e))).pipe(defaultIfEmpty([])));
@@ -116,7 +118,7 @@ export class Executor {
       if (since === null) t.warned = false;
       else if (!t.warned && now - since > STALL_WARN_MS && t.stats.slowest !== null) {
         t.warned = true;
-        this.opts.events.emit({
+        this.opts.events.emitOwn({
           type: 'edge-stalled',
           edge: t.edge,
           waitingOn: t.consumers[t.stats.slowest],
@@ -144,13 +146,13 @@ export class Executor {
       this.haltedBy === 'interrupt' && (cause === this.halt.signal.reason || (cause as Error)?.name === 'AbortError');
     if (!this.failure && !fromInterrupt) {
       this.failure = failed;
-      this.opts.events.emit({ type: 'node-failed', node: failed.node, index: failed.index, message: failed.message, error: cause });
+      this.opts.events.emitOwn({ type: 'node-failed', node: failed.node, index: failed.index, message: failed.message, error: cause });
       if (!this.haltedBy) {
         this.haltedBy = 'failure';
         this.halt.abort(new DOMException(`run halted: ${failed.message}`, 'AbortError'));
       }
     } else {
-      this.opts.events.emit({ type: 'node-error', node: failed.node, index: failed.index, message: failed.message, error: cause });
+      this.opts.events.emitOwn({ type: 'node-error', node: failed.node, index: failed.index, message: failed.message, error: cause });
     }
     return failed;
   }
@@ -168,7 +170,7 @@ export class Executor {
     const inputs = this.wireInputs(node, r);
     const isSource = r.streamInputs.length === 0;
     if (isSource) r.stats.status = 'running';
-    this.opts.events.emit({ type: 'node-start', node: node.name, placement: def.placement });
+    this.opts.events.emitOwn({ type: 'node-start', node: node.name, placement: def.placement });
 
     const indexNow = () => (r.stats.in > 0 ? r.stats.in - 1 : r.stats.out);
     let produced: Promise<Outputs | void>;
@@ -207,7 +209,7 @@ export class Executor {
       const own = this.failure?.node === node.name;
       r.stats.status = own ? 'failed' : this.failure ? 'cancelled' : 'done';
       r.stats.ms = Math.round(performance.now() - r.startedAt);
-      this.opts.events.emit({ type: 'node-end', node: node.name, status: r.stats.status, in: r.stats.in, out: r.stats.out, rejected: r.stats.rejected, ms: r.stats.ms });
+      this.opts.events.emitOwn({ type: 'node-end', node: node.name, status: r.stats.status, in: r.stats.in, out: r.stats.out, rejected: r.stats.rejected, ms: r.stats.ms });
     });
   }
 
@@ -255,7 +257,7 @@ export class Executor {
     this.readers.set(key, readers);
   }
 
-  private async callMain(node: ResolvedNode, def: MainNodeDef, inputs: Record<string, AsyncIterable<unknown>>, r: Running): Promise<Outputs | void> {
+  private async callMain(node: ResolvedNode, def: MainNodeDef | AnyOperatorNodeDef, inputs: Record<string, AsyncIterable<unknown>>, r: Running): Promise<Outputs | void> {
     const ctx: MainContext<unknown> = {
       name: node.name,
       params: node.params,
@@ -270,6 +272,12 @@ export class Executor {
       runOnPool: (modulePath, exportName, arg, transfer) =>
         this.opts.pool.call(resolveFrom(node.modulePath, modulePath), exportName, arg, transfer),
     };
+    if (isOperatorNode(def)) {
+      // One stream input, one stream output (checkRunnable): the operator between them.
+      const [input] = Object.keys(def.inputs);
+      const [output] = Object.keys(def.outputs);
+      return { [output]: bridgeOperator(inputs[input], def.operator(node.params, ctx), this.opts.edgeBuffer) };
+    }
     return def.run(inputs, ctx);
   }
 

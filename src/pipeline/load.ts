@@ -9,7 +9,7 @@ import { ConfigInvalid, NodeModuleInvalid, type ConfigIssue } from '../errors.ts
 import { buildGraph, type GraphNode } from './graph.ts';
 import { schemaAt, strayKeys, unknownKeyIssue, unwrap, zodIssues } from './issues.ts';
 import { applyOverrides, overrideFor, type AppliedOverride } from './overrides.ts';
-import { isModulePath, builtinNames, resolveNodeModule, type LoadedNodeModule } from './registry.ts';
+import { isModulePath, builtinNames, loadBuiltinKinds, resolveNodeModule, type LoadedNodeModule } from './registry.ts';
 import type { ResolvedNode, ResolvedPipeline } from './resolved.ts';
 import { isPathString, NodeSpecSchema, PipelineFileSchema, SettingsSchema, withPathBase, type NodeSpec } from './schema.ts';
 import { didYouMean, hint } from './suggest.ts';
@@ -177,6 +177,7 @@ async function resolve(
       issues.push({ severity: 'error', code: 'schema', message: `node type '${def.name}' cannot send failing items to the rejects file`, path: [...base, 'onError'] });
   }
 
+  await loadBuiltinKinds(opts.builtinDir);
   const graphNodes: GraphNode[] = Object.entries(rawNodes).map(([name, raw]) => ({ name, def: loaded.get(name)?.mod?.def, from: loaded.get(name)?.spec.from ?? rawFrom(raw) }));
   const graph = buildGraph(graphNodes);
   issues.push(...graph.issues);

@@ -6,12 +6,14 @@ import { readdirSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NodeModuleInvalid } from '../errors.ts';
-import type { NodeDef } from './node.ts';
+import { operatorShaped, type NodeDef } from './node.ts';
 import { registerLoaders } from './loaders.mjs';
 import { didYouMean, hint } from './suggest.ts';
 
 export const BUILTIN_DIR = fileURLToPath(new URL('../../nodes/', import.meta.url));
 const MODULE_EXT = /\.(ts|mts|js|mjs)$/;
+/** The file of the built-in folder that registers the built-in item kinds (kinds.ts). */
+const KINDS_FILE = '_kinds.ts';
 
 /** './x.ts', '../x.js', '/abs/x.ts' or 'file:///...' name a module; anything else a built-in. */
 export function isModulePath(use: string): boolean {
@@ -35,6 +37,18 @@ export function builtinNames(dir = BUILTIN_DIR): string[] {
   return [...builtinFiles(dir).keys()];
 }
 
+/**
+ * Registers the built-in item kinds (imports <dir>/_kinds.ts when there is one), so a graph is
+ * checked against them even when no built-in node is used: a user node's 'train-state' port is
+ * linear too. Reached by path, as the built-in nodes are: the framework imports no domain module.
+ */
+export async function loadBuiltinKinds(dir = BUILTIN_DIR): Promise<void> {
+  const file = path.join(dir, KINDS_FILE);
+  if (!existsSync(file)) return;
+  registerLoaders();
+  await import(pathToFileURL(file).href);
+}
+
 /** What is wrong with a value that should be a node definition (empty when it is one). */
 export function checkNodeDef(x: unknown): string[] {
   if (x === null || typeof x !== 'object') return [`expected a node definition (defineNode({...})), got ${x === null ? 'null' : typeof x}`];
@@ -55,7 +69,11 @@ export function checkNodeDef(x: unknown): string[] {
     }
   }
   if (d.placement === 'main') {
-    if (typeof d.run !== 'function') problems.push("a 'main' node needs a run(inputs, ctx) function");
+    const hasRun = typeof d.run === 'function';
+    const hasOperator = typeof d.operator === 'function';
+    if (!hasRun && !hasOperator) problems.push("a 'main' node needs a run(inputs, ctx) function (or an RxJS operator(params, ctx))");
+    if (hasRun && hasOperator) problems.push("a 'main' node has run() or operator(), not both");
+    if (hasOperator && !operatorShaped(d.inputs, d.outputs)) problems.push('an operator node has exactly one input and one output, both streams');
   } else if (d.placement === 'worker') {
     if (typeof d.process !== 'function') problems.push("a 'worker' node needs a process(item, params, ctx) function");
     if (d.init !== undefined && typeof d.init !== 'function') problems.push("'init' must be a function");

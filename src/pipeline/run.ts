@@ -6,7 +6,7 @@
 import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { interval } from 'rxjs';
-import { NodeFailed } from '../errors.ts';
+import { NodeFailed, RefusedBeforeWork } from '../errors.ts';
 import { writeFileAtomicSync } from '../io/atomic.ts';
 import type { RunEvents } from './node.ts';
 import type { ResolvedPipeline } from './resolved.ts';
@@ -49,9 +49,14 @@ export interface RunResult {
   stats: { elapsedMs: number; nodes: NodeStats[]; rejected: number };
 }
 
-/** Process exit status for a run: 0 completed, 130 interrupted (as after SIGINT), 1 failed. */
+/**
+ * Process exit status for a run: 0 completed, 130 interrupted (as after SIGINT), 2 when a node refused its work
+ * before starting it (RefusedBeforeWork: the settings cannot work, like an invalid pipeline), 1 failed.
+ */
 export function exitCodeFor(result: RunResult): number {
-  return result.status === 'completed' ? 0 : result.status === 'interrupted' ? 130 : 1;
+  if (result.status === 'completed') return 0;
+  if (result.status === 'interrupted') return 130;
+  return (result.error as NodeFailed | undefined)?.cause instanceof RefusedBeforeWork ? 2 : 1;
 }
 
 export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): Promise<RunResult> {
@@ -75,7 +80,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): P
       const e = error instanceof Error ? error : new Error(String(error));
       // Synchronous append: rejects are rare, and each line must survive a crash right after.
       appendFileSync(rejectsFile, JSON.stringify({ time: new Date().toISOString(), node, index, error: e, item }, jsonSafe) + '\n');
-      events.emit({ type: 'reject', node, index, message: e.message });
+      events.emitOwn({ type: 'reject', node, index, message: e.message });
     },
   });
 
@@ -83,7 +88,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): P
   const force = new Promise<'forced'>((resolve) => (forced = () => resolve('forced')));
   const interrupt = (why: string) => {
     if (exec.haltedBy) return;
-    events.emit({ type: 'interrupt', reason: why });
+    events.emitOwn({ type: 'interrupt', reason: why });
     exec.interrupt();
   };
   const onAbort = () => interrupt('signal');
@@ -107,7 +112,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): P
   const progress = startProgress(opts.progress ?? 'none', () => exec.snapshot(), { stream: opts.progressStream });
   const ticks = interval(1000).subscribe((i) => {
     exec.checkStalls();
-    if (i % 5 === 4) events.emit({ type: 'progress', nodes: exec.snapshot() });
+    if (i % 5 === 4) events.emitOwn({ type: 'progress', nodes: exec.snapshot() });
   });
   if (opts.signal?.aborted) onAbort();
 
@@ -141,8 +146,8 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): P
     unfinished,
     stats: { elapsedMs: Math.round(performance.now() - started), nodes, rejected: nodes.reduce((a, n) => a + n.rejected, 0) },
   };
-  if (unfinished.length > 0) events.emit({ type: 'drain-timeout', unfinished });
-  events.emit({ type: 'run-end', status, elapsedMs: result.stats.elapsedMs, nodes, error: exec.failure ? errorJson(exec.failure) : undefined });
+  if (unfinished.length > 0) events.emitOwn({ type: 'drain-timeout', unfinished });
+  events.emitOwn({ type: 'run-end', status, elapsedMs: result.stats.elapsedMs, nodes, error: exec.failure ? errorJson(exec.failure) : undefined });
   await events.close();
   return result;
 }

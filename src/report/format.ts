@@ -10,7 +10,6 @@ export const fmtPct = (x: number | undefined): string => (x === undefined || !Nu
 
 export function fmtMemory(m: TrainingMemory): string {
   const parts = [`params ${formatBytes(m.params)}`, `grads ${formatBytes(m.grads)}`, `AdamW ${formatBytes(m.optimizer)}`];
-  if (m.accumulator > 0) parts.push(`accumulator ${formatBytes(m.accumulator)}`);
   return `${formatBytes(m.total)} (${parts.join(', ')})`;
 }
 

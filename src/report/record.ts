@@ -5,9 +5,10 @@
 // Every number comes from the run; nothing is parsed back from text.
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { StepEvent } from '../pipeline/items.ts';
-import type { TrainSnapshot } from '../train/loop.ts';
-import { countParams } from '../train/params.ts';
+import type { TrainSnapshot } from '../train/items.ts';
+import type { StepRecord } from '../train/step.ts';
+import type { EmbeddingMode } from '../model/modes.ts';
+import { countParams } from '../model/params.ts';
 
 export interface EvalPoint {
   step: number;
@@ -30,8 +31,6 @@ export interface TrainingMemory {
   grads: number;
   /** AdamW's two moments, as allocated by the optimizer. */
   optimizer: number;
-  /** Gradient accumulator, held only when gradAccumulation > 1. */
-  accumulator: number;
   total: number;
 }
 
@@ -46,7 +45,7 @@ export interface AdapterInfo {
 export interface BranchRecord {
   /** Branch label (the report node's input name, or the run's name for a summary). */
   name: string;
-  mode: 'trainable-tokens' | 'full' | 'frozen';
+  mode: EmbeddingMode;
   /** Optimizer updates done. */
   steps: number;
   /** How the branch ended: 'end', or 'interrupt' when it was stopped early. */
@@ -61,7 +60,7 @@ export interface BranchRecord {
   adapter?: AdapterInfo;
   /** Wall time from the first snapshot to the last, in seconds. */
   seconds: number;
-  /** From train-step's step events, when connected: scored train tokens and mean tokens/s per update. */
+  /** From train-step's step records ('step-event'), when connected: scored train tokens and mean tokens/s per update. */
   throughput?: { tokens: number; tokensPerSec: number };
 }
 
@@ -84,7 +83,7 @@ export class BranchRecorder {
       this.rec = {
         name: this.name, mode: t.cfg.embedding, steps: 0, ended: 'running', trainLoss: [], evals: [],
         trainable: { lora, tokens: total - lora, total },
-        memory: trainingMemory(total, t.opt.stateBytes(), t.cfg.gradAccumulation),
+        memory: trainingMemory(total, t.opt.stateBytes()),
         newTokens: [...t.tokens.newTokens], baseModel: s.baseModel, seconds: 0,
       };
     }
@@ -104,8 +103,8 @@ export class BranchRecorder {
     }
   }
 
-  /** Drains train-step's step events (a PushQueue: never blocks the loop) into `throughput`. */
-  async drainEvents(events: AsyncIterable<StepEvent>): Promise<void> {
+  /** Drains train-step's step records (a PushQueue: never blocks the loop) into `throughput`. */
+  async drainEvents(events: AsyncIterable<StepRecord>): Promise<void> {
     let tokens = 0, rate = 0, n = 0;
     for await (const e of events) {
       tokens += e.tokens;
@@ -127,11 +126,11 @@ export class BranchRecorder {
   }
 }
 
-export function trainingMemory(trainable: number, optimizerBytes: number, gradAccumulation: number): TrainingMemory {
+/** Params, their gradients (micro-batches of an accumulated update add into the same ones) and AdamW's moments. */
+export function trainingMemory(trainable: number, optimizerBytes: number): TrainingMemory {
   const params = trainable * F32;
   const grads = trainable * F32;
-  const accumulator = gradAccumulation > 1 ? trainable * F32 : 0;
-  return { params, grads, optimizer: optimizerBytes, accumulator, total: params + grads + optimizerBytes + accumulator };
+  return { params, grads, optimizer: optimizerBytes, total: params + grads + optimizerBytes };
 }
 
 /** Sizes of an adapter folder; undefined when it does not exist (the sink wrote it elsewhere). */

@@ -2,7 +2,7 @@
 // into one deduplicated list. Order is deterministic: list entries as given, then template
 // markers in order of appearance, then mined units best-first; the first source to name a string wins.
 import { z } from 'zod';
-import type { TokenCandidate, TokenList } from '../pipeline/items.ts';
+import type { TokenCandidate, TokenList } from './items.ts';
 import { TokenInvalid } from '../errors.ts';
 import { templateCandidates, type MarkerOptions, type TemplateSource } from './template.ts';
 import { MinedCounts, selectMined, type MiningOptions } from './mine.ts';

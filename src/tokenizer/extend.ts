@@ -6,10 +6,10 @@
 // (extend-merge.ts); tokens it cannot handle there fall back to added tokens (or are skipped).
 import path from 'node:path';
 import { z } from 'zod';
-import type { TokenCandidate, TokenizerArtifact } from '../pipeline/items.ts';
+import type { TokenCandidate, TokenizerArtifact } from './items.ts';
 import { TokenizerUnsupported } from '../errors.ts';
 import { checkToken } from './discover.ts';
-import { sortedJson } from './files.ts';
+import { sortedJson } from '../io/json.ts';
 import { writeFileAtomicSync } from '../io/atomic.ts';
 import { artifactFromFiles, type AddedTokenEntry, type LoadedTokenizer } from './load.ts';
 import { finishBpe, mergeState, planWord, serializeMerges } from './extend-merge.ts';

@@ -7,7 +7,7 @@
 //    PEFT was observed to give exactly the mean).
 //  - zero; random: seeded N(0, initializerRange) like _init_weights; copy:<token>: one base row.
 // The untied head gets the same treatment from its own rows.
-import type { TokenizerArtifact } from '../pipeline/items.ts';
+import type { TokenizerArtifact } from './items.ts';
 import { TokenInitInvalid } from '../errors.ts';
 import type { LoadedTokenizer } from './load.ts';
 import { fromSymbols } from './symbols.ts';
@@ -35,11 +35,37 @@ export function basePieces(base: LoadedTokenizer, t: NewToken): number[] {
   return pieces as number[];
 }
 
+/**
+ * Read access to a [V_old, D] matrix: the model side serves rows from its tensors, so a 152k-row embedding is never
+ * copied whole into JS just to average a few of its rows.
+ */
+export interface RowSource {
+  /** Rows V_old. */
+  readonly count: number;
+  /** Rows `ids`, [k, D] row-major. */
+  rows(ids: number[]): Float32Array;
+  /** Mean of all rows, accumulated in float64. */
+  mean(): Float32Array;
+}
+
+/** A RowSource over a plain row-major array [V, D]. */
+export function arrayRows(W: Float32Array, D: number): RowSource {
+  return {
+    count: W.length / D,
+    rows: (ids) => {
+      const out = new Float32Array(ids.length * D);
+      ids.forEach((id, k) => out.set(W.subarray(id * D, (id + 1) * D), k * D));
+      return out;
+    },
+    mean: () => meanRows(W, D, null),
+  };
+}
+
 export interface InitArgs {
-  /** Old embedding rows, row-major [V_old, D]. */
-  embed: Float32Array;
+  /** Old embedding rows [V_old, D] (row-major array, or a RowSource). */
+  embed: Float32Array | RowSource;
   /** Old untied head rows [V_old, D]; absent when tied (the head is the embedding). */
-  head?: Float32Array;
+  head?: Float32Array | RowSource;
   D: number;
   baseTokenizer: LoadedTokenizer;
   newTokens: NewToken[];
@@ -60,11 +86,17 @@ export interface InitRows {
 }
 
 export function initNewRows(args: InitArgs): InitRows {
-  const { embed, head, D, newTokens } = args;
+  const { D, newTokens } = args;
   const method = args.method ?? 'subtoken-mean';
-  const V = embed.length / D;
-  if (!Number.isInteger(V) || V <= 0) throw new TokenInitInvalid(`embedding length ${embed.length} is not a multiple of D=${D}`);
-  if (head && head.length !== embed.length) throw new TokenInitInvalid(`head has ${head.length} values, embedding ${embed.length}`);
+  const source = (W: Float32Array | RowSource, what: string): RowSource => {
+    if (!(W instanceof Float32Array)) return W;
+    if (!Number.isInteger(W.length / D) || W.length === 0) throw new TokenInitInvalid(`${what} length ${W.length} is not a multiple of D=${D}`);
+    return arrayRows(W, D);
+  };
+  const embed = source(args.embed, 'embedding');
+  const head = args.head && source(args.head, 'head');
+  const V = embed.count;
+  if (head && head.count !== V) throw new TokenInitInvalid(`head has ${head.count} rows, embedding ${V}`);
   const n = newTokens.length;
   let sources: number[][];
   if (method === 'subtoken-mean') sources = newTokens.map((t) => basePieces(args.baseTokenizer, t));
@@ -76,16 +108,16 @@ export function initNewRows(args: InitArgs): InitRows {
   }
   const rng = gaussian(args.seed ?? 0);
   const std = args.initializerRange ?? 0.02;
-  const rowsFor = (W: Float32Array): Float32Array => {
+  const rowsFor = (W: RowSource): Float32Array => {
     const out = new Float32Array(n * D); // [n, D]
     if (method === 'mean') {
-      const mu = meanRows(W, D, null);
+      const mu = W.mean();
       for (let i = 0; i < n; i++) out.set(mu, i * D);
     } else if (method === 'random') {
       for (let k = 0; k < out.length; k++) out[k] = rng() * std;
     } else if (method !== 'zero') {
       // An empty piece list cannot happen for non-empty text; fall back to the mean to stay finite.
-      sources.forEach((ids, i) => out.set(ids.length ? meanRows(W, D, ids) : meanRows(W, D, null), i * D));
+      sources.forEach((ids, i) => out.set(ids.length ? meanRows(W.rows(ids), D, null) : W.mean(), i * D));
     }
     return out;
   };

@@ -2,7 +2,7 @@
 // loaded from a model folder, from files in memory, or from a TokenizerArtifact (the value the
 // tokenizer-extension node emits). Also the artifact constructor with its content hash.
 import { Tokenizer } from '@huggingface/tokenizers';
-import type { TokenizerArtifact } from '../pipeline/items.ts';
+import type { TokenizerArtifact } from './items.ts';
 import { TokenizerFileInvalid } from '../errors.ts';
 import { readTokenizerFiles, tokenizerHash, validateTokenizerJson, type TokenizerFiles } from './files.ts';
 import { detectScheme, escapeRegex, metaspaceWords, type SymbolScheme } from './symbols.ts';

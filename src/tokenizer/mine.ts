@@ -5,7 +5,7 @@
 // tie-break. Everything is keyed and ordered by strings, so the list does not depend on how the
 // corpus was cut into shards or which thread counted what.
 import { z } from 'zod';
-import type { TokenCandidate } from '../pipeline/items.ts';
+import type { TokenCandidate } from './items.ts';
 import type { LoadedTokenizer } from './load.ts';
 import { byCodePoint } from './files.ts';
 import { WORD_RE, fromSymbols } from './symbols.ts';

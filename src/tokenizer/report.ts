@@ -1,7 +1,7 @@
 // Reports of discovery, extension and initialisation: a JSON object (for tools) and a fixed-width
 // table (for people), both written atomically next to each other.
 import path from 'node:path';
-import type { TokenCandidate } from '../pipeline/items.ts';
+import type { TokenCandidate } from './items.ts';
 import { writeFileAtomicSync } from '../io/atomic.ts';
 import type { MinedCounts, MiningOptions } from './mine.ts';
 import type { ExtensionReport } from './extend.ts';

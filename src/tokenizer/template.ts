@@ -6,7 +6,7 @@
 // found this way: the known families list theirs explicitly.
 import { readFileSync } from 'node:fs';
 import { Template } from '@huggingface/jinja';
-import type { TokenCandidate } from '../pipeline/items.ts';
+import type { TokenCandidate } from './items.ts';
 import { TemplateInvalid } from '../errors.ts';
 
 export interface TemplateFamily {

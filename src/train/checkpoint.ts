@@ -8,11 +8,11 @@ import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { CheckpointError } from '../errors.ts';
-import { loadAdapter, writeAdapterFiles, type AdapterContents, type AdapterExtras, type LoadedAdapter } from '../io/peft.ts';
+import { loadAdapter, writeAdapterFiles, type AdapterContents, type AdapterExtras, type LoadedAdapter } from '../adapter/peft.ts';
 import { SafetensorsFile, writeSafetensors } from '../io/safetensors.ts';
 import { tempPath, writeFileAtomic } from '../io/atomic.ts';
 import type { AdamWState } from './optimizer.ts';
-import type { RngState } from './rng.ts';
+import type { RngState } from '../model/rng.ts';
 
 export interface TrainerState {
   format: 'tokenpipe-checkpoint/1';

@@ -1,7 +1,8 @@
 // The training section of a train-step node's params: one zod schema with defaults is both
 // the type and the validation (anchors-pipeline-style §2.3 lesson 2).
 import { z } from 'zod';
-import { LoraConfig } from './lora.ts';
+import { EmbeddingMode } from '../model/modes.ts';
+import { LoraConfig } from '../model/lora.ts';
 import { ScheduleConfig } from './schedule.ts';
 
 export const WatchdogConfig = z.strictObject({
@@ -14,7 +15,7 @@ export type WatchdogConfig = z.infer<typeof WatchdogConfig>;
 
 export const TrainConfig = z.strictObject({
   /** 'trainable-tokens': only new (and named) rows train; 'full': whole embedding and head; 'frozen': LoRA only. */
-  embedding: z.enum(['trainable-tokens', 'full', 'frozen']).default('trainable-tokens').describe("'trainable-tokens': LoRA + only the new tokens' rows; 'full': LoRA + whole embedding and head (PEFT modules_to_save); 'frozen': LoRA only"),
+  embedding: EmbeddingMode.default('trainable-tokens').describe("'trainable-tokens': LoRA + only the new tokens' rows; 'full': LoRA + whole embedding and head (PEFT modules_to_save); 'frozen': LoRA only"),
   lora: LoraConfig.default(LoraConfig.parse({})).describe("{r, alpha, dropout, rslora, targetModules: 'all-linear' or a list of q_proj k_proj v_proj o_proj gate_proj up_proj down_proj}"),
   /** Total optimizer updates (the schedule decays over these). */
   steps: z.number().int().positive().describe('optimizer updates in all (the lr schedule decays over these)'),
@@ -30,6 +31,7 @@ export const TrainConfig = z.strictObject({
   maxGradNorm: z.number().min(0).default(1).describe('global gradient-norm clipping; 0 turns it off'),
   /** Micro-batches per update. */
   gradAccumulation: z.number().int().positive().default(1).describe('micro-batches per update'),
+  recompute: z.enum(['auto', 'always', 'never']).default('auto').describe("recompute each layer's activations in the backward pass instead of keeping them: 'auto' when the memory plan says the step would not fit otherwise"),
   watchdog: WatchdogConfig.default(WatchdogConfig.parse({})).describe('{explodeFactor, minSteps}: stop when the loss is NaN/Inf or exceeds explodeFactor x its running average after minSteps'),
 });
 export type TrainConfig = z.infer<typeof TrainConfig>;

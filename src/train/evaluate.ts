@@ -2,9 +2,9 @@
 // scored token, and for the new tokens, at the positions whose target is a new token: loss,
 // top-1 accuracy, and how often the model emits each one compared with how often it should.
 import * as tf from '@tensorflow/tfjs';
+import { headScores } from '../model/head.ts';
 import { forward } from '../model/llama.ts';
 import type { LlamaModel } from '../model/weights.ts';
-import { IGNORE_INDEX } from './loss.ts';
 import type { StepBatch } from './step.ts';
 
 export interface TokenMetrics {
@@ -29,18 +29,16 @@ export interface EvalMetrics {
   perToken: Record<string, TokenMetrics>;
 }
 
-/** Per-position numbers of one batch: loss and whether top-1 was right, for scored positions. */
-function scoreBatch(model: LlamaModel, b: StepBatch): { nll: Float32Array; top1: Int32Array } {
-  return tf.tidy(() => {
-    const N = b.B * b.T;
-    const logits = forward(model, { inputIds: b.inputIds, B: b.B, T: b.T, positionIds: b.positionIds, documentIds: b.documentIds }).reshape([N, -1]) as tf.Tensor2D; // [N, V]
-    const safe = Int32Array.from(b.targets, (x) => (x === IGNORE_INDEX ? 0 : x));
-    const pairs = new Int32Array(2 * N);
-    for (let i = 0; i < N; i++) pairs.set([i, safe[i]], 2 * i);
-    const picked = tf.gatherND(logits, tf.tensor2d(pairs, [N, 2], 'int32')); // [N]
-    const nll = tf.sub(tf.logSumExp(logits, 1), picked); // [N]
-    return { nll: nll.dataSync() as Float32Array, top1: tf.argMax(logits, 1).dataSync() as Int32Array };
-  });
+/** Per scored position of one batch: loss, top-1 id and the target, from the chunked head (no [N, V] logits). */
+function scoreBatch(model: LlamaModel, b: StepBatch): { nll: Float32Array; top1: Int32Array; targets: Int32Array } {
+  const hidden = forward(model, { inputIds: b.inputIds, B: b.B, T: b.T, positionIds: b.positionIds, documentIds: b.documentIds, output: 'hidden' });
+  const h = hidden.reshape([b.B * b.T, hidden.shape[2]]) as tf.Tensor2D; // [N, H]
+  try {
+    const s = headScores(h, b.targets, model.tokens.headColumns());
+    return { nll: s.nll, top1: s.top1, targets: Int32Array.from(s.rows, (r) => b.targets[r]) };
+  } finally {
+    tf.dispose([hidden, h]);
+  }
 }
 
 export function evaluate(model: LlamaModel, batches: Iterable<StepBatch>, newTokenIds: number[], newTokens: string[]): EvalMetrics {
@@ -50,10 +48,9 @@ export function evaluate(model: LlamaModel, batches: Iterable<StepBatch>, newTok
   let tokens = 0;
   let total = 0;
   for (const b of batches) {
-    const { nll, top1 } = scoreBatch(model, b);
+    const { nll, top1, targets } = scoreBatch(model, b);
     for (let i = 0; i < nll.length; i++) {
-      const target = b.targets[i];
-      if (target === IGNORE_INDEX) continue;
+      const target = targets[i];
       tokens++;
       total += nll[i];
       const p = index.get(top1[i]);

@@ -2,33 +2,14 @@
 // It is an async generator of snapshots: after each update it yields and stays suspended until
 // the consumer (evaluator → checkpoint sink, in a chain) asks for the next one, so evaluation
 // and checkpoint export always see the weights of exactly that step. Do not fan the state
-// edge out: a tee lets the loop run ahead of the slower branch.
-import type { PackedBatch, TokenizerArtifact } from '../pipeline/items.ts';
+// edge out (the graph refuses it: 'train-state' is a linear kind, items.ts).
+// The items it hands on are declared in items.ts (TrainSnapshot) and step.ts (StepRecord).
+import type { PackedBatch } from '../data/items.ts';
 import { TrainingDiverged } from '../errors.ts';
-import type { EvalMetrics } from './evaluate.ts';
-import { stepBatch, stepLine, trainStep, type StepBatch, type StepResult } from './step.ts';
+import type { TrainSnapshot } from './items.ts';
+import type { DataParallel } from './parallel.ts';
 import type { Trainer } from './trainer.ts';
-
-/** item: 'train-state' — the live trainer after an update, or at the end of training. */
-export interface TrainSnapshot {
-  trainer: Trainer;
-  step: number;
-  /**
-   * 'start': before the first update of a fresh run (the starting point, for a baseline
-   * evaluation); 'step': after an update; 'end': training finished; 'interrupt': stopped early (SIGINT).
-   */
-  reason: 'start' | 'step' | 'end' | 'interrupt';
-  result?: StepResult;
-  /** Train batches consumed by completed updates: where a resumed run picks up. */
-  consumed: number;
-  /** Filled in by the evaluator when it evaluated this snapshot. */
-  metrics?: EvalMetrics;
-  /** base_model_name_or_path for the adapter. */
-  baseModel: string;
-  tokenizer: TokenizerArtifact;
-  /** Absolute folder of the run's checkpoints. */
-  checkpointRoot: string;
-}
+import { stepBatch, stepLine, trainStepParallel, type StepBatch, type StepRecord, type StepUpdate } from './step.ts';
 
 export interface LoopOptions {
   trainer: Trainer;
@@ -37,10 +18,12 @@ export interface LoopOptions {
   skip: number;
   signal: AbortSignal;
   base: Pick<TrainSnapshot, 'baseModel' | 'tokenizer' | 'checkpointRoot'>;
-  /** Called after each update with the fixed-width log line. */
-  onStep(r: StepResult, tokPerSec: number, line: string): void;
+  /** Called after each update with its record and the fixed-width log line. */
+  onStep(r: StepRecord, line: string): void;
   /** Called when the watchdog stops training (before the error propagates). */
   onDiverged?(e: TrainingDiverged): Promise<void> | void;
+  /** Worker threads sharing each update's rows (CPU backends), or none. */
+  parallel?: DataParallel | null;
 }
 
 export async function* trainLoop(o: LoopOptions): AsyncGenerator<TrainSnapshot> {
@@ -62,18 +45,18 @@ export async function* trainLoop(o: LoopOptions): AsyncGenerator<TrainSnapshot> 
     micro.push(stepBatch(r.value.batch, r.value.seqLen));
     if (micro.length < t.cfg.gradAccumulation) continue;
     const waitMs = performance.now() - waitFrom;
-    let result: StepResult;
+    let update: StepUpdate;
     try {
-      result = trainStep(t, micro);
+      update = await trainStepParallel(t, micro, o.parallel ?? null);
     } catch (e) {
       if (e instanceof TrainingDiverged) await o.onDiverged?.(e);
       throw e;
     }
     micro = [];
     const now = performance.now();
-    const tokPerSec = (result.tokens / (now - last)) * 1000;
+    const result: StepRecord = { ...update, tokensPerSec: (update.tokens / (now - last)) * 1000 };
     last = now;
-    o.onStep(result, tokPerSec, stepLine(result, tokPerSec, waitMs));
+    o.onStep(result, stepLine(result, waitMs));
     // A step is one long synchronous stretch and buffered batches resolve as microtasks: give
     // timers and signal handlers (progress display, Ctrl-C) a turn between steps.
     await new Promise((resolve) => setImmediate(resolve));

@@ -2,10 +2,8 @@
 // gradients and AdamW's two moments (all float32), for each embedding mode. `pipe run --dry-run`
 // prints this for the chosen mode next to the other two, so the cost of `full` is visible
 // before anyone runs it.
-import { loraTargets, type LoraConfig, type ModelShape } from './lora.ts';
-
-export type EmbeddingMode = 'trainable-tokens' | 'full' | 'frozen';
-export const EMBEDDING_MODES: EmbeddingMode[] = ['trainable-tokens', 'full', 'frozen'];
+import { EMBEDDING_MODES, type EmbeddingMode } from '../model/modes.ts';
+import { loraTargets, type LoraConfig, type ModelShape } from '../model/lora.ts';
 
 export interface PlanInput {
   /** Dimensions of the base model; vocabSize = rows in the base checkpoint, before new tokens. */
@@ -17,14 +15,14 @@ export interface PlanInput {
   extraEmbedRows?: number;
   /** Existing tokens also retrained in an untied head (trainable-tokens mode). */
   extraHeadRows?: number;
-  /** Micro-batches per update; above 1 a gradient accumulator of the same size is held. */
+  /** Micro-batches per update (they add into the one set of gradients: no extra copy). */
   gradAccumulation?: number;
 }
 
 export interface MemoryPlan {
   mode: EmbeddingMode;
   counts: { lora: number; embedRows: number; headRows: number; trainable: number };
-  bytes: { params: number; grads: number; optimizer: number; accumulator: number; total: number };
+  bytes: { params: number; grads: number; optimizer: number; total: number };
 }
 
 const F32 = 4;
@@ -47,11 +45,10 @@ export function memoryPlan(input: PlanInput, mode: EmbeddingMode): MemoryPlan {
   const params = trainable * F32;
   const grads = trainable * F32;
   const optimizer = 2 * trainable * F32;
-  const accumulator = (input.gradAccumulation ?? 1) > 1 ? trainable * F32 : 0;
   return {
     mode,
     counts: { lora: loraCount, embedRows, headRows, trainable },
-    bytes: { params, grads, optimizer, accumulator, total: params + grads + optimizer + accumulator },
+    bytes: { params, grads, optimizer, total: params + grads + optimizer },
   };
 }
 
@@ -67,7 +64,7 @@ export function formatBytes(n: number): string {
 
 /** Fixed-width table of all three modes, the chosen one marked with '*'. */
 export function formatMemoryPlans(input: PlanInput, chosen: EmbeddingMode): string[] {
-  const cols = ['mode', 'trainable', 'params', 'grads', 'adamw', 'accum', 'total'];
+  const cols = ['mode', 'trainable', 'params', 'grads', 'adamw', 'total'];
   const rows = EMBEDDING_MODES.map((m) => {
     const p = memoryPlan(input, m);
     return [
@@ -76,7 +73,6 @@ export function formatMemoryPlans(input: PlanInput, chosen: EmbeddingMode): stri
       formatBytes(p.bytes.params),
       formatBytes(p.bytes.grads),
       formatBytes(p.bytes.optimizer),
-      formatBytes(p.bytes.accumulator),
       formatBytes(p.bytes.total),
     ];
   });

@@ -8,7 +8,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { OptimizerStateMismatch } from '../errors.ts';
-import type { Grads, Param } from './params.ts';
+import type { Param } from '../model/params.ts';
+import type { Grads } from './grads.ts';
 
 export const AdamWConfig = z.strictObject({
   betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.999]),
@@ -73,26 +74,37 @@ export class AdamW {
     return Object.fromEntries(this.groups.map((g) => [g.name, g.lr * factor]));
   }
 
-  /** One update. `factor` is the schedule multiplier for this update. Does not dispose `grads`. */
-  step(grads: Grads, factor: number): void {
+  /**
+   * One update. `factor` is the schedule multiplier for this update; every gradient is multiplied by `gradScale`
+   * first (global-norm clipping's coefficient). Does not dispose `grads`. Each parameter is updated on its own, its
+   * temporaries freed before the next one: at most a few copies of the largest parameter exist at once (for 'full'
+   * mode, a whole [V, H] matrix each).
+   */
+  step(grads: Grads, factor: number, gradScale = 1): void {
     const [b1, b2] = this.cfg.betas;
     for (const slot of this.slots.values()) {
-      const g = grads.get(slot.param.name);
-      if (g === undefined) continue;
+      const graw = grads.get(slot.param.name);
+      if (graw === undefined) continue;
       slot.step += 1;
       const lr = slot.group.lr * factor;
       const wd = slot.group.weightDecay;
       const stepSize = lr / (1 - b1 ** slot.step);
       const bc2Sqrt = Math.sqrt(1 - b2 ** slot.step);
-      tf.tidy(() => {
+      const g = gradScale === 1 ? graw : tf.mul(graw, gradScale);
+      const m = tf.tidy(() => slot.m.add(g.sub(slot.m).mul(1 - b1)));
+      slot.m.assign(m);
+      m.dispose();
+      const v = tf.tidy(() => slot.v.mul(b2).add(g.mul(1 - b2).mul(g)));
+      slot.v.assign(v);
+      v.dispose();
+      if (g !== graw) g.dispose();
+      const next = tf.tidy(() => {
+        const update = slot.m.div(slot.v.sqrt().div(bc2Sqrt).add(this.cfg.eps)).mul(stepSize);
         const p = wd !== 0 ? slot.param.variable.mul(1 - lr * wd) : slot.param.variable;
-        const m = slot.m.add(g.sub(slot.m).mul(1 - b1));
-        const v = slot.v.mul(b2).add(g.mul(1 - b2).mul(g));
-        const denom = v.sqrt().div(bc2Sqrt).add(this.cfg.eps);
-        slot.m.assign(m);
-        slot.v.assign(v);
-        slot.param.variable.assign(p.sub(m.div(denom).mul(stepSize)));
+        return p.sub(update);
       });
+      slot.param.variable.assign(next);
+      next.dispose();
     }
   }
 

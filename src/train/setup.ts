@@ -1,9 +1,8 @@
 // From a model folder and the extended tokenizer to a ready Trainer: initial rows of the new
 // tokens (src/tokenizer/init.ts), ids of existing tokens named for retraining, optional resume.
-import * as tf from '@tensorflow/tfjs';
-import type { TokenizerArtifact } from '../pipeline/items.ts';
+import type { TokenizerArtifact } from '../tokenizer/items.ts';
 import { AdapterMismatch } from '../errors.ts';
-import { loadModel, type FrozenTokenTable } from '../model/weights.ts';
+import { loadModel, tensorRows, type FrozenTokenTable } from '../model/weights.ts';
 import { loadTokenizer } from '../tokenizer/load.ts';
 import { initNewRows, initReport, newTokensOf } from '../tokenizer/init.ts';
 import { latestCheckpoint, loadCheckpoint, removeStaleTemps } from './checkpoint.ts';
@@ -35,9 +34,9 @@ export async function setupTrainer(o: SetupOptions): Promise<SetupResult> {
   const model = await loadModel(o.model);
   const base = model.tokens as FrozenTokenTable;
   const V0 = base.vocabSize;
-  // Old rows as plain arrays for the init methods: [V0, H] each (one-time copy).
-  const embed = tf.tidy(() => base.embed(tf.range(0, V0, 1, 'int32') as tf.Tensor1D).dataSync() as Float32Array);
-  const head = base.tied ? undefined : tf.tidy(() => tf.transpose(base.headT).dataSync() as Float32Array);
+  // Old rows for the init methods, read on demand (a few rows, or a streamed mean): never the whole matrix in JS.
+  const embed = tensorRows(base.rows ?? base.head);
+  const head = base.tied ? undefined : tensorRows(base.head);
   const baseTokenizer = loadTokenizer(o.model);
   const newTokens = newTokensOf(o.tokenizer);
   const H = model.config.hiddenSize;

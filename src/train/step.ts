@@ -1,28 +1,29 @@
-// One optimizer update: forward + fused loss + backward per micro-batch, gradients averaged
-// over scored tokens, clipped, checked by the watchdog, then AdamW. Synchronous; every tensor
-// it makes is released before it returns (tf.memory().numTensors stays flat across steps).
+// One optimizer update: forward + chunked loss + backward per micro-batch (src/model/grad.ts), gradients summed
+// with each scored token weighted 1/(all scored tokens of the update), clipped, checked by the watchdog, then
+// AdamW. Synchronous; every tensor it makes is released before it returns (tf.memory().numTensors stays flat).
 import * as tf from '@tensorflow/tfjs';
 import type { RecordBatch } from 'apache-arrow';
 import { batchArrays } from '../io/arrow.ts';
+import { lossAndGrads, type TrainBatch } from '../model/grad.ts';
+import { headScores } from '../model/head.ts';
 import { forward } from '../model/llama.ts';
-import { GradAccumulator, clipGradNorm } from './grads.ts';
-import { countTargets, crossEntropy, shiftLabels } from './loss.ts';
-import { paramGrads } from './params.ts';
+import type { GradSink } from '../model/layer.ts';
+import { countTargets, shiftLabels } from '../model/loss.ts';
+import { clipGradNorm } from './grads.ts';
+import type { DataParallel } from './parallel.ts';
 import { lrFactor } from './schedule.ts';
 import type { Trainer } from './trainer.ts';
 
 /** A packed batch as the model takes it; all arrays [B*T] row-major. */
-export interface StepBatch {
-  B: number;
-  T: number;
-  inputIds: Int32Array;
-  /** Shifted labels: targets[t] = labels[t+1]; -100 = not scored. */
-  targets: Int32Array;
-  positionIds: Int32Array;
-  documentIds: Int32Array;
-}
+export type StepBatch = TrainBatch;
 
-export interface StepResult {
+/**
+ * One optimizer update, the one record of a step: the loop hands it downstream in each snapshot
+ * (TrainSnapshot.result), and the train node passes it on as the 'step-event' item and logs it
+ * as the 'train-step' event. The update fills its own fields (StepUpdate); the loop adds the
+ * throughput, which only it can measure.
+ */
+export interface StepRecord {
   step: number;
   loss: number;
   gradNorm: number;
@@ -30,7 +31,12 @@ export interface StepResult {
   lr: number;
   /** Scored tokens in the update. */
   tokens: number;
+  /** Scored tokens per second of wall time since the previous update (the batch wait included). */
+  tokensPerSec: number;
 }
+
+/** What an update knows of itself: the step record without the loop's timing. */
+export type StepUpdate = Omit<StepRecord, 'tokensPerSec'>;
 
 export function stepBatch(batch: RecordBatch, T: number): StepBatch {
   const a = batchArrays(batch);
@@ -38,59 +44,77 @@ export function stepBatch(batch: RecordBatch, T: number): StepBatch {
   return { B, T, inputIds: a.input_ids, targets: shiftLabels(a.labels, B, T), positionIds: a.position_ids, documentIds: a.document_ids };
 }
 
-/** Mean next-token loss of one batch (a scalar in the caller's tidy scope). */
-export function batchLoss(t: Trainer, b: StepBatch): tf.Scalar {
-  const logits = forward(t.model, { inputIds: b.inputIds, B: b.B, T: b.T, positionIds: b.positionIds, documentIds: b.documentIds });
-  return crossEntropy(logits.reshape([b.B * b.T, logits.shape[2]]) as tf.Tensor2D, b.targets, 'mean'); // [N, V] → scalar
-}
-
-/** One update over `micro` batches (gradient accumulation); throws TrainingDiverged before a bad update. */
-export function trainStep(t: Trainer, micro: StepBatch[]): StepResult {
-  const factor = lrFactor(t.cfg.schedule, t.step, t.cfg.steps);
-  const acc = new GradAccumulator();
-  let lossSum = 0;
+/** Mean next-token loss of one batch, forward only (the chunked head: no [N, V] logits). NaN when nothing is scored. */
+export function batchLoss(t: Trainer, b: StepBatch): number {
+  const hidden = forward(t.model, { inputIds: b.inputIds, B: b.B, T: b.T, positionIds: b.positionIds, documentIds: b.documentIds, output: 'hidden' });
+  const h = hidden.reshape([b.B * b.T, hidden.shape[2]]) as tf.Tensor2D; // [N, H]
   try {
-    for (const b of micro) {
-      const n = countTargets(b.targets);
-      t.dropoutSeed = t.rng.nextU32(); // drawn even when unused, so the stream does not depend on the data
-      if (n === 0) continue;
-      tf.tidy(() => {
-        const { value, grads } = paramGrads(() => batchLoss(t, b), t.params);
-        acc.add(grads, n); // token-weighted: the update follows the mean over all scored tokens
-        lossSum += value.dataSync()[0] * n;
-      });
-    }
-    const tokens = acc.count;
-    if (tokens === 0) return { step: t.step, loss: NaN, gradNorm: 0, lr: t.cfg.lr * factor, tokens: 0 }; // nothing scored: no update
-    const grads = acc.take();
-    try {
-      return tf.tidy(() => {
-        const { grads: clipped, norm } = clipGradNorm(grads, t.cfg.maxGradNorm);
-        const loss = lossSum / tokens;
-        const gradNorm = norm.dataSync()[0];
-        t.watchdog.check(t.step + 1, loss, gradNorm);
-        t.opt.step(clipped, factor);
-        t.step += 1;
-        return { step: t.step, loss, gradNorm, lr: t.cfg.lr * factor, tokens };
-      });
-    } finally {
-      for (const g of grads.values()) g.dispose();
-    }
+    const { nll } = headScores(h, b.targets, t.model.tokens.headColumns());
+    let sum = 0;
+    for (let i = 0; i < nll.length; i++) sum += nll[i];
+    return sum / nll.length;
   } finally {
-    t.dropoutSeed = undefined;
-    acc.dispose();
+    tf.dispose([hidden, h]);
   }
 }
 
+/**
+ * Loss of `micro` (the mean over all their scored tokens) and its gradient for every trainable param, added to
+ * `grads`. Draws one dropout seed per micro-batch from the trainer's RNG (also when dropout is off, so the stream
+ * does not depend on the config or the data).
+ */
+export function updateGrads(t: Trainer, micro: StepBatch[], grads: GradSink): { loss: number; tokens: number } {
+  const tokens = micro.reduce((n, b) => n + countTargets(b.targets), 0);
+  let loss = 0;
+  for (const b of micro) {
+    const dropoutSeed = t.rng.nextU32();
+    if (tokens === 0 || countTargets(b.targets) === 0) continue;
+    loss += lossAndGrads(t.model, t.table, b, { weight: 1 / tokens, recompute: t.recompute, dropoutSeed }, grads).loss;
+  }
+  return { loss, tokens };
+}
+
+/** One update over `micro` batches (gradient accumulation) on this thread; throws TrainingDiverged before a bad update. */
+export function trainStep(t: Trainer, micro: StepBatch[]): StepUpdate {
+  const grads: GradSink = new Map();
+  try {
+    return applyUpdate(t, grads, updateGrads(t, micro, grads));
+  } finally {
+    tf.dispose([...grads.values()]);
+  }
+}
+
+/** The same update with the rows shared across `dp`'s threads (src/train/parallel.ts), or on this thread without one. */
+export async function trainStepParallel(t: Trainer, micro: StepBatch[], dp: DataParallel | null): Promise<StepUpdate> {
+  if (dp === null) return trainStep(t, micro);
+  const grads: GradSink = new Map();
+  try {
+    return applyUpdate(t, grads, await dp.updateGrads(t, micro, grads));
+  } finally {
+    tf.dispose([...grads.values()]);
+  }
+}
+
+/** Clip, check, AdamW: the update proper, from the summed gradients of all micro-batches. */
+function applyUpdate(t: Trainer, grads: GradSink, { loss, tokens }: { loss: number; tokens: number }): StepUpdate {
+  const factor = lrFactor(t.cfg.schedule, t.step, t.cfg.steps);
+  if (tokens === 0) return { step: t.step, loss: NaN, gradNorm: 0, lr: t.cfg.lr * factor, tokens: 0 }; // nothing scored: no update
+  const { norm: gradNorm, coef } = clipGradNorm(grads, t.cfg.maxGradNorm);
+  t.watchdog.check(t.step + 1, loss, gradNorm);
+  t.opt.step(grads, factor, coef);
+  t.step += 1;
+  return { step: t.step, loss, gradNorm, lr: t.cfg.lr * factor, tokens };
+}
+
 /** The fixed-width per-step log line: step | loss | grad norm | lr | tok/s | batch wait | tensors | heap. */
-export function stepLine(r: StepResult, tokPerSec: number, waitMs: number): string {
+export function stepLine(r: StepRecord, waitMs: number): string {
   const heapMb = process.memoryUsage().heapUsed / 2 ** 20;
   return [
     `step ${String(r.step).padStart(6)}`,
     `loss ${r.loss.toFixed(4).padStart(8)}`,
     `gnorm ${r.gradNorm.toExponential(2).padStart(9)}`,
     `lr ${r.lr.toExponential(2).padStart(9)}`,
-    `tok/s ${tokPerSec.toFixed(0).padStart(7)}`,
+    `tok/s ${r.tokensPerSec.toFixed(0).padStart(7)}`,
     `wait ${waitMs.toFixed(0).padStart(5)} ms`,
     `tensors ${String(tf.memory().numTensors).padStart(6)}`,
     `heap ${heapMb.toFixed(0).padStart(5)} MB`,

@@ -5,15 +5,15 @@ import { createHash } from 'node:crypto';
 import type { InitReport, LossAtTargets } from '../tokenizer/init.ts';
 import * as tf from '@tensorflow/tfjs';
 import { AdapterMismatch } from '../errors.ts';
-import type { AdapterContents } from '../io/peft.ts';
+import type { AdapterContents } from '../adapter/peft.ts';
 import { disposeModel, type FrozenTokenTable, type LlamaModel } from '../model/weights.ts';
 import type { CheckpointContents, LoadedCheckpoint } from './checkpoint.ts';
 import type { TrainConfig } from './config.ts';
-import { LoraSet, type ModelShape } from './lora.ts';
+import { LoraSet, modelShape } from '../model/lora.ts';
 import { AdamW, type ParamGroup } from './optimizer.ts';
-import type { Param } from './params.ts';
-import { Rng } from './rng.ts';
-import { createTokenTable, withRows, type TrainTokenTable } from './tokens.ts';
+import type { Param } from '../model/params.ts';
+import { Rng } from '../model/rng.ts';
+import { createTokenTable, type TrainTokenTable } from '../model/tokens.ts';
 import { Watchdog } from './watchdog.ts';
 
 export interface TokenSetup {
@@ -43,21 +43,13 @@ export interface Trainer {
   /** Optimizer updates done. */
   step: number;
   tokens: TokenSetup;
-  /** Seed of the current training forward (dropout on); undefined in evaluation. */
-  dropoutSeed?: number;
+  /** Rebuild each layer's activations in the backward instead of keeping them (train-step `recompute`). */
+  recompute: boolean;
   /**
    * The init report of the new rows (src/tokenizer/init.ts): method, source pieces, norms, and
    * with a loss hook the loss where each new token is the target. Set by setupTrainer.
    */
   describeInit?: (lossAtTargets?: LossAtTargets) => Promise<InitReport>;
-}
-
-export function modelShape(model: LlamaModel): ModelShape {
-  const c = model.config;
-  return {
-    vocabSize: c.vocabSize, hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize, numLayers: c.numLayers,
-    numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim, tieWordEmbeddings: c.tieWordEmbeddings,
-  };
 }
 
 /** Sets `model` up for training. The model's token table is replaced (and owned by the trainer). */
@@ -71,13 +63,15 @@ export function createTrainer(model: LlamaModel, cfg: TrainConfig, tokens: Token
   });
   const pick = (rows: Float32Array | undefined, which: ReadonlyArray<readonly [number, number]>) =>
     rows && Float32Array.from(which.flatMap(([, k]) => Array.from(rows.subarray(k * H, (k + 1) * H))));
-  const base = withRows(model.tokens as FrozenTokenTable, inside.map(([id]) => id), pick(tokens.embedRows, inside)!, pick(tokens.headRows, inside));
+  const insideIds = inside.map(([id]) => id);
   const lora = LoraSet.init(modelShape(model), cfg.lora, Rng.seeded(seed, 'lora-init'));
   // Rows inside the matrix are replaced rows: trained in 'trainable-tokens', stored (as constants) in 'frozen'.
   const replaced = cfg.embedding === 'full' ? [] : [...inside.map(([id]) => id), ...(cfg.embedding === 'trainable-tokens' ? tokens.retrainIds ?? [] : [])];
-  const table = createTokenTable(base, {
+  const headRows = pick(tokens.headRows, inside);
+  const table = createTokenTable(model.tokens as FrozenTokenTable, {
     mode: cfg.embedding, appendedEmbed: pick(tokens.embedRows, appended)!, appendedHead: pick(tokens.headRows, appended),
     replaceEmbed: replaced, replaceHead: replaced,
+    presetEmbed: { ids: insideIds, rows: pick(tokens.embedRows, inside)! }, presetHead: headRows && { ids: insideIds, rows: headRows },
   });
   model.tokens = table;
   const groups: ParamGroup[] = [
@@ -87,14 +81,9 @@ export function createTrainer(model: LlamaModel, cfg: TrainConfig, tokens: Token
   const t: Trainer = {
     cfg, model, lora, table, opt: new AdamW(groups, { betas: cfg.betas, eps: cfg.eps }),
     params: groups.flatMap((g) => g.params), rng: Rng.seeded(seed, 'dropout'), watchdog: new Watchdog(cfg.watchdog), step: 0, tokens,
+    recompute: cfg.recompute === 'always',
   };
-  const index = new Map([...lora.layers.keys()].map((p, i) => [p, i]));
-  model.linearHook = (name, x, y) => {
-    const layer = lora.get(name);
-    if (!layer) return y;
-    const seedFor = t.dropoutSeed === undefined ? undefined : (t.dropoutSeed + index.get(name)! * 0x9e3779b1) >>> 0;
-    return tf.add(y, layer.delta(x, seedFor)) as tf.Tensor2D;
-  };
+  model.adapters = lora;
   return t;
 }
 
@@ -142,6 +131,6 @@ export function restoreTrainer(t: Trainer, ck: LoadedCheckpoint): void {
 export function disposeTrainer(t: Trainer): void {
   t.opt.dispose();
   t.lora.dispose();
-  t.model.linearHook = undefined;
+  t.model.adapters = undefined;
   disposeModel(t.model); // includes the token table
 }

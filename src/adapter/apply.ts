@@ -4,11 +4,10 @@
 // always store them), rows inside it are replaced, as PEFT does after resize_token_embeddings.
 import * as tf from '@tensorflow/tfjs';
 import { AdapterMismatch } from '../errors.ts';
-import type { LoadedAdapter, TokenRows } from '../io/peft.ts';
+import type { LoadedAdapter, TokenRows } from './peft.ts';
 import type { FrozenTokenTable, LlamaModel } from '../model/weights.ts';
-import { LoraSet } from './lora.ts';
-import { createTokenTable } from './tokens.ts';
-import { modelShape } from './trainer.ts';
+import { LoraSet, modelShape } from '../model/lora.ts';
+import { createTokenTable } from '../model/tokens.ts';
 
 /** Mutates `model`: returns the LoRA set it now uses (dispose with the model). */
 export function applyAdapter(model: LlamaModel, a: LoadedAdapter): LoraSet {
@@ -43,9 +42,6 @@ export function applyAdapter(model: LlamaModel, a: LoadedAdapter): LoraSet {
     model.tokens = table;
   }
   const lora = LoraSet.fromPeft(modelShape(model), a.loraConfig, a.lora);
-  model.linearHook = (name, x, y) => {
-    const l = lora.get(name);
-    return l ? (tf.add(y, l.delta(x)) as tf.Tensor2D) : y;
-  };
+  model.adapters = lora;
   return lora;
 }

@@ -8,9 +8,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { AdapterMismatch } from '../errors.ts';
-import type { ModelConfig } from '../model/config.ts';
+import type { ModelConfig } from './config.ts';
+import { loraGradName, type LinearLora, type ModelAdapters } from './layer.ts';
 import type { Param } from './params.ts';
 import type { Rng } from './rng.ts';
+import type { LlamaModel } from './weights.ts';
 
 export const LINEAR_MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 export type LinearModule = (typeof LINEAR_MODULES)[number];
@@ -30,6 +32,15 @@ export type ModelShape = Pick<
   ModelConfig,
   'vocabSize' | 'hiddenSize' | 'intermediateSize' | 'numLayers' | 'numHeads' | 'numKvHeads' | 'headDim' | 'tieWordEmbeddings'
 >;
+
+/** The shape of a loaded model. */
+export function modelShape(model: LlamaModel): ModelShape {
+  const c = model.config;
+  return {
+    vocabSize: c.vocabSize, hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize, numLayers: c.numLayers,
+    numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim, tieWordEmbeddings: c.tieWordEmbeddings,
+  };
+}
 
 /** One adapted linear layer: its HF module path and its in/out features. */
 export interface LinearTarget {
@@ -82,34 +93,20 @@ export interface PeftLoraWeights {
   outF: number;
 }
 
-export class LoraLayer {
+/** One adapted linear. The forward and backward that use it are in src/model/layer.ts (LinearLora). */
+export class LoraLayer implements LinearLora {
   constructor(
     readonly target: LinearTarget,
     readonly r: number,
     readonly scaling: number,
     readonly dropout: number,
     /** [in, r] */
-    readonly A: tf.Variable,
+    readonly A: tf.Variable<tf.Rank.R2>,
     /** [r, out] */
-    readonly B: tf.Variable,
+    readonly B: tf.Variable<tf.Rank.R2>,
+    /** Position among the set's layers: seeds this layer's dropout mask. */
+    readonly index: number,
   ) {}
-
-  /**
-   * The adapter's contribution for input x [..., in] -> [..., out]. `dropoutSeed` (a fresh value
-   * per call from the run's Rng) turns dropout on; tf.randomUniform with an explicit seed is
-   * computed in JS, so the mask is the same on every backend.
-   */
-  delta(x: tf.Tensor, dropoutSeed?: number): tf.Tensor {
-    const inF = this.target.inF;
-    const lead = x.shape.slice(0, -1);
-    let x2 = x.reshape([-1, inF]); // [N, in]
-    if (this.dropout > 0 && dropoutSeed !== undefined) {
-      const keep = tf.randomUniform(x2.shape, 0, 1, 'float32', dropoutSeed).greaterEqual(this.dropout);
-      x2 = x2.mul(keep.cast('float32')).mul(1 / (1 - this.dropout));
-    }
-    const y = tf.matMul(tf.matMul(x2, this.A), this.B).mul(this.scaling); // [N, out]
-    return y.reshape([...lead, this.target.outF]);
-  }
 
   /** A [r, in] and B [out, r] as PEFT stores them. */
   toPeft(): PeftLoraWeights {
@@ -126,35 +123,36 @@ export class LoraLayer {
   }
 }
 
-/** All LoRA layers of a model, keyed by module path. */
-export class LoraSet {
+/** All LoRA layers of a model, keyed by module path; a model uses it as its `adapters`. */
+export class LoraSet implements ModelAdapters {
   constructor(readonly cfg: LoraConfig, readonly layers: Map<string, LoraLayer>) {}
 
+  // Both factories take a parsed config: it was validated where it entered (the train node's
+  // params, an adapter's adapter_config.json), so it is not parsed again here.
+
   /** Fresh adapters: A drawn from `rng` in PEFT's [r, in] order (so one seed gives one A), B zero. */
-  static init(shape: ModelShape, cfgIn: Partial<LoraConfig>, rng: Rng): LoraSet {
-    const cfg = LoraConfig.parse(cfgIn);
+  static init(shape: ModelShape, cfg: LoraConfig, rng: Rng): LoraSet {
     const layers = new Map<string, LoraLayer>();
     for (const t of loraTargets(shape, cfg)) {
       const bound = 1 / Math.sqrt(t.inF);
       const a = rng.fillUniform(new Float32Array(cfg.r * t.inF), -bound, bound); // [r, in]
-      layers.set(t.path, LoraSet.layer(t, cfg, { A: a, B: new Float32Array(t.outF * cfg.r), inF: t.inF, outF: t.outF }));
+      layers.set(t.path, LoraSet.layer(t, cfg, { A: a, B: new Float32Array(t.outF * cfg.r), inF: t.inF, outF: t.outF }, layers.size));
     }
     return new LoraSet(cfg, layers);
   }
 
   /** Adapters from PEFT-layout weights (a loaded adapter or checkpoint). */
-  static fromPeft(shape: ModelShape, cfgIn: Partial<LoraConfig>, weights: Map<string, PeftLoraWeights>): LoraSet {
-    const cfg = LoraConfig.parse(cfgIn);
+  static fromPeft(shape: ModelShape, cfg: LoraConfig, weights: Map<string, PeftLoraWeights>): LoraSet {
     const layers = new Map<string, LoraLayer>();
     for (const t of loraTargets(shape, cfg)) {
       const w = weights.get(t.path);
       if (!w) throw new AdapterMismatch(`LoRA weights for ${t.path} are missing`);
-      layers.set(t.path, LoraSet.layer(t, cfg, w));
+      layers.set(t.path, LoraSet.layer(t, cfg, w, layers.size));
     }
     return new LoraSet(cfg, layers);
   }
 
-  private static layer(t: LinearTarget, cfg: LoraConfig, w: PeftLoraWeights): LoraLayer {
+  private static layer(t: LinearTarget, cfg: LoraConfig, w: PeftLoraWeights, index: number): LoraLayer {
     const r = cfg.r;
     if (w.A.length !== r * t.inF || w.B.length !== t.outF * r) {
       throw new AdapterMismatch(
@@ -163,7 +161,7 @@ export class LoraSet {
     }
     const A = tf.tidy(() => tf.variable(tf.tensor2d(w.A, [r, t.inF]).transpose(), true)); // [in, r]
     const B = tf.tidy(() => tf.variable(tf.tensor2d(w.B, [t.outF, r]).transpose(), true)); // [r, out]
-    return new LoraLayer(t, r, loraScaling(cfg), cfg.dropout, A as tf.Variable, B as tf.Variable);
+    return new LoraLayer(t, r, loraScaling(cfg), cfg.dropout, A as tf.Variable<tf.Rank.R2>, B as tf.Variable<tf.Rank.R2>, index);
   }
 
   /** Overwrites the weights (same modules and shapes) from PEFT layout, e.g. on resume. */
@@ -187,7 +185,7 @@ export class LoraSet {
   params(): Param[] {
     const out: Param[] = [];
     for (const [path, l] of this.layers) {
-      out.push({ name: `lora.${path}.A`, variable: l.A }, { name: `lora.${path}.B`, variable: l.B });
+      out.push({ name: loraGradName(path, 'A'), variable: l.A }, { name: loraGradName(path, 'B'), variable: l.B });
     }
     return out;
   }

@@ -1,6 +1,17 @@
-// Shapes of the items that flow between the built-in nodes. The `item` names used in
-// PortSpec refer to these. Custom nodes may define their own item names.
+// The items the data library produces, which the built-in nodes pass along (the `item` names of
+// their ports): documents from the corpus reader, packed batches from the packer, the corpus
+// fingerprint. Declared here, next to the code that makes them, so the library stands without
+// the framework: each kind is a name and a description, which nodes/_kinds.ts registers with the
+// framework together with the TypeScript type below it.
 import type { RecordBatch } from 'apache-arrow';
+import type { Fingerprint } from './sources.ts';
+
+export const DOCUMENT_KIND = { name: 'document', description: 'one text (or rendered chat) of the corpus, with its train/eval split and scored segments' };
+export const BATCH_KIND = { name: 'batch', description: 'a packed Arrow batch: input_ids, labels, position_ids, document_ids, each [B, seqLen] int32' };
+export const CORPUS_FINGERPRINT_KIND = { name: 'corpus-fingerprint', description: '{hash, files}: identifies a corpus read (files and reader params), for caches and provenance' };
+
+/** item: 'corpus-fingerprint' (value edge). */
+export type { Fingerprint };
 
 /** A piece of a document's text; `scored: false` pieces are masked out of the loss. */
 export interface Segment {
@@ -29,38 +40,6 @@ export interface Document {
   source: { file: string; line?: number; row?: number };
 }
 
-/** One token to add, from discovery. */
-export interface TokenCandidate {
-  content: string;
-  special: boolean;
-  /** Where it came from: 'list' | 'template' | 'mined'. */
-  origin: 'list' | 'template' | 'mined';
-  /** Corpus occurrences (mined tokens), pieces under the base tokenizer and count*(pieces-1). */
-  count?: number;
-  pieces?: number;
-  saved?: number;
-}
-
-/** item: 'token-list' (value edge). */
-export interface TokenList {
-  tokens: TokenCandidate[];
-}
-
-/** item: 'tokenizer' (value edge) — the (possibly extended) tokenizer as files in memory. */
-export interface TokenizerArtifact {
-  /** Parsed tokenizer.json. */
-  tokenizerJson: Record<string, unknown>;
-  /** Parsed tokenizer_config.json (may be {}). */
-  tokenizerConfig: Record<string, unknown>;
-  /** sha256 hex of the canonical JSON of both files: the packer cache key uses it. */
-  hash: string;
-  /** Vocabulary size of the base tokenizer (model vocab + added tokens) before extension. */
-  baseVocabSize: number;
-  /** Ids given to the new tokens, in the order of `newTokens`. */
-  newTokenIds: number[];
-  newTokens: string[];
-}
-
 /**
  * item: 'batch' — a packed training batch as an Arrow RecordBatch with the columns
  * input_ids, labels, position_ids, document_ids: each FixedSizeList<Int32>(seqLen), B rows.
@@ -72,14 +51,4 @@ export interface PackedBatch {
   split: 'train' | 'eval';
   epoch: number;
   index: number;
-}
-
-/** item: 'step-event' — one optimizer step of the train step. */
-export interface StepEvent {
-  step: number;
-  loss: number;
-  lr: number;
-  gradNorm: number;
-  tokensPerSec: number;
-  tokens: number;
 }

@@ -1,22 +1,26 @@
-// Token tables for training: they replace the model's frozen TokenTable (src/model/weights.ts) so
-// the forward pass never knows which rows train.
+// Token tables with trainable or replaced rows (for training, and for an adapter applied at
+// inference): they replace the model's frozen TokenTable (weights.ts) so the forward pass never
+// knows which rows train.
 //
 // RowTokenTable ('trainable-tokens' and 'frozen'): the base V0 rows stay frozen and untouched; a
 // small [n, H] matrix holds (a) the rows of ids appended after the base vocabulary and (b) the
 // rows of existing ids retrained in place. No per-step V×H copy (PEFT's index_copy does one):
 //   embed:  rows_of(ids) = base(ids)·keep + onehot(pos(ids))·R       (pos = -1 for untouched ids)
-//   logits: [ h·Wᵀ with replaced columns swapped for h·R_exᵀ  |  h·R_newᵀ ]
-// The one-hot matMul carries the gradient to R on every backend (tf.gather's gradient needs
-// UnsortedSegmentSum, missing on wasm). Row order inside R is canonical: retrained existing ids
-// first (as listed), then appended ids ascending, so the new logit columns are one slice.
+//   head:   the frozen columns with the replaced ones masked, plus R as extra columns (src/model/head.ts)
+// Gradients: dR = onehot(pos(ids))ᵀ·dE from the lookup (built transposed in JS: a plain matMul) plus
+// the head's gradient of its extra columns; a tied table's R gets both. Row order inside R is
+// canonical: retrained existing ids first (as listed), then appended ids ascending.
 // In 'frozen' mode R is a constant (the new rows still need values) and nothing here trains.
 //
 // FullTokenTable ('full', tokens-full.ts): the whole embedding and head are variables, like
 // PEFT modules_to_save.
 import * as tf from '@tensorflow/tfjs';
 import { AdapterMismatch } from '../errors.ts';
-import { FrozenTokenTable, type TokenTable } from '../model/weights.ts';
-import type { EmbeddingMode } from './memory-plan.ts';
+import type { GradTokenTable } from './grad.ts';
+import type { HeadColumns } from './head.ts';
+import { addGrad, type GradSink } from './layer.ts';
+import { FrozenTokenTable } from './weights.ts';
+import type { EmbeddingMode } from './modes.ts';
 import type { Param } from './params.ts';
 import { FullTokenTable } from './tokens-full.ts';
 
@@ -36,9 +40,15 @@ export interface TokenTableInit {
   replaceEmbed?: number[];
   /** Existing ids retrained in an untied head; a tied head always follows the embedding. */
   replaceHead?: number[];
+  /**
+   * Starting rows of some replaced ids (new tokens whose ids fall inside the checkpoint's matrix: Qwen pads its
+   * vocabulary past the tokenizer). Other replaced ids start as copies of their base rows (PEFT init_weights=True).
+   */
+  presetEmbed?: IdRows;
+  presetHead?: IdRows;
 }
 
-export interface TrainTokenTable extends TokenTable {
+export interface TrainTokenTable extends GradTokenTable {
   readonly mode: EmbeddingMode;
   readonly baseVocabSize: number;
   readonly tied: boolean;
@@ -61,29 +71,22 @@ export function createTokenTable(base: FrozenTokenTable, init: TokenTableInit): 
   return new RowTokenTable(base, init, n);
 }
 
-/**
- * A frozen table whose rows `ids` (< V0) are overwritten with `embedRows` (and, untied, the head
- * rows with `headRows`), for new tokens whose ids fall inside the checkpoint's matrix (Qwen pads
- * its vocabulary past the tokenizer). One-time set-up cost; `base` is disposed.
- */
-export function withRows(base: FrozenTokenTable, ids: number[], embedRows: Float32Array, headRows?: Float32Array): FrozenTokenTable {
-  if (ids.length === 0) return base;
-  const [H, V0] = [base.hiddenSize, base.vocabSize];
-  const k = ids.length;
-  if (!base.tied && !headRows) throw new AdapterMismatch('untied head: rows for the in-vocabulary new ids are missing');
-  const { headT, rows } = tf.tidy(() => {
-    const place = oneHotF32(tf.tensor1d(ids, 'int32'), V0); // [k, V0]
-    const keep = tf.sub(1, tf.sum(place, 0)); // [V0]: 0 at the replaced ids
-    // headT' = headT * keep + R^T · place   ([H, V0])
-    const patchT = (t: tf.Tensor2D, r: Float32Array) =>
-      tf.add(tf.mul(t, keep.reshape([1, V0])), tf.matMul(tf.tensor2d(r, [k, H]), place, true, false)) as tf.Tensor2D;
-    if (base.tied) return { headT: patchT(base.headT, embedRows) };
-    const r = tf.add(tf.mul(base.rows!, keep.reshape([V0, 1])), tf.matMul(place, tf.tensor2d(embedRows, [k, H]), true, false)) as tf.Tensor2D; // [V0, H]
-    return { headT: patchT(base.headT, headRows!), rows: r };
-  }) as { headT: tf.Tensor2D; rows?: tf.Tensor2D };
-  const out = new FrozenTokenTable(headT, rows ?? null);
-  base.dispose();
-  return out;
+/** table [V, H] with rows `r.ids` replaced by `r.rows`: slices and a concat, exact, no [V, H] scatter matrix. */
+export function replaceRows(table: tf.Tensor2D, r: IdRows | undefined): tf.Tensor2D {
+  if (!r || r.ids.length === 0) return tf.clone(table);
+  const [V, H] = table.shape;
+  const order = r.ids.map((id, k) => [id, k] as const).sort((a, b) => a[0] - b[0]);
+  return tf.tidy(() => {
+    const parts: tf.Tensor2D[] = [];
+    let at = 0;
+    for (const [id, k] of order) {
+      if (id > at) parts.push(tf.slice(table, [at, 0], [id - at, H]));
+      parts.push(tf.tensor2d(r.rows.subarray(k * H, (k + 1) * H), [1, H]));
+      at = id + 1;
+    }
+    if (at < V) parts.push(tf.slice(table, [at, 0], [V - at, H]));
+    return tf.concat(parts, 0) as tf.Tensor2D;
+  });
 }
 
 /**
@@ -101,11 +104,9 @@ class RowSet {
   readonly rows: tf.Tensor2D;
   readonly nEx: number;
   readonly nNew: number;
-  /** [V] int32: position in `rows`, or -1. */
+  /** [V] int32: position in `rows`, or -1 (and the same in JS, for building gradients). */
   readonly pos: tf.Tensor1D;
-  /** Existing-id columns: keep mask [1, V0] and placement [nEx, V0]; null when nEx = 0. */
-  readonly colKeep: tf.Tensor2D | null;
-  readonly place: tf.Tensor2D | null;
+  readonly posJs: Int32Array;
 
   constructor(existing: number[], existingRows: tf.Tensor2D, appended: Float32Array, V0: number, trainable: boolean) {
     const H = existingRows.shape[1];
@@ -115,19 +116,11 @@ class RowSet {
     const V = V0 + this.nNew;
     const pos = new Int32Array(V).fill(-1);
     this.ids.forEach((id, k) => (pos[id] = k));
+    this.posJs = pos;
     this.pos = tf.tensor1d(pos, 'int32');
     const init = tf.tidy(() => tf.concat([existingRows, tf.tensor2d(appended, [this.nNew, H])], 0)); // [n, H]
     this.rows = trainable ? tf.variable(init, true) : init;
     if (trainable) init.dispose();
-    if (this.nEx > 0) {
-      const keep = new Float32Array(V0).fill(1);
-      const place = new Float32Array(this.nEx * V0);
-      existing.forEach((id, k) => ((keep[id] = 0), (place[k * V0 + id] = 1)));
-      this.colKeep = tf.tensor2d(keep, [1, V0]);
-      this.place = tf.tensor2d(place, [this.nEx, V0]);
-    } else {
-      this.colKeep = this.place = null;
-    }
   }
 
   get n(): number {
@@ -135,7 +128,7 @@ class RowSet {
   }
 
   dispose(): void {
-    for (const t of [this.rows, this.pos, this.colKeep, this.place]) t?.dispose();
+    tf.dispose([this.rows, this.pos]);
   }
 }
 
@@ -145,6 +138,19 @@ function checkExisting(ids: number[] | undefined, V0: number, what: string): num
     if (!Number.isInteger(id) || id < 0 || id >= V0) throw new AdapterMismatch(`${what}: id ${id} is not an existing token id in [0, ${V0})`);
   }
   return out;
+}
+
+/** [k, H] starting rows of existing `ids`: the table's rows, or the preset ones where given. */
+function startRows(table: tf.Tensor2D, ids: number[], preset: IdRows | undefined): tf.Tensor2D {
+  return tf.tidy(() => {
+    const rows = tf.gather(table, tf.tensor1d(ids, 'int32'), 0) as tf.Tensor2D; // [k, H]
+    const at = new Map((preset?.ids ?? []).map((id, k) => [id, k]));
+    if (!ids.some((id) => at.has(id))) return rows;
+    const H = table.shape[1];
+    const data = rows.dataSync().slice() as Float32Array;
+    ids.forEach((id, i) => at.has(id) && data.set(preset!.rows.subarray(at.get(id)! * H, (at.get(id)! + 1) * H), i * H));
+    return tf.tensor2d(data, [ids.length, H]);
+  });
 }
 
 class RowTokenTable implements TrainTokenTable {
@@ -165,15 +171,15 @@ class RowTokenTable implements TrainTokenTable {
     this.tied = base.tied;
     const trainable = initIn.mode === 'trainable-tokens';
     const ex = checkExisting(initIn.replaceEmbed, V0, 'replaceEmbed');
-    // PEFT init_weights=True: a retrained row starts as a copy of the base row.
-    const exRows = tf.tidy(() => base.embed(tf.tensor1d(ex, 'int32')));
+    // PEFT init_weights=True: a retrained row starts as a copy of the base row (or its preset).
+    const exRows = startRows(base.rows ?? base.head, ex, initIn.presetEmbed);
     this.embedSet = new RowSet(ex, exRows, initIn.appendedEmbed, V0, trainable);
     exRows.dispose();
     if (this.tied) {
       this.headSet = this.embedSet;
     } else {
       const exH = checkExisting(initIn.replaceHead, V0, 'replaceHead');
-      const exHRows = tf.tidy(() => tf.transpose(tf.gather(base.headT, tf.tensor1d(exH, 'int32'), 1)) as tf.Tensor2D); // [nEx, H]
+      const exHRows = startRows(base.head, exH, initIn.presetHead);
       this.headSet = new RowSet(exH, exHRows, initIn.appendedHead ?? new Float32Array(0), V0, trainable);
       exHRows.dispose();
     }
@@ -190,18 +196,23 @@ class RowTokenTable implements TrainTokenTable {
     });
   }
 
-  logits(h: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => {
-      const s = this.headSet;
-      let out: tf.Tensor2D = tf.matMul(h, this.base.headT); // [N, V0]
-      if (s.n === 0) return out;
-      const N = h.shape[0];
-      const extra = tf.matMul(h, s.rows, false, true); // [N, n]; n is small, so the transposed matMul is cheap
-      if (s.nEx > 0) {
-        out = tf.add(tf.mul(out, s.colKeep!), tf.matMul(extra.slice([0, 0], [N, s.nEx]), s.place!)) as tf.Tensor2D; // [N, V0]
-      }
-      return s.nNew > 0 ? (tf.concat([out, extra.slice([0, s.nEx], [N, s.nNew])], 1) as tf.Tensor2D) : out; // [N, V0 + nNew]
-    });
+  readonly trainsHead = false;
+
+  headColumns(): HeadColumns {
+    const s = this.headSet;
+    return { head: this.base.head, masked: s.ids.slice(0, s.nEx), extra: s.n > 0 ? s.rows : null, extraIds: s.ids };
+  }
+
+  backward(ids: Int32Array, dE: tf.Tensor2D, head: { dExtra: tf.Tensor2D | null }, grads: GradSink): void {
+    if (this.mode !== 'trainable-tokens') return;
+    const s = this.embedSet;
+    if (s.n > 0) {
+      const N = ids.length;
+      const hotT = new Float32Array(s.n * N); // [n, N]: onehot(pos(ids))ᵀ
+      for (let i = 0; i < N; i++) if (s.posJs[ids[i]] >= 0) hotT[s.posJs[ids[i]] * N + i] = 1;
+      tf.tidy(() => addGrad(grads, 'tokens.embed', tf.matMul(tf.tensor2d(hotT, [s.n, N]), dE))); // [n, N]·[N, H]
+    }
+    if (head.dExtra !== null && this.headSet.n > 0) addGrad(grads, this.tied ? 'tokens.embed' : 'tokens.lm_head', head.dExtra);
   }
 
   params(): Param[] {

@@ -21,11 +21,11 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { AdapterFormatError } from '../errors.ts';
-import { SafetensorsFile, writeSafetensors, type TensorToWrite } from './safetensors.ts';
-import { tempPath, writeFileAtomic } from './atomic.ts';
-import { sortedJson } from '../tokenizer/files.ts';
-import { targetModuleNames, type LoraConfig, type PeftLoraWeights } from '../train/lora.ts';
-import type { EmbeddingMode } from '../train/memory-plan.ts';
+import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../io/safetensors.ts';
+import { tempPath, writeFileAtomic } from '../io/atomic.ts';
+import { sortedJson } from '../io/json.ts';
+import { targetModuleNames, type LoraConfig, type PeftLoraWeights } from '../model/lora.ts';
+import type { EmbeddingMode } from '../model/modes.ts';
 import { adapterReadme, type Provenance } from './peft-readme.ts';
 import { parsePeftConfig, type PeftFolderInfo } from './peft-config.ts';
 

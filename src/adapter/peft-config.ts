@@ -2,8 +2,8 @@
 // error naming the field for anything it cannot (DoRA, rank patterns, regex targets, ...).
 import { z } from 'zod';
 import { AdapterFormatError } from '../errors.ts';
-import { LINEAR_MODULES, LoraConfig, type LinearModule } from '../train/lora.ts';
-import type { EmbeddingMode } from '../train/memory-plan.ts';
+import { LINEAR_MODULES, LoraConfig, type LinearModule } from '../model/lora.ts';
+import type { EmbeddingMode } from '../model/modes.ts';
 import type { Provenance } from './peft-readme.ts';
 
 /** tokenpipe.json: what a tokenpipe adapter records beyond PEFT's files. */

@@ -7,11 +7,11 @@ import { copyFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { AdapterMismatch } from '../errors.ts';
-import { loadAdapter, replaceDir, type TokenRows } from '../io/peft.ts';
+import { loadAdapter, replaceDir, type TokenRows } from './peft.ts';
 import { WeightSet, writeShardedSafetensors, type TensorToWrite } from '../io/safetensors.ts';
 import { tempPath, writeFileAtomic } from '../io/atomic.ts';
 import { loadModelConfig } from '../model/config.ts';
-import { loraScaling } from './lora.ts';
+import { loraScaling } from '../model/lora.ts';
 
 export interface MergeOptions {
   /** Largest shard in bytes (default 5 GB, like save_pretrained). */

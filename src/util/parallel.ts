@@ -1,6 +1,7 @@
 // The one bounded-parallel map of the project. Every stage that runs per-item work
 // concurrently (worker nodes on the pool, tokenizer/packer/evaluator helpers) goes through
-// here, so the queueing logic exists once.
+// here, so the queueing logic exists once. It lives in src/util, the bottom layer, because both
+// the framework (src/pipeline) and the library (src/data) use it and neither may import the other.
 //
 // Why not RxJS mergeMap(f, n): it caps running inners but buffers the rest of the source in
 // an unbounded array, and from(asyncIterable) drains its iterator as fast as it yields

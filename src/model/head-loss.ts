@@ -1,0 +1,119 @@
+// The training side of the chunked head (head.ts): the loss of the scored rows and its gradients w.r.t. the hidden
+// states and the extra rows in ONE pass (online softmax: per chunk one forward product and one backward product, the
+// same two PyTorch does, nothing recomputed), and for a trainable head ('full' mode) a two-pass variant that also
+// gives the head's own gradient.
+import * as tf from '@tensorflow/tfjs';
+import { baseChunk, chunkSoftmax, fold, headChunk, NEG, scatterRows, scoredRows, scoredTargets, targetRows, type HeadColumns, type Online } from './head.ts';
+import { tidy } from './scope.ts';
+
+export interface HeadLossResult {
+  /** Σ over scored rows of weight · (lse − target logit), in nats. */
+  loss: number;
+  /** Scored rows. */
+  count: number;
+  /** dLoss/dh, [N, D] (zero rows where nothing is scored). */
+  dh: tf.Tensor2D;
+  /** dLoss/dextra, [n, D], or null without extra rows. */
+  dExtra: tf.Tensor2D | null;
+}
+
+/**
+ * Loss of the final-normed hidden states h [N, D] against `targets` [N] (already shifted; −100 ignored), each scored
+ * row weighted by `weight` (1/count for a mean, 1 for a sum), and its gradients w.r.t. h and the extra rows.
+ * The caller owns the returned tensors.
+ */
+export function headLossAndGrad(h: tf.Tensor2D, targets: Int32Array, cols: HeadColumns, weight: number, chunk?: number): HeadLossResult {
+  const [N, D] = h.shape;
+  const V0 = cols.head.shape[0];
+  const V = V0 + cols.extraIds.filter((id) => id >= V0).length;
+  const t = scoredTargets(targets, cols, V);
+  const M = t.rows.length;
+  if (M === 0) {
+    return { loss: 0, count: 0, dh: tf.zeros([N, D]), dExtra: cols.extra ? tf.zerosLike(cols.extra) : null };
+  }
+  const width = chunk ?? headChunk(M, V0, D);
+  return tidy(() => {
+    const r = scoredRows(h, t.rows);
+    const hs = r.hs; // [M, D]
+    let o: Online = { L: tf.fill([M, 1], NEG) as tf.Tensor2D, acc: tf.zeros([M, D]) };
+    const step = (next: Online) => {
+      tf.dispose([o.L, o.acc!]);
+      o = next;
+    };
+    for (let c0 = 0; c0 < V0; c0 += width) {
+      const w = Math.min(width, V0 - c0);
+      step(tidy(() => {
+        const { z, Wc } = baseChunk(r, cols, c0, w);
+        const { p, lse } = chunkSoftmax(z, true);
+        return fold(o, lse, tf.matMul(p, Wc) as tf.Tensor2D); // [M, w]·[w, D]: Wc is a fresh slice
+      }));
+    }
+    let dExtra: tf.Tensor2D | null = null;
+    if (cols.extra !== null) {
+      // The extra rows come last: with L final, their softmax over the whole vocabulary is exact at once.
+      const { p, lse } = chunkSoftmax(tf.matMul(hs, tf.transpose(cols.extra)) as tf.Tensor2D); // [M, n]
+      step(fold(o, lse, tf.matMul(p, tf.clone(cols.extra)) as tf.Tensor2D)); // a copy: the rows are a right operand (ops.ts rule 2)
+      const n = cols.extraIds.length;
+      const hot = new Float32Array(M * n);
+      t.extraPos.forEach((q, i) => q >= 0 && (hot[i * n + q] = 1));
+      const dz = tf.sub(tf.mul(p, tf.exp(tf.sub(lse, o.L))), tf.tensor2d(hot, [M, n])); // softmax − onehot on these columns, [M, n]
+      dExtra = tf.matMul(tf.transpose(dz), hs).mul(weight) as tf.Tensor2D; // [n, M]·[M, D] → [n, D]
+    }
+    const Wtgt = targetRows(cols, t); // [M, D]
+    const zt = tf.sum(tf.mul(hs, Wtgt), 1); // [M] target logits
+    const loss = tf.sum(tf.sub(o.L.reshape([M]), zt)).mul(weight);
+    // dh = weight · (softmax · W − W_target) on scored rows; acc is the softmax-weighted sum of rows.
+    const dh = scatterRows(tf.mul(tf.sub(o.acc!, Wtgt), weight) as tf.Tensor2D, t.rows, N); // [N, D]
+    return { loss: loss.dataSync()[0], count: M, dh, dExtra };
+  });
+}
+
+/**
+ * 'full' mode: the whole head [V, D] is trainable. Its gradient needs softmax − onehot of every chunk, so the
+ * normaliser comes first (pass 1) and each chunk's logits are made again in pass 2. Returns dh and dHead [V, D].
+ */
+export function headLossAndGradFull(h: tf.Tensor2D, targets: Int32Array, head: tf.Tensor2D, weight: number, chunk?: number): HeadLossResult & { dHead: tf.Tensor2D } {
+  const [N, D] = h.shape;
+  const V = head.shape[0];
+  const cols: HeadColumns = { head, masked: [], extra: null, extraIds: [] };
+  const t = scoredTargets(targets, cols, V);
+  const M = t.rows.length;
+  if (M === 0) return { loss: 0, count: 0, dh: tf.zeros([N, D]), dExtra: null, dHead: tf.zerosLike(head) };
+  const width = chunk ?? headChunk(M, V, D);
+  return tidy(() => {
+    const r = scoredRows(h, t.rows);
+    const hs = r.hs; // [M, D]
+    const hsT = r.hsT ?? (tf.transpose(hs) as tf.Tensor2D); // [D, M]: dWcᵀ = hsᵀ·dz is a plain product, transposed back at [w, D]
+    let L = tf.fill([M, 1], NEG) as tf.Tensor2D;
+    for (let c0 = 0; c0 < V; c0 += width) {
+      const next = tidy(() => fold({ L, acc: null }, chunkSoftmax(baseChunk(r, cols, c0, Math.min(width, V - c0)).z, true).lse, null).L);
+      L.dispose();
+      L = next;
+    }
+    let dhs = tf.zeros([M, D]) as tf.Tensor2D;
+    const dW: tf.Tensor2D[] = [];
+    for (let c0 = 0; c0 < V; c0 += width) {
+      const w = Math.min(width, V - c0);
+      const [dhNext, dWc] = tidy(() => {
+        const { z, Wc } = baseChunk(r, cols, c0, w);
+        const { p, lse } = chunkSoftmax(z, true);
+        const scaled = tf.mul(p, tf.mul(tf.exp(tf.sub(lse, L)), weight)); // weight · softmax over the whole vocabulary, [M, w]
+        p.dispose();
+        const local = Int32Array.from(t.ids, (id) => (id >= c0 && id < c0 + w ? id - c0 : -1));
+        const hot = tidy(() => {
+          const h2 = tf.oneHot(tf.tensor1d(local, 'int32'), Math.max(2, w)).cast('float32'); // tf.oneHot refuses depth 1
+          return tf.mul(w >= 2 ? h2 : h2.slice([0, 0], [M, w]), weight);
+        });
+        const dz = tf.sub(scaled, hot) as tf.Tensor2D; // weight · (softmax − onehot), [M, w]
+        tf.dispose([scaled, hot]);
+        return [tf.add(dhs, tf.matMul(dz, Wc)) as tf.Tensor2D, tf.transpose(tf.matMul(hsT, dz)) as tf.Tensor2D]; // [M, D], [D, w] → [w, D]
+      });
+      dhs.dispose();
+      dhs = dhNext;
+      dW.push(dWc);
+    }
+    const zt = tf.sum(tf.mul(hs, targetRows(cols, t)), 1); // [M]
+    const loss = tf.sum(tf.sub(L.reshape([M]), zt)).mul(weight);
+    return { loss: loss.dataSync()[0], count: M, dh: scatterRows(dhs, t.rows, N), dExtra: null, dHead: tf.concat(dW, 0) as tf.Tensor2D };
+  });
+}

@@ -1,0 +1,241 @@
+// The output head and the cross-entropy over the vocabulary, in column chunks (architecture.md §3): [N, V]
+// logits, probabilities or their gradient never exist at once. At V=152k and N=4096 one such tensor is 2.5 GB,
+// more than half the wasm heap; a chunk of 4096 columns is 64 MiB at N=4096.
+//
+// The vocabulary the head scores is the frozen base rows (head [V0, D] as HF stores lm_head.weight, minus `masked`
+// ones that a trainable row replaces) plus `extra` rows [n, D] for the ids `extraIds` (appended new tokens, retrained
+// existing ones). Only scored positions (target ≠ −100) go through the head: they alone have a loss and a gradient.
+// Per chunk the rows Wc [w, D] are a fresh slice: the logits and the gradient p·Wc are plain products whose right
+// operand is a temporary (src/model/ops.ts explains both rules). Chunks are folded with an online softmax (the
+// running log-sum-exp, and in training the softmax-weighted rows). This file holds the shared pieces, the scores
+// evaluation needs (loss and top-1 per scored row) and a few rows' full logits for generation; head-loss.ts the
+// training pass.
+import * as tf from '@tensorflow/tfjs';
+import { ModelInputInvalid } from '../errors.ts';
+import { frozenLinear } from './ops.ts';
+import { tidy } from './scope.ts';
+
+export const IGNORE_INDEX = -100;
+
+/** Far below any logit, finite so that m − m' and exp stay NaN-free: masked columns get exactly 0 weight. */
+export const NEG = -1e30;
+
+/**
+ * Vocabulary rows per chunk: a chunk holds its logits and probabilities [rows, c] and its head rows (and their
+ * transpose) [c, D], ~32 MiB in all, and stays between 1024 and 8192 rows (products of that width run fastest on
+ * wasm, measured 1.7-1.9x a single [N, V] one).
+ */
+export function headChunk(rows: number, V: number, D: number, budgetFloats = 8 * 2 ** 20): number {
+  const c = Math.floor(budgetFloats / (2 * Math.max(1, rows) + 2 * D));
+  return Math.max(1, Math.min(V, Math.max(1024, Math.min(8192, c))));
+}
+
+/** What a token table contributes to the head. All tensors are owned by the table. */
+export interface HeadColumns {
+  /** Frozen base head [V0, D] (lm_head.weight; the embedding when tied). */
+  head: tf.Tensor2D;
+  /** Base ids whose column is replaced by an extra row (scored as −∞ in the base pass). */
+  masked: number[];
+  /** Extra rows [n, D] (trainable or constant), or null. */
+  extra: tf.Tensor2D | null;
+  /** Vocabulary id of each extra row. */
+  extraIds: number[];
+}
+
+/** Scored rows of a [N] target array and where each target's logit lives. */
+export interface Targets {
+  /** Row index (into h) of each scored position, [M]. */
+  rows: Int32Array;
+  /** Target id per scored position, [M]. */
+  ids: Int32Array;
+  /** Position in `extraIds` of each target, or −1 when it is a base column. */
+  extraPos: Int32Array;
+}
+
+export function scoredTargets(targets: Int32Array, cols: HeadColumns, V: number): Targets {
+  const extraAt = new Map(cols.extraIds.map((id, k) => [id, k]));
+  const rows: number[] = [];
+  for (let i = 0; i < targets.length; i++) {
+    const t = targets[i];
+    if (t === IGNORE_INDEX) continue;
+    if (!(Number.isInteger(t) && t >= 0 && t < V)) throw new ModelInputInvalid(`targets[${i}] = ${t} is outside [0, ${V}) and is not ${IGNORE_INDEX}`);
+    rows.push(i);
+  }
+  const ids = Int32Array.from(rows, (r) => targets[r]);
+  return { rows: Int32Array.from(rows), ids, extraPos: Int32Array.from(ids, (t) => extraAt.get(t) ?? -1) };
+}
+
+/** [M, D] rows of the effective head W' for each target (base column, or its extra row). */
+export function targetRows(cols: HeadColumns, t: Targets): tf.Tensor2D {
+  const [V0] = cols.head.shape;
+  const baseIds = Int32Array.from(t.ids, (id, i) => (t.extraPos[i] >= 0 ? 0 : Math.min(id, V0 - 1)));
+  const base = tf.gather(cols.head, tf.tensor1d(baseIds, 'int32'), 0) as tf.Tensor2D; // [M, D]
+  if (cols.extra === null || !t.extraPos.some((p) => p >= 0)) return base;
+  const n = cols.extraIds.length;
+  const M = t.ids.length;
+  const pick = new Float32Array(M * n); // [M, n] one-hot of the extra targets
+  const keep = new Float32Array(M).fill(1);
+  t.extraPos.forEach((p, i) => {
+    if (p >= 0) (pick[i * n + p] = 1), (keep[i] = 0);
+  });
+  return tf.add(tf.mul(base, tf.tensor2d(keep, [M, 1])), tf.matMul(tf.tensor2d(pick, [M, n]), cols.extra)) as tf.Tensor2D;
+}
+
+/** Additive [1, width] mask of the chunk [c0, c0 + width): NEG at masked ids, or null when none falls inside. */
+function chunkMask(masked: number[], c0: number, width: number): tf.Tensor2D | null {
+  const inside = masked.filter((id) => id >= c0 && id < c0 + width);
+  if (inside.length === 0) return null;
+  const m = new Float32Array(width);
+  for (const id of inside) m[id - c0] = NEG;
+  return tf.tensor2d(m, [1, width]);
+}
+
+/**
+ * Running state of M rows over the chunks seen so far: L, the log-sum-exp of their logits, and (training) acc, the
+ * softmax-weighted sum of their rows Σ_j softmax(z)_j·W_j, normalised to L.
+ */
+export interface Online {
+  L: tf.Tensor2D; // [M, 1]
+  acc: tf.Tensor2D | null; // [M, D]
+}
+
+/**
+ * One chunk's logits z [M, w] → its in-chunk softmax p and log-sum-exp. tf.softmax is XNNPACK's vectorised kernel
+ * on wasm (measured 2.2x faster than max, sub, exp, sum); the chunk's log-sum-exp is max(z) − log(max(p)), since
+ * p's largest entry is exp(max(z) − lse). With `free`, z is disposed as soon as p exists (one [M, w] less).
+ */
+export function chunkSoftmax(z: tf.Tensor2D, free = false): { p: tf.Tensor2D; lse: tf.Tensor2D } {
+  return tidy(() => {
+    const max = tf.max(z, 1, true) as tf.Tensor2D; // [M, 1]
+    const p = tf.softmax(z) as tf.Tensor2D; // [M, w]
+    if (free) z.dispose();
+    return { p, lse: tf.sub(max, tf.log(tf.max(p, 1, true))) as tf.Tensor2D };
+  });
+}
+
+/** Folds a chunk (its log-sum-exp and, training, p·Wc [M, D]) into `o`: L' = log(e^L + e^lse), acc rescaled to L'. */
+export function fold(o: Online, lse: tf.Tensor2D, pW: tf.Tensor2D | null): Online {
+  return tidy(() => {
+    const hi = tf.maximum(o.L, lse);
+    const L = tf.add(hi, tf.log(tf.add(tf.exp(tf.sub(o.L, hi)), tf.exp(tf.sub(lse, hi))))) as tf.Tensor2D; // [M, 1]
+    if (pW === null || o.acc === null) return { L, acc: null };
+    const acc = tf.add(tf.mul(o.acc, tf.exp(tf.sub(o.L, L))), tf.mul(pW, tf.exp(tf.sub(lse, L)))) as tf.Tensor2D; // [M, D]
+    return { L, acc };
+  });
+}
+
+/**
+ * The scored rows as a chunk's products need them: hs [M, D], and (when the hidden size is large next to the row
+ * count) hsT [D, M], made once per pass so every chunk computes (Wc·hsᵀ)ᵀ with Wc read in place, unpacked, and
+ * hsᵀ packed once (XNNPACK caches it by tensor): the other form, hs·Wcᵀ, transposes and packs a [D, w] chunk per
+ * call, which measured 1.3-1.7x slower at D = 576 and 896 (a little faster at D = 256, M = 1024).
+ */
+export interface Rows {
+  hs: tf.Tensor2D;
+  hsT: tf.Tensor2D | null;
+}
+
+export function scoredRows(h: tf.Tensor2D, rows: Int32Array): Rows {
+  const hs = tf.gather(h, tf.tensor1d(rows, 'int32')) as tf.Tensor2D; // [M, D]
+  return { hs, hsT: 2 * hs.shape[1] >= hs.shape[0] ? (tf.transpose(hs) as tf.Tensor2D) : null };
+}
+
+/** Logits of base rows [c0, c0 + w) for the scored rows, masked columns at NEG. */
+export function baseChunk(r: Rows, cols: HeadColumns, c0: number, w: number): { z: tf.Tensor2D; Wc: tf.Tensor2D } {
+  const D = r.hs.shape[1];
+  return tidy(() => {
+    const Wc = tf.slice(cols.head, [c0, 0], [w, D]) as tf.Tensor2D; // [w, D]
+    let z = (r.hsT ? tf.transpose(tf.matMul(Wc, r.hsT)) : tf.matMul(r.hs, tf.transpose(Wc))) as tf.Tensor2D; // [M, w]
+    const mask = chunkMask(cols.masked, c0, w);
+    if (mask) z = tf.add(z, mask);
+    return { z, Wc };
+  });
+}
+
+/** [M, D] rows placed at `rows` of an [N, D] zero matrix (a gather from rows + one zero row: no scatter kernel). */
+export function scatterRows(x: tf.Tensor2D, rows: Int32Array, N: number): tf.Tensor2D {
+  const M = rows.length;
+  if (M === N) return x;
+  const where = new Int32Array(N).fill(M);
+  rows.forEach((r, k) => (where[r] = k));
+  return tf.gather(tf.concat([x, tf.zeros([1, x.shape[1]])]), tf.tensor1d(where, 'int32')) as tf.Tensor2D;
+}
+
+export interface HeadScores {
+  /** Per scored row: −log p(target), [M]. */
+  nll: Float32Array;
+  /** Per scored row: the id with the highest logit (first on ties, as torch.argmax), [M]. */
+  top1: Int32Array;
+  /** Index into the [N] targets of each scored row. */
+  rows: Int32Array;
+}
+
+/** Forward only: per scored row the loss and the top-1 id, chunk by chunk (what eval and the metrics need). */
+export function headScores(h: tf.Tensor2D, targets: Int32Array, cols: HeadColumns, chunk?: number): HeadScores {
+  const D = h.shape[1];
+  const V0 = cols.head.shape[0];
+  const V = V0 + cols.extraIds.filter((id) => id >= V0).length;
+  const t = scoredTargets(targets, cols, V);
+  const M = t.rows.length;
+  if (M === 0) return { nll: new Float32Array(0), top1: new Int32Array(0), rows: t.rows };
+  const width = chunk ?? headChunk(M, V0, D);
+  const best = new Float32Array(M).fill(-Infinity);
+  const top1 = new Int32Array(M);
+  const consider = (z: tf.Tensor2D, idOf: (col: number) => number) => {
+    const [mx, am] = tf.tidy(() => [tf.max(z, 1), tf.argMax(z, 1)]);
+    const v = mx.dataSync(), a = am.dataSync();
+    tf.dispose([mx, am]);
+    for (let i = 0; i < M; i++) {
+      const id = idOf(a[i]);
+      // Strictly greater keeps the first maximum across chunks; an extra id below a base tie loses to the base id.
+      if (v[i] > best[i] || (v[i] === best[i] && id < top1[i])) (best[i] = v[i]), (top1[i] = id);
+    }
+  };
+  const nll = tf.tidy(() => {
+    const r = scoredRows(h, t.rows);
+    const hs = r.hs; // [M, D]
+    let L = tf.fill([M, 1], NEG) as tf.Tensor2D;
+    const add = (logits: () => tf.Tensor2D, idOf: (col: number) => number) => {
+      const next = tidy(() => {
+        const z = logits();
+        consider(z, idOf);
+        return fold({ L, acc: null }, chunkSoftmax(z, true).lse, null).L;
+      });
+      L.dispose();
+      L = next;
+    };
+    for (let c0 = 0; c0 < V0; c0 += width) add(() => baseChunk(r, cols, c0, Math.min(width, V0 - c0)).z, (c) => c0 + c);
+    if (cols.extra !== null) add(() => tf.matMul(hs, tf.transpose(cols.extra!)) as tf.Tensor2D, (c) => cols.extraIds[c]);
+    return tf.sub(L.reshape([M]), tf.sum(tf.mul(hs, targetRows(cols, t)), 1)); // [M]
+  });
+  const out = nll.dataSync() as Float32Array;
+  nll.dispose();
+  return { nll: out, top1, rows: t.rows };
+}
+
+/**
+ * Logits [n, V] in vocabulary order for a few rows (generation reads one row per step): base columns with the
+ * masked ones replaced by their extra rows, then the appended ids. Training and evaluation never build [N, V].
+ */
+export function headLogits(h: tf.Tensor2D, cols: HeadColumns, V: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    let z = frozenLinear(h, cols.head); // [n, V0]
+    if (cols.extra === null) return z;
+    const [n] = h.shape;
+    const V0 = cols.head.shape[0];
+    const zx = tf.matMul(h, tf.transpose(cols.extra)) as tf.Tensor2D; // [n, k]
+    const inside = cols.extraIds.map((id, k) => [id, k] as const).filter(([id]) => id < V0);
+    if (inside.length > 0) {
+      // Replaced columns: z·keep + zx·place, place [k, V0] one-hot (a dense op, no scatter kernel).
+      const keep = new Float32Array(V0).fill(1);
+      const place = new Float32Array(cols.extraIds.length * V0);
+      for (const [id, k] of inside) (keep[id] = 0), (place[k * V0 + id] = 1);
+      z = tf.add(tf.mul(z, tf.tensor2d(keep, [1, V0])), tf.matMul(zx, tf.tensor2d(place, [cols.extraIds.length, V0]))) as tf.Tensor2D;
+    }
+    const appended = cols.extraIds.map((id, k) => [id, k] as const).filter(([id]) => id >= V0).sort((a, b) => a[0] - b[0]);
+    if (appended.length === 0) return z;
+    if (appended.some(([id], j) => id !== V0 + j) || V !== V0 + appended.length) throw new Error(`appended ids must run ${V0}, ${V0 + 1}, ... up to ${V - 1}`);
+    const cols2 = tf.gather(zx, tf.tensor1d(appended.map(([, k]) => k), 'int32'), 1); // [n, appended]
+    return tf.concat([z, cols2], 1).reshape([n, V]) as tf.Tensor2D;
+  });
+}

@@ -1,0 +1,42 @@
+// A run whose memory plan exceeds the backend's limit is refused before the model is loaded: `pipe run` exits 2
+// with the numbers and what to change, and writes no checkpoint. The model folder here has an 8B Llama config and
+// no weights at all, so any attempt to load them would fail differently.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PIPE, ROOT } from './fixtures/train/tiny-pipeline.ts';
+
+test('a plan over the wasm heap is refused before loading, with exit 2 and what to change', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'tp-refuse-'));
+  const model = path.join(dir, 'llama-8b-shape');
+  mkdirSync(model);
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(path.join(ROOT, 'fixtures/models/llama', f), path.join(model, f));
+  const base = JSON.parse(readFileSync(path.join(ROOT, 'fixtures/models/llama/config.json'), 'utf8'));
+  writeFileSync(path.join(model, 'config.json'), JSON.stringify({
+    ...base, vocab_size: 128256, hidden_size: 4096, intermediate_size: 14336, num_hidden_layers: 32, num_attention_heads: 32, num_key_value_heads: 8,
+  }));
+  writeFileSync(path.join(dir, 'corpus.txt'), Array.from({ length: 40 }, (_, i) => `line ${i} of the harbour town and its boats`).join('\n'));
+  const file = path.join(dir, 'train.yaml');
+  writeFileSync(file, `name: refused
+settings: { outputDir: ${JSON.stringify(path.join(dir, 'runs'))}, backend: wasm, workers: 1 }
+nodes:
+  corpus: { use: corpus-reader, with: { paths: corpus.txt, textMode: line, evalFraction: 0.2 } }
+  tokens: { use: token-discovery, with: { model: ${JSON.stringify(model)}, tokens: ["<harbour>"], mine: false } }
+  tokenizer: { use: tokenizer-extension, from: tokens, with: { model: ${JSON.stringify(model)} } }
+  pack: { use: batch-packer, from: { docs: corpus.docs, tokenizer: tokenizer, fingerprint: corpus.fingerprint }, with: { seqLen: 32, batchSize: 2 } }
+  train: { use: train-step, from: { batches: pack.train, tokenizer: tokenizer }, with: { model: ${JSON.stringify(model)}, steps: 3 } }
+  save: { use: checkpoint-sink, from: { state: train.state } }
+`);
+  const r = spawnSync(process.execPath, [PIPE, 'run', file], { encoding: 'utf8', cwd: ROOT });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /train: one training update needs about [\d.]+ GiB of wasm memory, more than its 4\.00 GiB/);
+  assert.match(r.stderr, /frozen weights [\d.]+ GiB/);
+  for (const knob of ['seqLen', 'batchSize', 'gradAccumulation']) assert.match(r.stderr, new RegExp(knob));
+  assert.match(r.stderr, /this model needs a backend with more memory/);
+  const runDir = /run folder: (\S+)/.exec(r.stderr)![1];
+  assert.ok(existsSync(path.join(runDir, 'memory-plan.txt')), 'the plan is kept in the run folder');
+  assert.ok(!existsSync(path.join(runDir, 'checkpoints')) && !existsSync(path.join(runDir, 'adapter')), 'nothing was trained or written');
+});
