@@ -6,8 +6,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { readIpcFile } from '../src/io/arrow.ts';
-import { backendMemoryLimit, setBackend } from '../src/model/backend.ts';
-import type { ModelConfig } from '../src/model/config.ts';
+import { backendMemoryLimit, setBackend, type BackendName } from '../src/model/backend.ts';
+import { parseModelConfig, type ModelConfig } from '../src/model/config.ts';
 import { EMBEDDING_MODES, type EmbeddingMode } from '../src/model/modes.ts';
 import { loadModel } from '../src/model/weights.ts';
 import { TrainConfig } from '../src/train/config.ts';
@@ -17,7 +17,7 @@ import { formatStepPlan, stepPlan, type StepPlan } from '../src/train/step-memor
 import { stepBatch, trainStepParallel, type StepBatch, type StepUpdate } from '../src/train/step.ts';
 import { createTrainer, disposeTrainer, type Trainer } from '../src/train/trainer.ts';
 
-export { EMBEDDING_MODES, formatStepPlan, setBackend, type EmbeddingMode, type StepBatch, type StepPlan };
+export { EMBEDDING_MODES, formatStepPlan, parseModelConfig, setBackend, type EmbeddingMode, type StepBatch, type StepPlan };
 
 /** LoRA r=8 alpha=16 on q_proj, v_proj (TrainConfig's defaults, spelled out because the benches promise them). */
 export const BENCH_LORA = { r: 8, alpha: 16, targetModules: ['q_proj', 'v_proj'] as const };
@@ -90,13 +90,18 @@ export async function update(t: BenchTrainer, micro: StepBatch[]): Promise<{ los
 }
 
 /**
- * The step plan nodes/train-step.ts makes on the wasm backend for `threads` threads and `recompute: auto`: each
- * thread plans min(B, ceil(B·accum / threads)) rows of T tokens against the wasm heap's ceiling.
+ * The step plan nodes/train-step.ts makes for `threads` threads and `recompute: auto` (default backend wasm): each
+ * thread plans min(B, ceil(B·accum / threads)) rows of T tokens against the backend's limit (wasm: the 4 GiB heap;
+ * cpu, tensorflow: totalMemory / threads, this machine's memory unless given).
  */
-export function benchStepPlan(c: ModelConfig, mode: EmbeddingMode, o: { newTokens: number; gradAccumulation: number; B: number; T: number; threads?: number }): StepPlan {
+export function benchStepPlan(
+  c: ModelConfig, mode: EmbeddingMode,
+  o: { newTokens: number; gradAccumulation: number; B: number; T: number; threads?: number; backend?: BackendName; totalMemory?: number },
+): StepPlan {
   const threads = o.threads ?? 1;
   const rows = Math.min(o.B, Math.ceil((o.B * o.gradAccumulation) / threads));
-  return stepPlan({ ...planInput(c, o.newTokens, o.gradAccumulation), B: rows, T: o.T, recompute: 'auto', limit: backendMemoryLimit('wasm', os.totalmem() / threads) }, mode);
+  const limit = backendMemoryLimit(o.backend ?? 'wasm', (o.totalMemory ?? os.totalmem()) / threads);
+  return stepPlan({ ...planInput(c, o.newTokens, o.gradAccumulation), B: rows, T: o.T, recompute: 'auto', limit }, mode);
 }
 
 /** B rows of T random ids below V (seeded LCG), each row one document scored at every position but its last. */

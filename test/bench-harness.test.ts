@@ -49,3 +49,17 @@ test('stepFlops: a toy shape counted by hand', () => {
   const full = stepFlops(c, { B: 1, T: 2, accum: 3, mode: 'full', newTokens: 2, r: 1 });
   assert.equal(full.backward, 3 * (linears + 2 * attention + loraBwd + 2 * head));
 });
+
+test('fit table: every real config plans, and the verdicts follow the sizes (smallest fits wasm, Llama-3-8B fits nowhere at 32 GiB)', async () => {
+  const { fitRows, fitTable } = await import('../tools/fit-table.ts');
+  const o = { B: 8, T: 128, accum: 1, ramGiB: [32], mode: 'trainable-tokens' as const };
+  const rows = fitRows(o);
+  assert.deepEqual(rows.map((r) => r.model), ['SmolLM2-135M', 'SmolLM2-360M', 'Qwen2.5-0.5B', 'Qwen3-0.6B', 'Llama-3.2-1B', 'TinyLlama-1.1B', 'Llama-3-8B']);
+  const by = Object.fromEntries(rows.map((r) => [r.model, r]));
+  assert.equal(by['SmolLM2-135M'].wasm.fits, true);
+  assert.equal(by['Llama-3-8B'].wasm.fits, false);
+  assert.equal(by['Llama-3-8B'].cpu[0].plan.fits, false);
+  // Frozen weights grow with the parameter count: SmolLM2-135M's ~135M float32 values.
+  assert.ok(Math.abs(by['SmolLM2-135M'].wasm.bytes.weights / 4 / 134.5e6 - 1) < 0.02);
+  assert.equal(fitTable(rows, o).filter((l) => l.startsWith('| ')).length, 1 + rows.length);
+});
