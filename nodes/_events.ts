@@ -19,7 +19,7 @@ export const RUN_EVENT_TYPES = Object.keys({
   interrupt: 1, progress: 1, 'drain-timeout': 1, 'run-end': 1, summary: 1, warning: 1,
   'corpus-pass': 1, 'corpus-summary': 1, 'pack-summary': 1,
   'token-discovery': 1, mining: 1, 'tokenizer-extension': 1,
-  'train-start': 1, 'train-step': 1, 'train-diverged': 1, 'memory-plan': 1, eval: 1, checkpoint: 1, adapter: 1,
+  'train-start': 1, 'train-step': 1, 'train-diverged': 1, 'memory-plan': 1, 'data-plan': 1, eval: 1, checkpoint: 1, adapter: 1,
 } satisfies Record<RunEvent['type'], 1>) as Array<RunEvent['type']>;
 
 /** ctx.events.emit, checked against the union. */

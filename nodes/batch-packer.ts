@@ -3,14 +3,19 @@
 // Inputs
 //   docs         stream of Document (read while the tokenizer is pending: see src/data/intake.ts)
 //   tokenizer    value TokenizerArtifact; pool threads build it once each
-//   fingerprint  value {hash} from corpus-reader (optional); without it the cache cannot be
-//                looked up, so batches are built run-locally every time
+//   fingerprint  value {hash} from corpus-reader (optional): groups cached packings by corpus,
+//                so a first run on a changed corpus packs at once instead of after hashing
+//                every document (the cache works without it)
 // Outputs
-//   train        stream of PackedBatch, `epochs` passes (later passes reshuffled, seeded)
+//   train        stream of PackedBatch: `epochs` passes, or when epochs is unset pass after pass
+//                until the consumer (the train node, at its steps) stops pulling; later passes
+//                reshuffled, seeded. Each batch carries the stream's PackPlan (batches per pass).
 //   eval         stream of PackedBatch, one pass over documents whose split is 'eval'
 // Tokenizing runs on the shared pool through ctx.runOnPool, many documents per task, at
-// most `concurrency` tasks in flight (boundedParallel). Batches are cached as Arrow IPC
-// under <cacheDir>/<key>/, key = hash(corpus fingerprint, tokenizer hash, packing params).
+// most `concurrency` tasks in flight (boundedParallel). Batches are cached as Arrow IPC under
+// <cacheDir>/<family>/<build>/: the family is the tokenizer and packing params, the build is
+// chosen by the digest of the documents that reached this node (src/data/pack-cache.ts), so a
+// change in any node upstream misses the cache.
 import { defineNode, firstValue } from '../src/pipeline/node.ts';
 import { stream, value } from '../src/pipeline/kinds.ts';
 import { pathParam } from '../src/pipeline/schema.ts';
@@ -29,10 +34,10 @@ export default defineNode({
   inputs: {
     docs: stream(DOCUMENT),
     tokenizer: value(TOKENIZER),
-    fingerprint: value(CORPUS_FINGERPRINT, { optional: true, description: 'from corpus-reader: enables the cache' }),
+    fingerprint: value(CORPUS_FINGERPRINT, { optional: true, description: 'from corpus-reader: groups cached packings by corpus (optional)' }),
   },
   outputs: {
-    train: stream(BATCH, { description: 'train batches, epochs passes' }),
+    train: stream(BATCH, { description: 'train batches: epochs passes, or repeated until the consumer stops' }),
     eval: stream(BATCH, { description: 'eval batches, one pass' }),
   },
   placement: 'main',

@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineNode } from '../src/pipeline/node.ts';
+import { formatChange, readLegs } from '../src/pipeline/run-record.ts';
 import { stream, value } from '../src/pipeline/kinds.ts';
 import { saveAdapter, type AdapterExtras, type Provenance } from '../src/adapter/peft.ts';
 import { saveCheckpoint } from '../src/train/checkpoint.ts';
@@ -39,8 +40,11 @@ export default defineNode({
     const p = ctx.params;
     let fingerprint: Fingerprint | undefined;
     if (inputs.fingerprint) for await (const f of inputs.fingerprint) { fingerprint = f; break; }
+    // A leg resumed with --resume-changed ran a different pipeline than the first: say so.
+    const changed = readLegs(ctx.runDir).filter((l) => l.changes?.length).map((l) => ({ leg: l.leg, changes: l.changes!.map(formatChange) }));
     const provenance: Provenance = {
       ...pipelineIdentity(ctx.runDir),
+      ...(changed.length ? { resumedWithChanges: changed } : {}),
       corpusHash: fingerprint?.hash,
       corpusHashes: fingerprint ? Object.fromEntries(fingerprint.files.map((f) => [f.file, f.sha256 ?? `size ${f.size}, mtime ${new Date(f.mtimeMs).toISOString()}`])) : undefined,
       seed: ctx.seed,

@@ -11,6 +11,7 @@
 // CorpusRecordInvalid carrying the same message.
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
 import { defineNode } from '../src/pipeline/node.ts';
 import { stream, value } from '../src/pipeline/kinds.ts';
 import { pathParam } from '../src/pipeline/schema.ts';
@@ -20,10 +21,14 @@ import type { RejectRecord } from '../src/data/record.ts';
 import { emit } from './_events.ts';
 import { CORPUS_FINGERPRINT, DOCUMENT } from './_kinds.ts';
 
-/** The reader's options, with its folders relative to the pipeline file. */
+/** A file or glob, relative to `cwd` (the node resolves it: ids and messages keep the relative name). */
+const Source = pathParam({ mustExist: 'glob', relativeTo: 'cwd' });
+
+/** The reader's options, with its folders relative to the pipeline file, checked before the run starts. */
 const Params = CorpusParams.extend({
-  modelDir: pathParam().optional().describe('chat: model folder with chat_template.jinja or tokenizer_config.json'),
-  cwd: pathParam('.').describe("base folder of relative paths and globs (in a pipeline file: the file's folder)"),
+  paths: z.union([Source, z.array(Source).min(1)]).describe('files or globs (fast-glob), relative to cwd; each must match a file'),
+  modelDir: pathParam({ mustExist: 'dir' }).optional().describe('chat: model folder with chat_template.jinja or tokenizer_config.json'),
+  cwd: pathParam({ default: '.', mustExist: 'dir', fingerprint: false }).describe("base folder of relative paths and globs (in a pipeline file: the file's folder)"),
 }).strict();
 
 /** Reject events beyond this many per pass are only counted (the file keeps all of them). */
@@ -43,7 +48,12 @@ export default defineNode({
   run(_inputs, ctx) {
     const p = ctx.params;
     const rejectsFile = path.join(ctx.runDir, 'rejects', `${ctx.name}.jsonl`);
-    const cacheFile = p.cache ? path.join(ctx.runDir, 'cache', `${ctx.name}.docs.jsonl`) : null;
+    // Computed once, when first needed (in 'content' mode it reads every byte).
+    let fp: ReturnType<typeof corpusFingerprint> | undefined;
+    const fingerprint = () => (fp ??= corpusFingerprint(p, ctx.seed));
+    // Named after the fingerprint (files and reading params): a run folder resumed after the
+    // corpus changed reads the new files instead of replaying the old documents.
+    const cacheFile = p.cache ? async () => path.join(ctx.runDir, 'cache', `${ctx.name}-${(await fingerprint()).hash.slice(0, 16)}.docs.jsonl`) : null;
     const docs = replayable(
       (info) => {
         const stats = newStats();
@@ -65,9 +75,11 @@ export default defineNode({
       cacheFile,
       (info) => emit(ctx, { type: 'corpus-pass', node: ctx.name, pass: info.pass, replay: info.replay }),
     );
-    const fingerprint = (async function* () {
-      yield await corpusFingerprint(p, ctx.seed);
-    })();
-    return { docs, fingerprint };
+    return {
+      docs,
+      fingerprint: (async function* () {
+        yield await fingerprint();
+      })(),
+    };
   },
 });

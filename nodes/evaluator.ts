@@ -6,8 +6,11 @@
 // Outputs
 //   state   the same snapshots; an evaluated one goes on as a copy with `metrics` set (a
 //           snapshot is never changed once yielded). Feed checkpoint-sink.
-// Metrics: loss and perplexity over every scored token; at positions whose target is a new
-// token, loss and top-1 accuracy, and per new token how often the model emits it there.
+// Metrics: loss and perplexity over every scored token, and bits per byte over the bytes those
+// tokens spell (comparable across tokenizers); at positions whose target is a new token, loss and
+// top-1 accuracy (pooled, and the mean over new tokens that occur as targets), and per new token
+// how often the model emits it there. The step-0 evaluation also scores the base model with its
+// own tokenizer on the same text (`baseOwn`, src/train/base-eval.ts): the summary's bits-per-byte "before".
 // Each evaluation is appended to <runDir>/<metricsFile> as one JSON line.
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
@@ -15,6 +18,9 @@ import { z } from 'zod';
 import { defineNode } from '../src/pipeline/node.ts';
 import { stream } from '../src/pipeline/kinds.ts';
 import { evaluate, type EvalMetrics } from '../src/train/evaluate.ts';
+import { evaluateBaseOwn } from '../src/train/base-eval.ts';
+import { tokenByteLengths } from '../src/tokenizer/bytes.ts';
+import { loadTokenizer, type LoadedTokenizer } from '../src/tokenizer/load.ts';
 import { writeInitReport as writeInitFiles } from '../src/tokenizer/report.ts';
 import type { Trainer } from '../src/train/trainer.ts';
 import type { TrainSnapshot } from '../src/train/items.ts';
@@ -46,6 +52,8 @@ export default defineNode({
     const file = path.join(ctx.runDir, p.metricsFile);
     let held: StepBatch[] | null = null;
     let last: TrainSnapshot['metrics'] & { step: number } | undefined;
+    // The run's tokenizer and its byte table, built once from the first evaluated snapshot.
+    let tok: { ext: LoadedTokenizer; byteLengths: Int32Array } | undefined;
     const collect = async (): Promise<StepBatch[]> => {
       const out: StepBatch[] = [];
       for await (const b of inputs.eval) {
@@ -65,7 +73,10 @@ export default defineNode({
           held ??= await collect();
           if (held.length === 0) throw new Error(`${ctx.name}: the eval input produced no batches (is the eval split empty?)`);
           const t = s.trainer;
-          const m = evaluate(t.model, held, t.tokens.newTokenIds, t.tokens.newTokens);
+          tok ??= runTokenizer(s);
+          let m = evaluate(t.model, held, t.tokens.newTokenIds, t.tokens.newTokens, { byteLengths: tok.byteLengths });
+          // Only at a fresh start are the weights still the base model's (LoRA zero, base rows as loaded).
+          if (s.reason === 'start') m = { ...m, baseOwn: baseOwn(s, tok.ext, held) };
           metrics = m;
           last = { ...m, step: s.step };
           const line = { type: 'eval' as const, step: s.step, final: s.reason === 'end', time: new Date().toISOString(), ...m };
@@ -80,6 +91,22 @@ export default defineNode({
     return { state: state() };
   },
 });
+
+function runTokenizer(s: TrainSnapshot): { ext: LoadedTokenizer; byteLengths: Int32Array } {
+  const ext = loadTokenizer(s.tokenizer);
+  return { ext, byteLengths: tokenByteLengths(ext) };
+}
+
+/** The base model with its own tokenizer (the model folder's) on the eval text; undefined when that tokenizer does not load. */
+function baseOwn(s: TrainSnapshot, ext: LoadedTokenizer, held: StepBatch[]): EvalMetrics['baseOwn'] {
+  let base: LoadedTokenizer;
+  try {
+    base = loadTokenizer(s.baseModel);
+  } catch {
+    return undefined; // the summary then shows n/a: better than a baseline from another tokenizer
+  }
+  return evaluateBaseOwn(s.trainer.model, held, ext, base, s.trainer.table.baseVocabSize);
+}
 
 /** The init report with, per new token, the loss before training where it is the target (eval split). */
 async function reportInitLosses(runDir: string, t: Trainer, m: EvalMetrics): Promise<void> {

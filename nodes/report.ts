@@ -2,7 +2,7 @@
 //
 // Inputs (each optional, at least one branch)
 //   frozen, trainable-tokens, full   streams of TrainSnapshot, each from its branch's evaluator
-//   <branch>-events                  step records of that branch's train-step (train tokens, tokens/s)
+//   <branch>-events                  step records of that branch's train-step (tokens/s per update)
 // Outputs
 //   frozen, trainable-tokens, full   the same snapshots, unchanged: feed each branch's checkpoint-sink
 // Passes every branch through rather than ending it, for the reason nodes/summary.ts gives: the
@@ -54,7 +54,8 @@ export default defineNode({
     const p = ctx.params;
     const connected = BRANCHES.filter((b) => inputs[b]);
     if (connected.length === 0) throw new Error(`${ctx.name}: connect at least one of the inputs ${BRANCHES.join(', ')}`);
-    const recorders = new Map(connected.map((b) => [b, new BranchRecorder(b)]));
+    // One journal per branch: a resumed leg's report covers the whole run (src/report/journal.ts).
+    const recorders = new Map(connected.map((b) => [b, new BranchRecorder(b, { file: path.join(ctx.runDir, 'records', `${ctx.name}-${b}.jsonl`), resume: ctx.resume })]));
     let open = connected.length;
     const drained = Promise.all(connected.map((b) => {
       const ev = inputs[eventsPort(b)];

@@ -2,7 +2,7 @@
 //
 // Inputs
 //   state   stream of TrainSnapshot from the evaluator
-//   events  stream of StepRecord from train-step (optional): throughput in the summary
+//   events  stream of StepRecord from train-step (optional): tokens/s per update in the summary
 // Outputs
 //   state   the same snapshots, unchanged: feed checkpoint-sink
 // Sits between evaluator and checkpoint-sink because the state edge must not fan out (the
@@ -31,7 +31,7 @@ const Params = z.strictObject({
 
 export default defineNode({
   name: 'summary',
-  description: 'Before/after summary table (eval and new-token loss, accuracy, trainable params, memory, adapter) and report.md with loss curves.',
+  description: 'Before/after summary table (eval loss, bits per byte, new-token loss, pooled and macro accuracy, trainable params, memory, adapter) and report.md with loss curves and a per-token table.',
   params: Params,
   inputs: {
     state: stream(TRAIN_STATE, { description: 'from evaluator' }),
@@ -43,7 +43,8 @@ export default defineNode({
   placement: 'main',
   run(inputs, ctx) {
     const p = ctx.params;
-    const rec = new BranchRecorder(ctx.name);
+    // The journal makes a resumed leg's summary cover the whole run (src/report/journal.ts).
+    const rec = new BranchRecorder(ctx.name, { file: path.join(ctx.runDir, 'records', `${ctx.name}.jsonl`), resume: ctx.resume });
     const drained = inputs.events ? rec.drainEvents(inputs.events) : Promise.resolve();
     const state = async function* (): AsyncGenerator<TrainSnapshot> {
       for await (const s of inputs.state) {

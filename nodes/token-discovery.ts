@@ -9,6 +9,7 @@ import { stream, value } from '../src/pipeline/kinds.ts';
 import { pathParam } from '../src/pipeline/schema.ts';
 import type { Document } from '../src/data/items.ts';
 import type { TokenList } from '../src/tokenizer/items.ts';
+import { checkTokenizerFolder } from '../src/tokenizer/load.ts';
 import { ListEntry, discover } from '../src/tokenizer/discover.ts';
 import { MinedCounts, MiningOptions, type ShardCounts } from '../src/tokenizer/mine.ts';
 import { MINE_WORKER, type CountShardTask } from '../src/tokenizer/mine-worker.ts';
@@ -19,10 +20,10 @@ import { DOCUMENT, TOKEN_LIST } from './_kinds.ts';
 
 const Params = z
   .object({
-    model: pathParam().describe('model folder holding tokenizer.json (the base tokenizer mining measures against)'),
+    model: pathParam({ mustExist: 'dir', check: checkTokenizerFolder }).describe('model folder holding tokenizer.json (the base tokenizer mining measures against)'),
     tokens: z.array(ListEntry).default([]).describe('explicit tokens: a string (normal token) or {content, special}'),
     template: z.string().optional().describe('inline chat template; the <|...|> markers it prints become special tokens'),
-    templateFile: pathParam().optional().describe('chat template file (.jinja); same as template'),
+    templateFile: pathParam({ mustExist: 'file' }).optional().describe('chat template file (.jinja); same as template'),
     family: z.string().optional().describe(`known chat format whose markers to add: ${Object.keys(FAMILIES).join(', ')}`),
     tags: z.boolean().default(false).describe('also take <tag>/</tag> markers from the template, as normal tokens'),
     mine: z.boolean().default(true).describe('mine the docs input when it is connected (options below)'),

@@ -2,22 +2,24 @@
 // transformers' add_tokens, or `merge` mode: BPE vocabulary + merges for words), writes the
 // extended tokenizer.json / tokenizer_config.json under <runDir>/<dir>/ and a report, and emits
 // the extended tokenizer with the new ids.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineNode } from '../src/pipeline/node.ts';
 import { value } from '../src/pipeline/kinds.ts';
 import { pathParam } from '../src/pipeline/schema.ts';
 import type { TokenList, TokenizerArtifact } from '../src/tokenizer/items.ts';
-import { loadTokenizer } from '../src/tokenizer/load.ts';
+import { artifactFromFiles, checkTokenizerFolder, loadTokenizer } from '../src/tokenizer/load.ts';
 import { ExtendOptions, extendTokenizer, writeTokenizerFiles } from '../src/tokenizer/extend.ts';
 import { formatExtension, writeReport } from '../src/tokenizer/report.ts';
 import { emit } from './_events.ts';
 import { TOKEN_LIST, TOKENIZER } from './_kinds.ts';
 
 const Params = ExtendOptions.extend({
-  model: pathParam().describe('model folder holding the base tokenizer.json and tokenizer_config.json'),
+  model: pathParam({ mustExist: 'dir', check: checkTokenizerFolder }).describe('model folder holding the base tokenizer.json and tokenizer_config.json'),
   dir: z.string().default('tokenizer').describe('folder under the run folder for the extended tokenizer files'),
   report: z.string().default('tokenizer-extension').describe('report file name (no extension) under the run folder'),
+  chatTemplate: pathParam({ mustExist: 'file' }).optional().describe("chat template (.jinja) the run's chats use: saved as chat_template in the extended tokenizer_config.json, so the adapter carries it (pipe generate --chat)"),
 }).strict();
 
 export default defineNode({
@@ -41,7 +43,14 @@ export default defineNode({
       }
       if (!list) throw new Error(`${ctx.name}: the tokens input ended without a token list`);
       const base = loadTokenizer(p.model);
-      const { artifact, report } = extendTokenizer(base, list.tokens, { mode: p.mode, unmergeable: p.unmergeable });
+      const extended = extendTokenizer(base, list.tokens, { mode: p.mode, unmergeable: p.unmergeable });
+      const { report } = extended;
+      let artifact = extended.artifact;
+      // transformers saves a tokenizer with its chat template; so does the run, for the adapter.
+      if (p.chatTemplate) {
+        const a = artifact;
+        artifact = artifactFromFiles(a.tokenizerJson, { ...a.tokenizerConfig, chat_template: readFileSync(p.chatTemplate, 'utf8') }, a.baseVocabSize, a.newTokens, a.newTokenIds);
+      }
       const files = writeTokenizerFiles(path.join(ctx.runDir, p.dir), artifact);
       const rep = writeReport(path.join(ctx.runDir, p.report), report, formatExtension(report));
       emit(ctx, {

@@ -12,7 +12,10 @@
 // choose recomputation ('auto'), and a run that cannot fit is refused (exit 2) with what to change.
 // On the CPU backends `threads` worker threads share each update's rows (src/train/parallel.ts).
 // With --resume the newest complete checkpoint is restored (weights, moments, step, schedule,
-// RNG, data position). With --dry-run only the memory plan is computed and reported.
+// RNG, data position). With --dry-run the memory plan and the data plan (train batches per
+// epoch, updates, epochs: src/train/data-plan.ts) are computed and reported, with an estimate of
+// the run's tokens and wall time from one update timed on a throwaway trainer (src/train/estimate.ts).
+// While training, the node's progress line (step/total, loss, lr, tok/s, ETA) goes to ctx.status.
 import { appendFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import { writeFileAtomicSync } from '../src/io/atomic.ts';
@@ -24,24 +27,36 @@ import { pathParam } from '../src/pipeline/schema.ts';
 import type { TrainSnapshot } from '../src/train/items.ts';
 import type { StepRecord } from '../src/train/step.ts';
 import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
+import type { PackedBatch } from '../src/data/items.ts';
 import { BACKEND_CHOICES, backendMemoryLimit, setBackend, type BackendChoice, type BackendName } from '../src/model/backend.ts';
 import { loadModelConfig, type ModelConfig } from '../src/model/config.ts';
+import { checkModelFolder } from '../src/model/weights.ts';
+import { checkTokenizerFolder } from '../src/tokenizer/load.ts';
 import { MemoryPlanExceeded } from '../src/errors.ts';
 import { peekFirst } from '../src/util/peek.ts';
 import { DataParallel } from '../src/train/parallel.ts';
 import { formatStepPlan, planRefusal, stepPlan, type StepPlan } from '../src/train/step-memory.ts';
 import { TrainConfig } from '../src/train/config.ts';
 import { PushQueue, trainLoop } from '../src/train/loop.ts';
+import { progressLine, StepClock } from '../src/train/progress-line.ts';
+import { estimateLines, estimateRun, timeOneUpdate } from '../src/train/estimate.ts';
 import { formatMemoryPlans, memoryPlan } from '../src/train/memory-plan.ts';
 import { setupTrainer } from '../src/train/setup.ts';
 import { writeInitReport } from '../src/tokenizer/report.ts';
 import { disposeTrainer } from '../src/train/trainer.ts';
 import { latestCheckpoint } from '../src/train/checkpoint.ts';
+import { isShort, planLines, planOf, shortMessage, withDataPlan } from '../src/train/data-plan.ts';
 import { emit } from './_events.ts';
 import { BATCH, STEP_EVENT, TOKENIZER, TRAIN_STATE } from './_kinds.ts';
 
+/** Checked before the run starts: the model (config and weight files) and its tokenizer load. */
+async function modelAndTokenizer(dir: string): Promise<void> {
+  await checkModelFolder(dir);
+  checkTokenizerFolder(dir);
+}
+
 const Params = TrainConfig.extend({
-  model: pathParam().describe('base model folder (Hugging Face Llama family)'),
+  model: pathParam({ mustExist: 'dir', check: modelAndTokenizer }).describe('base model folder (Hugging Face Llama family)'),
   backend: z.enum(BACKEND_CHOICES).optional().describe("TF.js backend (default: the pipeline's settings.backend)"),
   init: z.string().default('subtoken-mean').describe('new-row init: subtoken-mean, mean, zero, random, copy:<token>'),
   retrainTokens: z.array(z.string()).default([]).describe("existing tokens also retrained ('trainable-tokens' mode)"),
@@ -82,34 +97,41 @@ export default defineNode({
         const planned = first && planStep(ctx, tokenizer, backend, first.batch.numRows, first.seqLen);
         if (ctx.dryRun) {
           if (!planned) planOnly(ctx, tokenizer);
+          await dataPlan(ctx, first, planned && first ? () => timedUpdate(ctx, tokenizer, backend, planned, first) : undefined);
           return;
         }
         const checkpointRoot = path.join(ctx.runDir, p.checkpointDir);
-        const { trainer, skip, resumedFrom } = await setupTrainer({
-          model: p.model, tokenizer, cfg: trainConfig(p), seed: ctx.seed, init: p.init,
-          retrainTokens: p.retrainTokens, checkpointRoot, resume: p.resumeFrom ?? Boolean(ctx.resume),
+        const { trainer, skip, resumedFrom, parallel } = await startTrainer(ctx, tokenizer, backend, planned, {
+          checkpointRoot, resume: p.resumeFrom ?? Boolean(ctx.resume), key: `${ctx.runDir}/${ctx.name}`,
         });
-        trainer.recompute = planned ? planned.plan.recompute : p.recompute === 'always';
-        let parallel: DataParallel | null = null;
-        if (planned && planned.threads > 1) {
-          parallel = await DataParallel.start(planned.threads, {
-            key: `${ctx.runDir}/${ctx.name}`, modelDir: p.model, backend, cfg: trainer.cfg, tokens: trainer.tokens, seed: ctx.seed,
-          }).catch((e) => {
-            disposeTrainer(trainer);
-            throw e;
-          });
-        }
         emit(ctx, { type: 'train-start', node: ctx.name, backend, step: trainer.step, resumedFrom, skip, params: trainer.params.length, threads: planned?.threads ?? 1, recompute: trainer.recompute });
         mkdirSync(ctx.runDir, { recursive: true });
         if (!resumedFrom && trainer.describeInit) {
           const r = await trainer.describeInit();
           writeInitReport(ctx.runDir, r);
         }
+        // With epochs set on the packer and too few batches, the run makes fewer updates than
+        // steps: say so, and let the schedule decay over the updates that will happen.
+        const dataBatches = withDataPlan(batches, {
+          steps: p.steps, gradAccumulation: p.gradAccumulation,
+          onPlan(d) {
+            if (!isShort(d)) return;
+            trainer.totalSteps = d.updates;
+            ctx.events.emit({ type: 'warning', node: ctx.name, message: shortMessage(ctx.name, d), steps: d.steps, updates: d.updates });
+          },
+          onEnd() {
+            // Any other source that runs dry (a custom node, an empty split) is said too.
+            if (ctx.signal.aborted || trainer.step >= trainer.totalSteps) return;
+            ctx.events.emit({ type: 'warning', node: ctx.name, message: `${ctx.name}: the train batches ran out after ${trainer.step} of ${trainer.totalSteps} updates`, steps: p.steps, updates: trainer.step });
+          },
+        });
+        const clock = new StepClock();
         try {
           yield* trainLoop({
-            trainer, skip, signal: ctx.signal, batches, parallel,
+            trainer, skip, signal: ctx.signal, batches: dataBatches, parallel,
             base: { baseModel: p.model, tokenizer, checkpointRoot },
             onStep(r, line) {
+              ctx.status(progressLine({ record: r, total: trainer.totalSteps, ...clock.tick() }));
               events.push(r);
               emit(ctx, { type: 'train-step', node: ctx.name, ...r, line });
               appendFileSync(logFile, line + '\n');
@@ -131,6 +153,46 @@ export default defineNode({
     return { events, state: state() };
   },
 });
+
+/** The trainer as the plan wants it: recomputation chosen, and the threads that share each update's rows. */
+async function startTrainer(
+  ctx: TrainContext, tokenizer: TokenizerArtifact, backend: BackendName, planned: { plan: StepPlan; threads: number } | undefined,
+  o: { checkpointRoot: string; resume: boolean | string; key: string },
+) {
+  const p = ctx.params;
+  const setup = await setupTrainer({
+    model: p.model, tokenizer, cfg: trainConfig(p), seed: ctx.seed, init: p.init,
+    retrainTokens: p.retrainTokens, checkpointRoot: o.checkpointRoot, resume: o.resume,
+  });
+  const trainer = setup.trainer;
+  trainer.recompute = planned ? planned.plan.recompute : p.recompute === 'always';
+  let parallel: DataParallel | null = null;
+  if (planned && planned.threads > 1) {
+    parallel = await DataParallel.start(planned.threads, {
+      key: o.key, modelDir: p.model, backend, cfg: trainer.cfg, tokens: trainer.tokens, seed: ctx.seed,
+    }).catch((e) => {
+      disposeTrainer(trainer);
+      throw e;
+    });
+  }
+  return { ...setup, parallel };
+}
+
+/**
+ * --dry-run: one real update, timed, on a throwaway trainer set up as the run would set it up (same plan, threads
+ * and recomputation). Its checkpoint folder is one that does not exist, so nothing under the run folder changes.
+ */
+async function timedUpdate(ctx: TrainContext, tokenizer: TokenizerArtifact, backend: BackendName, planned: { plan: StepPlan; threads: number }, first: PackedBatch) {
+  const { trainer, parallel } = await startTrainer(ctx, tokenizer, backend, planned, {
+    checkpointRoot: path.join(ctx.runDir, '.dry-run-no-checkpoints'), resume: false, key: `${ctx.runDir}/${ctx.name}/dry-run`,
+  });
+  try {
+    return await timeOneUpdate(trainer, first, parallel);
+  } finally {
+    await parallel?.close();
+    disposeTrainer(trainer);
+  }
+}
 
 /**
  * The training fields of the params (the rest are node wiring). Params is TrainConfig extended,
@@ -193,4 +255,21 @@ function planOnly(ctx: TrainContext, tokenizer: TokenizerArtifact): void {
 /** memory-plan.txt for the node named 'train', <node>.memory-plan.txt for others (an ablation plans several). */
 function planFile(ctx: TrainContext): string {
   return path.join(ctx.runDir, ctx.name === 'train' ? 'memory-plan.txt' : `${ctx.name}.memory-plan.txt`);
+}
+
+/**
+ * --dry-run: train batches per epoch, updates and epochs, from the first batch's plan (waits for packing); with a
+ * timed update, the tokens and the wall time those updates take.
+ */
+async function dataPlan(ctx: TrainContext, first: PackedBatch | undefined, timeUpdate: (() => ReturnType<typeof timeOneUpdate>) | undefined): Promise<void> {
+  const p = ctx.params;
+  const d = await planOf(first, p.steps, p.gradAccumulation);
+  const lines = d ? planLines(d) : ['  train batches per epoch  unknown (the batches do not come from a batch-packer)'];
+  // Timed once the packing is done (planOf waits for it): packer workers on the same cores made the update 4x slower.
+  const timed = await timeUpdate?.();
+  // Without a packer's plan the data is assumed to last for all the steps.
+  const estimate = first && timed ? estimateRun(first, p.gradAccumulation, d?.updates ?? p.steps, timed) : undefined;
+  if (estimate) lines.push(...estimateLines(estimate));
+  if (d && isShort(d)) lines.push(`  warning: ${shortMessage(ctx.name, d)}`);
+  ctx.events.emit({ type: 'data-plan', node: ctx.name, lines, ...(d ?? {}), estimate });
 }

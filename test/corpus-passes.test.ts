@@ -85,3 +85,19 @@ test('cache: true replays the first complete pass without touching the sources',
   assert.deepEqual(second, first);
   assert.deepEqual(events.filter((e) => e.type === 'corpus-pass').map((e) => e.replay), [false, false, true]);
 });
+
+test('cache: true in a run folder resumed after the corpus changed reads the new files, not the old copy', async () => {
+  const src = path.join(dir, 'changes.jsonl');
+  const write = (n: number) => writeFileSync(src, texts.slice(0, n).map((t) => JSON.stringify({ text: t })).join('\n'));
+  const runDir = mkdtempSync(path.join(dir, 'run-'));
+  const leg = (events: Array<Record<string, unknown>>) =>
+    corpusReader.run({}, mainContext(corpusReader, { paths: 'changes.jsonl', cwd: dir, cache: true }, { name: 'reader', runDir, events, seed: 3, reject: () => {} })) as Record<string, AsyncIterable<unknown>>;
+  write(20);
+  const first = leg([]);
+  assert.equal((await drain(first.docs)).length, 20);
+  assert.equal((await drain(first.docs)).length, 20, 'replayed within the leg');
+  write(30);
+  const events: Array<Record<string, unknown>> = [];
+  assert.equal((await drain(leg(events).docs)).length, 30);
+  assert.deepEqual(events.filter((e) => e.type === 'corpus-pass').map((e) => e.replay), [false]);
+});

@@ -60,7 +60,7 @@ test('reader fans out to discovery and packer; the run completes with every docu
       discover: { def: fakeDiscovery, from: { docs: 'corpus.docs' } },
       pack: {
         def: batchPacker,
-        params: { seqLen: 64, batchSize: 2, cacheDir: path.join(tmp, 'cache') },
+        params: { seqLen: 64, batchSize: 2, epochs: 1, cacheDir: path.join(tmp, 'cache') },
         from: { docs: 'corpus.docs', tokenizer: 'discover.tokenizer', fingerprint: 'corpus.fingerprint' },
       },
       train: { def: batchSink, params: { split: 'train' }, from: { in: 'pack.train' } },

@@ -1,5 +1,5 @@
 // Windowed eval loss equals the reference's (1e-5 relative) for every tokenizer family; our tokenizer gives the
-// Rust tokenizers' ids; `pipe eval --json` prints exactly {"tokens", "loss", "ppl"}.
+// Rust tokenizers' ids; `pipe eval --json` prints exactly {"tokens", "loss", "ppl", "bytes", "bits_per_byte"}.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -50,7 +50,7 @@ test('pipe eval --json on cpu matches the reference mean loss', () => {
   const r = pipe('--model', modelDir('llama3-tied'), '--text', path.join(ROOT, g.text), '--max-len', '16', '--json', '--backend', 'cpu');
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout);
-  assert.deepEqual(Object.keys(out), ['tokens', 'loss', 'ppl']);
+  assert.deepEqual(Object.keys(out), ['tokens', 'loss', 'ppl', 'bytes', 'bits_per_byte']);
   assert.equal(r.stdout.trim().split('\n').length, 1);
   assert.equal(out.tokens, g.windows['16'].tokens);
   assert.ok(relClose(out.loss, g.windows['16'].loss), `${out.loss} vs ${g.windows['16'].loss}`);

@@ -1,10 +1,10 @@
-// The packed-batch cache: a rerun with the same corpus, tokenizer and params reads the
-// Arrow shards and tokenizes nothing (nor reads the documents); a changed tokenizer, corpus
-// or param builds anew; a folder left by a killed run (no manifest) or a damaged shard is
+// The packed-batch cache: a rerun with the same documents, tokenizer and params reads the
+// Arrow shards and tokenizes nothing (it reads and hashes the documents); a changed tokenizer,
+// corpus or param builds anew; a folder left by a killed run (no manifest) or a damaged shard is
 // never trusted. Also: later epochs replay a seeded permutation of the same batches.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readdirSync, rmSync, truncateSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RunPool } from '../src/pipeline/pool.ts';
@@ -23,7 +23,8 @@ const pool = new RunPool({ threads: 2 });
 after(() => pool.close());
 let runs = 0;
 
-async function run(artifact: TokenizerArtifact, packer: Record<string, unknown> = {}) {
+/** One packer run; `take` stops reading train batches after that many (for a stream that repeats). */
+async function run(artifact: TokenizerArtifact, packer: Record<string, unknown> = {}, take = Infinity) {
   const cp = CorpusParams.parse({ paths: 'brown.jsonl', cwd: dir, evalFraction: 0.1 });
   let pulled = 0;
   const docs = (async function* () {
@@ -32,18 +33,18 @@ async function run(artifact: TokenizerArtifact, packer: Record<string, unknown> 
       yield d as Document;
     }
   })();
-  const h = createPacker(docs, Promise.resolve(artifact), corpusFingerprint(cp, 1), PackerParams.parse({ seqLen: 64, batchSize: 4, cacheDir, ...packer }), {
+  const h = createPacker(docs, Promise.resolve(artifact), corpusFingerprint(cp, 1), PackerParams.parse({ seqLen: 64, batchSize: 4, cacheDir, epochs: 1, ...packer }), {
     name: 'packer',
     runDir: path.join(dir, `run${++runs}`),
     seed: 1,
     runOnPool: (m, e, a, t) => pool.call(m, e, a, t),
   });
   const train: PackedBatch[] = [];
-  for await (const b of h.train) train.push(b);
+  for await (const b of h.train) if (train.push(b) >= take) break;
   const evalB: PackedBatch[] = [];
   for await (const b of h.eval) evalB.push(b);
   await h.built;
-  return { train, eval: evalB, status: h.status, pulled };
+  return { train, eval: evalB, status: h.status, pulled, plan: train[0]?.plan };
 }
 
 const ids = (bs: PackedBatch[]) => bs.map((b) => Array.from(batchArrays(b.batch).input_ids));
@@ -55,7 +56,8 @@ test('a second run reads the cache and tokenizes nothing; a changed tokenizer re
   const second = await run(base);
   assert.equal(second.status.cache, 'hit');
   assert.equal(second.status.tokenizeCalls, 0);
-  assert.equal(second.pulled, 0, 'documents were read on a cache hit');
+  assert.equal(second.pulled, first.pulled, 'a hit hashes every document');
+  assert.deepEqual(second.status.docs, first.status.docs);
   assert.equal(second.status.dir, first.status.dir);
   assert.deepEqual(ids(second.train), ids(first.train));
   assert.deepEqual(ids(second.eval), ids(first.eval));
@@ -86,10 +88,15 @@ test('a folder without manifest (killed run) or with a damaged shard is rebuilt,
   const rebuilt = await run(base);
   assert.equal(rebuilt.status.cache, 'built');
   assert.deepEqual(ids(rebuilt.train), ids(good.train));
-  const shard = readdirSync(folder).find((f) => f.startsWith('train-'))!;
-  truncateSync(path.join(folder, shard), 100);
+  assert.notEqual(rebuilt.status.dir, folder, 'each build has its own folder');
+  const shard = readdirSync(rebuilt.status.dir).find((f) => f.startsWith('train-'))!;
+  truncateSync(path.join(rebuilt.status.dir, shard), 100);
+  // A build folder left by a killed process (no manifest, its pid gone) is swept by the next build.
+  const leftover = path.join(path.dirname(rebuilt.status.dir), '20260101T000000-4194000-zzzzzz');
+  mkdirSync(leftover);
   const again = await run(base);
   assert.equal(again.status.cache, 'built');
+  assert.ok(!existsSync(leftover), 'leftover of a dead build removed');
   assert.deepEqual(ids(again.train), ids(good.train));
   assert.equal((await run(base)).status.cache, 'hit');
 });
@@ -105,4 +112,25 @@ test('epochs: later passes are seeded permutations of the same batches; eval is 
   for (const e of [1, 2]) assert.deepEqual([...key(epoch(e))].sort(), [...key(epoch(0))].sort());
   assert.deepEqual(epoch(2).map((b) => b.index), epoch(0).map((_, i) => i));
   assert.ok(r.eval.every((b) => b.epoch === 0));
+});
+
+test('epochs unset: the train stream repeats, reshuffled, until its consumer stops; its plan gives the batches per pass', async () => {
+  const once = await run(base, { shardBatches: 2 });
+  const per = once.train.length;
+  const r = await run(base, { epochs: undefined, shardBatches: 2 }, 3 * per + 1);
+  assert.equal(r.plan?.epochs, null);
+  assert.equal(await r.plan?.batchesPerEpoch, per);
+  assert.equal(once.plan?.epochs, 1);
+  assert.deepEqual(r.train.map((b) => b.epoch), [...Array(3 * per).keys()].map((i) => Math.floor(i / per)).concat(3));
+  const key = (bs: PackedBatch[]) => ids(bs).map((x) => x.join(','));
+  const epoch = (e: number) => r.train.filter((b) => b.epoch === e);
+  assert.deepEqual(key(epoch(0)), key(once.train));
+  assert.notDeepEqual(key(epoch(1)), key(epoch(0)));
+  for (const e of [1, 2]) assert.deepEqual([...key(epoch(e))].sort(), [...key(epoch(0))].sort());
+});
+
+test('epochs unset with an empty train split: the stream ends instead of spinning', async () => {
+  const r = await run(base, { epochs: undefined, seqLen: 4096, batchSize: 64, finalBatch: 'drop' });
+  assert.equal(r.train.length, 0);
+  assert.equal(await r.plan, undefined);
 });

@@ -29,7 +29,7 @@ async function docsOf(): Promise<Document[]> {
 }
 
 async function pack(docs: AsyncIterable<Document>, tokenizer: Promise<TokenizerArtifact>, run: string) {
-  const h = createPacker(docs, tokenizer, null, PackerParams.parse({ seqLen: 96, batchSize: 4, docsPerTask: 7, cache: false, shardBatches: 3 }), {
+  const h = createPacker(docs, tokenizer, null, PackerParams.parse({ seqLen: 96, batchSize: 4, docsPerTask: 7, cache: false, shardBatches: 3, epochs: 1 }), {
     name: 'packer',
     runDir: path.join(dir, run),
     seed: 1,

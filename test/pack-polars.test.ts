@@ -29,7 +29,7 @@ test('polars reads every cached shard with the same values', async () => {
   writeBrownJsonl(path.join(dir, 'brown.jsonl'), ['ca01'], 60);
   const T = 48;
   const cp = CorpusParams.parse({ paths: 'brown.jsonl', cwd: dir, evalFraction: 0.2 });
-  const h = createPacker(readCorpus(cp, { seed: 1 }), Promise.resolve(llama2Artifact()), corpusFingerprint(cp, 1), PackerParams.parse({ seqLen: T, batchSize: 3, shardBatches: 4, cacheDir: path.join(dir, 'cache') }), {
+  const h = createPacker(readCorpus(cp, { seed: 1 }), Promise.resolve(llama2Artifact()), corpusFingerprint(cp, 1), PackerParams.parse({ seqLen: T, batchSize: 3, shardBatches: 4, epochs: 1, cacheDir: path.join(dir, 'cache') }), {
     name: 'packer',
     runDir: path.join(dir, 'run'),
     seed: 1,

@@ -119,6 +119,10 @@ test('shortened quickstart: summary on stdout from the run, adapter loads', asyn
     const prompt = '<|im_start|>user\nWhat is the usual adult dose of ibuprofen?<|im_end|>\n<|im_start|>assistant\n';
     assert.equal(await main(['generate', '--model', base, '--adapter', adapterDir, '--prompt', prompt, '--max-new-tokens', '4'], g.io), 0, g.err.join('\n'));
     assert.ok(g.out.join('').startsWith(prompt));
+    // The run saved its chat template with the tokenizer, so --chat needs neither --model nor a template.
+    const chat = cli();
+    assert.equal(await main(['generate', '--adapter', adapterDir, '--chat', '--user', 'What is the usual adult dose of ibuprofen?', '--max-new-tokens', '4'], chat.io), 0, chat.err.join('\n'));
+    assert.ok(chat.out.join('').endsWith('\n') && !chat.out.join('').includes('<|im_start|>'));
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

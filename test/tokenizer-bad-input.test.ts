@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { TemplateInvalid, TokenInvalid, TokenizerFileInvalid } from '../src/errors.ts';
+import { ModelNotFound, TemplateInvalid, TokenInvalid, TokenizerFileInvalid } from '../src/errors.ts';
 import { explicitCandidates } from '../src/tokenizer/discover.ts';
 import { extendTokenizer } from '../src/tokenizer/extend.ts';
 import { jsonErrorOffset } from '../src/tokenizer/files.ts';
@@ -31,11 +31,17 @@ test('a malformed tokenizer.json names the file and the problem', () => {
     ['bad-json', /bad-json\/tokenizer\.json: invalid tokenizer file: not valid JSON \(unexpected "\]" at line 5, column 3\)/],
     ['no-merges', /no-merges\/tokenizer\.json: .*"model\.merges" of a BPE model is missing/],
     ['bad-added', /bad-added\/tokenizer\.json: .*"added_tokens\[0\]" needs an integer "id"/],
-    ['does-not-exist', /does-not-exist\/tokenizer\.json: .*file not found/],
   ];
   for (const [dir, re] of cases) {
     assert.throws(() => loadTokenizer(path.join(fixtures, dir)), (e: unknown) => e instanceof TokenizerFileInvalid && re.test(e.message), dir);
   }
+  // A folder without tokenizer.json still says what is missing in it.
+  assert.throws(() => loadTokenizer(mkdtempSync(path.join(tmp, 'empty-'))), (e: unknown) => e instanceof TokenizerFileInvalid && /tokenizer\.json: .*file not found/.test(e.message));
+});
+
+test('a missing folder is not a Hugging Face model folder (the words pipe eval uses)', () => {
+  const missing = path.join(fixtures, 'does-not-exist');
+  assert.throws(() => loadTokenizer(missing), (e: unknown) => e instanceof ModelNotFound && e.message === `${missing}: not a Hugging Face model folder (no such folder)`);
 });
 
 test('a malformed tokenizer_config.json names that file', () => {

@@ -1,6 +1,7 @@
 // A run whose memory plan exceeds the backend's limit is refused before the model is loaded: `pipe run` exits 2
 // with the numbers and what to change, and writes no checkpoint. The model folder here has an 8B Llama config and
-// no weights at all, so any attempt to load them would fail differently.
+// a weights file without a single tensor (enough for the checks before the run), so any attempt to load the
+// weights would fail differently.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -14,6 +15,11 @@ test('a plan over the wasm heap is refused before loading, with exit 2 and what 
   const model = path.join(dir, 'llama-8b-shape');
   mkdirSync(model);
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(path.join(ROOT, 'fixtures/models/llama', f), path.join(model, f));
+  // safetensors: an 8-byte header length, then the header: no tensors at all.
+  const header = Buffer.from('{}');
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(header.length));
+  writeFileSync(path.join(model, 'model.safetensors'), Buffer.concat([length, header]));
   const base = JSON.parse(readFileSync(path.join(ROOT, 'fixtures/models/llama/config.json'), 'utf8'));
   writeFileSync(path.join(model, 'config.json'), JSON.stringify({
     ...base, vocab_size: 128256, hidden_size: 4096, intermediate_size: 14336, num_hidden_layers: 32, num_attention_heads: 32, num_key_value_heads: 8,

@@ -10,6 +10,10 @@ export interface Provenance {
   /** Last metrics (eval loss, perplexity, new-token loss/accuracy, ...). */
   metrics?: Record<string, number>;
   step?: number;
+  /** The base model folder the run loaded, absolute: adapter_config.json names it portably. */
+  baseModelPath?: string;
+  /** Legs of the run resumed with --resume-changed, and what differed from the first leg. */
+  resumedWithChanges?: Array<{ leg: number; changes: string[] }>;
   /** Anything else worth recording (seed, backend, tokenpipe version). */
   [key: string]: unknown;
 }
@@ -23,6 +27,7 @@ export function adapterReadme(c: AdapterContents, p: Provenance): string {
   const tokens = c.newTokens.map((t, i) => `| ${c.newTokenIds[i]} | \`${JSON.stringify(t).slice(1, -1).replace(/\|/g, '\\|')}\` |`);
   const metrics = Object.entries(p.metrics ?? {}).map(([k, v]) => `- ${k}: ${v}`);
   const corpus = Object.entries(p.corpusHashes ?? {}).map(([f, h]) => `- \`${f}\`: \`${h}\``);
+  const changed = (p.resumedWithChanges ?? []).flatMap((l) => [`- leg ${l.leg} resumed with --resume-changed:`, ...l.changes.map((c) => `  - ${c}`)]);
   return [
     '# tokenpipe adapter',
     '',
@@ -48,8 +53,10 @@ export function adapterReadme(c: AdapterContents, p: Provenance): string {
     '## Provenance',
     '',
     `- step: ${p.step ?? 'n/a'}`,
+    ...(p.baseModelPath ? [`- base model folder: \`${p.baseModelPath}\``] : []),
     `- pipeline file: ${p.pipelineFile ? `\`${p.pipelineFile}\`` : 'n/a'} (sha256 ${p.pipelineHash ?? 'n/a'})`,
     ...(corpus.length ? ['- corpus files:', ...corpus.map((l) => '  ' + l)] : []),
+    ...changed,
     ...(metrics.length ? ['', '### Final metrics', '', ...metrics] : []),
     '',
     '### Added tokens',

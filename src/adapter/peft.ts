@@ -28,6 +28,7 @@ import { targetModuleNames, type LoraConfig, type PeftLoraWeights } from '../mod
 import type { EmbeddingMode } from '../model/modes.ts';
 import { adapterReadme, type Provenance } from './peft-readme.ts';
 import { parsePeftConfig, type PeftFolderInfo } from './peft-config.ts';
+import { portableBaseModel } from './base-model.ts';
 
 export type { Provenance } from './peft-readme.ts';
 
@@ -129,9 +130,13 @@ export async function saveAdapter(dir: string, c: AdapterContents, extras: Adapt
 /** Writes the adapter's files into an existing (temporary) folder; each file is itself atomic. */
 export async function writeAdapterFiles(dir: string, c: AdapterContents, extras: AdapterExtras = {}): Promise<void> {
   if (c.tokenRows && c.fullRows) throw new AdapterFormatError(dir, 'token rows and full rows are exclusive');
+  // The folder is written as a sibling of its final name, so a relative path is the same from both.
+  const absBase = existsSync(c.baseModelNameOrPath) ? path.resolve(c.baseModelNameOrPath) : undefined;
+  const portable = { ...c, baseModelNameOrPath: portableBaseModel(c.baseModelNameOrPath, dir) };
+  const provenance: Provenance = { ...(absBase ? { baseModelPath: absBase } : {}), ...extras.provenance };
   await writeSafetensors(path.join(dir, 'adapter_model.safetensors'), adapterTensors(c), { format: 'pt' });
   const text = (name: string, s: string) => writeFileAtomic(path.join(dir, name), s);
-  await text('adapter_config.json', sortedJson(peftConfigJson(c), 2) + '\n');
+  await text('adapter_config.json', sortedJson(peftConfigJson(portable), 2) + '\n');
   if (extras.tokenizer) {
     await text('tokenizer.json', JSON.stringify(extras.tokenizer.tokenizerJson, null, 2) + '\n');
     await text('tokenizer_config.json', sortedJson(extras.tokenizer.tokenizerConfig, 2) + '\n');
@@ -139,10 +144,10 @@ export async function writeAdapterFiles(dir: string, c: AdapterContents, extras:
   const info: PeftFolderInfo = {
     format: 'tokenpipe-adapter/1', mode: c.mode, hiddenSize: c.hiddenSize, vocabSize: c.vocabSize,
     baseVocabSize: c.baseVocabSize, tieWordEmbeddings: c.tieWordEmbeddings, newTokens: c.newTokens,
-    newTokenIds: c.newTokenIds, provenance: extras.provenance ?? {},
+    newTokenIds: c.newTokenIds, provenance,
   };
   await text('tokenpipe.json', sortedJson(info, 2) + '\n');
-  await text('README.md', adapterReadme(c, extras.provenance ?? {}));
+  await text('README.md', adapterReadme(portable, provenance));
 }
 
 /**

@@ -5,10 +5,11 @@ import { loadModel, type LlamaModel } from '../model/weights.ts';
 import { loadTokenizer, type LoadedTokenizer } from '../tokenizer/load.ts';
 import { loadAdapter } from '../adapter/peft.ts';
 import { applyAdapter } from '../adapter/apply.ts';
+import { baseModelOfAdapter } from '../adapter/base-model.ts';
 import type { OptionSpec, OptionValues } from './command.ts';
 
 export const MODEL_OPTIONS: Record<string, OptionSpec> = {
-  model: { type: 'string', value: 'DIR', description: 'Hugging Face model folder (config.json, *.safetensors, tokenizer.json)' },
+  model: { type: 'string', value: 'DIR', description: 'Hugging Face model folder (config.json, *.safetensors, tokenizer.json); default with --adapter: its base_model_name_or_path' },
   adapter: { type: 'string', value: 'DIR', description: 'PEFT adapter folder applied on top of the model' },
   backend: { type: 'string', value: BACKEND_CHOICES.join('|'), description: 'TensorFlow.js backend (default auto: the fastest that loads)' },
 };
@@ -24,10 +25,16 @@ export function numberOption(values: OptionValues, name: string, ok: (n: number)
   return n;
 }
 
+/** --model, else the base model the --adapter folder names (relative to that folder). */
+export function modelDirOption(values: OptionValues): string {
+  if (typeof values.model === 'string') return values.model;
+  if (typeof values.adapter === 'string') return baseModelOfAdapter(values.adapter);
+  throw new UsageError('missing --model DIR');
+}
+
 /** Selects the backend, then loads the model and its tokenizer. */
 export async function loadForCli(values: OptionValues): Promise<{ model: LlamaModel; tokenizer: LoadedTokenizer }> {
-  const dir = values.model;
-  if (typeof dir !== 'string') throw new UsageError('missing --model DIR');
+  const dir = modelDirOption(values);
   const choice = (values.backend ?? 'auto') as string;
   if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) {
     throw new UsageError(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got '${choice}'`);

@@ -2,9 +2,9 @@
 // descriptions read from each node's zod schema through zod's JSON Schema output), and the
 // item kinds their ports carry (from the kind registry, src/pipeline/kinds.ts).
 import { z } from 'zod';
-import { itemKind, type ItemKind } from '../pipeline/kinds.ts';
+import { itemKind, itemKinds, type ItemKind } from '../pipeline/kinds.ts';
 import { isOperatorNode, type NodeDef, type Ports } from '../pipeline/node.ts';
-import { listBuiltinNodes, type BuiltinEntry } from '../pipeline/registry.ts';
+import { listBuiltinNodes, loadBuiltinKinds, type BuiltinEntry } from '../pipeline/registry.ts';
 import { didYouMean, hint } from '../pipeline/suggest.ts';
 import { defineCommand, EXIT } from './command.ts';
 
@@ -60,6 +60,22 @@ function renderKinds(kinds: ItemKind[]): string {
   return ['item kinds:', ...kinds.map((k) => `  ${k.name.padEnd(w)}  ${k.linear ? '(linear: an output feeds one input) ' : ''}${k.description}`), ''].join('\n');
 }
 
+/** --items: every registered kind with its fields, and what a node may do with items. */
+function renderItemKinds(kinds: ItemKind[]): string {
+  const blocks = kinds.map((k) => {
+    const fields = Object.entries(k.fields ?? {});
+    const w = Math.max(0, ...fields.map(([f]) => f.length));
+    return [`${k.name}${k.linear ? '  (linear: an output feeds one input)' : ''}`, `  ${k.description}`, ...fields.map(([f, d]) => `    ${f.padEnd(w)}  ${d}`), ''].join('\n');
+  });
+  return [
+    ...blocks,
+    "A port may also name any other string (items are then `unknown` to TypeScript) or '*' (any kind).",
+    "A worker node's process(item) returns the item to emit; returning undefined drops the item (a filter).",
+    'A main node yields what it emits from the async iterables run() returns; an operator node maps in$ to out$.',
+    '',
+  ].join('\n');
+}
+
 /** A port for --json, with its kind's description and flag when the kind is registered. */
 const portJson = (p: Ports) =>
   Object.fromEntries(Object.entries(p).map(([k, s]) => {
@@ -85,10 +101,19 @@ function render(e: BuiltinEntry): string {
 }
 
 export default defineCommand({
-  usage: '[NAME ...] [--json]',
+  usage: '[NAME ...] [--items] [--json]',
   description: "Every file nodes/<name>.ts is a built-in node usable as 'use: <name>'. A module that fails to\nload is listed with its error; the others are still shown.",
-  options: { json: { type: 'boolean', description: 'print as JSON' } },
+  options: {
+    json: { type: 'boolean', description: 'print as JSON' },
+    items: { type: 'boolean', description: 'the item kinds nodes pass (document, batch, train-state, ...) with their fields' },
+  },
   async run({ values, positionals }, io) {
+    if (values.items) {
+      await loadBuiltinKinds();
+      const kinds = itemKinds();
+      io.out(values.json ? JSON.stringify(kinds, null, 2) : renderItemKinds(kinds));
+      return EXIT.ok;
+    }
     let entries = await listBuiltinNodes();
     if (positionals.length) {
       const unknown = positionals.filter((n) => !entries.some((e) => e.name === n));

@@ -5,22 +5,28 @@ import { UsageError } from '../errors.ts';
 import { toMermaid } from '../pipeline/graph.ts';
 import { defaultProgressMode } from '../pipeline/progress.ts';
 import { exitCodeFor, makeRunDir, runPipeline, type RunOptions } from '../pipeline/run.ts';
+import { checkResume, formatChange, type FieldChange } from '../pipeline/run-record.ts';
 import { isEvent } from '../../nodes/_events.ts';
+import { userFrame } from '../util/stack-frame.ts';
 import { checkForCli, defineCommand, EXIT, expectArgs, SET_OPTION } from './command.ts';
 
 /** RunOptions plus the flags the training side reads (resume from the last checkpoint, plan only). */
 export type CliRunOptions = RunOptions & { resume?: boolean; dryRun?: boolean; overrides?: string[] };
 
 export default defineCommand({
-  usage: 'FILE [--set NODE.PARAM=VALUE ...] [--backend NAME] [--log FILE] [--resume] [--dry-run]',
+  usage: 'FILE [--set NODE.PARAM=VALUE ...] [--backend NAME] [--log FILE] [--resume [--resume-changed]] [--dry-run]',
   description:
     'The run folder (settings.outputDir/<name>-<time>) receives the resolved pipeline, events.jsonl,\n' +
     'rejects.jsonl and whatever the nodes write. Ctrl-C stops the sources, lets items in flight\n' +
-    'finish and flushes the sinks (exit status 130); a second Ctrl-C stops at once.',
+    'finish and flushes the sinks (exit status 130); a second Ctrl-C stops at once.\n' +
+    '--resume continues the newest run folder of the pipeline from its last checkpoint, after\n' +
+    "checking that the pipeline (every node, param and input file) is the first leg's: any\n" +
+    'difference is listed and refused (exit 2) unless --resume-changed; a finished run is left as it is.',
   options: {
     set: SET_OPTION,
     log: { type: 'string', value: 'FILE', description: 'also write every event to FILE as JSON lines' },
     resume: { type: 'boolean', description: 'continue from the latest checkpoint of the run folder' },
+    'resume-changed': { type: 'boolean', description: "with --resume: continue although the pipeline differs from the first leg's (the changes are recorded)" },
     'dry-run': { type: 'boolean', description: 'check and plan without training' },
     backend: { type: 'string', value: 'NAME', description: 'TF.js backend: auto|wasm|cpu|tensorflow|tensorflow-gpu (same as --set settings.backend=NAME)' },
   },
@@ -33,11 +39,29 @@ export default defineCommand({
     const p = r.pipeline;
     const resume = Boolean(values.resume);
     const dryRun = Boolean(values['dry-run']);
+    if (values['resume-changed'] && !resume) throw new UsageError('--resume-changed goes with --resume');
     // --resume continues in the newest run folder of this pipeline, where its checkpoints are.
     const runDir = resume ? latestRunDir(p.settings.outputDir, p.name) : makeRunDir(p.settings.outputDir, p.name);
     io.err(`run folder: ${runDir}${resume ? ' (resuming)' : ''}`);
+    let resumeChanges: FieldChange[] | undefined;
+    if (resume) {
+      // Checked before anything is written: a refused or pointless resume leaves the folder as it was.
+      const check = await checkResume(runDir, p);
+      if (check.changes.length > 0 && !values['resume-changed']) {
+        io.err(`pipe run: --resume: the pipeline differs from the first leg's (${path.join(runDir, 'pipeline.json')}):`);
+        for (const c of check.changes) io.err(`  ${formatChange(c)}`);
+        io.err('Run it as it was, or add --resume-changed to continue with these changes (they are recorded in the run folder and the adapter).');
+        return EXIT.usage;
+      }
+      if (check.changes.length === 0 && check.finished) {
+        io.err(`pipe run: --resume: this run finished (leg ${check.finished.leg}, completed ${check.finished.ended}); nothing to resume, nothing changed`);
+        return EXIT.ok;
+      }
+      resumeChanges = check.changes;
+    }
     if (dryRun) io.out(`graph (Mermaid):\n${toMermaid(p)}\n`);
     const summaries: string[] = [];
+    const warnings: string[] = [];
     const opts: CliRunOptions = {
       runDir,
       logFile: values.log as string | undefined,
@@ -49,18 +73,28 @@ export default defineCommand({
         emit(e) {
           // The memory plan is the point of --dry-run: print it as it arrives.
           if (dryRun && isEvent(e, 'memory-plan')) io.out(`${e.node}: memory plan\n${e.lines.join('\n')}\n`);
+          if (dryRun && isEvent(e, 'data-plan')) io.out(`${e.node}: data plan\n${e.lines.join('\n')}\n`);
+          // Warnings are printed after the run: a line written under a redrawn progress block would be lost.
+          if (isEvent(e, 'warning')) warnings.push(e.message);
           // A node's end-of-run summary is printed after the run, once the progress display has
           // stopped redrawing (it would overwrite lines printed in between).
           if (isEvent(e, 'summary') && typeof e.text === 'string') summaries.push(e.text);
         },
       },
       overrides: (values.set as string[] | undefined) ?? [],
+      resumeChanges,
     };
     const result = await runPipeline(p, opts);
     const code = exitCodeFor(result);
     const secs = (result.stats.elapsedMs / 1000).toFixed(1);
+    for (const w of warnings) io.err(`pipe run: warning: ${w}`);
     for (const text of summaries) io.out(text + '\n');
-    if (result.status === 'failed') io.err(`pipe run: failed after ${secs}s: ${result.error?.message ?? 'unknown error'}`);
+    if (result.status === 'failed') {
+      io.err(`pipe run: failed after ${secs}s: ${result.error?.message ?? 'unknown error'}`);
+      // Where in the node's own code it threw; the whole stack is in events.jsonl (run-end).
+      const at = userFrame((result.error?.cause as Error | undefined)?.stack);
+      if (at) io.err(`  at ${at}`);
+    }
     else if (result.status === 'interrupted') io.err(`pipe run: interrupted after ${secs}s`);
     else io.err(`pipe run: completed in ${secs}s${result.stats.rejected ? ` (${result.stats.rejected} item(s) rejected, see rejects.jsonl)` : ''}`);
     io.err(`run folder: ${result.runDir}`);

@@ -2,7 +2,9 @@
 // pass, so two consumers (a discovery pass, then packing) each read the whole corpus.
 // With a cache file, the first pass that runs to the end also writes every document there
 // (JSON Lines, temp file + rename, so only a complete pass is ever replayed) and later passes
-// replay it instead of parsing the sources again.
+// replay it instead of parsing the sources again. The file's name may come from a function, so the
+// caller can name it after what it caches (the corpus reader: its fingerprint), and a cache
+// written from other files or params, e.g. by an earlier leg of a resumed run, is never replayed.
 import { createReadStream, existsSync } from 'node:fs';
 import { once } from 'node:events';
 import type { Document } from './items.ts';
@@ -18,20 +20,25 @@ export interface PassInfo {
 
 export function replayable(
   makePass: (info: PassInfo) => AsyncIterable<Document>,
-  cacheFile: string | null,
+  cacheFile: (() => Promise<string | null>) | string | null,
   onPass?: (info: PassInfo) => void,
 ): AsyncIterable<Document> {
   let passes = 0;
   let writing = false;
+  const open = async function* (pass: number): AsyncGenerator<Document> {
+    const file = typeof cacheFile === 'function' ? await cacheFile() : cacheFile;
+    const info: PassInfo = { pass, replay: file !== null && existsSync(file) };
+    onPass?.(info);
+    if (info.replay) return yield* replay(file!);
+    const source = makePass(info);
+    // Runs without an await from the check to the flag: two passes never both write.
+    if (!file || writing) return yield* source;
+    writing = true;
+    yield* writeThrough(source, file, () => (writing = false));
+  };
   return {
     [Symbol.asyncIterator]() {
-      const info: PassInfo = { pass: ++passes, replay: cacheFile !== null && existsSync(cacheFile) };
-      onPass?.(info);
-      if (info.replay) return replay(cacheFile!)[Symbol.asyncIterator]();
-      const source = makePass(info);
-      if (!cacheFile || writing) return source[Symbol.asyncIterator]();
-      writing = true;
-      return writeThrough(source, cacheFile, () => (writing = false))[Symbol.asyncIterator]();
+      return open(++passes);
     },
   };
 }

@@ -6,9 +6,35 @@
 import type { RecordBatch } from 'apache-arrow';
 import type { Fingerprint } from './sources.ts';
 
-export const DOCUMENT_KIND = { name: 'document', description: 'one text (or rendered chat) of the corpus, with its train/eval split and scored segments' };
-export const BATCH_KIND = { name: 'batch', description: 'a packed Arrow batch: input_ids, labels, position_ids, document_ids, each [B, seqLen] int32' };
-export const CORPUS_FINGERPRINT_KIND = { name: 'corpus-fingerprint', description: '{hash, files}: identifies a corpus read (files and reader params), for caches and provenance' };
+export const DOCUMENT_KIND = {
+  name: 'document',
+  description: 'one text (or rendered chat) of the corpus, with its train/eval split and scored segments',
+  fields: {
+    id: 'string: stable id (file and line/row)',
+    text: 'string: the text trained on',
+    split: "'train' | 'eval'",
+    segments: '{text, scored}[]? : the text in pieces, only scored ones in the loss (absent: all scored)',
+    templated: 'boolean? : rendered by a chat template, so tokenized without added special tokens',
+    source: '{file, line?, row?}: where it came from',
+  },
+};
+export const BATCH_KIND = {
+  name: 'batch',
+  description: 'a packed Arrow batch: input_ids, labels, position_ids, document_ids, each [B, seqLen] int32',
+  fields: {
+    batch: 'apache-arrow RecordBatch: columns input_ids, labels (-100 = not scored), position_ids, document_ids',
+    seqLen: 'number: T',
+    split: "'train' | 'eval'",
+    epoch: 'number: pass over the data, from 0',
+    index: 'number: position in its split stream',
+    plan: '{epochs, batchesPerEpoch: Promise<number>}? : for the train node\'s data plan',
+  },
+};
+export const CORPUS_FINGERPRINT_KIND = {
+  name: 'corpus-fingerprint',
+  description: '{hash, files}: identifies a corpus read (files and reader params), for caches and provenance',
+  fields: { hash: 'string: sha256 over the files and reader params', files: '{file, size, mtimeMs, sha256?}[]' },
+};
 
 /** item: 'corpus-fingerprint' (value edge). */
 export type { Fingerprint };
@@ -51,4 +77,17 @@ export interface PackedBatch {
   split: 'train' | 'eval';
   epoch: number;
   index: number;
+  /** On train batches: what the packer knows of the stream they belong to (one object per stream). */
+  plan?: PackPlan;
+}
+
+/**
+ * What a packer's train stream will hold. The packer knows its batches; the train node knows its
+ * steps and gradient accumulation: together they give the updates the data allows.
+ */
+export interface PackPlan {
+  /** Passes over the data the stream makes; null: it repeats (reshuffled) until its consumer stops pulling. */
+  epochs: number | null;
+  /** Train batches in one pass: resolves once packing is complete (at once on a cache hit). */
+  batchesPerEpoch: Promise<number>;
 }

@@ -1,20 +1,28 @@
-// On-disk packed batches: Arrow IPC shards plus a manifest, one folder per cache key.
+// On-disk packed batches: Arrow IPC shards plus a manifest.
 //
-// Key = sha256(format version, corpus fingerprint, tokenizer hash, the packer params that
-// change the batches). Trust rule: a folder is reused only if its manifest.json exists and
-// every shard it lists has the recorded size. The manifest is written last, atomically
-// (temp + rename), so a run killed mid-build leaves a folder without one: never trusted,
-// and wiped by the next build. A `.lock` file (pid) keeps two live runs from building into
-// the same folder; the second one builds run-locally instead.
+// What decides the batches is the documents that reach the packer (whatever nodes made them),
+// the tokenizer and the packing params. The last two are known before any document is read;
+// the documents only once all are read. So the cache has two levels:
+//   <root>/<family>/         family = sha256(format version, tokenizer hash, packing params,
+//                                          and the corpus fingerprint when the reader's is wired)
+//   <root>/<family>/<build>/ one complete packing; its manifest records the digest of the
+//                            documents it packed (count + sha256, src/data/intake.ts)
+// A rerun whose family holds builds hashes every document first and reuses the build with the
+// same digest: nothing is tokenized. A family without builds packs at once, hashing as it goes.
+// Trust rule: a build is reused only if its manifest.json exists and every shard it lists has
+// the recorded size. The manifest is written last, atomically (temp + rename), so a run killed
+// mid-build leaves a folder without one: never trusted, and removed by a later build once the
+// pid in its `.lock` is gone. Each build has its own folder, so two live runs never share one.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { RecordBatch } from 'apache-arrow';
 import { BATCH_FORMAT_VERSION, makeBatch, writeIpcFile, type BatchArrays } from '../io/arrow.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import type { TokenizerArtifact } from '../tokenizer/items.ts';
 import type { PackStats } from './pack.ts';
+import type { DocsDigest } from './intake.ts';
 
 export type Split = 'train' | 'eval';
 export const SPLITS: Split[] = ['train', 'eval'];
@@ -27,16 +35,47 @@ export interface ShardInfo {
 
 export interface CacheManifest {
   version: string;
+  /** family + documents digest: names this packing exactly. */
   key: string;
   seqLen: number;
   batchSize: number;
   createdAt: string;
-  inputs: { corpus: string; tokenizer: string; params: unknown };
+  inputs: { docs: DocsDigest; tokenizer: string; params: unknown; corpus?: string };
   splits: Record<Split, { shards: ShardInfo[]; stats: PackStats }>;
 }
 
-export function cacheKey(corpusHash: string, tokenizerHash: string, params: unknown): string {
-  return createHash('sha256').update(JSON.stringify({ v: BATCH_FORMAT_VERSION, corpusHash, tokenizerHash, params })).digest('hex').slice(0, 32);
+const sha = (x: unknown) => createHash('sha256').update(JSON.stringify(x)).digest('hex').slice(0, 32);
+
+/** What is known before reading any document: tokenizer, packing params, and the corpus fingerprint when wired. */
+export function familyKey(tokenizerHash: string, params: unknown, corpusHash: string | null): string {
+  return sha({ v: BATCH_FORMAT_VERSION, tokenizerHash, params, corpusHash });
+}
+
+/** The key of one packing: its family and the documents it packed. */
+export function buildKey(family: string, docs: DocsDigest): string {
+  return sha({ family, docs });
+}
+
+export interface CachedBuild {
+  dir: string;
+  manifest: CacheManifest;
+}
+
+/** The complete, trusted builds of a family (see the trust rule above). */
+export async function completeBuilds(familyDir: string): Promise<CachedBuild[]> {
+  const names = await readdir(familyDir).catch(() => [] as string[]);
+  const out: CachedBuild[] = [];
+  for (const n of names.sort()) {
+    const dir = path.join(familyDir, n);
+    const manifest = await lookup(dir);
+    if (manifest) out.push({ dir, manifest });
+  }
+  return out;
+}
+
+/** The build among `builds` that packed exactly these documents. */
+export function matchingBuild(builds: CachedBuild[], docs: DocsDigest): CachedBuild | undefined {
+  return builds.find((b) => b.manifest.inputs.docs?.sha256 === docs.sha256 && b.manifest.inputs.docs.count === docs.count);
 }
 
 /** The manifest of a complete cache folder, or null (absent, unreadable, or a shard missing/resized). */
@@ -76,23 +115,24 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Takes the build lock of `dir` (wiping an untrusted leftover); false when a live process holds it. */
-export async function claim(dir: string): Promise<boolean> {
-  const lock = path.join(dir, '.lock');
-  if (existsSync(lock)) {
-    const pid = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
-    if (pid && pid !== process.pid && alive(pid)) return false;
+/**
+ * A fresh folder for one build in the family, named `<time>-<pid>-<random>`: the pid in the name
+ * (no lock file to write after the mkdir) tells a live build from the leftover of a killed one,
+ * and leftovers (no manifest, pid gone) are removed first.
+ */
+export async function newBuild(familyDir: string): Promise<string> {
+  await mkdir(familyDir, { recursive: true });
+  for (const n of await readdir(familyDir)) {
+    const dir = path.join(familyDir, n);
+    if (existsSync(path.join(dir, 'manifest.json'))) continue;
+    const pid = Number(/^\d+T\d+-(\d+)-/.exec(n)?.[1]);
+    if (pid && (pid === process.pid || alive(pid))) continue;
+    await rm(dir, { recursive: true, force: true });
   }
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true });
-  try {
-    const fh = await open(lock, 'wx');
-    await fh.writeFile(String(process.pid));
-    await fh.close();
-    return true;
-  } catch {
-    return false;
-  }
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 15);
+  const dir = path.join(familyDir, `${stamp}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  await mkdir(dir);
+  return dir;
 }
 
 /** Shards of one split as they are committed; readers follow it while the build runs. */
@@ -168,7 +208,6 @@ export class ShardWriter {
         splits: { train: { shards: this.logs.train.shards, stats: stats.train }, eval: { shards: this.logs.eval.shards, stats: stats.eval } },
       };
       await writeFileAtomic(path.join(this.dir, 'manifest.json'), JSON.stringify(full, null, 2), { fsync: false });
-      await rm(path.join(this.dir, '.lock'), { force: true });
     }
     for (const s of SPLITS) this.logs[s].finish();
   }

@@ -13,17 +13,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { boundedParallel } from '../util/parallel.ts';
-import type { Document, PackedBatch } from './items.ts';
+import type { Document, PackedBatch, PackPlan } from './items.ts';
 import type { DataEvent } from './events.ts';
 import type { TokenizerArtifact } from '../tokenizer/items.ts';
 import { readIpcFile } from '../io/arrow.ts';
 import { PackerConfigInvalid } from '../errors.ts';
 import { Packer, type PackStats } from './pack.ts';
-import { cacheKey, claim, logsFromManifest, lookup, ShardWriter, SPLITS, tokenizerFile, type ShardLog, type Split } from './pack-cache.ts';
+import { buildKey, completeBuilds, familyKey, logsFromManifest, matchingBuild, newBuild, ShardWriter, SPLITS, tokenizerFile, type ShardLog, type Split } from './pack-cache.ts';
 import { specialIds } from './tokenize.ts';
 import type { TokenizeTask } from './pack-worker.ts';
 import type { TokenizedDocs } from './tokenize.ts';
-import { startIntake } from './intake.ts';
+import { startIntake, type DocsDigest } from './intake.ts';
 import { permutation } from './shuffle.ts';
 
 // A plain string for cacheDir here: in a pipeline file it is relative to the file, which is the
@@ -32,7 +32,9 @@ export const PackerParams = z
   .object({
     seqLen: z.number().int().min(2).default(512).describe('tokens per row (T)'),
     batchSize: z.number().int().positive().default(8).describe('rows per batch (B)'),
-    epochs: z.number().int().positive().default(1).describe('passes over the train batches (eval: one pass)'),
+    // No default: unset means "as many passes as the train node needs for its steps", which is
+    // not the same as asking for exactly one pass (then training stops at the end of the data).
+    epochs: z.number().int().positive().optional().describe('passes over the train batches; unset: repeat (reshuffled) until the train node has its steps (eval: one pass)'),
     mode: z.enum(['stream', 'fit']).default('stream').describe("'stream': documents run on across rows; 'fit': a document that fits in one row starts a new row instead of being split"),
     finalBatch: z.enum(['pad', 'keep', 'drop']).default('pad').describe('last batch of fewer than batchSize rows: pad with empty rows, keep short, or drop'),
     appendEos: z.boolean().default(true).describe('EOS after every document'),
@@ -43,9 +45,9 @@ export const PackerParams = z
     concurrency: z.number().int().min(0).default(0).describe('pool tasks in flight (0: number of cores)'),
     shardBatches: z.number().int().positive().default(32).describe('batches per Arrow IPC shard file'),
     shuffleBatches: z.boolean().default(true).describe('reorder train batches (seeded) in epochs after the first'),
-    cache: z.boolean().default(true).describe('reuse packed batches across runs (needs the fingerprint input)'),
+    cache: z.boolean().default(true).describe('reuse packed batches across runs: same documents (hashed as they arrive), tokenizer and packing params'),
     cacheDir: z.string().min(1).optional().describe('cache folder (default: <outputDir>/.cache/packed)'),
-    spill: z.boolean().default(true).describe('drain documents to a run-local file while the tokenizer is pending'),
+    spill: z.boolean().default(true).describe('drain documents to a run-local file while the tokenizer is pending (a cache lookup, which hashes every document first, spills them too)'),
     seed: z.number().int().optional().describe("batch shuffle seed (default: the run's seed)"),
   })
   .strict();
@@ -64,7 +66,10 @@ export interface PackerEnv {
 export interface PackerStatus {
   cache: 'hit' | 'built' | 'run-local' | 'pending';
   dir: string;
+  /** The packing's cache key (tokenizer, params and the documents' digest); null when run-local. */
   key: string | null;
+  /** Count and sha256 of the documents that reached the packer (known once all were read). */
+  docs?: DocsDigest;
   tokenizeCalls: number;
   spilled: number;
   stats: Record<Split, PackStats> | null;
@@ -80,7 +85,7 @@ export interface PackerHandle {
 
 const WORKER = fileURLToPath(new URL('./pack-worker.ts', import.meta.url));
 
-/** Params that change the batches (the cache key); epochs, shuffling and task sizes do not. */
+/** Params that change the batches (in the cache key); epochs, shuffling and task sizes do not. */
 function keyParams(p: PackerParams, padId: number): unknown {
   return { seqLen: p.seqLen, batchSize: p.batchSize, mode: p.mode, finalBatch: p.finalBatch, appendEos: p.appendEos, addSpecialTokens: p.addSpecialTokens, padId };
 }
@@ -97,7 +102,7 @@ export function createPacker(
   fingerprint?.catch(() => {});
   const status: PackerStatus = { cache: 'pending', dir: '', key: null, tokenizeCalls: 0, spilled: 0, stats: null };
   const local = path.join(env.runDir, 'packer', env.name);
-  const intake = startIntake(docs, p.spill ? `${local}.spill.jsonl` : null, tokenizer);
+  const intake = startIntake(docs, `${local}.spill.jsonl`, tokenizer, p.spill);
   let resolveLogs!: (l: Record<Split, ShardLog>) => void;
   let rejectLogs!: (e: unknown) => void;
   const logsReady = new Promise<Record<Split, ShardLog>>((res, rej) => ((resolveLogs = res), (rejectLogs = rej)));
@@ -108,43 +113,46 @@ export function createPacker(
     const { eosId, padId: tokPad } = specialIds(artifact);
     const padId = p.padId ?? tokPad;
     if (p.appendEos && eosId === null) throw new PackerConfigInvalid('appendEos is on but the tokenizer has no eos_token id; set appendEos: false');
-    const fp = p.cache && fingerprint ? await fingerprint : null;
     const root = p.cacheDir ?? path.join(path.dirname(env.runDir), '.cache', 'packed');
-    let dir = local;
-    let trusted = false;
-    if (fp) {
-      const key = cacheKey(fp.hash, artifact.hash, keyParams(p, padId));
-      status.key = key;
-      const keyed = path.join(root, key);
-      const hit = await lookup(keyed);
-      if (hit) {
-        status.cache = 'hit';
-        status.dir = keyed;
-        status.stats = { train: hit.splits.train.stats, eval: hit.splits.eval.stats };
-        await intake.close();
-        resolveLogs(logsFromManifest(keyed, hit));
-        return;
+    const corpus = p.cache && fingerprint ? (await fingerprint).hash : null;
+    const family = p.cache ? path.join(root, familyKey(artifact.hash, keyParams(p, padId), corpus)) : null;
+    if (family) {
+      // Earlier packings with this tokenizer and these params: which one, if any, packed exactly
+      // these documents is known only from all of them, so hash them all first (spilled, so a
+      // miss still packs them). Nothing is tokenized for a hit.
+      const builds = await completeBuilds(family);
+      if (builds.length > 0) {
+        const digest = await intake.drainAll();
+        const hit = matchingBuild(builds, digest);
+        if (hit) {
+          Object.assign(status, { cache: 'hit', dir: hit.dir, key: hit.manifest.key, docs: digest, spilled: intake.spilled });
+          status.stats = { train: hit.manifest.splits.train.stats, eval: hit.manifest.splits.eval.stats };
+          await intake.close();
+          resolveLogs(logsFromManifest(hit.dir, hit.manifest));
+          return;
+        }
       }
-      if (await claim(keyed)) {
-        dir = keyed;
-        trusted = true;
-      }
-    } else if (p.cache) {
-      env.emit?.({ type: 'warning', message: `${env.name}: no fingerprint input connected, so packed batches cannot be reused; building run-locally` });
     }
-    if (!trusted) await claimLocal(dir);
-    status.cache = trusted ? 'built' : 'run-local';
+    const dir = family ? await newBuild(family) : local;
+    if (!family) await claimLocal(dir);
+    status.cache = family ? 'built' : 'run-local';
     status.dir = dir;
     const writer = new ShardWriter(dir, p.seqLen, p.shardBatches);
     resolveLogs(writer.logs);
     try {
       // The tokenizer file for pool threads goes beside the batches: shared cache or run folder.
-      const stats = await build(intake.docs(), artifact, eosId, padId, writer, trusted ? root : path.dirname(local), p, env, status);
+      const stats = await build(intake.docs(), artifact, eosId, padId, writer, family ? root : path.dirname(local), p, env, status);
+      const digest = intake.digest()!;
       status.spilled = intake.spilled;
       status.stats = stats;
-      await writer.commit({ key: status.key ?? 'run-local', seqLen: p.seqLen, batchSize: p.batchSize, inputs: { corpus: fp?.hash ?? '', tokenizer: artifact.hash, params: keyParams(p, padId) } }, stats, trusted);
+      status.docs = digest;
+      status.key = family ? buildKey(family, digest) : null;
+      const inputs = { docs: digest, tokenizer: artifact.hash, params: keyParams(p, padId), ...(corpus ? { corpus } : {}) };
+      await writer.commit({ key: status.key ?? 'run-local', seqLen: p.seqLen, batchSize: p.batchSize, inputs }, stats, family !== null);
     } catch (e) {
       writer.fail(e);
+      // A build that failed is never trusted; its folder would only be swept later.
+      if (family) await rm(dir, { recursive: true, force: true }).catch(() => {});
       throw e;
     }
   })();
@@ -152,15 +160,21 @@ export function createPacker(
   built.then(() => env.emit?.({ type: 'pack-summary', ...status }), () => {});
 
   const seed = p.seed ?? env.seed;
-  const stream = (split: Split, epochs: number): AsyncIterable<PackedBatch> => ({
+  const plan: PackPlan = { epochs: p.epochs ?? null, batchesPerEpoch: countBatches(logsReady, 'train') };
+  const stream = (split: Split, epochs: number | null): AsyncIterable<PackedBatch> => ({
     async *[Symbol.asyncIterator]() {
       const l = (await logsReady)[split];
-      for (let epoch = 0; epoch < epochs; epoch++) {
+      // epochs null: pass after pass until the consumer stops pulling (the train node, at its steps).
+      for (let epoch = 0; epochs === null || epoch < epochs; epoch++) {
         let index = 0;
         const emit = async function* (i: number, shuffle: boolean) {
           const batches = await readIpcFile(path.join(l.dir, l.shards[i].file));
           const order = shuffle ? permutation(batches.length, seed + epoch * 7919 + i) : batches.map((_, k) => k);
-          for (const k of order) yield { batch: batches[k], seqLen: p.seqLen, split, epoch, index: index++ };
+          for (const k of order) {
+            const b: PackedBatch = { batch: batches[k], seqLen: p.seqLen, split, epoch, index: index++ };
+            if (split === 'train') b.plan = plan;
+            yield b;
+          }
         };
         if (epoch === 0 || !p.shuffleBatches) {
           // Epoch 0 follows the build: each shard as soon as it is committed.
@@ -169,10 +183,22 @@ export function createPacker(
           await l.waitFor(Number.MAX_SAFE_INTEGER);
           for (const i of permutation(l.shards.length, seed + epoch)) yield* emit(i, true);
         }
+        // An empty split has nothing to repeat: without this an endless stream would spin.
+        if (index === 0) return;
       }
     },
   });
-  return { train: stream('train', p.epochs), eval: stream('eval', 1), status, built };
+  return { train: stream('train', p.epochs ?? null), eval: stream('eval', 1), status, built };
+}
+
+/** Batches of one split once the build is complete (a failed build rejects; observed, so never unhandled). */
+function countBatches(logs: Promise<Record<Split, ShardLog>>, split: Split): Promise<number> {
+  const n = logs.then(async (l) => {
+    await l[split].waitFor(Number.MAX_SAFE_INTEGER);
+    return l[split].shards.reduce((a, s) => a + s.batches, 0);
+  });
+  n.catch(() => {});
+  return n;
 }
 
 async function claimLocal(dir: string): Promise<void> {

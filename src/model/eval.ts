@@ -21,6 +21,11 @@ export interface EvalOptions {
   batchTokens?: number;
   /** Vocabulary columns per head chunk (default: src/model/head.ts headChunk). */
   headChunk?: number;
+  /**
+   * UTF-8 bytes each id spells (src/tokenizer/bytes.ts): with it the result has bits per byte over the
+   * bytes of the predicted tokens (a window's first token is context only, so its bytes are not counted).
+   */
+  byteLengths?: ArrayLike<number>;
 }
 
 export interface EvalResult {
@@ -29,6 +34,17 @@ export interface EvalResult {
   /** Mean cross-entropy in nats. */
   loss: number;
   ppl: number;
+  /** With opts.byteLengths: UTF-8 bytes of the predicted tokens, and the loss in bits per byte over them. */
+  bytes?: number;
+  bitsPerByte?: number;
+}
+
+/**
+ * Bits per byte: a total loss in nats over the UTF-8 bytes it scored. Unlike a mean per token it
+ * does not depend on how the tokenizer cuts the text. NaN when no byte was scored.
+ */
+export function bitsPerByte(totalNats: number, bytes: number): number {
+  return bytes > 0 ? totalNats / Math.LN2 / bytes : NaN;
 }
 
 /** Window [start, end) bounds over n tokens; windows shorter than 2 predict nothing and are dropped. */
@@ -48,6 +64,7 @@ export function evaluateIds(model: LlamaModel, ids: Int32Array, opts: EvalOption
   const perBatch = Math.max(1, Math.floor((opts.batchTokens ?? Math.max(maxLen, 2048)) / maxLen));
   let sum = 0; // float64 across windows
   let count = 0;
+  let bytes = 0;
   for (let i = 0; i < windows.length; ) {
     // Batch consecutive windows of the same length (all but possibly the last one).
     const T = windows[i][1] - windows[i][0];
@@ -59,14 +76,16 @@ export function evaluateIds(model: LlamaModel, ids: Int32Array, opts: EvalOption
     // Hidden states first, then the chunked head: no [B*T, V] logits at once.
     const hidden = forward(model, { inputIds, B, T, output: 'hidden' }); // [B, T, H]
     const h2 = hidden.reshape([B * T, hidden.shape[2]]) as tf.Tensor2D; // [B*T, H]
-    const { nll } = headScores(h2, targets, model.tokens.headColumns(), opts.headChunk);
+    const { nll, rows } = headScores(h2, targets, model.tokens.headColumns(), opts.headChunk);
     for (let k = 0; k < nll.length; k++) sum += nll[k];
+    if (opts.byteLengths) for (const r of rows) bytes += opts.byteLengths[targets[r]];
     tf.dispose([hidden, h2]);
     count += B * (T - 1);
     i += B;
   }
   const loss = count === 0 ? NaN : sum / count;
-  return { tokens: count, loss, ppl: Math.exp(loss) };
+  const out: EvalResult = { tokens: count, loss, ppl: Math.exp(loss) };
+  return opts.byteLengths ? { ...out, bytes, bitsPerByte: bitsPerByte(sum, bytes) } : out;
 }
 
 /** Encodes `text` the way the model's tokenizer does by default (post-processor special tokens added). */

@@ -106,6 +106,16 @@ export interface LlamaModel {
   adapters?: ModelAdapters;
 }
 
+/**
+ * What loadModel would throw, without reading a weight: config.json parses and is supported,
+ * the weight files are there and their headers read. For checks before a run starts.
+ */
+export async function checkModelFolder(dir: string): Promise<void> {
+  loadModelConfig(dir);
+  const ws = await WeightSet.open(dir);
+  await ws.close();
+}
+
 /** Reads DIR/config.json and the weights (single file or shards). */
 export async function loadModel(dir: string): Promise<LlamaModel> {
   const config = loadModelConfig(dir);

@@ -35,6 +35,8 @@ export interface NodeStats {
   /** Items waiting at the node's inputs plus (worker nodes) in flight on the pool. */
   queue: number;
   ms?: number;
+  /** The node's own status line (ctx.status), shown instead of its counts. */
+  line?: string;
 }
 
 export interface ExecutorOptions {
@@ -269,6 +271,9 @@ export class Executor {
       dryRun: Boolean(this.opts.dryRun),
       events: this.opts.events.forNode(node.name),
       reject: (item, error, index) => this.rejectItem(node, r, item, error, index),
+      status: (line) => {
+        r.stats.line = line;
+      },
       runOnPool: (modulePath, exportName, arg, transfer) =>
         this.opts.pool.call(resolveFrom(node.modulePath, modulePath), exportName, arg, transfer),
     };

@@ -24,12 +24,15 @@ export interface ItemKindSpec {
    * reader, which then sees a later state than the item names.
    */
   linear?: boolean;
+  /** The fields of an item, name -> one line (`pipe nodes --items`): what a custom node reads and emits. */
+  fields?: Record<string, string>;
 }
 
 export interface ItemKind<T = unknown> {
   readonly name: string;
   readonly description: string;
   readonly linear: boolean;
+  readonly fields?: Readonly<Record<string, string>>;
   /** Type only, never set: the TypeScript type of the items. */
   readonly itemType?: T;
 }
@@ -48,7 +51,7 @@ export function registerItemKind<T>(spec: ItemKindSpec): ItemKind<T> {
     if (known.linear !== linear) throw new ItemKindConflict(spec.name, `registered with linear: ${known.linear}, now with linear: ${linear}`);
     return known as ItemKind<T>;
   }
-  const kind: ItemKind<T> = Object.freeze({ name: spec.name, description: spec.description, linear });
+  const kind: ItemKind<T> = Object.freeze({ name: spec.name, description: spec.description, linear, ...(spec.fields ? { fields: { ...spec.fields } } : {}) });
   registry.set(spec.name, kind);
   return kind;
 }

@@ -1,5 +1,5 @@
 // Loading a pipeline file: YAML (with positions) -> overrides -> zod schemas -> node modules
-// -> params -> graph -> ResolvedPipeline. It collects every problem it can find rather than
+// -> params -> input paths (they exist, and pass their node's checks) -> graph -> ResolvedPipeline. It collects every problem it can find rather than
 // stopping at the first, and gives each one file:line:column and its field path.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -9,6 +9,7 @@ import { ConfigInvalid, NodeModuleInvalid, type ConfigIssue } from '../errors.ts
 import { buildGraph, type GraphNode } from './graph.ts';
 import { schemaAt, strayKeys, unknownKeyIssue, unwrap, zodIssues } from './issues.ts';
 import { applyOverrides, overrideFor, type AppliedOverride } from './overrides.ts';
+import { inputIssues, inputPaths } from './input-paths.ts';
 import { isModulePath, builtinNames, loadBuiltinKinds, resolveNodeModule, type LoadedNodeModule } from './registry.ts';
 import type { ResolvedNode, ResolvedPipeline } from './resolved.ts';
 import { isPathString, NodeSpecSchema, PipelineFileSchema, SettingsSchema, withPathBase, type NodeSpec } from './schema.ts';
@@ -138,6 +139,8 @@ async function resolve(
   const builtins = builtinNames(opts.builtinDir);
 
   const loaded = new Map<string, { spec: NodeSpec; mod?: LoadedNodeModule; params?: unknown }>();
+  // Input paths are checked once per path (and per check) across nodes.
+  const memo = new Map<string, Promise<string | undefined>>();
   for (const [name, raw] of Object.entries(rawNodes)) {
     // A spec with a problem (already reported by the whole-file parse) is still checked as far
     // as it goes: its module and params may have errors of their own.
@@ -170,8 +173,11 @@ async function resolve(
       if (o.path[1] === name && o.path[2] === 'with') cwdRelative(def.params, o.path.slice(3), spec.data.with, opts.cwd ?? process.cwd());
     }
     const params = withPathBase(path.dirname(abs), () => def.params.safeParse(spec.data.with));
-    if (params.success) entry.params = params.data;
-    else issues.push(...zodIssues(def.params, spec.data.with, params.error.issues, ctx));
+    if (params.success) {
+      entry.params = params.data;
+      // Before any node runs: a missing corpus or model folder is found now, not after work.
+      issues.push(...(await inputIssues(inputPaths(def.params, params.data, path.dirname(abs)), withBase, memo)));
+    } else issues.push(...zodIssues(def.params, spec.data.with, params.error.issues, ctx));
     for (const stray of strayKeys(def.params, spec.data.with)) issues.push(unknownKeyIssue(def.params, stray.path, stray.key, ctx));
     if (spec.data.onError === 'reject' && !def.canReject)
       issues.push({ severity: 'error', code: 'schema', message: `node type '${def.name}' cannot send failing items to the rejects file`, path: [...base, 'onError'] });

@@ -1,4 +1,5 @@
-// Progress display: one line per node with items in/out, output rate and queue depth.
+// Progress display: one line per node with items in/out, output rate and queue depth, or the
+// node's own status line when it published one (ctx.status: the train node's step/total and ETA).
 // On a TTY the block of lines is redrawn in place; otherwise plain lines are printed at a
 // modest interval so a CI log stays readable.
 import { interval, type Subscription } from 'rxjs';
@@ -76,13 +77,14 @@ class RateMeter {
 
 const num = (x: number) => Math.round(x).toLocaleString('en-US');
 
-/** Fixed-width lines, one per node, after a header with elapsed time. */
+/** Fixed-width lines, one per node (its counts, or its own status line), after a header with elapsed time. */
 export function formatLines(nodes: NodeStats[], rates: Map<string, number>, elapsedMs: number): string[] {
   const w = Math.max(4, ...nodes.map((n) => n.name.length));
   const head = `[${(elapsedMs / 1000).toFixed(1)}s]`;
   return [
     head,
     ...nodes.map((n) => {
+      if (n.line !== undefined) return `  ${n.name.padEnd(w)}  ${n.status.padEnd(9)} ${n.line}`;
       const rej = n.rejected > 0 ? `  rejected ${num(n.rejected)}` : '';
       return (
         `  ${n.name.padEnd(w)}  ${n.status.padEnd(9)} in ${num(n.in).padStart(11)}  out ${num(n.out).padStart(11)}` +

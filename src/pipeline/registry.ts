@@ -2,7 +2,7 @@
 // defineNode(...)`); anything else in `use:` is a path to a user module, resolved against the
 // pipeline file's folder. Both end as {def, modulePath, exportName}, which is also what a
 // worker thread needs to import the same def by itself.
-import { readdirSync, existsSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { NodeModuleInvalid } from '../errors.ts';
@@ -100,6 +100,28 @@ function firstLine(e: unknown): string {
   return (e instanceof Error ? e.message : String(e)).split('\n')[0];
 }
 
+/**
+ * Node loads a .js file as CommonJS unless the nearest package.json says "type": "module"; a
+ * node file must be an ES module, and the errors Node gives then (require of 'tokenpipe'
+ * failing, "Cannot require() ES Module in a cycle") do not say so.
+ */
+function commonJsHint(file: string): string {
+  if (!file.endsWith('.js')) return '';
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    const pkg = path.join(dir, 'package.json');
+    if (existsSync(pkg)) {
+      let type: unknown;
+      try {
+        type = (JSON.parse(readFileSync(pkg, 'utf8')) as { type?: unknown }).type;
+      } catch {
+        return '';
+      }
+      return type === 'module' ? '' : ` (a .js node file is CommonJS under ${pkg}: rename it to .mjs or add "type": "module" to that package.json)`;
+    }
+    if (path.dirname(dir) === dir) return ` (a .js node file with no package.json above it is CommonJS: rename it to .mjs or add a package.json with "type": "module" beside it)`;
+  }
+}
+
 /** Import `file` and check that `exportName` of it is a node definition. */
 export async function importNodeModule(file: string, exportName = 'default', label = file): Promise<LoadedNodeModule> {
   if (!existsSync(file) || !statSync(file).isFile()) throw new NodeModuleInvalid(label, `no such file: ${file}`);
@@ -109,7 +131,7 @@ export async function importNodeModule(file: string, exportName = 'default', lab
   try {
     mod = await import(pathToFileURL(file).href);
   } catch (e) {
-    throw new NodeModuleInvalid(label, `cannot import ${file}: ${firstLine(e)}`, { cause: e });
+    throw new NodeModuleInvalid(label, `cannot import ${file}: ${firstLine(e)}${commonJsHint(file)}`, { cause: e });
   }
   if (!(exportName in mod)) {
     const names = Object.keys(mod);

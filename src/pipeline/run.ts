@@ -1,4 +1,5 @@
-// runPipeline: one run of a resolved pipeline, from run folder to exit status.
+// runPipeline: one run (or one leg of a resumed run) of a resolved pipeline, from run folder to
+// exit status. The run folder records what ran: src/pipeline/run-record.ts.
 //
 // Shutdown: on SIGINT (handleSigint) or opts.signal, sources stop, items in flight finish,
 // sinks flush (their run() returns), and the run resolves 'interrupted' (exit code 130).
@@ -7,10 +8,10 @@ import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { interval } from 'rxjs';
 import { NodeFailed, RefusedBeforeWork } from '../errors.ts';
-import { writeFileAtomicSync } from '../io/atomic.ts';
 import type { RunEvents } from './node.ts';
 import type { ResolvedPipeline } from './resolved.ts';
 import { EventBus, jsonSafe } from './events.ts';
+import { endLeg, pipelineRecord, readPipelineRecord, startLeg, writePipelineRecord, type FieldChange } from './run-record.ts';
 import { Executor, type NodeStats } from './executor.ts';
 import { RunPool, type WorkerNodeSpec } from './pool.ts';
 import { startProgress, type ProgressMode } from './progress.ts';
@@ -33,6 +34,10 @@ export interface RunOptions {
   resume?: boolean;
   /** Plan without training (nodes read ctx.dryRun). */
   dryRun?: boolean;
+  /** The --set arguments, recorded with the leg in legs.jsonl. */
+  overrides?: string[];
+  /** Differences from the first leg that --resume-changed accepted (checkResume), recorded with the leg. */
+  resumeChanges?: FieldChange[];
   /** How long an interrupted or failed run may take to drain before the pool is stopped. */
   drainTimeoutMs?: number;
 }
@@ -63,7 +68,9 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): P
   const started = performance.now();
   const runDir = opts.runDir ? path.resolve(opts.runDir) : makeRunDir(p.settings.outputDir, p.name);
   mkdirSync(runDir, { recursive: true });
-  writeFileAtomicSync(path.join(runDir, 'pipeline.json'), JSON.stringify(describePipeline(p), jsonSafe, 2) + '\n', { fsync: false });
+  // pipeline.json is the first leg's: a resumed leg is compared with it (checkResume), never rewrites it.
+  if (!opts.resume || !readPipelineRecord(runDir)) writePipelineRecord(runDir, await pipelineRecord(p));
+  const leg = startLeg(runDir, { resume: Boolean(opts.resume), dryRun: Boolean(opts.dryRun), overrides: opts.overrides, changes: opts.resumeChanges });
 
   const events = new EventBus([path.join(runDir, 'events.jsonl'), ...(opts.logFile ? [opts.logFile] : [])], opts.events);
   const pool = new RunPool({ threads: p.settings.workers, nodes: workerSpecs(p) });
@@ -132,6 +139,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): P
     else await pool.destroy();
   }
   if (setupError) {
+    endLeg(runDir, leg, 'failed');
     await events.close();
     throw setupError;
   }
@@ -149,6 +157,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): P
   if (unfinished.length > 0) events.emitOwn({ type: 'drain-timeout', unfinished });
   events.emitOwn({ type: 'run-end', status, elapsedMs: result.stats.elapsedMs, nodes, error: exec.failure ? errorJson(exec.failure) : undefined });
   await events.close();
+  endLeg(runDir, leg, status);
   return result;
 }
 
@@ -167,25 +176,6 @@ export function makeRunDir(outputDir: string, name: string): string {
   for (let k = 2; existsSync(dir); k++) dir = `${base}-${k}`;
   mkdirSync(dir, { recursive: true });
   return dir;
-}
-
-/** The resolved pipeline without functions and schemas: what ran, with every default filled. */
-function describePipeline(p: ResolvedPipeline) {
-  return {
-    name: p.name,
-    file: p.file,
-    settings: p.settings,
-    nodes: p.nodes.map((n) => ({
-      name: n.name,
-      use: n.def.name,
-      placement: n.def.placement,
-      module: n.modulePath,
-      export: n.exportName,
-      params: n.params,
-      from: n.from,
-      onError: n.onError,
-    })),
-  };
 }
 
 function workerSpecs(p: ResolvedPipeline): Record<string, WorkerNodeSpec> {

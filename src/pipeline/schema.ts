@@ -59,6 +59,38 @@ export function parseEdgeRef(ref: string): { node: string; output?: string } {
 /** Folder that relative path params resolve against while the loader parses a node's params. */
 let pathBase: string | undefined;
 const pathStrings = new WeakSet<object>();
+const inputSpecs = new WeakMap<object, InputPathSpec>();
+
+/**
+ * A path param the run reads: it must be there before any node runs. The loader checks it
+ * (`pipe validate` and the start of `pipe run`: file:line:column and exit 2) and `--resume`
+ * compares its fingerprint with the first leg's. Outputs and caches leave `mustExist` unset.
+ */
+export interface InputPathSpec {
+  /** A file, a folder, or a glob that matches at least one file. */
+  mustExist: 'file' | 'dir' | 'glob';
+  /**
+   * What else must hold for what is there (a model folder whose config and tokenizer load):
+   * throw an error, or return a problem; it is also called for a path that does not exist, so
+   * it can say what it expected there ("not a Hugging Face model folder").
+   */
+  check?: (abs: string) => unknown;
+  /**
+   * A sibling param holding the folder a relative value is relative to (the corpus reader's
+   * `cwd`). The value is then left as written: the node resolves it.
+   */
+  relativeTo?: string;
+  /**
+   * false: only a base for other paths (the corpus reader's `cwd`), whose own files are not read,
+   * so `--resume` does not compare its contents.
+   */
+  fingerprint?: false;
+}
+
+export interface PathParamOptions extends Partial<InputPathSpec> {
+  /** Default path, resolved like a given one. */
+  default?: string;
+}
 
 /** Run `fn` (a synchronous params parse) with relative path params resolving against `dir`. */
 export function withPathBase<T>(dir: string, fn: () => T): T {
@@ -74,14 +106,25 @@ export function withPathBase<T>(dir: string, fn: () => T): T {
 /**
  * A file, folder or glob param. In a pipeline file a relative path is relative to the
  * pipeline file's folder (so a pipeline runs from any current directory); the node receives
- * it absolute. Outside the loader (a node's own tests) it is left as given.
+ * it absolute. Outside the loader (a node's own tests) it is left as given. A string argument
+ * is the default; `mustExist` makes it an input the loader checks (InputPathSpec).
  */
-export function pathParam(defaultPath?: string) {
+export function pathParam(opts: string | PathParamOptions = {}) {
+  const o: PathParamOptions = typeof opts === 'string' ? { default: opts } : opts;
   const s = z.string().min(1);
+  if (o.mustExist) inputSpecs.set(s, { mustExist: o.mustExist, check: o.check, relativeTo: o.relativeTo, fingerprint: o.fingerprint });
+  // Relative to a sibling param: kept as written (the node knows its base), and not a
+  // cwd-relative path when given with --set.
+  if (o.relativeTo) return o.default === undefined ? s : s.prefault(o.default);
   pathStrings.add(s);
   const p = s.transform((v) => (pathBase !== undefined && !path.isAbsolute(v) ? path.resolve(pathBase, v) : v));
   // prefault, not default: a default is taken as already parsed and would skip the resolving.
-  return defaultPath === undefined ? p : p.prefault(defaultPath);
+  return o.default === undefined ? p : p.prefault(o.default);
+}
+
+/** The input spec of an (unwrapped) schema made by pathParam({mustExist}), if it is one. */
+export function inputPathSpec(schema: unknown): InputPathSpec | undefined {
+  return typeof schema === 'object' && schema !== null ? inputSpecs.get(schema) : undefined;
 }
 
 /** Whether a (unwrapped) schema is the string inside a pathParam(): --set values for it are cwd-relative. */

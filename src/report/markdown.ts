@@ -1,8 +1,9 @@
-// report.md: the branches side by side (eval loss, new-token loss and accuracy before and
-// after, trainable parameters, training memory, adapter size, time), the loss-curve image,
-// and per-new-token accuracy. Every figure is read from the BranchRecords of the run.
-import { beforeAfter, tokensSeen, type BranchRecord } from './record.ts';
-import { fmtInt, fmtLoss, fmtPct, formatBytes } from './format.ts';
+// report.md: the branches side by side (eval loss, bits per byte, new-token loss and accuracy
+// before and after, trainable parameters, training memory, adapter size, time), the loss-curve
+// image, per-new-token accuracy across branches and each branch's per-token table. Every figure is read from the BranchRecords of the run.
+import { beforeAfter, commonAfterLabel, tokensSeen, type BranchRecord } from './record.ts';
+import { fmtInt, fmtLoss, fmtPct, formatBytes, newTokensLine } from './format.ts';
+import { perTokenTable } from './per-token.ts';
 
 export interface ReportInfo {
   title: string;
@@ -19,6 +20,8 @@ const arrow = (a: string, b: string) => `${a} → ${b}`;
 
 export function reportMarkdown(records: BranchRecord[], info: ReportInfo): string {
   const ba = records.map(beforeAfter);
+  // A run stopped early has no "after": its last evaluation is named by its step.
+  const last = commonAfterLabel(records);
   const head = `| | ${records.map((r) => cell(r.name)).join(' | ')} |`;
   const sep = `|---|${records.map(() => '---:').join('|')}|`;
   const row = (label: string, f: (r: BranchRecord, i: number) => string) => `| ${label} | ${records.map((r, i) => cell(f(r, i))).join(' | ')} |`;
@@ -34,9 +37,14 @@ export function reportMarkdown(records: BranchRecord[], info: ReportInfo): strin
     sep,
     row('embedding', (r) => r.mode),
     row('updates', (r) => `${fmtInt(r.steps)}${r.ended === 'end' ? '' : ` (${r.ended})`}`),
-    row('eval loss (before → after)', (_, i) => arrow(fmtLoss(ba[i].before?.loss), fmtLoss(ba[i].after?.loss))),
-    row('new-token loss (before → after)', (_, i) => arrow(fmtLoss(ba[i].before?.newTokenLoss), fmtLoss(ba[i].after?.newTokenLoss))),
-    row('new-token accuracy (before → after)', (_, i) => arrow(fmtPct(ba[i].before?.newTokenAcc), fmtPct(ba[i].after?.newTokenAcc))),
+    row(`eval loss (before → ${last})`, (_, i) => arrow(fmtLoss(ba[i].before?.loss), fmtLoss(ba[i].after?.loss))),
+    row(`new-token loss (before → ${last})`, (_, i) => arrow(fmtLoss(ba[i].before?.newTokenLoss), fmtLoss(ba[i].after?.newTokenLoss))),
+    row(`bits per byte (base model, own tokenizer → ${last})`, (_, i) => arrow(fmtLoss(ba[i].before?.baseOwn?.bitsPerByte), fmtLoss(ba[i].after?.bitsPerByte))),
+    row('bits per byte at step 0 (extended tokenizer)', (_, i) => fmtLoss(ba[i].before?.bitsPerByte)),
+    row(`new-token accuracy, pooled (before → ${last})`, (_, i) => arrow(fmtPct(ba[i].before?.newTokenAcc), fmtPct(ba[i].after?.newTokenAcc))),
+    row(`new-token accuracy, macro (before → ${last})`, (_, i) => arrow(fmtPct(ba[i].before?.newTokenMacroAcc), fmtPct(ba[i].after?.newTokenMacroAcc))),
+    row('new tokens', (r) => newTokensLine(r).split(';')[0]),
+    ...(last === 'last evaluation' ? [row('last evaluation at step', (_, i) => String(ba[i].after?.step ?? 'n/a'))] : []),
     row('trainable parameters', (r) => fmtInt(r.trainable.total)),
     row('… of which LoRA / token rows', (r) => `${fmtInt(r.trainable.lora)} / ${fmtInt(r.trainable.tokens)}`),
     row('training memory (params + grads + AdamW)', (r) => formatBytes(r.memory.total)),
@@ -48,6 +56,7 @@ export function reportMarkdown(records: BranchRecord[], info: ReportInfo): strin
     '',
     ...comparison(records),
     ...perToken(records),
+    ...records.flatMap((r) => perTokenTable(r, records.length > 1)),
   ];
   return lines.join('\n') + '\n';
 }

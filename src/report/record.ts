@@ -1,14 +1,18 @@
 // What a run report says about one train branch, gathered from the live snapshots that pass
 // through the summary/report node (train-step → evaluator → here → checkpoint-sink): the
-// evaluator's metrics at each evaluated step, the train loss of every update, trainable counts
-// and training memory read off the trainer itself, and the adapter folder once the sink wrote it.
-// Every number comes from the run; nothing is parsed back from text.
+// evaluator's metrics at each evaluated step, the train loss and scored tokens of every update,
+// trainable counts and training memory read off the trainer itself, and the adapter folder once
+// the sink wrote it. Every fact is also written to a journal in the run folder
+// (src/report/journal.ts), so a resumed leg reports the whole run, not only itself. Every
+// number comes from the run; nothing is parsed back from text.
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { TrainSnapshot } from '../train/items.ts';
+import { macroAccuracy, type TokenMetrics } from '../train/evaluate.ts';
 import type { StepRecord } from '../train/step.ts';
 import type { EmbeddingMode } from '../model/modes.ts';
 import { countParams } from '../model/params.ts';
+import { History, Journal } from './journal.ts';
 
 export interface EvalPoint {
   step: number;
@@ -22,7 +26,18 @@ export interface EvalPoint {
   tokens: number;
   /** Top-1 accuracy per new token (NaN when it never is a target). */
   perTokenAcc: Record<string, number>;
+  /** Mean of perTokenAcc over the new tokens that occur as targets (each token once). */
+  newTokenMacroAcc?: number;
+  /** Per new token that occurs as a target: positions, loss, accuracy, emission rate (report.md's table). */
+  perToken?: Record<string, TokenFigures>;
+  /** Loss in bits over the UTF-8 bytes of the scored targets (absent in journals of older runs). */
+  bitsPerByte?: number;
+  bytes?: number;
+  /** Step 0 only: the base model with its own tokenizer on the same eval text. */
+  baseOwn?: { tokens: number; loss: number; bytes: number; bitsPerByte: number };
 }
+
+export type TokenFigures = Pick<TokenMetrics, 'count' | 'loss' | 'acc' | 'emissionRate'>;
 
 /** Bytes training holds beyond the frozen model (float32 throughout). */
 export interface TrainingMemory {
@@ -55,12 +70,19 @@ export interface BranchRecord {
   trainable: { lora: number; tokens: number; total: number };
   memory: TrainingMemory;
   newTokens: string[];
+  /** Merge mode: the new tokens that only build a word, counted apart from the words (rows still trained and saved). */
+  intermediates?: string[];
+  /** New tokens the tokenizer marks special (chat markers): not words either. */
+  special?: string[];
   /** The base model folder the adapter applies to. */
   baseModel: string;
   adapter?: AdapterInfo;
-  /** Wall time from the first snapshot to the last, in seconds. */
+  /** Wall time from the first snapshot to the last, in seconds, summed over the legs of a resumed run. */
   seconds: number;
-  /** From train-step's step records ('step-event'), when connected: scored train tokens and mean tokens/s per update. */
+  /**
+   * Scored train tokens of all updates, and the mean tokens/s per update (from train-step's step
+   * events when connected, else tokens over wall time). Absent only when no update was made.
+   */
   throughput?: { tokens: number; tokensPerSec: number };
 }
 
@@ -69,49 +91,76 @@ const F32 = 4;
 export class BranchRecorder {
   private rec: BranchRecord | null = null;
   private started = 0;
-  private events?: { tokens: number; tokensPerSec: number };
+  /** Seconds from this leg's first snapshot to its last. */
+  private lastSec = 0;
+  private readonly journal: Journal | null;
+  /** This leg's facts; the journal's `prior` holds the earlier legs'. */
+  private readonly now = new History();
 
-  constructor(private readonly name: string) {}
+  /**
+   * `journal`: the file this branch's facts go to, and whether this leg resumes a run (then what
+   * earlier legs wrote there is part of the report). Without one, the report covers this leg.
+   */
+  constructor(private readonly name: string, journal?: { file: string; resume: boolean }) {
+    this.journal = journal ? new Journal(journal.file, journal.resume) : null;
+  }
+
+  private get sec(): number {
+    return (performance.now() - this.started) / 1000;
+  }
 
   /** Call for every snapshot, before passing it on (the trainer is live only until then). */
   observe(s: TrainSnapshot): void {
     const t = s.trainer;
     if (!this.rec) {
       this.started = performance.now();
+      // A resumed leg redoes the updates after its checkpoint: forget what earlier legs said of them.
+      this.journal?.prior.rewind(s.reason === 'step' ? s.step - 1 : s.step);
       const total = countParams(t.params);
       const lora = countParams(t.lora.params());
       this.rec = {
         name: this.name, mode: t.cfg.embedding, steps: 0, ended: 'running', trainLoss: [], evals: [],
         trainable: { lora, tokens: total - lora, total },
         memory: trainingMemory(total, t.opt.stateBytes()),
-        newTokens: [...t.tokens.newTokens], baseModel: s.baseModel, seconds: 0,
+        newTokens: [...t.tokens.newTokens], intermediates: intermediateTokens(s), special: specialTokens(s), baseModel: s.baseModel, seconds: 0,
       };
     }
     const r = this.rec;
     r.steps = s.step;
-    r.seconds = (performance.now() - this.started) / 1000;
-    if (s.reason === 'end' || s.reason === 'interrupt') r.ended = s.reason;
-    if (s.result) r.trainLoss.push({ step: s.step, loss: s.result.loss });
+    this.lastSec = this.sec;
+    if (s.reason === 'end' || s.reason === 'interrupt') {
+      r.ended = s.reason;
+      this.journal?.time(this.sec);
+    }
+    if (s.result) {
+      const p = { loss: s.result.loss, tokens: s.result.tokens };
+      this.now.steps.set(s.step, p);
+      this.journal?.step(this.sec, s.step, p);
+    }
     const m = s.metrics;
     // The evaluator re-attaches the last metrics to the end snapshot when it just evaluated that step.
-    if (m && r.evals.at(-1)?.step !== s.step) {
-      r.evals.push({
+    if (m && !this.now.evals.has(s.step)) {
+      const point: EvalPoint = {
         step: s.step, loss: m.loss, ppl: m.ppl, newTokenLoss: m.newToken.loss, newTokenAcc: m.newToken.acc,
         newTokenCount: m.newToken.count, tokens: m.tokens,
         perTokenAcc: Object.fromEntries(Object.entries(m.perToken).map(([k, v]) => [k, v.acc])),
-      });
+        newTokenMacroAcc: m.newToken.macroAcc ?? macroAccuracy(m.perToken),
+        // Tokens that never are a target (intermediates, words the eval split lacks) have no figures to keep.
+        perToken: Object.fromEntries(Object.entries(m.perToken).filter(([, v]) => v.count > 0)
+          .map(([k, v]) => [k, { count: v.count, loss: v.loss, acc: v.acc, emissionRate: v.emissionRate }])),
+        bitsPerByte: m.bitsPerByte, bytes: m.bytes, baseOwn: m.baseOwn,
+      };
+      this.now.evals.set(s.step, point);
+      this.journal?.eval(this.sec, point);
     }
   }
 
-  /** Drains train-step's step records (a PushQueue: never blocks the loop) into `throughput`. */
+  /** Drains train-step's step records (a PushQueue: never blocks the loop): tokens/s of each update. */
   async drainEvents(events: AsyncIterable<StepRecord>): Promise<void> {
-    let tokens = 0, rate = 0, n = 0;
     for await (const e of events) {
-      tokens += e.tokens;
-      rate += e.tokensPerSec;
-      n++;
+      this.now.rates.set(e.step, e.tokensPerSec);
+      this.journal?.rate(e.step, e.tokensPerSec);
     }
-    this.events = n > 0 ? { tokens, tokensPerSec: rate / n } : undefined;
   }
 
   /** Looks for the adapter folder the checkpoint sink wrote (call after the end snapshot went through). */
@@ -119,11 +168,42 @@ export class BranchRecorder {
     if (this.rec) this.rec.adapter = adapterInfo(dir);
   }
 
-  /** The record, or null when no snapshot came through (the branch never started). */
+  /**
+   * The record of the whole run (earlier legs and this one), or null when no snapshot came
+   * through (the branch never started).
+   */
   result(): BranchRecord | null {
-    if (this.rec && this.events) this.rec.throughput = this.events;
-    return this.rec;
+    const r = this.rec;
+    if (!r) return null;
+    const prior = this.journal?.prior ?? new History();
+    const merged = <V>(a: Map<number, V>, b: Map<number, V>) => [...new Map([...a, ...b])].sort((x, y) => x[0] - y[0]);
+    const steps = merged(prior.steps, this.now.steps);
+    r.trainLoss = steps.map(([step, p]) => ({ step, loss: p.loss }));
+    r.evals = merged(prior.evals, this.now.evals).map(([, e]) => e);
+    r.seconds = (this.journal?.priorSeconds ?? 0) + this.lastSec;
+    const tokens = steps.reduce((a, [, p]) => a + p.tokens, 0);
+    const done = new Set(steps.map(([step]) => step));
+    const rates = merged(prior.rates, this.now.rates).filter(([step]) => done.has(step)).map(([, v]) => v);
+    // Every update counts, whether or not its step event was drained: the line is never left out.
+    r.throughput = steps.length === 0 ? undefined : { tokens, tokensPerSec: rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : tokens / Math.max(r.seconds, 1e-9) };
+    return r;
   }
+}
+
+/** The trainer's new tokens whose ids the tokenizer marks as merge intermediates. */
+function intermediateTokens(s: TrainSnapshot): string[] {
+  const ids = new Set(s.tokenizer?.intermediateIds ?? []);
+  if (ids.size === 0) return [];
+  const { newTokenIds, newTokens } = s.trainer.tokens;
+  return newTokens.filter((_, k) => ids.has(newTokenIds[k]));
+}
+
+/** The trainer's new tokens that are special added tokens of the run's tokenizer. */
+function specialTokens(s: TrainSnapshot): string[] {
+  const added = s.tokenizer?.tokenizerJson?.added_tokens;
+  if (!Array.isArray(added)) return [];
+  const special = new Set(added.filter((t: { special?: boolean }) => t.special).map((t: { content: string }) => t.content));
+  return s.trainer.tokens.newTokens.filter((t) => special.has(t));
 }
 
 /** Params, their gradients (micro-batches of an accumulated update add into the same ones) and AdamW's moments. */
@@ -157,6 +237,21 @@ export function tokensSeen(r: BranchRecord): string[] {
   const last = r.evals.at(-1);
   if (!last) return [];
   return r.newTokens.filter((t) => Number.isFinite(last.perTokenAcc[t]));
+}
+
+/**
+ * What the last evaluation is called: 'after' once training ended; for a run stopped early (or
+ * still running) it was not after training, so it is named by its step: 'at step 20'.
+ */
+export function afterLabel(r: BranchRecord): string {
+  const { after } = beforeAfter(r);
+  return r.ended === 'end' || !after ? 'after' : `at step ${after.step}`;
+}
+
+/** The "after" label shared by branches side by side: theirs if they agree, else 'last evaluation'. */
+export function commonAfterLabel(records: BranchRecord[]): string {
+  const labels = new Set(records.map(afterLabel));
+  return labels.size === 1 ? [...labels][0] : 'last evaluation';
 }
 
 /** First and last evaluation: the "before" and "after" of a branch. */

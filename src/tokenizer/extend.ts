@@ -69,7 +69,10 @@ export function extendTokenizer(base: LoadedTokenizer, tokens: TokenCandidate[],
   // guards that claim (a failure here is a bug, not bad input).
   if (out.unfinished.length) throw new TokenizerUnsupported(`merge mode: ${out.unfinished.join(', ')} would not encode to one token`);
   const { tokenizerJson, tokenizerConfig, entries, report } = out;
-  const artifact = artifactFromFiles(tokenizerJson, tokenizerConfig, base.vocabSize, entries.map((e) => e.token), entries.map((e) => e.id));
+  const artifact = {
+    ...artifactFromFiles(tokenizerJson, tokenizerConfig, base.vocabSize, entries.map((e) => e.token), entries.map((e) => e.id)),
+    intermediateIds: entries.filter((e) => e.kind === 'intermediate').map((e) => e.id),
+  };
   return { artifact, report };
 }
 

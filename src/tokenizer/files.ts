@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { TokenizerFileInvalid } from '../errors.ts';
+import { ModelNotFound, TokenizerFileInvalid } from '../errors.ts';
 import { sortedJson } from '../io/json.ts';
 
 type Json = Record<string, unknown>;
@@ -24,6 +24,8 @@ export interface TokenizerFiles {
  * carries everything the tokenizer artifact needs.
  */
 export function readTokenizerFiles(dir: string): TokenizerFiles {
+  // A mistyped folder is said as such (the words `pipe eval` uses), not as a missing tokenizer.json.
+  if (!existsSync(dir)) throw new ModelNotFound(dir, 'no such folder');
   const jsonPath = path.join(dir, 'tokenizer.json');
   if (!existsSync(jsonPath)) throw new TokenizerFileInvalid(jsonPath, 'file not found (only fast tokenizers with a tokenizer.json are supported)');
   const tokenizerJson = parseJsonFile(jsonPath);

@@ -2,8 +2,23 @@
 // of their ports): the tokens discovery proposes and the (extended) tokenizer itself. Each kind
 // is a name and a description; nodes/_kinds.ts registers it with the framework and its type.
 
-export const TOKEN_LIST_KIND = { name: 'token-list', description: 'tokens to add, each with where it came from (list, template, mined) and its counts' };
-export const TOKENIZER_KIND = { name: 'tokenizer', description: "a tokenizer's files in memory (tokenizer.json, tokenizer_config.json) with its new tokens' ids" };
+export const TOKEN_LIST_KIND = {
+  name: 'token-list',
+  description: 'tokens to add, each with where it came from (list, template, mined) and its counts',
+  fields: { tokens: "{content, special, origin: 'list' | 'template' | 'mined', count?, pieces?, saved?}[]" },
+};
+export const TOKENIZER_KIND = {
+  name: 'tokenizer',
+  description: "a tokenizer's files in memory (tokenizer.json, tokenizer_config.json) with its new tokens' ids",
+  fields: {
+    tokenizerJson: 'object: parsed tokenizer.json',
+    tokenizerConfig: 'object: parsed tokenizer_config.json',
+    hash: 'string: sha256 of both (cache key)',
+    baseVocabSize: 'number: ids before extension',
+    newTokens: 'string[]',
+    newTokenIds: 'number[]: in the order of newTokens',
+  },
+};
 
 /** One token to add, from discovery. */
 export interface TokenCandidate {
@@ -35,4 +50,9 @@ export interface TokenizerArtifact {
   /** Ids given to the new tokens, in the order of `newTokens`. */
   newTokenIds: number[];
   newTokens: string[];
+  /**
+   * Merge mode: the new ids that only build a word (Ġace, Ġacet, … for Ġacetaminophen). They stay
+   * in the adapter (every logit needs its row) but reports count them apart from the words.
+   */
+  intermediateIds?: number[];
 }

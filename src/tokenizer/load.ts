@@ -188,6 +188,11 @@ export function loadTokenizer(from: string | TokenizerFiles | TokenizerArtifact)
   return new LoadedTokenizer(from);
 }
 
+/** Throws what loadTokenizer(dir) would: for checks of a model folder before a run starts. */
+export function checkTokenizerFolder(dir: string): void {
+  loadTokenizer(dir);
+}
+
 /** Builds the 'tokenizer' item; the hash covers both files, so any change gives a new cache key. */
 export function artifactFromFiles(
   tokenizerJson: Json,

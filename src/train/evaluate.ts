@@ -1,8 +1,11 @@
 // Held-out metrics of the current model over packed eval batches: loss and perplexity over every
-// scored token, and for the new tokens, at the positions whose target is a new token: loss,
-// top-1 accuracy, and how often the model emits each one compared with how often it should.
+// scored token, bits per byte over the bytes those tokens spell, and for the new tokens, at the
+// positions whose target is a new token: loss, top-1 accuracy (pooled over positions, and the
+// mean over the new tokens that occur as targets), and how often the model emits each one
+// compared with how often it should.
 import * as tf from '@tensorflow/tfjs';
-import { headScores } from '../model/head.ts';
+import { bitsPerByte } from '../model/eval.ts';
+import { headScores, type HeadColumns } from '../model/head.ts';
 import { forward } from '../model/llama.ts';
 import type { LlamaModel } from '../model/weights.ts';
 import type { StepBatch } from './step.ts';
@@ -24,35 +27,66 @@ export interface EvalMetrics {
   tokens: number;
   loss: number;
   ppl: number;
-  /** Over all positions whose target is any new token. */
-  newToken: { count: number; loss: number; acc: number };
+  /**
+   * With a byte table: the UTF-8 bytes the scored target tokens spell (src/tokenizer/bytes.ts) and
+   * the summed loss in bits over them. For packed batches the scored text is the decoded targets,
+   * so a base and an extended tokenizer scoring the same text count the same bytes.
+   */
+  bytes?: number;
+  bitsPerByte?: number;
+  /**
+   * Over all positions whose target is any new token (pooled: frequent tokens weigh more), and
+   * macroAcc, the mean accuracy over the new tokens that occur as targets (each token counts once).
+   */
+  newToken: { count: number; loss: number; acc: number; macroAcc?: number };
   perToken: Record<string, TokenMetrics>;
+  /**
+   * The base model with its own tokenizer on the same eval text (the evaluator adds it to the
+   * step-0 evaluation, src/train/base-eval.ts): what the trained adapter is compared with on bits per byte.
+   */
+  baseOwn?: { tokens: number; loss: number; bytes: number; bitsPerByte: number };
+}
+
+export interface EvaluateOptions {
+  /** UTF-8 bytes per id: adds bytes and bitsPerByte. */
+  byteLengths?: ArrayLike<number>;
+  /** Head columns to score against (default: the model's own; the base eval passes the base head alone). */
+  columns?: HeadColumns;
+}
+
+/** Mean accuracy over the tokens that occur as targets (count > 0); NaN when none does. */
+export function macroAccuracy(perToken: Record<string, Pick<TokenMetrics, 'count' | 'acc'>>): number {
+  const seen = Object.values(perToken).filter((m) => m.count > 0);
+  return seen.length === 0 ? NaN : seen.reduce((a, m) => a + m.acc, 0) / seen.length;
 }
 
 /** Per scored position of one batch: loss, top-1 id and the target, from the chunked head (no [N, V] logits). */
-function scoreBatch(model: LlamaModel, b: StepBatch): { nll: Float32Array; top1: Int32Array; targets: Int32Array } {
+export function scoreBatch(model: LlamaModel, b: StepBatch, cols: HeadColumns = model.tokens.headColumns()): { nll: Float32Array; top1: Int32Array; targets: Int32Array } {
   const hidden = forward(model, { inputIds: b.inputIds, B: b.B, T: b.T, positionIds: b.positionIds, documentIds: b.documentIds, output: 'hidden' });
   const h = hidden.reshape([b.B * b.T, hidden.shape[2]]) as tf.Tensor2D; // [N, H]
   try {
-    const s = headScores(h, b.targets, model.tokens.headColumns());
+    const s = headScores(h, b.targets, cols);
     return { nll: s.nll, top1: s.top1, targets: Int32Array.from(s.rows, (r) => b.targets[r]) };
   } finally {
     tf.dispose([hidden, h]);
   }
 }
 
-export function evaluate(model: LlamaModel, batches: Iterable<StepBatch>, newTokenIds: number[], newTokens: string[]): EvalMetrics {
+export function evaluate(model: LlamaModel, batches: Iterable<StepBatch>, newTokenIds: number[], newTokens: string[], opts: EvaluateOptions = {}): EvalMetrics {
   const index = new Map(newTokenIds.map((id, k) => [id, k]));
   const n = newTokenIds.length;
   const count = new Float64Array(n), lossSum = new Float64Array(n), right = new Float64Array(n), predicted = new Float64Array(n);
   let tokens = 0;
   let total = 0;
+  let bytes = 0;
+  const byteLengths = opts.byteLengths;
   for (const b of batches) {
-    const { nll, top1, targets } = scoreBatch(model, b);
+    const { nll, top1, targets } = scoreBatch(model, b, opts.columns);
     for (let i = 0; i < nll.length; i++) {
       const target = targets[i];
       tokens++;
       total += nll[i];
+      if (byteLengths) bytes += byteLengths[target];
       const p = index.get(top1[i]);
       if (p !== undefined) predicted[p]++;
       const k = index.get(target);
@@ -73,5 +107,7 @@ export function evaluate(model: LlamaModel, batches: Iterable<StepBatch>, newTok
     newRight += right[k];
   }
   const loss = total / tokens;
-  return { tokens, loss, ppl: Math.exp(loss), newToken: { count: newCount, loss: newLoss / newCount, acc: newRight / newCount }, perToken };
+  const newToken = { count: newCount, loss: newLoss / newCount, acc: newRight / newCount, macroAcc: macroAccuracy(perToken) };
+  const out: EvalMetrics = { tokens, loss, ppl: Math.exp(loss), newToken, perToken };
+  return byteLengths ? { ...out, bytes, bitsPerByte: bitsPerByte(total, bytes) } : out;
 }

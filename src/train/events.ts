@@ -4,6 +4,8 @@
 import type { EmbeddingMode } from '../model/modes.ts';
 import type { EvalMetrics } from './evaluate.ts';
 import type { TrainSnapshot } from './items.ts';
+import type { DataPlan } from './data-plan.ts';
+import type { RunEstimate } from './estimate.ts';
 import type { MemoryPlan } from './memory-plan.ts';
 import type { StepPlan } from './step-memory.ts';
 import type { StepRecord } from './step.ts';
@@ -20,6 +22,8 @@ export type TrainEvent =
    * the threads it allows.
    */
   | { type: 'memory-plan'; mode: EmbeddingMode; lines: string[]; plan: MemoryPlan; step?: StepPlan; threads?: number }
+  /** How many updates and epochs the data gives, and the estimated tokens and wall time (`pipe run --dry-run` prints `lines`); the plan's fields when the packer sent one. */
+  | ({ type: 'data-plan'; lines: string[]; estimate?: RunEstimate } & Partial<DataPlan>)
   /** One evaluation: the metrics.jsonl line without the per-token table. */
   | ({ type: 'eval'; step: number; final: boolean; time?: string; perToken?: undefined } & Omit<EvalMetrics, 'perToken'>)
   | { type: 'checkpoint'; step: number; dir: string; reason: TrainSnapshot['reason'] }

@@ -14,8 +14,23 @@ export const TRAIN_STATE_KIND = {
   name: 'train-state',
   description: 'the live trainer after an update (and at start and end); one reader per edge: evaluate, report and checkpoint it in one chain',
   linear: true,
+  fields: {
+    trainer: 'Trainer: the live model, optimizer and token table (read it before the next item is asked for)',
+    step: 'number: updates done',
+    reason: "'start' | 'step' | 'end' | 'interrupt'",
+    result: 'step-event? : the update just made',
+    consumed: 'number: train batches read',
+    metrics: 'EvalMetrics? : set by the evaluator (loss, ppl, newToken {loss, acc}, ...)',
+    baseModel: 'string: base model folder',
+    tokenizer: 'tokenizer: the extended tokenizer',
+    checkpointRoot: 'string: folder of the checkpoints',
+  },
 };
-export const STEP_EVENT_KIND = { name: 'step-event', description: 'one optimizer update: step, loss, grad norm, lr, scored tokens, tokens/s' };
+export const STEP_EVENT_KIND = {
+  name: 'step-event',
+  description: 'one optimizer update: step, loss, grad norm, lr, scored tokens, tokens/s',
+  fields: { step: 'number', loss: 'number', gradNorm: 'number', lr: 'number', tokens: 'number: scored tokens', tokensPerSec: 'number' },
+};
 
 /**
  * item: 'train-state' — the live trainer after an update, or at the end of training. A snapshot

@@ -38,7 +38,7 @@ export async function* trainLoop(o: LoopOptions): AsyncGenerator<TrainSnapshot> 
   let micro: StepBatch[] = [];
   let waitFrom = performance.now();
   let last = performance.now();
-  while (t.step < t.cfg.steps && !o.signal.aborted) {
+  while (t.step < t.totalSteps && !o.signal.aborted) {
     const r = await it.next();
     if (r.done) break;
     consumed++;
@@ -64,7 +64,7 @@ export async function* trainLoop(o: LoopOptions): AsyncGenerator<TrainSnapshot> 
     waitFrom = performance.now();
   }
   // A partial accumulation is not an update: a resumed run reads those batches again.
-  const reason = t.step >= t.cfg.steps ? 'end' : o.signal.aborted ? 'interrupt' : 'end';
+  const reason = t.step >= t.totalSteps ? 'end' : o.signal.aborted ? 'interrupt' : 'end';
   yield { ...o.base, trainer: t, step: t.step, reason, consumed: consumed - micro.length };
 }
 

@@ -97,7 +97,7 @@ export async function trainStepParallel(t: Trainer, micro: StepBatch[], dp: Data
 
 /** Clip, check, AdamW: the update proper, from the summed gradients of all micro-batches. */
 function applyUpdate(t: Trainer, grads: GradSink, { loss, tokens }: { loss: number; tokens: number }): StepUpdate {
-  const factor = lrFactor(t.cfg.schedule, t.step, t.cfg.steps);
+  const factor = lrFactor(t.cfg.schedule, t.step, t.totalSteps);
   if (tokens === 0) return { step: t.step, loss: NaN, gradNorm: 0, lr: t.cfg.lr * factor, tokens: 0 }; // nothing scored: no update
   const { norm: gradNorm, coef } = clipGradNorm(grads, t.cfg.maxGradNorm);
   t.watchdog.check(t.step + 1, loss, gradNorm);
@@ -106,10 +106,14 @@ function applyUpdate(t: Trainer, grads: GradSink, { loss, tokens }: { loss: numb
   return { step: t.step, loss, gradNorm, lr: t.cfg.lr * factor, tokens };
 }
 
-/** The fixed-width per-step log line: step | loss | grad norm | lr | tok/s | batch wait | tensors | heap. */
-export function stepLine(r: StepRecord, waitMs: number): string {
+/**
+ * The fixed-width per-step log line: time | step | loss | grad norm | lr | tok/s | batch wait | tensors | heap.
+ * The ISO time (always 24 characters) lets a slow stretch of a long run be matched with what else happened then.
+ */
+export function stepLine(r: StepRecord, waitMs: number, at: Date = new Date()): string {
   const heapMb = process.memoryUsage().heapUsed / 2 ** 20;
   return [
+    at.toISOString(),
     `step ${String(r.step).padStart(6)}`,
     `loss ${r.loss.toFixed(4).padStart(8)}`,
     `gnorm ${r.gradNorm.toExponential(2).padStart(9)}`,

@@ -42,6 +42,11 @@ export interface Trainer {
   watchdog: Watchdog;
   /** Optimizer updates done. */
   step: number;
+  /**
+   * Updates this run will make: cfg.steps, or fewer when the data has fewer batches and the
+   * packer was told its number of epochs (src/train/data-plan.ts). The lr schedule decays over these.
+   */
+  totalSteps: number;
   tokens: TokenSetup;
   /** Rebuild each layer's activations in the backward instead of keeping them (train-step `recompute`). */
   recompute: boolean;
@@ -80,7 +85,7 @@ export function createTrainer(model: LlamaModel, cfg: TrainConfig, tokens: Token
   ].filter((g) => g.params.length > 0);
   const t: Trainer = {
     cfg, model, lora, table, opt: new AdamW(groups, { betas: cfg.betas, eps: cfg.eps }),
-    params: groups.flatMap((g) => g.params), rng: Rng.seeded(seed, 'dropout'), watchdog: new Watchdog(cfg.watchdog), step: 0, tokens,
+    params: groups.flatMap((g) => g.params), rng: Rng.seeded(seed, 'dropout'), watchdog: new Watchdog(cfg.watchdog), step: 0, totalSteps: cfg.steps, tokens,
     recompute: cfg.recompute === 'always',
   };
   model.adapters = lora;
@@ -109,7 +114,7 @@ export function checkpointContents(t: Trainer, baseModelNameOrPath: string, data
   return {
     adapter: adapterContents(t, baseModelNameOrPath),
     optimizer: t.opt.exportState(),
-    state: { step: t.step, totalSteps: t.cfg.steps, rng: t.rng.state(), data, configHash: configHash(t), evalLoss },
+    state: { step: t.step, totalSteps: t.totalSteps, rng: t.rng.state(), data, configHash: configHash(t), evalLoss },
   };
 }
 

@@ -18,6 +18,7 @@ export function mainContext<P = any>(
     dryRun: false,
     events: { emit: (e) => void o.events?.push(e) },
     reject: o.reject ?? (() => assert.fail('no rejects expected')),
+    status: () => {},
     runOnPool: o.runOnPool ?? (() => assert.fail('runOnPool not expected')),
   };
 }

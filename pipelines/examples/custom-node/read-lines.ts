@@ -7,7 +7,8 @@ export default defineNode({
   name: 'read-lines',
   description: 'non-empty lines of a text file',
   params: z.strictObject({
-    file: pathParam().describe('text file, relative to the pipeline file'),
+    // mustExist: a missing file is an error of `pipe validate`, before anything runs.
+    file: pathParam({ mustExist: 'file' }).describe('text file, relative to the pipeline file'),
     limit: z.number().int().positive().optional().describe('stop after this many lines'),
   }),
   inputs: {},

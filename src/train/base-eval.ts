@@ -1,0 +1,102 @@
+// The base model with its own tokenizer on the evaluator's eval text: the honest "before" of bits
+// per byte. The step-0 evaluation scores the base weights through the EXTENDED tokenizer (new rows
+// initialised, never trained); the base model was never asked to predict those ids. Here the eval
+// batches are cut back into text and re-encoded with the base tokenizer, and the step-0 model
+// (LoRA still zero, every base row as loaded) is scored against the base head columns only.
+//
+// Which text is scored: per document fragment of a packed row, the runs of scored target tokens
+// (e.g. the assistant turns) are scored, the runs between them are context. Each run is turned into
+// its exact text (src/tokenizer/bytes.ts idsText) and encoded on its own with the base tokenizer,
+// so the scored bytes are the same for both tokenizers. Encoding runs apart may cut a base token
+// at a run boundary that a whole-text encoding would not; the chat markers sit at those boundaries.
+// Only byte-level tokenizers are re-encoded: for SentencePiece ones a run's leading space would
+// be doubled by the Metaspace prefix, so no baseline is given (undefined).
+import * as tf from '@tensorflow/tfjs';
+import { PAD_DOCUMENT } from '../io/arrow.ts';
+import { IGNORE_INDEX, type HeadColumns } from '../model/head.ts';
+import type { LlamaModel } from '../model/weights.ts';
+import { idsText, tokenByteLengths } from '../tokenizer/bytes.ts';
+import type { LoadedTokenizer } from '../tokenizer/load.ts';
+import { evaluate, type EvalMetrics } from './evaluate.ts';
+import type { StepBatch } from './step.ts';
+
+interface Fragment {
+  ids: number[];
+  /** scored[k]: whether ids[k] is the target of a scored position (ids[0] never is). */
+  scored: boolean[];
+}
+
+/** Document fragments of one row: contiguous positions of one document id, padding left out. */
+function rowFragments(b: StepBatch, row: number): Fragment[] {
+  const out: Fragment[] = [];
+  const at = row * b.T;
+  for (let s = 0; s < b.T; ) {
+    const doc = b.documentIds[at + s];
+    let e = s + 1;
+    while (e < b.T && b.documentIds[at + e] === doc) e++;
+    if (doc !== PAD_DOCUMENT) {
+      const ids = Array.from(b.inputIds.subarray(at + s, at + e));
+      out.push({ ids, scored: ids.map((_, k) => k > 0 && b.targets[at + s + k - 1] !== IGNORE_INDEX) });
+    }
+    s = e;
+  }
+  return out;
+}
+
+/** The same fragment in the base tokenizer's ids: each run of scored / context tokens re-encoded on its own. */
+function reencode(f: Fragment, ext: LoadedTokenizer, base: LoadedTokenizer): Fragment {
+  const out: Fragment = { ids: [], scored: [] };
+  for (let s = 0; s < f.ids.length; ) {
+    let e = s + 1;
+    while (e < f.ids.length && f.scored[e] === f.scored[s]) e++;
+    const ids = base.encode(idsText(ext, f.ids.slice(s, e)), { addSpecialTokens: false });
+    for (const id of ids) out.ids.push(id), out.scored.push(f.scored[s]);
+    s = e;
+  }
+  if (out.scored.length > 0) out.scored[0] = false; // nothing predicts a fragment's first token
+  return out;
+}
+
+/** One batch of base ids per eval batch: each row holds its fragments re-encoded, rows padded to the longest. */
+export function reencodeBatches(batches: StepBatch[], ext: LoadedTokenizer, base: LoadedTokenizer): StepBatch[] {
+  return batches.map((b) => {
+    const rows = Array.from({ length: b.B }, (_, r) => rowFragments(b, r).map((f) => reencode(f, ext, base)));
+    const T = Math.max(2, ...rows.map((fs) => fs.reduce((n, f) => n + f.ids.length, 0)));
+    const inputIds = new Int32Array(b.B * T); // [B*T]
+    const targets = new Int32Array(b.B * T).fill(IGNORE_INDEX);
+    const positionIds = new Int32Array(b.B * T);
+    const documentIds = new Int32Array(b.B * T).fill(PAD_DOCUMENT);
+    rows.forEach((fs, r) => {
+      let at = r * T;
+      fs.forEach((f, d) => {
+        f.ids.forEach((id, k) => {
+          inputIds[at + k] = id;
+          positionIds[at + k] = k;
+          documentIds[at + k] = d;
+          if (f.scored[k]) targets[at + k - 1] = id;
+        });
+        at += f.ids.length;
+      });
+    });
+    return { B: b.B, T, inputIds, targets, positionIds, documentIds };
+  });
+}
+
+/**
+ * Loss and bits per byte of the base model with the base tokenizer on the eval batches' text.
+ * `model` must still hold the base weights (the step-0 trainer); `baseRows` is the checkpoint's
+ * head rows, so new tokens' columns are left out of the softmax. Undefined for non-byte-level tokenizers.
+ */
+export function evaluateBaseOwn(model: LlamaModel, batches: StepBatch[], ext: LoadedTokenizer, base: LoadedTokenizer, baseRows: number): EvalMetrics['baseOwn'] {
+  if (ext.scheme.kind !== 'byte-level' || base.scheme.kind !== 'byte-level') return undefined;
+  const own = model.tokens.headColumns();
+  const rows = Math.min(own.head.shape[0], baseRows);
+  const head = rows === own.head.shape[0] ? own.head : (tf.slice(own.head, [0, 0], [rows, own.head.shape[1]]) as tf.Tensor2D); // [V0, D]
+  const columns: HeadColumns = { head, masked: [], extra: null, extraIds: [] };
+  try {
+    const m = evaluate(model, reencodeBatches(batches, ext, base), [], [], { byteLengths: tokenByteLengths(base), columns });
+    return { tokens: m.tokens, loss: m.loss, bytes: m.bytes!, bitsPerByte: m.bitsPerByte! };
+  } finally {
+    if (head !== own.head) head.dispose();
+  }
+}
