@@ -325,3 +325,19 @@ export class AdapterMismatch extends TokenpipeError {
     super('ADAPTER_MISMATCH', detail);
   }
 }
+
+// --- tools and benches (random model generator, bench harness) ---
+
+/** tools/random-model.ts cannot build what was asked: unknown shape, bad override, tokenizer/config disagreement. */
+export class RandomModelInvalid extends TokenpipeError {
+  constructor(detail: string) {
+    super('RANDOM_MODEL_INVALID', `random model: ${detail}`);
+  }
+}
+
+/** A bench was started with options it cannot use (unknown shape or mode, non-numeric count). */
+export class BenchOptionInvalid extends TokenpipeError {
+  constructor(detail: string) {
+    super('BENCH_OPTION_INVALID', `bench: ${detail}`);
+  }
+}

@@ -1,0 +1,83 @@
+// Tokenization throughput of the packer's pool path (tokenize on worker threads, pack on the main
+// thread), the way a pipeline runs it: MB/s of text with 1, 2 and all threads, Llama 3.1 tokenizer,
+// Brown corpus paragraphs. Shared by data.bench.ts and train-pipeline.bench.ts.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { RunPool } from '../src/pipeline/pool.ts';
+import { createPacker, PackerParams } from '../src/data/packer.ts';
+import type { Document } from '../src/data/items.ts';
+import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
+import { brownTexts, lenmlArtifact } from '../test/helpers/data.ts';
+import type { BenchResult } from './run.ts';
+
+/** Brown corpus paragraphs (tags stripped), repeated up to ~`mb` MB of text. */
+export function brownDocs(mb: number): Document[] {
+  const texts = brownTexts(['ca01', 'ca02', 'ca03', 'ca04', 'ca05', 'cb01', 'cc01', 'cd01']);
+  const docs: Document[] = [];
+  let bytes = 0;
+  for (let i = 0; bytes < mb * 2 ** 20; i++) {
+    const text = `${i} ${texts[i % texts.length]}`;
+    bytes += text.length;
+    docs.push({ id: String(i), text, split: 'train', source: { file: 'brown' } });
+  }
+  return docs;
+}
+
+async function tokenizeThroughput(threads: number, docs: Document[], tok: TokenizerArtifact, dir: string): Promise<{ mbps: number; tps: number }> {
+  const pool = new RunPool({ threads });
+  try {
+    await pool.warm();
+    const params = PackerParams.parse({ seqLen: 1024, batchSize: 8, cache: false, concurrency: threads * 2, spill: false });
+    const env = { name: `t${threads}`, runDir: dir, seed: 0, runOnPool: <T>(m: string, e: string, a: unknown) => pool.call<T>(m, e, a) };
+    // Warm-up: every thread builds its tokenizer once (that cost is per run, not per document).
+    const warm = createPacker(
+      (async function* () {
+        yield* docs.slice(0, threads * 64);
+      })(),
+      Promise.resolve(tok),
+      null,
+      { ...params, docsPerTask: 1 },
+      { ...env, name: `w${threads}` },
+    );
+    await warm.built;
+    const t0 = performance.now();
+    const h = createPacker(
+      (async function* () {
+        yield* docs;
+      })(),
+      Promise.resolve(tok),
+      null,
+      params,
+      env,
+    );
+    await h.built;
+    const s = (performance.now() - t0) / 1000;
+    const chars = docs.reduce((n, d) => n + d.text.length, 0);
+    return { mbps: chars / 2 ** 20 / s, tps: h.status.stats!.train.tokens / s };
+  } finally {
+    await pool.close();
+  }
+}
+
+/** Rows for 1, 2 and all threads, and the 2-thread speedup over one (issue 14 asks >= 1.8x). */
+export async function tokenizeRows(mb: number): Promise<BenchResult[]> {
+  const rows: BenchResult[] = [];
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tp-bench-tokenize-'));
+  try {
+    const tok = lenmlArtifact('tokenizer-llama3_1', 128256);
+    const docs = brownDocs(mb);
+    const all = os.availableParallelism();
+    const rate = new Map<number, number>();
+    for (const threads of [...new Set([1, 2, all])]) {
+      const r = await tokenizeThroughput(threads, docs, tok, path.join(dir, `run${threads}`));
+      rate.set(threads, r.mbps);
+      const label = threads === all ? `${threads} (all)` : String(threads);
+      rows.push({ name: `tokenize+pack ${label} threads`, value: r.mbps, unit: 'MB/s', note: `${Math.round(r.tps)} tok/s, Llama 3.1 tokenizer, Brown corpus, ${mb} MB` });
+    }
+    rows.push({ name: 'tokenize+pack 2 threads / 1 thread', value: rate.get(2)! / rate.get(1)!, unit: 'x' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}

@@ -1,0 +1,73 @@
+// The PyTorch side of the train bench: bench/torch_step.py on the same folder, mode and sizes, run by
+// /usr/bin/python3 when it has torch (apt python3-torch as is: Debian's reference BLAS, recorded).
+// A run stopped by the time limit still yields a rate from its progress lines when one update (or, with
+// gradient accumulation, one micro-batch) finished.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT, runChild, type StepRun } from './children.ts';
+import { median } from './stats.ts';
+
+export const PYTHON = '/usr/bin/python3';
+
+export interface TorchInfo {
+  version: string;
+  blas: string;
+  blasLibrary: string | null;
+  config: string;
+}
+
+/** torch's version and BLAS, or null when /usr/bin/python3 has no torch. */
+export function torchInfo(): TorchInfo | null {
+  if (!existsSync(PYTHON)) return null;
+  const code =
+    'import json, os, torch\n' +
+    "lib = '/usr/lib/x86_64-linux-gnu/libblas.so.3'\n" +
+    'cfg = torch.__config__.show()\n' +
+    "blas = next((s.split('=', 1)[1] for s in cfg.replace(',', ' ').split() if s.startswith('BLAS_INFO=')), 'unknown')\n" +
+    "print(json.dumps({'version': torch.__version__, 'blas': blas, 'blasLibrary': os.path.realpath(lib) if os.path.exists(lib) else None, 'config': cfg}))";
+  const r = spawnSync(PYTHON, ['-c', code], { encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0) return null;
+  return JSON.parse(r.stdout) as TorchInfo;
+}
+
+export interface TorchJob {
+  model: string;
+  mode: string;
+  B: number;
+  T: number;
+  accum: number;
+  threads: number;
+  steps: number;
+  warmup: number;
+}
+
+export async function runTorch(job: TorchJob, maxSeconds: number): Promise<StepRun> {
+  const args = [
+    path.join(ROOT, 'bench', 'torch_step.py'), '--model', job.model, '--mode', job.mode, '--batch', String(job.B), '--seq', String(job.T),
+    '--accum', String(job.accum), '--threads', String(job.threads), '--steps', String(job.steps), '--warmup', String(job.warmup),
+  ];
+  const r = await runChild(PYTHON, args, maxSeconds);
+  const tokens = job.B * job.T * job.accum;
+  const final = r.events.at(-1) as { seconds_per_step?: number; peak_rss_bytes?: number } | undefined;
+  if (r.status === 'ok' && final?.seconds_per_step) {
+    return { status: 'ok', measured: true, secondsPerStep: final.seconds_per_step, tokensPerSec: tokens / final.seconds_per_step, peakRssBytes: final.peak_rss_bytes ?? null, raw: final };
+  }
+  // Stopped or crashed: fall back on the progress lines.
+  const steps = [...r.stderr.matchAll(/^step (\d+)\/\d+: ([\d.]+) s/gm)].map((m) => ({ k: Number(m[1]), s: Number(m[2]) }));
+  const measured = steps.filter((x) => x.k > job.warmup).map((x) => x.s);
+  const micros = [...r.stderr.matchAll(/^micro (\d+)\/(\d+) of step \d+: ([\d.]+) s/gm)].map((m) => ({ m: Number(m[1]), of: Number(m[2]), s: Number(m[3]) }));
+  let est: number | null = null;
+  let how = '';
+  if (measured.length > 0) [est, how] = [median(measured), `${measured.length} of ${job.steps} steps`];
+  else if (steps.length > 0) [est, how] = [steps[0].s, 'the warm-up step only'];
+  else if (micros.length > 0) {
+    const last = micros.at(-1)!;
+    [est, how] = [(last.s / last.m) * last.of, `${last.m}/${last.of} micro-batches of the first update, scaled to ${last.of}`];
+  }
+  const why = r.status === 'crashed' ? `crashed: ${r.reason}` : `${r.status} (${r.reason})`;
+  return {
+    status: r.status, measured: measured.length > 0, secondsPerStep: est, tokensPerSec: est ? tokens / est : null, peakRssBytes: null,
+    note: est ? `${why}; rate from ${how}` : why, raw: { stderrTail: r.stderr.split('\n').slice(-5) },
+  };
+}
