@@ -28,7 +28,8 @@ async function tokenizeThroughput(threads: number, docs: Document[], tok: Tokeni
   const pool = new RunPool({ threads });
   try {
     await pool.warm();
-    const params = PackerParams.parse({ seqLen: 1024, batchSize: 8, cache: false, concurrency: threads * 2, spill: false });
+    // The packer's own concurrency (two tasks per core in flight), as a pipeline runs it.
+    const params = PackerParams.parse({ seqLen: 1024, batchSize: 8, cache: false, spill: false });
     const env = { name: `t${threads}`, runDir: dir, seed: 0, runOnPool: <T>(m: string, e: string, a: unknown) => pool.call<T>(m, e, a) };
     // Warm-up: every thread builds its tokenizer once (that cost is per run, not per document).
     const warm = createPacker(
