@@ -42,6 +42,7 @@ nodes:
   assert.match(r.stderr, /frozen weights [\d.]+ GiB/);
   for (const knob of ['seqLen', 'batchSize', 'gradAccumulation']) assert.match(r.stderr, new RegExp(knob));
   assert.match(r.stderr, /this model needs a backend with more memory/);
+  assert.doesNotMatch(r.stderr, /^  at /m, 'a refusal says what to change, not where in tokenpipe it was raised');
   const runDir = /run folder: (\S+)/.exec(r.stderr)![1];
   assert.ok(existsSync(path.join(runDir, 'memory-plan.txt')), 'the plan is kept in the run folder');
   assert.ok(!existsSync(path.join(runDir, 'checkpoints')) && !existsSync(path.join(runDir, 'adapter')), 'nothing was trained or written');

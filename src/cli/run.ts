@@ -1,7 +1,7 @@
 // pipe run FILE: validate, then run. Exit 0 completed, 1 failed, 2 invalid, 130 interrupted.
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../errors.ts';
+import { TokenpipeError, UsageError, WorkerError } from '../errors.ts';
 import { toMermaid } from '../pipeline/graph.ts';
 import { defaultProgressMode } from '../pipeline/progress.ts';
 import { exitCodeFor, makeRunDir, runPipeline, type RunOptions } from '../pipeline/run.ts';
@@ -91,8 +91,12 @@ export default defineCommand({
     for (const text of summaries) io.out(text + '\n');
     if (result.status === 'failed') {
       io.err(`pipe run: failed after ${secs}s: ${result.error?.message ?? 'unknown error'}`);
-      // Where in the node's own code it threw; the whole stack is in events.jsonl (run-end).
-      const at = userFrame((result.error?.cause as Error | undefined)?.stack);
+      // Where in the node's own code it threw; the whole stack is in events.jsonl (run-end). A
+      // tokenpipe error (a refused plan, a bad file) already says what is wrong and where: no frame;
+      // a WorkerError carries whatever a worker node threw, with that error's own stack.
+      const cause = result.error?.cause as Error | undefined;
+      const named = cause instanceof TokenpipeError && !(cause instanceof WorkerError);
+      const at = named ? undefined : userFrame(cause?.stack);
       if (at) io.err(`  at ${at}`);
     }
     else if (result.status === 'interrupted') io.err(`pipe run: interrupted after ${secs}s`);
