@@ -52,7 +52,8 @@ export function summaryLines(r: BranchRecord, title: string): string[] {
     info('adapter size', r.adapter ? `${formatBytes(r.adapter.weightsBytes)} weights, ${formatBytes(r.adapter.folderBytes)} folder` : 'n/a (no adapter folder found)'),
     info('adapter', r.adapter?.dir ?? 'n/a'),
   ];
-  if (r.adapter) lines.push(info('try it', `npx pipe generate --model ${r.baseModel} --adapter ${r.adapter.dir} --prompt '...'`));
+  // The adapter names its base model (pipe generate finds it); a chat template makes --chat the way in.
+  if (r.adapter) lines.push(info('try it', `npx pipe generate --adapter ${r.adapter.dir} ${r.adapter.chat ? "--chat --user '...'" : "--prompt '...'"}`));
   return lines;
 }
 

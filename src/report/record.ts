@@ -5,7 +5,7 @@
 // the sink wrote it. Every fact is also written to a journal in the run folder
 // (src/report/journal.ts), so a resumed leg reports the whole run, not only itself. Every
 // number comes from the run; nothing is parsed back from text.
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { TrainSnapshot } from '../train/items.ts';
 import { macroAccuracy, type TokenMetrics } from '../train/evaluate.ts';
@@ -55,6 +55,8 @@ export interface AdapterInfo {
   weightsBytes: number;
   /** All files of the folder (weights, config, tokenizer, README). */
   folderBytes: number;
+  /** Its tokenizer carries a chat template, so `pipe generate --chat` works on it. */
+  chat: boolean;
 }
 
 export interface BranchRecord {
@@ -229,7 +231,15 @@ export function adapterInfo(dir: string): AdapterInfo | undefined {
     folderBytes += st.size;
     if (n === 'adapter_model.safetensors') weightsBytes = st.size;
   }
-  return { dir, weightsBytes, folderBytes };
+  return { dir, weightsBytes, folderBytes, chat: hasChatTemplate(path.join(dir, 'tokenizer_config.json')) };
+}
+
+function hasChatTemplate(file: string): boolean {
+  try {
+    return Boolean((JSON.parse(readFileSync(file, 'utf8')) as { chat_template?: unknown }).chat_template);
+  } catch {
+    return false;
+  }
 }
 
 /** New tokens that were a target somewhere in the last evaluation (merge mode adds intermediate ids that never are). */
