@@ -67,7 +67,7 @@ test('base model with its own tokenizer: same loss as loaded alone, same bytes a
     const mine = evaluateBaseOwn(t.model, [batch], ext, base, t.table.baseVocabSize)!;
     assert.equal(extM.bytes, Buffer.byteLength(answer));
     assert.equal(mine.bytes, Buffer.byteLength(answer));
-    const re = reencodeBatches([batch], ext, base)[0];
+    const re = reencodeBatches([batch], ext, base)![0];
     const scored = Array.from(re.targets).filter((x) => x !== IGNORE_INDEX);
     assert.deepEqual(scored, Array.from(base.encode(answer, { addSpecialTokens: false })));
   } finally {

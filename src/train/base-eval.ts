@@ -9,8 +9,10 @@
 // its exact text (src/tokenizer/bytes.ts idsText) and encoded on its own with the base tokenizer,
 // so the scored bytes are the same for both tokenizers. Encoding runs apart may cut a base token
 // at a run boundary that a whole-text encoding would not; the chat markers sit at those boundaries.
-// Only byte-level tokenizers are re-encoded: for SentencePiece ones a run's leading space would
-// be doubled by the Metaspace prefix, so no baseline is given (undefined).
+// A SentencePiece (Metaspace) tokenizer prefixes every encoded text with its space marker, which
+// would add a space to each run: there a run is encoded after an anchor ("\n", a byte token that
+// merges with nothing) and the anchor's ids are dropped. Every re-encoded run must decode back to
+// exactly its text, or no baseline is given (undefined) rather than a figure over other bytes.
 import * as tf from '@tensorflow/tfjs';
 import { PAD_DOCUMENT } from '../io/arrow.ts';
 import { IGNORE_INDEX, type HeadColumns } from '../model/head.ts';
@@ -43,13 +45,48 @@ function rowFragments(b: StepBatch, row: number): Fragment[] {
   return out;
 }
 
+const ANCHOR = '\n';
+
+/** `text` in the base tokenizer's ids, as they would follow other text (no prefix marker added); null when they do not decode back to `text`. */
+function encodeRun(base: LoadedTokenizer, text: string): Int32Array | null {
+  if (base.scheme.kind === 'byte-level') return base.encode(text, { addSpecialTokens: false });
+  const anchor = base.encode(ANCHOR, { addSpecialTokens: false });
+  const ids = base.encode(ANCHOR + text, { addSpecialTokens: false });
+  const run = ids.subarray(anchor.length);
+  return anchor.every((id, k) => ids[k] === id) && idsText(base, run) === text ? run : null;
+}
+
+/**
+ * A run of extended ids in base ids. The base tokenizer's own special tokens (BOS, ...) keep their
+ * ids: encoded as text, a SentencePiece tokenizer would put its space marker after each of them
+ * again. The text between them is encoded with encodeRun.
+ */
+function encodeRunIds(run: number[], ext: LoadedTokenizer, base: LoadedTokenizer): number[] | null {
+  const special = new Set(base.addedTokens.filter((t) => t.special).map((t) => t.id));
+  const out: number[] = [];
+  for (let s = 0; s < run.length; ) {
+    if (special.has(run[s])) {
+      out.push(run[s++]);
+      continue;
+    }
+    let e = s + 1;
+    while (e < run.length && !special.has(run[e])) e++;
+    const ids = encodeRun(base, idsText(ext, run.slice(s, e)));
+    if (!ids) return null;
+    out.push(...ids);
+    s = e;
+  }
+  return out;
+}
+
 /** The same fragment in the base tokenizer's ids: each run of scored / context tokens re-encoded on its own. */
-function reencode(f: Fragment, ext: LoadedTokenizer, base: LoadedTokenizer): Fragment {
+function reencode(f: Fragment, ext: LoadedTokenizer, base: LoadedTokenizer): Fragment | null {
   const out: Fragment = { ids: [], scored: [] };
   for (let s = 0; s < f.ids.length; ) {
     let e = s + 1;
     while (e < f.ids.length && f.scored[e] === f.scored[s]) e++;
-    const ids = base.encode(idsText(ext, f.ids.slice(s, e)), { addSpecialTokens: false });
+    const ids = encodeRunIds(f.ids.slice(s, e), ext, base);
+    if (!ids) return null;
     for (const id of ids) out.ids.push(id), out.scored.push(f.scored[s]);
     s = e;
   }
@@ -57,10 +94,15 @@ function reencode(f: Fragment, ext: LoadedTokenizer, base: LoadedTokenizer): Fra
   return out;
 }
 
-/** One batch of base ids per eval batch: each row holds its fragments re-encoded, rows padded to the longest. */
-export function reencodeBatches(batches: StepBatch[], ext: LoadedTokenizer, base: LoadedTokenizer): StepBatch[] {
-  return batches.map((b) => {
-    const rows = Array.from({ length: b.B }, (_, r) => rowFragments(b, r).map((f) => reencode(f, ext, base)));
+/**
+ * One batch of base ids per eval batch: each row holds its fragments re-encoded, rows padded to the
+ * longest; null when some run does not re-encode to exactly its text.
+ */
+export function reencodeBatches(batches: StepBatch[], ext: LoadedTokenizer, base: LoadedTokenizer): StepBatch[] | null {
+  const all = batches.map((b) => Array.from({ length: b.B }, (_, r) => rowFragments(b, r).map((f) => reencode(f, ext, base))));
+  if (all.some((rows) => rows.some((fs) => fs.some((f) => f === null)))) return null;
+  return batches.map((b, i) => {
+    const rows = all[i] as Fragment[][];
     const T = Math.max(2, ...rows.map((fs) => fs.reduce((n, f) => n + f.ids.length, 0)));
     const inputIds = new Int32Array(b.B * T); // [B*T]
     const targets = new Int32Array(b.B * T).fill(IGNORE_INDEX);
@@ -85,16 +127,18 @@ export function reencodeBatches(batches: StepBatch[], ext: LoadedTokenizer, base
 /**
  * Loss and bits per byte of the base model with the base tokenizer on the eval batches' text.
  * `model` must still hold the base weights (the step-0 trainer); `baseRows` is the checkpoint's
- * head rows, so new tokens' columns are left out of the softmax. Undefined for non-byte-level tokenizers.
+ * head rows, so new tokens' columns are left out of the softmax. Undefined when the text does not re-encode exactly.
  */
 export function evaluateBaseOwn(model: LlamaModel, batches: StepBatch[], ext: LoadedTokenizer, base: LoadedTokenizer, baseRows: number): EvalMetrics['baseOwn'] {
-  if (ext.scheme.kind !== 'byte-level' || base.scheme.kind !== 'byte-level') return undefined;
+  if (base.scheme.kind === 'other') return undefined;
+  const reencoded = reencodeBatches(batches, ext, base);
+  if (!reencoded) return undefined;
   const own = model.tokens.headColumns();
   const rows = Math.min(own.head.shape[0], baseRows);
   const head = rows === own.head.shape[0] ? own.head : (tf.slice(own.head, [0, 0], [rows, own.head.shape[1]]) as tf.Tensor2D); // [V0, D]
   const columns: HeadColumns = { head, masked: [], extra: null, extraIds: [] };
   try {
-    const m = evaluate(model, reencodeBatches(batches, ext, base), [], [], { byteLengths: tokenByteLengths(base), columns });
+    const m = evaluate(model, reencoded, [], [], { byteLengths: tokenByteLengths(base), columns });
     return { tokens: m.tokens, loss: m.loss, bytes: m.bytes!, bitsPerByte: m.bitsPerByte! };
   } finally {
     if (head !== own.head) head.dispose();
