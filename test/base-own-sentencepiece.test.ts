@@ -5,42 +5,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { IGNORE_INDEX } from '../src/model/head.ts';
 import { evaluateText } from '../src/model/eval.ts';
 import { disposeModel, loadModel } from '../src/model/weights.ts';
 import { tokenByteLengths } from '../src/tokenizer/bytes.ts';
-import { extendTokenizer } from '../src/tokenizer/extend.ts';
-import { loadTokenizer } from '../src/tokenizer/load.ts';
 import { evaluateBaseOwn, reencodeBatches } from '../src/train/base-eval.ts';
 import { evaluate } from '../src/train/evaluate.ts';
-import { TrainConfig } from '../src/train/config.ts';
-import { createTrainer, disposeTrainer } from '../src/train/trainer.ts';
-import type { StepBatch } from '../src/train/step.ts';
+import { disposeTrainer } from '../src/train/trainer.ts';
+import { oneRow, stepZero } from './helpers/base-own.ts';
 
 const BASE = 'fixtures/models/llama';
 const TEXT = 'Is acetaminophen safe?\nYes, acetaminophen is safe at the usual dose, and ibuprofen too.';
 
-function oneRow(ids: Int32Array, scored: (k: number) => boolean): StepBatch {
-  const T = ids.length;
-  const targets = new Int32Array(T).fill(IGNORE_INDEX);
-  for (let k = 1; k < T; k++) if (scored(k)) targets[k - 1] = ids[k];
-  return { B: 1, T, inputIds: ids, targets, positionIds: Int32Array.from({ length: T }, (_, k) => k), documentIds: new Int32Array(T) };
-}
-
 test('SentencePiece: the base-own baseline scores the same bytes, and a whole text as pipe eval does', async () => {
   await tf.setBackend('cpu');
-  const base = loadTokenizer(BASE);
+  const { base, ext, artifact, t } = await stepZero(BASE, [{ content: 'acetaminophen', special: false, origin: 'mined' }], 'merge');
   assert.equal(base.scheme.kind, 'metaspace');
-  const { artifact } = extendTokenizer(base, [{ content: 'acetaminophen', special: false, origin: 'mined' }], { mode: 'merge' });
-  const ext = loadTokenizer(artifact);
-  const model = await loadModel(BASE);
-  const H = model.config.hiddenSize;
-  const n = artifact.newTokenIds.length;
-  const t = createTrainer(model, TrainConfig.parse({ steps: 2 }), {
-    newTokenIds: artifact.newTokenIds, newTokens: artifact.newTokens,
-    embedRows: Float32Array.from({ length: n * H }, (_, i) => Math.sin(i)),
-    headRows: Float32Array.from({ length: n * H }, (_, i) => Math.cos(i)),
-  }, 1);
   const alone = await loadModel(BASE);
   try {
     const ids = ext.encode(TEXT);

@@ -9,41 +9,21 @@ import { IGNORE_INDEX } from '../src/model/head.ts';
 import { evaluateText } from '../src/model/eval.ts';
 import { disposeModel, loadModel } from '../src/model/weights.ts';
 import { idsText, tokenByteLengths } from '../src/tokenizer/bytes.ts';
-import { extendTokenizer } from '../src/tokenizer/extend.ts';
-import { loadTokenizer } from '../src/tokenizer/load.ts';
 import { evaluateBaseOwn, reencodeBatches } from '../src/train/base-eval.ts';
 import { evaluate } from '../src/train/evaluate.ts';
-import { TrainConfig } from '../src/train/config.ts';
-import { createTrainer, disposeTrainer } from '../src/train/trainer.ts';
-import type { StepBatch } from '../src/train/step.ts';
+import { disposeTrainer } from '../src/train/trainer.ts';
+import { oneRow, stepZero } from './helpers/base-own.ts';
 
 const BASE = 'fixtures/base';
 const TEXT = '<|im_start|>user\nIs acetaminophen safe?<|im_end|>\n<|im_start|>assistant\nYes, acetaminophen is safe at the usual dose.<|im_end|>\n';
 
-/** One packed row holding `ids`; `scored(k)` says whether token k is a target. */
-function oneRow(ids: Int32Array, scored: (k: number) => boolean): StepBatch {
-  const T = ids.length;
-  const targets = new Int32Array(T).fill(IGNORE_INDEX);
-  for (let k = 1; k < T; k++) if (scored(k)) targets[k - 1] = ids[k];
-  return { B: 1, T, inputIds: ids, targets, positionIds: Int32Array.from({ length: T }, (_, k) => k), documentIds: new Int32Array(T) };
-}
-
 test('base model with its own tokenizer: same loss as loaded alone, same bytes as the extended batches', async () => {
   await tf.setBackend('cpu');
-  const base = loadTokenizer(BASE);
-  const { artifact } = extendTokenizer(base, [
+  const { base, ext, artifact, t } = await stepZero(BASE, [
     { content: '<|im_start|>', special: true, origin: 'template' },
     { content: '<|im_end|>', special: true, origin: 'template' },
     { content: 'acetaminophen', special: false, origin: 'mined' },
-  ], { mode: 'merge' });
-  const ext = loadTokenizer(artifact);
-  const model = await loadModel(BASE);
-  const H = model.config.hiddenSize;
-  const n = artifact.newTokenIds.length;
-  const t = createTrainer(model, TrainConfig.parse({ steps: 2 }), {
-    newTokenIds: artifact.newTokenIds, newTokens: artifact.newTokens,
-    embedRows: Float32Array.from({ length: n * H }, (_, i) => Math.sin(i)),
-  }, 1);
+  ], 'merge');
   const alone = await loadModel(BASE);
   try {
     const ids = ext.encode(TEXT);
