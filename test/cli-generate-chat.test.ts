@@ -83,6 +83,12 @@ test("--chat output equals the hand-written prompt's greedy reply, with the adap
   writeFileSync(file, JSON.stringify([{ role: 'system', content: SYSTEM }, { role: 'user', content: USER }]));
   const fromFile = await generateHere('--adapter', adapter, '--backend', 'cpu', '--max-new-tokens', '8', '--chat', '--messages', file);
   assert.equal(fromFile.stdout, expected);
+
+  // A role the templates do not know (a typo) is refused, naming the message and the roles.
+  writeFileSync(file, JSON.stringify([{ role: 'usr', content: USER }]));
+  const typo = await generateHere('--adapter', adapter, '--backend', 'cpu', '--chat', '--messages', file);
+  assert.equal(typo.status, 2);
+  assert.match(typo.stderr, /message 0 has role "usr"; expected one of system, user, assistant, tool/);
 });
 
 test('--chat without a template names the folder and the ways to give one', async () => {

@@ -37,6 +37,8 @@ export function chatMessages(v: OptionValues): Message[] {
   return [...(typeof v.system === 'string' ? [{ role: 'system', content: v.system }] : []), ...users.map((content) => ({ role: 'user', content }))];
 }
 
+const ROLES = ['system', 'user', 'assistant', 'tool'];
+
 function readMessages(file: string): Message[] {
   let json: unknown;
   try {
@@ -48,6 +50,11 @@ function readMessages(file: string): Message[] {
   return json.map((m, i) => {
     if (typeof m?.role !== 'string' || typeof m?.content !== 'string') {
       throw new UsageError(`--messages ${file}: message ${i} needs string "role" and "content"`);
+    }
+    // Chat templates branch on these roles; another name (a typo such as "usr") would be rendered
+    // by some templates as nothing at all, silently.
+    if (!ROLES.includes(m.role)) {
+      throw new UsageError(`--messages ${file}: message ${i} has role "${m.role}"; expected one of ${ROLES.join(', ')}`);
     }
     return { role: m.role, content: m.content };
   });
