@@ -98,7 +98,18 @@ async function runCallTask(task) {
   }
 }
 
+// The pool hands each thread up to two tasks at once (the next waits in the thread's port, ready
+// when the current one ends); they still run one after another, so a worker node's process() never
+// overlaps itself on a thread, even when it awaits.
+let running = Promise.resolve();
+
 export default function handle(task) {
+  const result = running.then(() => dispatch(task));
+  running = result.catch(() => {});
+  return result;
+}
+
+function dispatch(task) {
   switch (task.kind) {
     case 'node':
       return runNodeTask(task);
