@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { millionItemRun } from './helpers/backpressure.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tp-opbp-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -16,17 +15,7 @@ test.after(() => rmSync(tmp, { recursive: true, force: true }));
 test('a million items through a map operator node stay within the edge buffer of a slow sink', () => {
   const N = 1_000_000;
   const edgeBuffer = 16;
-  const script = fileURLToPath(new URL('./fixtures/pipeline/backpressure-run.ts', import.meta.url));
-  const child = spawnSync(process.execPath, ['--import', 'tsx', script, String(N), String(edgeBuffer), path.join(tmp, 'a'), 'operator'], {
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  assert.equal(child.status, 0, child.stderr);
-  const r = JSON.parse(child.stdout.trim().split('\n').pop()!);
-  assert.equal(r.status, 'completed', r.error);
-  assert.equal(r.produced, N);
-  assert.equal(r.slow, N);
-  assert.equal(r.fast, N);
+  const r = millionItemRun(N, edgeBuffer, path.join(tmp, 'a'), 'operator');
   // The same bound as a main-node map: the fan-out holds at most edgeBuffer, each stage one in hand.
   assert.ok(r.maxHeld <= edgeBuffer + 4, `source ran ${r.maxHeld} items ahead of the slow sink`);
   assert.ok(r.maxHeld >= edgeBuffer, `the fan-out buffer was never filled (${r.maxHeld}): the test did not exercise it`);

@@ -3,16 +3,10 @@
 // state from init() needs no locking.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { pipeHere, ROOT, runEvents } from './fixtures/train/tiny-pipeline.ts';
+import { runWorkerLineNode } from './helpers/worker-line-node.ts';
 
-const NODES = path.join(ROOT, 'test', 'fixtures', 'nodes');
-
-test("an async process() is never entered twice at once on one thread", async () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'tp-serial-'));
-  writeFileSync(path.join(dir, 'slow.ts'), `import { defineNode, z } from 'tokenpipe';
+test('an async process() is never entered twice at once on one thread', async () => {
+  const r = await runWorkerLineNode(`import { defineNode, z } from 'tokenpipe';
 export default defineNode({
   name: 'slow', description: 'awaits inside process and counts overlaps', params: z.strictObject({}),
   inputs: { in: { kind: 'stream', item: 'line' } }, outputs: { out: { kind: 'stream', item: 'line' } },
@@ -27,19 +21,8 @@ export default defineNode({
     return item;
   },
 });
-`);
-  const file = path.join(dir, 'p.yaml');
-  writeFileSync(file, `name: serial
-settings: { outputDir: ${JSON.stringify(path.join(dir, 'runs'))}, workers: 1 }
-nodes:
-  src: { use: ${JSON.stringify(path.join(NODES, 'lines.ts'))}, with: { count: 40 } }
-  slow: { use: ./slow.ts, from: src }
-  sink: { use: ${JSON.stringify(path.join(NODES, 'collect.ts'))}, from: slow }
-`);
-  const r = await pipeHere('run', file);
+`, 40);
   assert.equal(r.status, 0, r.stderr);
-  const end = runEvents(r.runDir).find((e) => e.type === 'run-end')!;
-  const stats = Object.fromEntries(end.nodes.map((n: { name: string }) => [n.name, n]));
-  assert.equal(stats.slow.out, 40);
-  assert.equal(stats.sink.in, 40);
+  assert.equal(r.node.out, 40);
+  assert.equal(r.sink.in, 40);
 });
