@@ -47,45 +47,49 @@ function rowFragments(b: StepBatch, row: number): Fragment[] {
 
 const ANCHOR = '\n';
 
-/** `text` in the base tokenizer's ids, as they would follow other text (no prefix marker added); null when they do not decode back to `text`. */
-function encodeRun(base: LoadedTokenizer, text: string): Int32Array | null {
-  if (base.scheme.kind === 'byte-level') return base.encode(text, { addSpecialTokens: false });
-  const anchor = base.encode(ANCHOR, { addSpecialTokens: false });
-  const ids = base.encode(ANCHOR + text, { addSpecialTokens: false });
-  const run = ids.subarray(anchor.length);
-  return anchor.every((id, k) => ids[k] === id) && idsText(base, run) === text ? run : null;
-}
+/** Extended ids of one run → base ids, or null when the run does not re-encode to exactly its text. */
+type RunEncoder = (run: number[]) => number[] | null;
 
 /**
- * A run of extended ids in base ids. The base tokenizer's own special tokens (BOS, ...) keep their
- * ids: encoded as text, a SentencePiece tokenizer would put its space marker after each of them
- * again. The text between them is encoded with encodeRun.
+ * Built once per evaluation (the special ids and the anchor's ids do not change). The base
+ * tokenizer's own special tokens (BOS, ...) keep their ids: encoded as text, a SentencePiece
+ * tokenizer would put its space marker after each of them again. The text between them is encoded
+ * as it would follow other text: as is for a byte-level tokenizer, after the anchor otherwise.
  */
-function encodeRunIds(run: number[], ext: LoadedTokenizer, base: LoadedTokenizer): number[] | null {
+function runEncoder(ext: LoadedTokenizer, base: LoadedTokenizer): RunEncoder {
   const special = new Set(base.addedTokens.filter((t) => t.special).map((t) => t.id));
-  const out: number[] = [];
-  for (let s = 0; s < run.length; ) {
-    if (special.has(run[s])) {
-      out.push(run[s++]);
-      continue;
+  const anchor = base.encode(ANCHOR, { addSpecialTokens: false });
+  const encodeText = (text: string): Int32Array | null => {
+    if (base.scheme.kind === 'byte-level') return base.encode(text, { addSpecialTokens: false });
+    const ids = base.encode(ANCHOR + text, { addSpecialTokens: false });
+    const run = ids.subarray(anchor.length);
+    return anchor.every((id, k) => ids[k] === id) && idsText(base, run) === text ? run : null;
+  };
+  return (run) => {
+    const out: number[] = [];
+    for (let s = 0; s < run.length; ) {
+      if (special.has(run[s])) {
+        out.push(run[s++]);
+        continue;
+      }
+      let e = s + 1;
+      while (e < run.length && !special.has(run[e])) e++;
+      const ids = encodeText(idsText(ext, run.slice(s, e)));
+      if (!ids) return null;
+      out.push(...ids);
+      s = e;
     }
-    let e = s + 1;
-    while (e < run.length && !special.has(run[e])) e++;
-    const ids = encodeRun(base, idsText(ext, run.slice(s, e)));
-    if (!ids) return null;
-    out.push(...ids);
-    s = e;
-  }
-  return out;
+    return out;
+  };
 }
 
 /** The same fragment in the base tokenizer's ids: each run of scored / context tokens re-encoded on its own. */
-function reencode(f: Fragment, ext: LoadedTokenizer, base: LoadedTokenizer): Fragment | null {
+function reencode(f: Fragment, encode: RunEncoder): Fragment | null {
   const out: Fragment = { ids: [], scored: [] };
   for (let s = 0; s < f.ids.length; ) {
     let e = s + 1;
     while (e < f.ids.length && f.scored[e] === f.scored[s]) e++;
-    const ids = encodeRunIds(f.ids.slice(s, e), ext, base);
+    const ids = encode(f.ids.slice(s, e));
     if (!ids) return null;
     for (const id of ids) out.ids.push(id), out.scored.push(f.scored[s]);
     s = e;
@@ -99,7 +103,8 @@ function reencode(f: Fragment, ext: LoadedTokenizer, base: LoadedTokenizer): Fra
  * longest; null when some run does not re-encode to exactly its text.
  */
 export function reencodeBatches(batches: StepBatch[], ext: LoadedTokenizer, base: LoadedTokenizer): StepBatch[] | null {
-  const all = batches.map((b) => Array.from({ length: b.B }, (_, r) => rowFragments(b, r).map((f) => reencode(f, ext, base))));
+  const encode = runEncoder(ext, base);
+  const all = batches.map((b) => Array.from({ length: b.B }, (_, r) => rowFragments(b, r).map((f) => reencode(f, encode))));
   if (all.some((rows) => rows.some((fs) => fs.some((f) => f === null)))) return null;
   return batches.map((b, i) => {
     const rows = all[i] as Fragment[][];
