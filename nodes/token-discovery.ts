@@ -13,7 +13,7 @@ import { checkTokenizerFolder } from '../src/tokenizer/load.ts';
 import { ListEntry, discover } from '../src/tokenizer/discover.ts';
 import { MinedCounts, MiningOptions, type ShardCounts } from '../src/tokenizer/mine.ts';
 import { MINE_WORKER, type CountShardTask } from '../src/tokenizer/mine-worker.ts';
-import { FAMILIES } from '../src/tokenizer/template.ts';
+import { checkTemplateFile, FAMILIES } from '../src/tokenizer/template.ts';
 import { discoveryReport, formatDiscovery, writeReport } from '../src/tokenizer/report.ts';
 import { emit } from './_events.ts';
 import { DOCUMENT, TOKEN_LIST } from './_kinds.ts';
@@ -23,7 +23,7 @@ const Params = z
     model: pathParam({ mustExist: 'dir', check: checkTokenizerFolder }).describe('model folder holding tokenizer.json (the base tokenizer mining measures against)'),
     tokens: z.array(ListEntry).default([]).describe('explicit tokens: a string (normal token) or {content, special}'),
     template: z.string().optional().describe('inline chat template; the <|...|> markers it prints become special tokens'),
-    templateFile: pathParam({ mustExist: 'file' }).optional().describe('chat template file (.jinja); same as template'),
+    templateFile: pathParam({ mustExist: 'file', check: checkTemplateFile }).optional().describe('chat template file (.jinja); same as template'),
     family: z.string().optional().describe(`known chat format whose markers to add: ${Object.keys(FAMILIES).join(', ')}`),
     tags: z.boolean().default(false).describe('also take <tag>/</tag> markers from the template, as normal tokens'),
     mine: z.boolean().default(true).describe('mine the docs input when it is connected (options below)'),

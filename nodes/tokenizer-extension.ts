@@ -14,12 +14,13 @@ import { ExtendOptions, extendTokenizer, writeTokenizerFiles } from '../src/toke
 import { formatExtension, writeReport } from '../src/tokenizer/report.ts';
 import { emit } from './_events.ts';
 import { TOKEN_LIST, TOKENIZER } from './_kinds.ts';
+import { checkTemplateFile } from '../src/tokenizer/template.ts';
 
 const Params = ExtendOptions.extend({
   model: pathParam({ mustExist: 'dir', check: checkTokenizerFolder }).describe('model folder holding the base tokenizer.json and tokenizer_config.json'),
   dir: z.string().default('tokenizer').describe('folder under the run folder for the extended tokenizer files'),
   report: z.string().default('tokenizer-extension').describe('report file name (no extension) under the run folder'),
-  chatTemplate: pathParam({ mustExist: 'file' }).optional().describe("chat template (.jinja) the run's chats use: saved as chat_template in the extended tokenizer_config.json, so the adapter carries it (pipe generate --chat)"),
+  chatTemplate: pathParam({ mustExist: 'file', check: checkTemplateFile }).optional().describe("chat template (.jinja) the run's chats use: saved as chat_template in the extended tokenizer_config.json, so the adapter carries it (pipe generate --chat)"),
 }).strict();
 
 export default defineNode({

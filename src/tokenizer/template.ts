@@ -59,6 +59,11 @@ export function parseTemplate(text: string, source: string): Template {
   }
 }
 
+/** A pipeline's template file param, checked before the run: it must parse (a `pathParam` check). */
+export function checkTemplateFile(file: string): void {
+  parseTemplate(readFileSync(file, 'utf8'), file);
+}
+
 const SPECIAL_RE = /<\|[^|<>\s]+\|>/g;
 const TAG_RE = /<\/?[A-Za-z_][A-Za-z0-9_-]*>/g;
 const COMPARISONS = new Set(['==', '!=', 'in', 'not in', '<', '>', '<=', '>=']);
