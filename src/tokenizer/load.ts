@@ -1,7 +1,8 @@
 // A small handle over tokenizers.js (@huggingface/tokenizers) for a Hugging Face fast tokenizer:
 // loaded from a model folder, from files in memory, or from a TokenizerArtifact (the value the
 // tokenizer-extension node emits). Also the artifact constructor with its content hash.
-import { Tokenizer } from '@huggingface/tokenizers';
+import type { Tokenizer } from '@huggingface/tokenizers';
+import { createTokenizer } from './tokenizers-js.ts';
 import type { TokenizerArtifact } from './items.ts';
 import { TokenizerFileInvalid } from '../errors.ts';
 import { readTokenizerFiles, tokenizerHash, validateTokenizerJson, type TokenizerFiles } from './files.ts';
@@ -50,7 +51,7 @@ export class LoadedTokenizer {
     // An artifact carries its hash already: no second pass over 10 MB of JSON.
     this.hashCache = typeof files.hash === 'string' ? files.hash : null;
     try {
-      this.tok = new Tokenizer(files.tokenizerJson, files.tokenizerConfig);
+      this.tok = createTokenizer(files.tokenizerJson, files.tokenizerConfig);
     } catch (e) {
       throw new TokenizerFileInvalid(where, `tokenizers.js cannot build it: ${(e as Error).message}`, { cause: e });
     }

@@ -1,0 +1,74 @@
+// createTokenizer's caches (src/tokenizer/tokenizers-js.ts) change speed only: on four real
+// tokenizer layouts its ids equal plain tokenizers.js's, on a first pass (caches filling) and a
+// second (caches hit), and the caches are really attached where the layout has them.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { createTokenizer } from '../src/tokenizer/tokenizers-js.ts';
+import { brownTexts, lenmlArtifact } from './helpers/data.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const fixtureBase = {
+  tokenizerJson: JSON.parse(readFileSync(path.join(ROOT, 'fixtures', 'base', 'tokenizer.json'), 'utf8')),
+  tokenizerConfig: JSON.parse(readFileSync(path.join(ROOT, 'fixtures', 'base', 'tokenizer_config.json'), 'utf8')),
+};
+
+const tricky = [
+  '',
+  ' ',
+  '  several   spaces\n\n\ttabs and\r\nnewlines  ',
+  "don't I'll we're they've she'd HE'S",
+  'naïve café Ångström 東京タワー 🤖🦙 Ελληνικά العربية',
+  '1234567890 3.14159 1,000,000 2026-11-29',
+  '<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n',
+  'x'.repeat(300) + ' ' + 'antidisestablishmentarianism'.repeat(12),
+  '((([[[{{{!!!???...---___***',
+];
+
+const layouts = [
+  { name: 'fixture base (ByteLevel with its own regex)', files: fixtureBase, byteLevel: true },
+  { name: 'Llama 3.1 (Split + ByteLevel)', files: lenmlArtifact('tokenizer-llama3_1', 128256), byteLevel: true },
+  { name: 'Qwen3 (Split + ByteLevel, added specials)', files: lenmlArtifact('tokenizer-qwen3', 151669), byteLevel: true },
+  { name: 'Llama 2 (SentencePiece BPE, byte fallback)', files: lenmlArtifact('tokenizer-llama2', 32000), byteLevel: false },
+];
+
+const texts = [...brownTexts(['ca01', 'cg01', 'cj01', 'cn01', 'cr01']).slice(0, 400), ...tricky];
+
+for (const l of layouts) {
+  test(`${l.name}: the same ids as plain tokenizers.js, caches cold and warm`, () => {
+    const plain = new Tokenizer(l.files.tokenizerJson, l.files.tokenizerConfig);
+    const cached = createTokenizer(l.files.tokenizerJson, l.files.tokenizerConfig);
+    const model = (cached as unknown as { model: object }).model;
+    assert.ok(Object.hasOwn(model, 'add_node'), 'pair ranks looked up directly');
+    assert.ok(!Object.hasOwn((plain as unknown as { model: object }).model, 'add_node'));
+    if (l.byteLevel) assert.match(JSON.stringify(Object.keys(findByteLevel(cached))), /pre_tokenize_text/, 'byte-level pieces cached');
+    for (let pass = 0; pass < 2; pass++) {
+      for (const text of texts) {
+        for (const special of [true, false]) {
+          assert.deepEqual(cached.encode(text, { add_special_tokens: special }).ids, plain.encode(text, { add_special_tokens: special }).ids, `pass ${pass}: ${JSON.stringify(text.slice(0, 60))}`);
+        }
+      }
+    }
+  });
+}
+
+test('a cached piece cannot be changed through an encode result', () => {
+  const files = lenmlArtifact('tokenizer-llama3_1', 128256);
+  const tok = createTokenizer(files.tokenizerJson, files.tokenizerConfig);
+  const want = new Tokenizer(files.tokenizerJson, files.tokenizerConfig).encode('hello world, hello').ids;
+  const first = tok.encode('hello world, hello');
+  first.ids.length = 0;
+  first.tokens.length = 0;
+  assert.deepEqual(tok.encode('hello world, hello').ids, want);
+});
+
+/** The ByteLevel pre-tokenizer, alone or inside a Sequence. */
+function findByteLevel(tok: Tokenizer): object {
+  const pt = (tok as unknown as { pre_tokenizer: { tokenizers?: object[] } }).pre_tokenizer;
+  const all = [pt, ...(pt.tokenizers ?? [])];
+  const hit = all.find((p) => 'byte_encoder' in p);
+  assert.ok(hit, 'a ByteLevel pre-tokenizer');
+  return hit;
+}
