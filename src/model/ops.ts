@@ -29,20 +29,27 @@ export function frozenLinearBackward(dy: tf.Tensor2D, W: tf.Tensor2D): tf.Tensor
   return tf.tidy(() => tf.matMul(dy, tf.clone(W))) as tf.Tensor2D; // a copy (wasm's Identity copies), so W itself is never packed
 }
 
-/** Multiply-adds of one batch element above which a batched product is split into plain 2-D ones (see bmm). */
-const SPLIT_MACS = 2 ** 21;
+/**
+ * When a batched product is split into plain 2-D ones (see bmm): rows and multiply-adds per batch element from
+ * which XNNPACK's set-up per call pays off. Measured on wasm (32 elements): [128,64]·[64,128] (a reference-shape
+ * attention score) 32.1 ms batched vs 6.4 ms split; [64,64]·[64,64] 7.7 vs 2.2; [32,64]·[64,32] 1.9 vs 1.3;
+ * [8,64]·[64,128] 2.0 vs 2.3; one-row generation products [1,64]·[64,512] 1.3 vs 6.4.
+ */
+const SPLIT_ROWS = 16;
+const SPLIT_MACS = 2 ** 16;
 
 /**
  * Batched a [..., M, K] · b [..., K, N]. The wasm backend sends any product with a batch > 1 to its plain loop
- * (~1-2 GFLOP/s); past a size, one XNNPACK product per batch element (slices are cheap heap copies, the results
- * one concat) is faster despite XNNPACK's set-up per call. Small products stay batched.
+ * (~2 GFLOP/s); past a size, one XNNPACK product per batch element (slices are cheap heap copies, the results
+ * one concat) is faster despite XNNPACK's set-up per call (5-6x for attention at T=128). Small products, and the
+ * one-row products of generation, stay batched.
  */
 export function bmm(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   const [M, K] = a.shape.slice(-2);
   const N = b.shape[b.rank - 1];
   const lead = a.shape.slice(0, -2);
   const batch = lead.reduce((x, y) => x * y, 1);
-  if (!onWasm() || batch === 1 || M * K * N < SPLIT_MACS) return tf.matMul(a, b);
+  if (!onWasm() || batch === 1 || M < SPLIT_ROWS || M * K * N < SPLIT_MACS) return tf.matMul(a, b);
   return tf.tidy(() => {
     const a3 = a.reshape([batch, M, K]);
     const b3 = b.reshape([batch, K, N]);
