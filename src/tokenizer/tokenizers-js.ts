@@ -102,6 +102,8 @@ function rankPairsDirectly(model: unknown): void {
     if (!right) ranks.set(pair[0], (right = new Map()));
     right.set(pair[1], i);
   });
+  // add_node was bpe_ranks' only reader (tokenizers.js 0.2.0): its 280k JSON keys (Llama 3) need not stay.
+  m.bpe_ranks = new Map();
   m.add_node = (queue: { push(n: MergeNode): void }, node: MergeNode) => {
     const rank = ranks.get(node.token)?.get(node.next!.token);
     if (rank !== undefined) {
