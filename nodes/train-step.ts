@@ -117,12 +117,12 @@ export default defineNode({
           onPlan(d) {
             if (!isShort(d)) return;
             trainer.totalSteps = d.updates;
-            ctx.events.emit({ type: 'warning', node: ctx.name, message: shortMessage(ctx.name, d), steps: d.steps, updates: d.updates });
+            emit(ctx, { type: 'warning', node: ctx.name, message: shortMessage(ctx.name, d) }); // the numbers are in the data-plan event too
           },
           onEnd() {
             // Any other source that runs dry (a custom node, an empty split) is said too.
             if (ctx.signal.aborted || trainer.step >= trainer.totalSteps) return;
-            ctx.events.emit({ type: 'warning', node: ctx.name, message: `${ctx.name}: the train batches ran out after ${trainer.step} of ${trainer.totalSteps} updates`, steps: p.steps, updates: trainer.step });
+            emit(ctx, { type: 'warning', node: ctx.name, message: `${ctx.name}: the train batches ran out after ${trainer.step} of ${trainer.totalSteps} updates` });
           },
         });
         const clock = new StepClock();
@@ -271,5 +271,5 @@ async function dataPlan(ctx: TrainContext, first: PackedBatch | undefined, timeU
   const estimate = first && timed ? estimateRun(first, p.gradAccumulation, d?.updates ?? p.steps, timed) : undefined;
   if (estimate) lines.push(...estimateLines(estimate));
   if (d && isShort(d)) lines.push(`  warning: ${shortMessage(ctx.name, d)}`);
-  ctx.events.emit({ type: 'data-plan', node: ctx.name, lines, ...(d ?? {}), estimate });
+  emit(ctx, { type: 'data-plan', node: ctx.name, lines, ...(d ?? {}), estimate });
 }
