@@ -25,7 +25,7 @@ const [B, T] = [8, 128];
 
 export default async function trainPipeline(o: BenchOptions): Promise<BenchOutput> {
   const quick = flag(o, 'quick');
-  const rows = await tokenizeRows(num(o, 'tokenize-mb', quick ? 1 : 5.8));
+  const rows = await tokenizeRows(num(o, 'tokenize-mb', quick ? 1 : 5.5));
   for (const r of rows) log(`  ${r.name}: ${fmt(r.value)} ${r.unit}`);
   const threads = Math.max(1, Math.round(num(o, 'pipe-threads', 2)));
   const overhead = await pipelineOverhead(Math.max(2, num(o, 'pipe-steps', quick ? 3 : 4)), threads, num(o, 'max-seconds', quick ? 300 : 600));
