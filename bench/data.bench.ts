@@ -7,9 +7,13 @@ import path from 'node:path';
 import { CorpusParams, readCorpus } from '../src/data/corpus.ts';
 import { writeFillerJsonl } from '../test/helpers/data.ts';
 import type { BenchResult } from './run.ts';
+import { BenchOptionInvalid } from '../src/errors.ts';
 import { tokenizeRows } from './tokenize.ts';
 
 export default async function (): Promise<BenchResult[]> {
+  const tokenizeMb = Number(process.env.DATA_BENCH_TOKENIZE_MB ?? 5.5);
+  // Checked before the 1 GB read, not after it.
+  if (!(tokenizeMb > 0)) throw new BenchOptionInvalid(`DATA_BENCH_TOKENIZE_MB needs a positive number, got ${process.env.DATA_BENCH_TOKENIZE_MB}`);
   const rows: BenchResult[] = [];
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tp-bench-data-'));
   try {
@@ -30,7 +34,7 @@ export default async function (): Promise<BenchResult[]> {
     rows.push({ name: `read ${mb} MB JSONL: throughput`, value: mb / s, unit: 'MB/s', note: `${lines} documents` });
     rmSync(file);
 
-    rows.push(...(await tokenizeRows(Number(process.env.DATA_BENCH_TOKENIZE_MB ?? 5.5))));
+    rows.push(...(await tokenizeRows(tokenizeMb)));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -11,6 +11,7 @@ import type { Document } from '../src/data/items.ts';
 import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
 import { brownTexts, lenmlArtifact } from '../test/helpers/data.ts';
 import type { BenchResult } from './run.ts';
+import { BenchOptionInvalid } from '../src/errors.ts';
 
 /** Every file of the Brown corpus (500 texts, 15,667 paragraphs, 5.8 MB without tags). */
 export function brownCorpusTexts(): string[] {
@@ -120,6 +121,8 @@ async function tokenizeOnlyThroughput(threads: number, docs: Document[], tok: To
 
 /** Rows for 1, 2 and all threads, and the 2-thread speedups over one (issue 14 asks >= 1.8x). */
 export async function tokenizeRows(mb: number): Promise<BenchResult[]> {
+  // Both callers' options end here (--tokenize-mb, DATA_BENCH_TOKENIZE_MB): no text would time nothing.
+  if (!(mb > 0)) throw new BenchOptionInvalid(`tokenization needs a positive number of MB of text (--tokenize-mb, DATA_BENCH_TOKENIZE_MB), got ${mb}`);
   const rows: BenchResult[] = [];
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tp-bench-tokenize-'));
   try {
