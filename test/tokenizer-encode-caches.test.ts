@@ -1,6 +1,7 @@
-// createTokenizer's caches (src/tokenizer/tokenizers-js.ts) change speed only: on four real
-// tokenizer layouts its ids equal plain tokenizers.js's, on a first pass (caches filling) and a
-// second (caches hit), and the caches are really attached where the layout has them.
+// createTokenizer's changes (src/tokenizer/tokenizers-js.ts: byte-level mapping, Split by match,
+// bounded word caches, scanning BPE on ids) change speed only: on four real tokenizer layouts its
+// ids equal plain tokenizers.js's, with its word caches on (a first pass fills them, a second
+// hits) and off, and the changes are really attached where the layout has them.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -25,6 +26,9 @@ const tricky = [
   '<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n',
   'x'.repeat(300) + ' ' + 'antidisestablishmentarianism'.repeat(12),
   '((([[[{{{!!!???...---___***',
+  // Ties between equal pairs (leftmost first), words past the scanning length, odd code units.
+  'aaaaaaaaaaaaaaa abababababab ーーーーーー 0000000000 ' + 'z'.repeat(47) + ' ' + 'q'.repeat(49),
+  'lone \ud800 surrogates \udfff here, and a pair 😀 and a < b > c',
 ];
 
 const layouts = [
@@ -37,21 +41,23 @@ const layouts = [
 const texts = [...brownTexts(['ca01', 'cg01', 'cj01', 'cn01', 'cr01']).slice(0, 400), ...tricky];
 
 for (const l of layouts) {
-  test(`${l.name}: the same ids as plain tokenizers.js, caches cold and warm`, () => {
-    const plain = new Tokenizer(l.files.tokenizerJson, l.files.tokenizerConfig);
-    const cached = createTokenizer(l.files.tokenizerJson, l.files.tokenizerConfig);
-    const model = (cached as unknown as { model: object }).model;
-    assert.ok(Object.hasOwn(model, 'add_node'), 'pair ranks looked up directly');
-    assert.ok(!Object.hasOwn((plain as unknown as { model: object }).model, 'add_node'));
-    if (l.byteLevel) assert.match(JSON.stringify(Object.keys(findByteLevel(cached))), /pre_tokenize_text/, 'byte-level pieces cached');
-    for (let pass = 0; pass < 2; pass++) {
-      for (const text of texts) {
-        for (const special of [true, false]) {
-          assert.deepEqual(cached.encode(text, { add_special_tokens: special }).ids, plain.encode(text, { add_special_tokens: special }).ids, `pass ${pass}: ${JSON.stringify(text.slice(0, 60))}`);
+  for (const wordCaches of [true, false]) {
+    test(`${l.name}, word caches ${wordCaches ? 'on' : 'off'}: the same ids as plain tokenizers.js, cold and warm`, () => {
+      const plain = new Tokenizer(l.files.tokenizerJson, l.files.tokenizerConfig);
+      const fast = createTokenizer(l.files.tokenizerJson, l.files.tokenizerConfig, { wordCaches });
+      const model = (fast as unknown as { model: object }).model;
+      assert.ok(Object.hasOwn(model, 'add_node') && Object.hasOwn(model, 'bpe'), 'pair ranks looked up directly, short words scanned');
+      assert.ok(!Object.hasOwn((plain as unknown as { model: object }).model, 'add_node'));
+      if (l.byteLevel) assert.ok(Object.hasOwn(findByteLevel(fast), 'pre_tokenize_text'), 'byte-level pieces mapped directly');
+      for (let pass = 0; pass < 2; pass++) {
+        for (const text of texts) {
+          for (const special of [true, false]) {
+            assert.deepEqual(fast.encode(text, { add_special_tokens: special }).ids, plain.encode(text, { add_special_tokens: special }).ids, `pass ${pass}: ${JSON.stringify(text.slice(0, 60))}`);
+          }
         }
       }
-    }
-  });
+    });
+  }
 }
 
 test('a cached piece cannot be changed through an encode result', () => {

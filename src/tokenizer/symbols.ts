@@ -59,13 +59,43 @@ const CHAR_TO_BYTE = new Map<string, number>();
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: false });
 
+/**
+ * The UTF-8 bytes of `text`, each written as its byte-level character (`chars[byte]`: GPT-2's
+ * alphabet by default): what TextEncoder and a per-byte lookup give, lone surrogates as U+FFFD
+ * included, without the byte array (the tokenizer maps every new piece through this).
+ */
+export function byteLevelString(text: string, chars: ArrayLike<string> | Record<number, string> = BYTE_TO_CHAR): string {
+  const c = chars as Record<number, string>;
+  let s = '';
+  for (let i = 0; i < text.length; i++) {
+    let u = text.charCodeAt(i);
+    if (u < 0x80) {
+      s += c[u];
+      continue;
+    }
+    if (u < 0x800) {
+      s += c[0xc0 | (u >> 6)] + c[0x80 | (u & 63)];
+      continue;
+    }
+    if (u >= 0xd800 && u <= 0xdbff && i + 1 < text.length) {
+      const low = text.charCodeAt(i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        const cp = 0x10000 + ((u - 0xd800) << 10) + (low - 0xdc00);
+        s += c[0xf0 | (cp >> 18)] + c[0x80 | ((cp >> 12) & 63)] + c[0x80 | ((cp >> 6) & 63)] + c[0x80 | (cp & 63)];
+        i++;
+        continue;
+      }
+    }
+    // A surrogate without its pair is encoded as U+FFFD, as TextEncoder does.
+    if (u >= 0xd800 && u <= 0xdfff) u = 0xfffd;
+    s += c[0xe0 | (u >> 12)] + c[0x80 | ((u >> 6) & 63)] + c[0x80 | (u & 63)];
+  }
+  return s;
+}
+
 /** Text -> symbol form, e.g. ' acetaminophen' -> 'Ġacetaminophen' (byte-level) or '▁acetaminophen'. */
 export function toSymbols(scheme: SymbolScheme, text: string): string {
-  if (scheme.kind === 'byte-level') {
-    let s = '';
-    for (const b of utf8.encode(text)) s += BYTE_TO_CHAR[b];
-    return s;
-  }
+  if (scheme.kind === 'byte-level') return byteLevelString(text);
   if (scheme.kind === 'metaspace') return text.replaceAll(' ', scheme.marker);
   return text;
 }
