@@ -2,8 +2,8 @@
 // The tokenizer is built once per thread (per tokenizer hash) from a file the main thread
 // wrote, so a task carries only texts, never the multi-megabyte tokenizer.json.
 import { readFileSync } from 'node:fs';
-import type { Tokenizer } from '@huggingface/tokenizers';
 import { createTokenizer } from '../tokenizer/tokenizers-js.ts';
+import { idEncoder, type IdEncoder } from '../tokenizer/encode-ids.ts';
 import { tokenizeDocs, type TokenizeDoc, type TokenizedDocs } from './tokenize.ts';
 
 export interface TokenizeTask {
@@ -16,19 +16,19 @@ export interface TokenizeTask {
   docs: TokenizeDoc[];
 }
 
-const tokenizers = new Map<string, Tokenizer>();
+const encoders = new Map<string, IdEncoder>();
 
-function tokenizerFor(task: TokenizeTask): Tokenizer {
-  let tok = tokenizers.get(task.tokenizerHash);
-  if (!tok) {
+function encoderFor(task: TokenizeTask): IdEncoder {
+  let enc = encoders.get(task.tokenizerHash);
+  if (!enc) {
     const { tokenizerJson, tokenizerConfig } = JSON.parse(readFileSync(task.tokenizerFile, 'utf8'));
-    tok = createTokenizer(tokenizerJson, tokenizerConfig);
-    tokenizers.set(task.tokenizerHash, tok);
+    enc = idEncoder(createTokenizer(tokenizerJson, tokenizerConfig, { wordCaches: false }));
+    encoders.set(task.tokenizerHash, enc);
   }
-  return tok;
+  return enc;
 }
 
 /** Returns fresh Int32Arrays (ids, labels [tokens], lens [docs]); the pool transfers their buffers. */
 export function tokenize(task: TokenizeTask): TokenizedDocs {
-  return tokenizeDocs(tokenizerFor(task), task.docs, task);
+  return tokenizeDocs(encoderFor(task), task.docs, task);
 }

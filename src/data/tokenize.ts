@@ -6,7 +6,8 @@
 // SentencePiece prepends '▁' to every piece). Segment boundaries are mapped to token
 // positions by encoding the prefix up to the boundary and taking the longest common prefix
 // with the whole encoding; a token that straddles a boundary belongs to the later segment.
-import type { Tokenizer } from '@huggingface/tokenizers';
+import type { IdEncoder } from '../tokenizer/encode-ids.ts';
+import { IdBuffer } from '../tokenizer/id-buffer.ts';
 import type { Segment } from './items.ts';
 import type { TokenizerArtifact } from '../tokenizer/items.ts';
 import { IGNORE_INDEX } from '../io/arrow.ts';
@@ -33,51 +34,54 @@ export interface TokenizedDocs {
   lens: Int32Array;
 }
 
-export function tokenizeDocs(tok: Tokenizer, docs: TokenizeDoc[], opts: TokenizeOptions): TokenizedDocs {
-  const perDoc = docs.map((d) => tokenizeOne(tok, d, opts));
-  const total = perDoc.reduce((s, d) => s + d.ids.length, 0);
-  // Fresh, exactly-sized buffers: they are transferred to the main thread whole.
-  const ids = new Int32Array(total);
-  const labels = new Int32Array(total);
+/** All documents' ids and labels, written straight into growing Int32Arrays (no array per document). */
+export function tokenizeDocs(encoder: IdEncoder, docs: TokenizeDoc[], opts: TokenizeOptions): TokenizedDocs {
+  // About 4 characters a token in English; the buffers double when a text needs more.
+  const chars = docs.reduce((n, d) => n + d.text.length, 0);
+  const ids = new IdBuffer(chars / 3 + 4 * docs.length);
+  const labels = new IdBuffer(chars / 3 + 4 * docs.length);
   const lens = new Int32Array(docs.length);
-  let at = 0;
-  perDoc.forEach((d, i) => {
-    ids.set(d.ids, at);
-    labels.set(d.labels, at);
-    lens[i] = d.ids.length;
-    at += d.ids.length;
+  docs.forEach((d, i) => {
+    const start = ids.length;
+    tokenizeOne(encoder, d, opts, ids, labels);
+    lens[i] = ids.length - start;
   });
-  return { ids, labels, lens };
+  // Fresh, exactly-sized buffers: they are transferred to the main thread whole.
+  return { ids: ids.take(), labels: labels.take(), lens };
 }
 
-function tokenizeOne(tok: Tokenizer, doc: TokenizeDoc, opts: TokenizeOptions): { ids: number[]; labels: number[] } {
+/** One document's ids appended to `ids`, and as many labels to `labels`. */
+function tokenizeOne(encoder: IdEncoder, doc: TokenizeDoc, opts: TokenizeOptions, ids: IdBuffer, labels: IdBuffer): void {
   const add = doc.templated ? false : opts.addSpecialTokens;
-  const ids: number[] = tok.encode(doc.text, { add_special_tokens: add }).ids;
-  const scored = new Array<boolean>(ids.length).fill(true);
+  const start = ids.length;
+  encoder.encodeInto(doc.text, add, ids);
+  const n = ids.length - start;
+  // scored[t]: token t is a target. Only a document with unscored segments has a 0 anywhere.
+  let scored: Uint8Array | null = null;
   const segs = doc.segments;
   if (segs && segs.some((s) => !s.scored)) {
+    scored = new Uint8Array(n + 1).fill(1);
     let charAt = 0;
     let tokAt = 0;
     for (let k = 0; k < segs.length; k++) {
       charAt += segs[k].text.length;
-      const tokEnd = k === segs.length - 1 ? ids.length : commonPrefix(tok.encode(doc.text.slice(0, charAt), { add_special_tokens: add }).ids, ids);
-      for (let t = tokAt; t < tokEnd; t++) scored[t] = segs[k].scored;
+      const tokEnd = k === segs.length - 1 ? n : commonPrefix(encoder.encode(doc.text.slice(0, charAt), add), ids.view(start));
+      for (let t = tokAt; t < tokEnd; t++) scored[t] = segs[k].scored ? 1 : 0;
       tokAt = Math.max(tokAt, tokEnd);
     }
   }
-  if (opts.appendEos && opts.eosId !== null && ids[ids.length - 1] !== opts.eosId) {
+  if (opts.appendEos && opts.eosId !== null && (n === 0 || ids.get(start + n - 1) !== opts.eosId)) {
     ids.push(opts.eosId);
     // The EOS ends the last piece: scored when that piece is.
-    scored.push(scored.length > 0 ? scored[scored.length - 1] : true);
+    if (scored) scored[n] = n > 0 ? scored[n - 1] : 1;
   }
-  const labels = ids.map((id: number, t: number) => (scored[t] ? id : IGNORE_INDEX));
+  for (let t = start; t < ids.length; t++) labels.push(scored && !scored[t - start] ? IGNORE_INDEX : ids.get(t));
   // No target across the seam: HF shifts labels (target(t) = labels[t+1]), so the first
   // token of a document must not be a target of the previous document's last token.
-  if (labels.length > 0) labels[0] = IGNORE_INDEX;
-  return { ids, labels };
+  if (ids.length > start) labels.set(start, IGNORE_INDEX);
 }
 
-function commonPrefix(a: number[], b: number[]): number {
+function commonPrefix(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const n = Math.min(a.length, b.length);
   let i = 0;
   while (i < n && a[i] === b[i]) i++;

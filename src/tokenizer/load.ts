@@ -3,6 +3,7 @@
 // tokenizer-extension node emits). Also the artifact constructor with its content hash.
 import type { Tokenizer } from '@huggingface/tokenizers';
 import { createTokenizer } from './tokenizers-js.ts';
+import { idEncoder, type IdEncoder } from './encode-ids.ts';
 import type { TokenizerArtifact } from './items.ts';
 import { TokenizerFileInvalid } from '../errors.ts';
 import { readTokenizerFiles, tokenizerHash, validateTokenizerJson, type TokenizerFiles } from './files.ts';
@@ -40,6 +41,7 @@ export class LoadedTokenizer {
   readonly bosId: number | null;
   readonly eosId: number | null;
   private readonly tok: Tokenizer;
+  private readonly ids: IdEncoder;
   private hashCache: string | null;
 
   constructor(files: { tokenizerJson: Json; tokenizerConfig: Json; source?: string; hash?: string }) {
@@ -52,6 +54,7 @@ export class LoadedTokenizer {
     this.hashCache = typeof files.hash === 'string' ? files.hash : null;
     try {
       this.tok = createTokenizer(files.tokenizerJson, files.tokenizerConfig);
+      this.ids = idEncoder(this.tok);
     } catch (e) {
       throw new TokenizerFileInvalid(where, `tokenizers.js cannot build it: ${(e as Error).message}`, { cause: e });
     }
@@ -79,8 +82,7 @@ export class LoadedTokenizer {
 
   /** Fresh Int32Array of ids (transferable). */
   encode(text: string, opts: EncodeOptions = {}): Int32Array {
-    const { ids } = this.tok.encode(text, { add_special_tokens: opts.addSpecialTokens ?? true });
-    return Int32Array.from(ids);
+    return Int32Array.from(this.ids.encode(text, opts.addSpecialTokens ?? true));
   }
 
   /** Token strings (vocabulary form) of the encoding. */

@@ -1,0 +1,291 @@
+// Token ids straight from a tokenizers.js Tokenizer's parts, without the token strings, nested
+// arrays and attention mask its `encode` builds for every call: the packer's pool threads encode
+// gigabytes, and on a 2-core machine the garbage of those arrays (collected on V8's helper
+// threads) took CPU the other pool thread needed.
+//
+// Exactly the ids of `tok.encode(text, { add_special_tokens }).ids` (test/tokenizer-encode-ids.test.ts
+// compares them on four real layouts), because each step is tokenizers.js's own or follows from it:
+// - Sections (added tokens, their lstrip/rstrip, the normalizer) as Tokenizer.encode_text does them.
+// - Every pre-tokenizer maps its pieces one by one and flattens (PreTokenizer.pre_tokenize), and
+//   BPE encodes each piece on its own (BPE.encode), so the ids of a section are the concatenation,
+//   over the pieces of the first pre-tokenizer, of the ids of the rest of the chain and the model
+//   on that piece: a function of the piece alone, cached. Only Metaspace reads an option
+//   (section_index === 0), so the first section has a cache of its own.
+// - A model that fuses unknown tokens collapses runs of the unknown id over a section: the same
+//   as fusing each piece and then the runs across them.
+// - The post-processor only wraps the sequence (TemplateProcessing, Bert, Roberta, ByteLevel):
+//   its prefix and suffix are read once by running it on marker tokens, and checked.
+// Anything else (another model type, a post-processor that does more than wrap) uses plain encode.
+// Classes, not closures: their methods are one set of functions for every encoder a thread builds,
+// so V8's optimized code and type feedback carry over from one tokenizer to the next.
+import type { Tokenizer } from '@huggingface/tokenizers';
+import { isolatingSplit } from './fast-pre-tokenizers.ts';
+import { CACHE_ENTRIES, MAX_PIECE } from './bounded-cache.ts';
+import { PieceTable } from './piece-table.ts';
+import type { IdSink } from './id-buffer.ts';
+
+export interface IdEncoder {
+  /** `tok.encode(text, { add_special_tokens }).ids`, a fresh array. */
+  encode(text: string, addSpecialTokens: boolean): number[];
+  /** The same ids, appended to `out`. */
+  encodeInto(text: string, addSpecialTokens: boolean, out: IdSink): void;
+}
+
+
+interface PreTokenizerLike {
+  pre_tokenize(text: string | string[], options?: unknown): string[];
+  pre_tokenize_text(text: string, options?: unknown): string[] | string[][];
+  tokenizers?: PreTokenizerLike[];
+}
+interface AddedTokenLike {
+  id: number;
+  lstrip: boolean;
+  rstrip: boolean;
+}
+/** The parts of a tokenizers.js Tokenizer (0.2.0, pinned) that encode reads. */
+interface TokenizerParts {
+  splitter_unnormalized: { split(text: string): string[] };
+  splitter_normalized: { split(text: string): string[] };
+  added_tokens_map: Map<string, AddedTokenLike>;
+  remove_space?: boolean;
+  do_lowercase_and_remove_accent?: boolean;
+  normalizer: ((text: string) => string) | null;
+  pre_tokenizer: PreTokenizerLike | null;
+  model: { encode(tokens: string[]): string[]; tokens_to_ids: Map<string, number>; unk_token_id?: number; fuse_unk?: boolean; bpe?: unknown };
+  post_processor: ((tokens: string[], pair: null, add: boolean) => { tokens: string[] }) | null;
+}
+
+/** Ids as `tok.encode(text, { add_special_tokens }).ids` gives them, without building its tokens. */
+export function idEncoder(tok: Tokenizer): IdEncoder {
+  const t = tok as unknown as TokenizerParts;
+  const wraps = [wrapping(t, false), wrapping(t, true)];
+  // BPE only: another model (Unigram, WordPiece) may not encode pieces independently.
+  const fits = typeof t.model.bpe === 'function' && wraps[0] && wraps[1] && t.remove_space !== true && !t.do_lowercase_and_remove_accent;
+  return fits ? new PieceEncoder(t, wraps as Wrap[]) : new PlainEncoder(tok);
+}
+
+/** Tokenizer.encode itself, for layouts PieceEncoder does not cover. */
+class PlainEncoder implements IdEncoder {
+  constructor(private readonly tok: Tokenizer) {}
+  encode(text: string, add: boolean): number[] {
+    return this.tok.encode(text, { add_special_tokens: add }).ids;
+  }
+  encodeInto(text: string, add: boolean, out: IdSink): void {
+    const ids = this.encode(text, add);
+    for (let i = 0; i < ids.length; i++) out.push(ids[i]);
+  }
+}
+
+type Wrap = { prefix: number[]; suffix: number[] };
+type Options = { section_index: number };
+
+class PieceEncoder implements IdEncoder {
+  private readonly vocab: Map<string, number>;
+  private readonly unk: number | undefined;
+  private readonly fuse: boolean;
+  private readonly chain: { first: PreTokenizerLike | null; rest: PreTokenizerLike[] };
+  /** Pieces over MAX_PIECE and pieces of a first pre-tokenizer that is not an isolating Split; [section 0, others]. */
+  private readonly caches = [new Map<string, number[]>(), new Map<string, number[]>()];
+  /** An isolating Split first (Llama 3, Qwen): its regex run sticky from each piece's end finds the
+   * same pieces when they tile the text, and each piece is looked up where it lies. */
+  private readonly sticky: RegExp | null;
+  private readonly tables = [new PieceTable(), new PieceTable()];
+  private ends = new Int32Array(1024);
+  private readonly unnormalized: AddedTokenSplitter;
+  private readonly normalized: AddedTokenSplitter;
+
+  constructor(
+    private readonly t: TokenizerParts,
+    /** [add_special_tokens false, true]. */
+    private readonly wraps: Wrap[],
+  ) {
+    this.vocab = t.model.tokens_to_ids;
+    this.unk = t.model.unk_token_id;
+    this.fuse = t.model.fuse_unk === true;
+    this.chain = splitChain(t.pre_tokenizer);
+    const split = this.chain.first ? isolatingSplit(this.chain.first) : null;
+    this.sticky = split?.pattern ? new RegExp(split.pattern.source, split.pattern.flags.replace('g', '') + 'y') : null;
+    this.unnormalized = new AddedTokenSplitter(t.splitter_unnormalized);
+    this.normalized = new AddedTokenSplitter(t.splitter_normalized);
+  }
+
+  encode(text: string, add: boolean): number[] {
+    const out: number[] = [];
+    this.encodeInto(text, add, out);
+    return out;
+  }
+
+  encodeInto(text: string, add: boolean, out: IdSink): void {
+    const t = this.t;
+    const wrap = this.wraps[add ? 1 : 0];
+    for (let i = 0; i < wrap.prefix.length; i++) out.push(wrap.prefix[i]);
+    const sections = stripAround(t, this.unnormalized.split(text));
+    for (let i = 0; i < sections.length; i++) {
+      let s = sections[i];
+      if (s.length === 0) continue;
+      if (t.added_tokens_map.has(s)) {
+        out.push(this.idOf(s));
+        continue;
+      }
+      if (t.normalizer !== null) s = t.normalizer(s);
+      if (s.length === 0) continue;
+      const options = { section_index: i };
+      const subs = stripAround(t, this.normalized.split(s));
+      for (let j = 0; j < subs.length; j++) {
+        const sub = subs[j];
+        if (sub.length === 0) continue;
+        if (t.added_tokens_map.has(sub)) out.push(this.idOf(sub));
+        else if (!this.sticky || !this.encodeTiled(sub, options, out)) this.encodePieces(sub, options, out);
+      }
+    }
+    for (let i = 0; i < wrap.suffix.length; i++) out.push(wrap.suffix[i]);
+  }
+
+  /** As Tokenizer.encode maps a token string to its id. */
+  private idOf(token: string): number {
+    return (this.t.added_tokens_map.get(token)?.id ?? this.vocab.get(token) ?? this.unk) as number;
+  }
+
+  /** The rest of the pre-tokenizer chain and the model on one piece. */
+  private pieceIds(piece: string, options: Options): number[] {
+    let pieces = [piece];
+    for (let i = 0; i < this.chain.rest.length; i++) pieces = this.chain.rest[i].pre_tokenize(pieces, options);
+    const tokens = this.t.model.encode(pieces);
+    const ids = new Array<number>(tokens.length);
+    for (let i = 0; i < tokens.length; i++) ids[i] = this.idOf(tokens[i]);
+    return ids;
+  }
+
+  /** Appends `ids`; fuse_unk: one unknown id for a run of them within the stretch. Returns whether the last was unknown. */
+  private append(ids: number[], out: IdSink, afterUnk: boolean): boolean {
+    for (let k = 0; k < ids.length; k++) {
+      const id = ids[k];
+      if (this.fuse && id === this.unk && afterUnk) continue;
+      afterUnk = id === this.unk;
+      out.push(id);
+    }
+    return afterUnk;
+  }
+
+  /** One stretch between added tokens (the model's one call), by sticky matching and in-place
+   * lookups; false, with nothing written, when its pieces would leave a gap. */
+  private encodeTiled(text: string, options: Options, out: IdSink): boolean {
+    const re = this.sticky!;
+    let count = 0;
+    for (let pos = 0; pos < text.length; ) {
+      re.lastIndex = pos;
+      // An empty match or none at pos: the library's split would leave a gap here.
+      if (!re.test(text) || re.lastIndex === pos) return false;
+      if (count === this.ends.length) {
+        const grown = new Int32Array(count * 2);
+        grown.set(this.ends);
+        this.ends = grown;
+      }
+      pos = this.ends[count++] = re.lastIndex;
+    }
+    const table = this.tables[options.section_index === 0 ? 0 : 1];
+    let afterUnk = false;
+    for (let p = 0, start = 0; p < count; start = this.ends[p++]) {
+      const end = this.ends[p];
+      let ids: number[] | undefined;
+      if (end - start > MAX_PIECE) ids = this.pieceIds(text.slice(start, end), options);
+      else {
+        const h = PieceTable.hash(text, start, end);
+        ids = table.get(text, start, end, h);
+        if (ids === undefined) {
+          const piece = text.slice(start, end);
+          ids = this.pieceIds(piece, options);
+          table.set(piece, h, ids);
+        }
+      }
+      afterUnk = this.append(ids, out, afterUnk);
+    }
+    return true;
+  }
+
+  /** One stretch between added tokens, through the first pre-tokenizer's own split. */
+  private encodePieces(text: string, options: Options, out: IdSink): void {
+    const pieces = this.chain.first ? firstPieces(this.chain.first, text, options) : [text];
+    const cache = this.caches[options.section_index === 0 ? 0 : 1];
+    let afterUnk = false;
+    for (let p = 0; p < pieces.length; p++) {
+      const piece = pieces[p];
+      let ids = piece.length > MAX_PIECE ? undefined : cache.get(piece);
+      if (ids === undefined) {
+        ids = this.pieceIds(piece, options);
+        if (piece.length <= MAX_PIECE) {
+          if (cache.size >= CACHE_ENTRIES) cache.clear();
+          cache.set(piece, ids);
+        }
+      }
+      afterUnk = this.append(ids, out, afterUnk);
+    }
+  }
+}
+
+/**
+ * The library's added-token splitter walks a trie from every character of the text; most texts
+ * hold no character an added token starts with (Llama 3's all start with '<'), and for those its
+ * answer is known: the text whole (nothing for an empty one).
+ */
+class AddedTokenSplitter {
+  private readonly starts: RegExp | null;
+  constructor(private readonly splitter: { split(text: string): string[]; trie?: Record<string, unknown> }) {
+    // The trie's first level, as UTF-16 code units (no 'u' flag; an empty class matches nothing).
+    // Usable when every key is one code unit (an empty added token would put 'end' at the root).
+    const firsts = splitter.trie ? Object.keys(splitter.trie) : null;
+    const unit = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+    this.starts = firsts && firsts.every((c) => c.length === 1) ? new RegExp(`[${firsts.map(unit).join('')}]`) : null;
+  }
+  split(text: string): string[] {
+    if (this.starts && !this.starts.test(text)) return text.length > 0 ? [text] : [];
+    return this.splitter.split(text);
+  }
+}
+
+/** PreTokenizer.pre_tokenize on one text (its pieces, flattened), without copying a flat result. */
+function firstPieces(p: PreTokenizerLike, text: string, options: unknown): string[] {
+  const pieces = p.pre_tokenize_text(text, options);
+  for (const x of pieces) if (typeof x !== 'string') return pieces.flat();
+  return pieces as string[];
+}
+
+/** Tokenizer.encode_text's lstrip/rstrip around added tokens (in place, as it does). */
+function stripAround(t: TokenizerParts, parts: string[]): string[] {
+  for (let i = 0; i < parts.length; i++) {
+    const added = t.added_tokens_map.get(parts[i]);
+    if (!added) continue;
+    if (added.lstrip && i > 0) parts[i - 1] = parts[i - 1].trimEnd();
+    if (added.rstrip && i < parts.length - 1) parts[i + 1] = parts[i + 1].trimStart();
+  }
+  return parts;
+}
+
+/** The first pre-tokenizer of the chain (it splits the text) and the rest (applied per piece). */
+function splitChain(pt: PreTokenizerLike | null): { first: PreTokenizerLike | null; rest: PreTokenizerLike[] } {
+  if (pt === null) return { first: null, rest: [] };
+  // A Sequence runs its members in order over all pieces (skipping empty ones, as it does);
+  // nested Sequences are flattened the same way.
+  const flat = (p: PreTokenizerLike | null): PreTokenizerLike[] => (!p ? [] : Array.isArray(p.tokenizers) ? p.tokenizers.flatMap(flat) : [p]);
+  const all = flat(pt);
+  return all.length === 0 ? { first: pt, rest: [] } : { first: all[0], rest: all.slice(1) };
+}
+
+/**
+ * The ids the post-processor puts before and after a single sequence, read by running it on
+ * marker tokens; null when it does anything but wrap them unchanged (then plain encode is used).
+ */
+function wrapping(t: TokenizerParts, add: boolean): Wrap | null {
+  if (t.post_processor === null) return { prefix: [], suffix: [] };
+  const m = ['\u0000tokenpipe-a\u0000', '\u0000tokenpipe-b\u0000'];
+  const one = t.post_processor([m[0]], null, add).tokens;
+  const two = t.post_processor([m[0], m[1]], null, add).tokens;
+  const at = one.indexOf(m[0]);
+  if (at < 0 || one.lastIndexOf(m[0]) !== at || two.length !== one.length + 1) return null;
+  const prefix = one.slice(0, at);
+  const suffix = one.slice(at + 1);
+  const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+  if (!same(two, [...prefix, m[0], m[1], ...suffix]) || [...prefix, ...suffix].some((x) => x.includes('\u0000tokenpipe'))) return null;
+  const idOf = (token: string): number => (t.added_tokens_map.get(token)?.id ?? t.model.tokens_to_ids.get(token) ?? t.model.unk_token_id) as number;
+  return { prefix: prefix.map(idOf), suffix: suffix.map(idOf) };
+}
