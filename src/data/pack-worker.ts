@@ -16,15 +16,21 @@ export interface TokenizeTask {
   docs: TokenizeDoc[];
 }
 
+/** Tokenizers a thread keeps (a run packs with one or two); the least recently used goes first. */
+const KEEP = 3;
 const encoders = new Map<string, IdEncoder>();
 
 function encoderFor(task: TokenizeTask): IdEncoder {
   let enc = encoders.get(task.tokenizerHash);
-  if (!enc) {
+  if (enc) encoders.delete(task.tokenizerHash);
+  else {
     const { tokenizerJson, tokenizerConfig } = JSON.parse(readFileSync(task.tokenizerFile, 'utf8'));
     enc = idEncoder(createTokenizer(tokenizerJson, tokenizerConfig, { wordCaches: false }));
-    encoders.set(task.tokenizerHash, enc);
+    // A Llama 3 tokenizer holds ~100 MB of maps and caches: a thread does not keep every one it met.
+    if (encoders.size >= KEEP) encoders.delete(encoders.keys().next().value!);
   }
+  // Map order is insertion order: re-inserted, the tokenizer is the most recently used.
+  encoders.set(task.tokenizerHash, enc);
   return enc;
 }
 
