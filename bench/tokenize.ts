@@ -8,6 +8,7 @@ import path from 'node:path';
 import { RunPool } from '../src/pipeline/pool.ts';
 import { createPacker, PackerParams } from '../src/data/packer.ts';
 import { tokenizerFile } from '../src/data/pack-cache.ts';
+import { createSharedPieces } from '../src/tokenizer/shared-pieces.ts';
 import type { Document } from '../src/data/items.ts';
 import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
 import { brownTexts, lenmlArtifact } from '../test/helpers/data.ts';
@@ -119,7 +120,9 @@ async function tokenizeOnlyThroughput(threads: number, docs: Document[], tok: To
     await pool.warm();
     const file = await tokenizerFile(dir, tok);
     const perTask = PackerParams.parse({}).docsPerTask;
-    const task = (g: Document[], hash: string) => ({ tokenizerFile: file, tokenizerHash: hash, addSpecialTokens: true, appendEos: true, eosId: null, docs: g.map((d) => ({ text: d.text })) });
+    // One shared piece cache per pass, as the packer makes one per packing.
+    let pieces = createSharedPieces();
+    const task = (g: Document[], hash: string) => ({ tokenizerFile: file, tokenizerHash: hash, addSpecialTokens: true, appendEos: true, eosId: null, docs: g.map((d) => ({ text: d.text })), pieces });
     const run = async (all: Document[], hash: string) => {
       const groups: Document[][] = [];
       for (let i = 0; i < all.length; i += perTask) groups.push(all.slice(i, i + perTask));
@@ -135,6 +138,7 @@ async function tokenizeOnlyThroughput(threads: number, docs: Document[], tok: To
     const mbps: number[] = [];
     for (let pass = 0; pass < PASSES; pass++) {
       const hash = renamed(tok, `pass${pass}`).hash;
+      pieces = createSharedPieces();
       await Promise.all(buildDocs(threads).map((d) => pool.call(PACK_WORKER, 'tokenize', task([d], hash))));
       const t0 = performance.now();
       await run(docs, hash);

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { createTokenizer } from '../tokenizer/tokenizers-js.ts';
 import { idEncoder, type IdEncoder } from '../tokenizer/encode-ids.ts';
+import type { SharedPiecesBuffers } from '../tokenizer/shared-pieces.ts';
 import { tokenizeDocs, type TokenizeDoc, type TokenizedDocs } from './tokenize.ts';
 
 export interface TokenizeTask {
@@ -14,6 +15,8 @@ export interface TokenizeTask {
   appendEos: boolean;
   eosId: number | null;
   docs: TokenizeDoc[];
+  /** The piece cache every thread of this packing fills and reads (created by the packer). */
+  pieces?: SharedPiecesBuffers;
 }
 
 /** Tokenizers a thread keeps (a run packs with one or two); the least recently used goes first. */
@@ -36,5 +39,7 @@ function encoderFor(task: TokenizeTask): IdEncoder {
 
 /** Returns fresh Int32Arrays (ids, labels [tokens], lens [docs]); the pool transfers their buffers. */
 export function tokenize(task: TokenizeTask): TokenizedDocs {
-  return tokenizeDocs(encoderFor(task), task.docs, task);
+  const enc = encoderFor(task);
+  if (task.pieces) enc.sharePieces(task.pieces);
+  return tokenizeDocs(enc, task.docs, task);
 }

@@ -40,7 +40,7 @@ export const PackerParams = z
     appendEos: z.boolean().default(true).describe('EOS after every document'),
     addSpecialTokens: z.boolean().default(true).describe("let the tokenizer add BOS etc. (never for chat-template text)"),
     padId: z.number().int().min(0).optional().describe('pad token id (default: pad_token, else eos_token)'),
-    docsPerTask: z.number().int().positive().default(64).describe('documents per pool task'),
+    docsPerTask: z.number().int().positive().default(256).describe('documents per pool task (at most charsPerTask characters): fewer, larger tasks cost the main thread less per MB'),
     charsPerTask: z.number().int().positive().default(256 * 1024).describe('characters per pool task'),
     concurrency: z.number().int().min(0).default(0).describe('pool tasks in flight (0: twice the number of cores)'),
     shardBatches: z.number().int().positive().default(32).describe('batches per Arrow IPC shard file'),

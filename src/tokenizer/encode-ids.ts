@@ -4,24 +4,29 @@
 // threads) took CPU the other pool thread needed.
 //
 // Exactly the ids of `tok.encode(text, { add_special_tokens }).ids` (test/tokenizer-encode-ids.test.ts
-// compares them on four real layouts), because each step is tokenizers.js's own or follows from it:
+// compares them on four real layouts and two made ones), because each step is tokenizers.js's own
+// or follows from it:
 // - Sections (added tokens, their lstrip/rstrip, the normalizer) as Tokenizer.encode_text does them.
 // - Every pre-tokenizer maps its pieces one by one and flattens (PreTokenizer.pre_tokenize), and
 //   BPE encodes each piece on its own (BPE.encode), so the ids of a section are the concatenation,
 //   over the pieces of the first pre-tokenizer, of the ids of the rest of the chain and the model
-//   on that piece: a function of the piece alone, cached. Only Metaspace reads an option
-//   (section_index === 0), so the first section has a cache of its own.
+//   on that piece: a function of the piece alone, cached (shared-pieces.ts: one table for all
+//   pool threads of a packing). Only Metaspace reads an option (section_index === 0), so a piece
+//   of the first section is a key of its own kind.
+// - Texts without a character an added token starts with skip the added-token trie walk, and an
+//   isolating Split's regex runs sticky so pieces are looked up in place, without a string each.
 // - A model that fuses unknown tokens collapses runs of the unknown id over a section: the same
 //   as fusing each piece and then the runs across them.
 // - The post-processor only wraps the sequence (TemplateProcessing, Bert, Roberta, ByteLevel):
 //   its prefix and suffix are read once by running it on marker tokens, and checked.
 // Anything else (another model type, a post-processor that does more than wrap) uses plain encode.
+//
 // Classes, not closures: their methods are one set of functions for every encoder a thread builds,
 // so V8's optimized code and type feedback carry over from one tokenizer to the next.
 import type { Tokenizer } from '@huggingface/tokenizers';
 import { isolatingSplit } from './fast-pre-tokenizers.ts';
-import { CACHE_ENTRIES, MAX_PIECE } from './bounded-cache.ts';
-import { PieceTable } from './piece-table.ts';
+import { MAX_PIECE } from './bounded-cache.ts';
+import { createSharedPieces, SharedPieces, type SharedPiecesBuffers } from './shared-pieces.ts';
 import type { IdSink } from './id-buffer.ts';
 
 export interface IdEncoder {
@@ -29,6 +34,8 @@ export interface IdEncoder {
   encode(text: string, addSpecialTokens: boolean): number[];
   /** The same ids, appended to `out`. */
   encodeInto(text: string, addSpecialTokens: boolean, out: IdSink): void;
+  /** Cache pieces in this table from now on, shared with other threads (shared-pieces.ts). */
+  sharePieces(buffers: SharedPiecesBuffers): void;
 }
 
 
@@ -74,6 +81,7 @@ class PlainEncoder implements IdEncoder {
     const ids = this.encode(text, add);
     for (let i = 0; i < ids.length; i++) out.push(ids[i]);
   }
+  sharePieces(): void {}
 }
 
 type Wrap = { prefix: number[]; suffix: number[] };
@@ -84,12 +92,12 @@ class PieceEncoder implements IdEncoder {
   private readonly unk: number | undefined;
   private readonly fuse: boolean;
   private readonly chain: { first: PreTokenizerLike | null; rest: PreTokenizerLike[] };
-  /** Pieces over MAX_PIECE and pieces of a first pre-tokenizer that is not an isolating Split; [section 0, others]. */
-  private readonly caches = [new Map<string, number[]>(), new Map<string, number[]>()];
+  /** Piece → ids, keyed also by section 0 or not (kind 0/1); pieces over MAX_PIECE are not kept.
+   * Its own until sharePieces gives it a table shared with other threads (made on first use). */
+  private store: SharedPieces | null = null;
   /** An isolating Split first (Llama 3, Qwen): its regex run sticky from each piece's end finds the
    * same pieces when they tile the text, and each piece is looked up where it lies. */
   private readonly sticky: RegExp | null;
-  private readonly tables = [new PieceTable(), new PieceTable()];
   private ends = new Int32Array(1024);
   private readonly unnormalized: AddedTokenSplitter;
   private readonly normalized: AddedTokenSplitter;
@@ -107,6 +115,10 @@ class PieceEncoder implements IdEncoder {
     this.sticky = split?.pattern ? new RegExp(split.pattern.source, split.pattern.flags.replace('g', '') + 'y') : null;
     this.unnormalized = new AddedTokenSplitter(t.splitter_unnormalized);
     this.normalized = new AddedTokenSplitter(t.splitter_normalized);
+  }
+
+  sharePieces(buffers: SharedPiecesBuffers): void {
+    if (buffers.id !== this.store?.id) this.store = new SharedPieces(buffers);
   }
 
   encode(text: string, add: boolean): number[] {
@@ -183,43 +195,38 @@ class PieceEncoder implements IdEncoder {
       }
       pos = this.ends[count++] = re.lastIndex;
     }
-    const table = this.tables[options.section_index === 0 ? 0 : 1];
     let afterUnk = false;
-    for (let p = 0, start = 0; p < count; start = this.ends[p++]) {
-      const end = this.ends[p];
-      let ids: number[] | undefined;
-      if (end - start > MAX_PIECE) ids = this.pieceIds(text.slice(start, end), options);
-      else {
-        const h = PieceTable.hash(text, start, end);
-        ids = table.get(text, start, end, h);
-        if (ids === undefined) {
-          const piece = text.slice(start, end);
-          ids = this.pieceIds(piece, options);
-          table.set(piece, h, ids);
-        }
-      }
-      afterUnk = this.append(ids, out, afterUnk);
-    }
+    for (let p = 0, start = 0; p < count; start = this.ends[p++]) afterUnk = this.appendPiece(text, start, this.ends[p], options, out, afterUnk);
     return true;
+  }
+
+  /** The ids of text[start, end), from the store or computed (and stored), appended to `out`. */
+  private appendPiece(text: string, start: number, end: number, options: Options, out: IdSink, afterUnk: boolean): boolean {
+    if (end - start > MAX_PIECE) return this.append(this.pieceIds(text.slice(start, end), options), out, afterUnk);
+    const store = (this.store ??= new SharedPieces(createSharedPieces()));
+    const kind = options.section_index === 0 ? 0 : 1;
+    const h = SharedPieces.hash(text, start, end);
+    const k = store.find(text, start, end, kind, h);
+    if (k < 0) {
+      const ids = this.pieceIds(start === 0 && end === text.length ? text : text.slice(start, end), options);
+      store.insert(text, start, end, kind, h, ids);
+      return this.append(ids, out, afterUnk);
+    }
+    const to = store.idsEnd(k);
+    for (let i = store.idsStart(k); i < to; i++) {
+      const id = store.idAt(i);
+      if (this.fuse && id === this.unk && afterUnk) continue;
+      afterUnk = id === this.unk;
+      out.push(id);
+    }
+    return afterUnk;
   }
 
   /** One stretch between added tokens, through the first pre-tokenizer's own split. */
   private encodePieces(text: string, options: Options, out: IdSink): void {
     const pieces = this.chain.first ? firstPieces(this.chain.first, text, options) : [text];
-    const cache = this.caches[options.section_index === 0 ? 0 : 1];
     let afterUnk = false;
-    for (let p = 0; p < pieces.length; p++) {
-      const piece = pieces[p];
-      let ids = piece.length > MAX_PIECE ? undefined : cache.get(piece);
-      if (ids === undefined) {
-        ids = this.pieceIds(piece, options);
-        if (piece.length <= MAX_PIECE) {
-          if (cache.size >= CACHE_ENTRIES) cache.clear();
-          cache.set(piece, ids);
-        }
-      }
-      afterUnk = this.append(ids, out, afterUnk);
-    }
+    for (let p = 0; p < pieces.length; p++) afterUnk = this.appendPiece(pieces[p], 0, pieces[p].length, options, out, afterUnk);
   }
 }
 
