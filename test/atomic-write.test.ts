@@ -32,6 +32,15 @@ test('async: string, bytes and chunk list all write their exact bytes; fsync on 
   assert.deepEqual(readdirSync(d).sort(), ['b.bin', 'c.bin', 's.txt']);
 });
 
+test('async: a list of more chunks than one gathered write takes (and empty ones) lands whole and in order', async () => {
+  const d = fresh('gather');
+  // 1300 chunks of 0-6 bytes: three writev groups of up to 512.
+  const chunks = Array.from({ length: 1300 }, (_, i) => Uint8Array.from({ length: i % 7 }, (_, j) => (i + j) % 251));
+  await writeFileAtomic(path.join(d, 'many.bin'), chunks, { fsync: false });
+  assert.deepEqual(readFileSync(path.join(d, 'many.bin')), Buffer.concat(chunks));
+  assert.deepEqual(readdirSync(d), ['many.bin']);
+});
+
 test('async: replaces an existing file; mkdir creates the folder, without it a missing folder is an error', async () => {
   const d = fresh('replace');
   const f = path.join(d, 'f.json');

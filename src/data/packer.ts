@@ -151,7 +151,9 @@ export function createPacker(
       await writer.commit({ key: status.key ?? 'run-local', seqLen: p.seqLen, batchSize: p.batchSize, inputs }, stats, family !== null);
     } catch (e) {
       writer.fail(e);
-      // A build that failed is never trusted; its folder would only be swept later.
+      // A build that failed is never trusted; its folder would only be swept later. Its shard
+      // writes finish first, so none lands in the folder after it is removed.
+      await writer.settle();
       if (family) await rm(dir, { recursive: true, force: true }).catch(() => {});
       throw e;
     }

@@ -105,12 +105,26 @@ export function ipcFileBytes(batches: RecordBatch[]): Uint8Array {
   return RecordBatchFileWriter.writeAll(batches).toUint8Array(true);
 }
 
+/**
+ * The same file as the writer's chunks, in order: the column buffers stay views of the batches'
+ * arrays. ipcFileBytes joins them into one new buffer, a copy of the whole shard (4 MB at the
+ * packer's defaults) that the main thread made and the allocator mapped and unmapped per shard.
+ */
+export function ipcFileChunks(batches: RecordBatch[]): Uint8Array[] {
+  if (batches.length === 0) throw new ArrowBatchInvalid('no batches to write');
+  const writer = RecordBatchFileWriter.writeAll(batches);
+  // apache-arrow 21.2.0 (pinned) queues written chunks in its sink's `_values` until read.
+  const values = (writer as unknown as { _sink?: { _values?: unknown } })._sink?._values;
+  if (Array.isArray(values) && values.every((v) => v instanceof Uint8Array)) return values as Uint8Array[];
+  return [writer.toUint8Array(true)];
+}
+
 /** Writes an IPC file atomically: a temp file in the same folder, then rename. */
 export async function writeIpcFile(file: string, batches: RecordBatch[]): Promise<number> {
-  const bytes = ipcFileBytes(batches);
+  const chunks = ipcFileChunks(batches);
   // No fsync: shards are a cache, and a reuse checks every shard's size against the manifest.
-  await writeFileAtomic(file, bytes, { fsync: false });
-  return bytes.byteLength;
+  await writeFileAtomic(file, chunks, { fsync: false });
+  return chunks.reduce((n, c) => n + c.byteLength, 0);
 }
 
 /** Reads every RecordBatch of an IPC file or stream. The batches are views into the file bytes. */
