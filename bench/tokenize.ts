@@ -1,6 +1,6 @@
 // Tokenization throughput of the packer's pool path (tokenize on worker threads, pack on the main
 // thread), the way a pipeline runs it: MB/s of text with 1, 2 and all threads, Llama 3.1 tokenizer,
-// the Brown corpus (5.8 MB, 500 texts; 5.5 MB of it timed, three times, on tokenizers whose caches start empty). Shared by data.bench.ts and train-pipeline.bench.ts.
+// the Brown corpus (5.8 MB, 500 texts; 5.5 MB of it timed, five times, on tokenizers whose caches start empty). Shared by data.bench.ts and train-pipeline.bench.ts.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -41,8 +41,8 @@ export function brownDocs(mb: number): Document[] {
   return docs;
 }
 
-/** Timed passes over the corpus per thread count; the median pass is reported (a pass is half a second or so). */
-const PASSES = 3;
+/** Timed passes over the corpus per thread count; the median pass is reported (at 2 threads a pass is a quarter of a second, and passes vary by 10-20 %). */
+const PASSES = 5;
 
 /**
  * The same tokenizer file under other hashes: one for the warm-up and one per timed pass. Every
