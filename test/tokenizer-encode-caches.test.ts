@@ -8,7 +8,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { createTokenizer } from '../src/tokenizer/tokenizers-js.ts';
-import { brownTexts, lenmlArtifact } from './helpers/data.ts';
+import { brownTexts, lenmlArtifact, TRICKY_TEXTS } from './helpers/data.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const fixtureBase = {
@@ -16,20 +16,6 @@ const fixtureBase = {
   tokenizerConfig: JSON.parse(readFileSync(path.join(ROOT, 'fixtures', 'base', 'tokenizer_config.json'), 'utf8')),
 };
 
-const tricky = [
-  '',
-  ' ',
-  '  several   spaces\n\n\ttabs and\r\nnewlines  ',
-  "don't I'll we're they've she'd HE'S",
-  'naïve café Ångström 東京タワー 🤖🦙 Ελληνικά العربية',
-  '1234567890 3.14159 1,000,000 2026-11-29',
-  '<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n',
-  'x'.repeat(300) + ' ' + 'antidisestablishmentarianism'.repeat(12),
-  '((([[[{{{!!!???...---___***',
-  // Ties between equal pairs (leftmost first), words past the scanning length, odd code units.
-  'aaaaaaaaaaaaaaa abababababab ーーーーーー 0000000000 ' + 'z'.repeat(47) + ' ' + 'q'.repeat(49),
-  'lone \ud800 surrogates \udfff here, and a pair 😀 and a < b > c',
-];
 
 const layouts = [
   { name: 'fixture base (ByteLevel with its own regex)', files: fixtureBase, byteLevel: true },
@@ -38,7 +24,7 @@ const layouts = [
   { name: 'Llama 2 (SentencePiece BPE, byte fallback)', files: lenmlArtifact('tokenizer-llama2', 32000), byteLevel: false },
 ];
 
-const texts = [...brownTexts(['ca01', 'cg01', 'cj01', 'cn01', 'cr01']).slice(0, 400), ...tricky];
+const texts = [...brownTexts(['ca01', 'cg01', 'cj01', 'cn01', 'cr01']).slice(0, 400), ...TRICKY_TEXTS];
 
 for (const l of layouts) {
   for (const wordCaches of [true, false]) {

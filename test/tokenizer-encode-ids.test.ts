@@ -10,7 +10,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { createTokenizer } from '../src/tokenizer/tokenizers-js.ts';
 import { idEncoder } from '../src/tokenizer/encode-ids.ts';
 import { IdBuffer } from '../src/tokenizer/id-buffer.ts';
-import { brownTexts, lenmlArtifact } from './helpers/data.ts';
+import { brownTexts, lenmlArtifact, TRICKY_TEXTS } from './helpers/data.ts';
 
 type Files = { tokenizerJson: Record<string, any>; tokenizerConfig: Record<string, any> };
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -45,20 +45,6 @@ const fusing: Files = {
 const gapped: Files = structuredClone(fusing);
 gapped.tokenizerJson.pre_tokenizer = { type: 'Split', pattern: { Regex: 'b*|c' }, behavior: 'Isolated', invert: false };
 
-const tricky = [
-  '',
-  ' ',
-  '  several   spaces\n\n\ttabs and\r\nnewlines  ',
-  "don't I'll we're they've she'd HE'S",
-  'naïve café Ångström 東京タワー 🤖🦙 Ελληνικά العربية',
-  '1234567890 3.14159 1,000,000 2026-11-29',
-  '<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n<|begin_of_text|>x<|eot_id|>',
-  'a < b and c <| not a token |> <s> </s> <unk>',
-  'x'.repeat(300) + ' ' + 'antidisestablishmentarianism'.repeat(12),
-  'aaaaaaaaaaaaaaa abababababab ーーーーーー ' + 'z'.repeat(47) + ' ' + 'q'.repeat(49),
-  'lone \ud800 surrogates \udfff here, and a pair 😀',
-  'ab☃☃☃c ☃ ab ab☃ ☃☃ cab',
-];
 
 const layouts: Array<{ name: string; files: Files }> = [
   { name: 'fixture base (ByteLevel with its own regex)', files: fixtureBase },
@@ -69,7 +55,7 @@ const layouts: Array<{ name: string; files: Files }> = [
   { name: 'a Split whose regex matches empty (gaps between pieces)', files: gapped },
 ];
 
-const texts = [...brownTexts(['ca01', 'cg01', 'cj01', 'cn01', 'cr01']).slice(0, 400), ...tricky];
+const texts = [...brownTexts(['ca01', 'cg01', 'cj01', 'cn01', 'cr01']).slice(0, 400), ...TRICKY_TEXTS];
 
 for (const l of layouts) {
   test(`${l.name}: idEncoder's ids are plain tokenizers.js's, cold and warm`, () => {

@@ -62,3 +62,25 @@ export async function writeFillerJsonl(file: string, bytes: number): Promise<num
   await once(out, 'close');
   return i;
 }
+
+/**
+ * Texts that trip tokenizers up, for tests that compare an encoder with plain tokenizers.js:
+ * whitespace runs, contractions, scripts and emoji, digits, chat markers and near-markers, long
+ * words (past BPE's scanning length and its 256-character cache), ties between equal merge pairs,
+ * lone surrogates, and characters a small vocabulary lacks.
+ */
+export const TRICKY_TEXTS: string[] = [
+  '',
+  ' ',
+  '  several   spaces\n\n\ttabs and\r\nnewlines  ',
+  "don't I'll we're they've she'd HE'S",
+  'naïve café Ångström 東京タワー 🤖🦙 Ελληνικά العربية',
+  '1234567890 3.14159 1,000,000 2026-11-29',
+  '<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n<|begin_of_text|>x<|eot_id|>',
+  'a < b and c <| not a token |> <s> </s> <unk>',
+  'x'.repeat(300) + ' ' + 'antidisestablishmentarianism'.repeat(12),
+  '((([[[{{{!!!???...---___***',
+  'aaaaaaaaaaaaaaa abababababab ーーーーーー 0000000000 ' + 'z'.repeat(47) + ' ' + 'q'.repeat(49),
+  'lone \ud800 surrogates \udfff here, and a pair 😀',
+  'ab☃☃☃c ☃ ab ab☃ ☃☃ cab',
+];
