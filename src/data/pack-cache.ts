@@ -176,6 +176,7 @@ const MAX_WRITES = 2;
 export class ShardWriter {
   readonly logs: Record<Split, ShardLog>;
   private pending: Record<Split, RecordBatch[]> = { train: [], eval: [] };
+  private pendingArrays: Record<Split, BatchArrays[]> = { train: [], eval: [] };
   private shardsStarted: Record<Split, number> = { train: 0, eval: 0 };
   /** Shard writes in flight, oldest first; they run one after another, so shards land in order. */
   private writes: Promise<void>[] = [];
@@ -185,6 +186,8 @@ export class ShardWriter {
     readonly dir: string,
     private readonly seqLen: number,
     private readonly shardBatches: number,
+    /** Called with a shard's batch arrays once the shard is written: nothing reads them any more. */
+    private readonly written: (arrays: BatchArrays[]) => void = () => {},
   ) {
     this.logs = { train: new ShardLog(dir), eval: new ShardLog(dir) };
   }
@@ -198,6 +201,7 @@ export class ShardWriter {
   async add(split: Split, arrays: BatchArrays): Promise<void> {
     // makeData wraps the packer's fresh buffers: no copy until the IPC writer.
     this.pending[split].push(makeBatch(arrays, this.seqLen, split));
+    this.pendingArrays[split].push(arrays);
     if (this.pending[split].length >= this.shardBatches) {
       this.startFlush(split);
       while (this.writes.length > MAX_WRITES) await this.writes.shift();
@@ -212,13 +216,16 @@ export class ShardWriter {
 
   private startFlush(split: Split): void {
     const batches = this.pending[split];
+    const arrays = this.pendingArrays[split];
     if (batches.length === 0) return;
     this.pending[split] = [];
+    this.pendingArrays[split] = [];
     const file = `${split}-${String(this.shardsStarted[split]++).padStart(6, '0')}.arrow`;
     // Chained: a failed write fails every later one, and whoever awaits next sees it.
     this.last = this.last.then(async () => {
       const bytes = await writeIpcFile(path.join(this.dir, file), batches);
       this.logs[split].push({ file, batches: batches.length, bytes });
+      this.written(arrays);
     });
     // Observed here so a failure is never unhandled; add/flush/commit still await and throw it.
     this.last.catch(() => {});

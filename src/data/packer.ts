@@ -18,7 +18,7 @@ import type { DataEvent } from './events.ts';
 import type { TokenizerArtifact } from '../tokenizer/items.ts';
 import { readIpcFile } from '../io/arrow.ts';
 import { PackerConfigInvalid } from '../errors.ts';
-import { Packer, type PackStats } from './pack.ts';
+import { BatchRecycler, Packer, type PackStats } from './pack.ts';
 import { buildKey, completeBuilds, familyKey, logsFromManifest, matchingBuild, newBuild, ShardWriter, SPLITS, tokenizerFile, type ShardLog, type Split } from './pack-cache.ts';
 import { specialIds } from './tokenize.ts';
 import type { TokenizeTask } from './pack-worker.ts';
@@ -137,11 +137,13 @@ export function createPacker(
     if (!family) await claimLocal(dir);
     status.cache = family ? 'built' : 'run-local';
     status.dir = dir;
-    const writer = new ShardWriter(dir, p.seqLen, p.shardBatches);
+    // Batch arrays go back to the packers once their shard is written: up to two shards' worth wait.
+    const recycler = new BatchRecycler(p.seqLen * p.batchSize, 2 * p.shardBatches);
+    const writer = new ShardWriter(dir, p.seqLen, p.shardBatches, (arrays) => arrays.forEach((a) => recycler.give(a)));
     resolveLogs(writer.logs);
     try {
       // The tokenizer file for pool threads goes beside the batches: shared cache or run folder.
-      const stats = await build(intake.docs(), artifact, eosId, padId, writer, family ? root : path.dirname(local), p, env, status);
+      const stats = await build(intake.docs(), artifact, eosId, padId, writer, recycler, family ? root : path.dirname(local), p, env, status);
       const digest = intake.digest()!;
       status.spilled = intake.spilled;
       status.stats = stats;
@@ -234,6 +236,7 @@ async function build(
   eosId: number | null,
   padId: number,
   writer: ShardWriter,
+  recycler: BatchRecycler,
   tokenizerRoot: string,
   p: PackerParams,
   env: PackerEnv,
@@ -241,8 +244,8 @@ async function build(
 ): Promise<Record<Split, PackStats>> {
   const file = await tokenizerFile(tokenizerRoot, artifact);
   const packers: Record<Split, Packer> = {
-    train: new Packer({ seqLen: p.seqLen, batchSize: p.batchSize, mode: p.mode, padId, finalBatch: p.finalBatch }),
-    eval: new Packer({ seqLen: p.seqLen, batchSize: p.batchSize, mode: p.mode, padId, finalBatch: p.finalBatch }),
+    train: new Packer({ seqLen: p.seqLen, batchSize: p.batchSize, mode: p.mode, padId, finalBatch: p.finalBatch, recycler }),
+    eval: new Packer({ seqLen: p.seqLen, batchSize: p.batchSize, mode: p.mode, padId, finalBatch: p.finalBatch, recycler }),
   };
   // Two tasks per core in flight: a pool thread finds its next task queued while the main thread
   // collects its last result (with one per core the threads idled ~13% between tasks; on 2 cores
