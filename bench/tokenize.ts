@@ -8,7 +8,7 @@ import path from 'node:path';
 import { RunPool } from '../src/pipeline/pool.ts';
 import { createPacker, PackerParams } from '../src/data/packer.ts';
 import { tokenizerFile } from '../src/data/pack-cache.ts';
-import { createSharedPieces } from '../src/tokenizer/shared-pieces.ts';
+import { createSharedPieces, type SharedPiecesBuffers } from '../src/tokenizer/shared-pieces.ts';
 import type { Document } from '../src/data/items.ts';
 import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
 import { brownTexts, lenmlArtifact } from '../test/helpers/data.ts';
@@ -120,9 +120,10 @@ async function tokenizeOnlyThroughput(threads: number, docs: Document[], tok: To
     await pool.warm();
     const file = await tokenizerFile(dir, tok);
     const perTask = PackerParams.parse({}).docsPerTask;
-    // One shared piece cache per pass, as the packer makes one per packing.
-    let pieces = createSharedPieces();
-    const task = (g: Document[], hash: string) => ({ tokenizerFile: file, tokenizerHash: hash, addSpecialTokens: true, appendEos: true, eosId: null, docs: g.map((d) => ({ text: d.text })), pieces });
+    // One shared piece cache per tokenizer (a fresh one per pass), as the packer makes one per packing.
+    const tables = new Map<string, SharedPiecesBuffers>();
+    const piecesOf = (hash: string) => tables.get(hash) ?? tables.set(hash, createSharedPieces(hash)).get(hash)!;
+    const task = (g: Document[], hash: string) => ({ tokenizerFile: file, tokenizerHash: hash, addSpecialTokens: true, appendEos: true, eosId: null, docs: g.map((d) => ({ text: d.text })), pieces: piecesOf(hash) });
     const run = async (all: Document[], hash: string) => {
       const groups: Document[][] = [];
       for (let i = 0; i < all.length; i += perTask) groups.push(all.slice(i, i + perTask));
@@ -138,7 +139,6 @@ async function tokenizeOnlyThroughput(threads: number, docs: Document[], tok: To
     const mbps: number[] = [];
     for (let pass = 0; pass < PASSES; pass++) {
       const hash = renamed(tok, `pass${pass}`).hash;
-      pieces = createSharedPieces();
       await Promise.all(buildDocs(threads).map((d) => pool.call(PACK_WORKER, 'tokenize', task([d], hash))));
       const t0 = performance.now();
       await run(docs, hash);

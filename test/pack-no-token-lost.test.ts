@@ -1,6 +1,7 @@
 // End to end through the worker pool: every document's tokens (encoded independently here)
 // come back, in order, from the non-padding positions of the packed batches, per split;
-// the same holds when documents were spilled to disk while the tokenizer was pending.
+// the same holds when documents were spilled to disk while the tokenizer was pending. The pool
+// threads of one packing share one piece table, and refuse another tokenizer's.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
@@ -11,6 +12,9 @@ import { RunPool } from '../src/pipeline/pool.ts';
 import { createPacker, PackerParams } from '../src/data/packer.ts';
 import { CorpusParams, readCorpus } from '../src/data/corpus.ts';
 import { batchArrays } from '../src/io/arrow.ts';
+import { tokenize as tokenizeTask, type TokenizeTask } from '../src/data/pack-worker.ts';
+import { createSharedPieces } from '../src/tokenizer/shared-pieces.ts';
+import { PackerConfigInvalid } from '../src/errors.ts';
 import type { Document, PackedBatch } from '../src/data/items.ts';
 import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
 import { llama2Artifact, writeBrownJsonl } from './helpers/data.ts';
@@ -28,12 +32,18 @@ async function docsOf(): Promise<Document[]> {
   return out;
 }
 
+/** The tasks every pack() sent to the pool, for the shared-table test. */
+const sent: TokenizeTask[] = [];
+
 async function pack(docs: AsyncIterable<Document>, tokenizer: Promise<TokenizerArtifact>, run: string) {
   const h = createPacker(docs, tokenizer, null, PackerParams.parse({ seqLen: 96, batchSize: 4, docsPerTask: 7, cache: false, shardBatches: 3, epochs: 1 }), {
     name: 'packer',
     runDir: path.join(dir, run),
     seed: 1,
-    runOnPool: (m, e, a, t) => pool.call(m, e, a, t),
+    runOnPool: (m, e, a, t) => {
+      sent.push(a as TokenizeTask);
+      return pool.call(m, e, a, t);
+    },
   });
   const collect = async (it: AsyncIterable<PackedBatch>) => {
     const out: PackedBatch[] = [];
@@ -73,6 +83,19 @@ test('packed batches give back every document token, in order, per split', async
   }
   assert.ok(r.status.tokenizeCalls >= Math.ceil(docs.length / 7));
   assert.equal(r.status.spilled, 0);
+});
+
+test('every tokenize task of one packing carries the one shared piece table of its tokenizer', async () => {
+  sent.length = 0;
+  await pack(gen(await docsOf()), Promise.resolve(artifact), 'run-shared');
+  assert.ok(sent.length > 10);
+  assert.equal(new Set(sent.map((t) => t.pieces?.id)).size, 1, 'one table for the packing');
+  assert.ok(sent.every((t) => t.pieces?.owner === artifact.hash && t.tokenizerHash === artifact.hash));
+});
+
+test('a pool thread refuses a piece table made for another tokenizer', () => {
+  const task = { ...sent[0], pieces: createSharedPieces('another tokenizer') };
+  assert.throws(() => tokenizeTask(task), (e: Error) => e instanceof PackerConfigInvalid && /another tokenizer/.test(e.message));
 });
 
 test('documents read while the tokenizer is pending are spilled and packed the same', async () => {

@@ -15,7 +15,7 @@ import { idsFor } from './helpers/shared-pieces-keys.ts';
 const WORKER = path.join(import.meta.dirname, 'helpers', 'shared-pieces-worker.mjs');
 
 test('two threads filling one table at once: every hit holds its own key, every key is there once done', async () => {
-  const buffers = createSharedPieces({ slots: 1 << 15, keyUnits: 1 << 20, ids: 1 << 18 });
+  const buffers = createSharedPieces('test', { slots: 1 << 15, keyUnits: 1 << 20, ids: 1 << 18 });
   // Overlapping ranges: both threads miss on 2000-5999 and may insert those keys at the same time.
   const run = (from: number, to: number) =>
     new Promise<{ wrong: number; hits: number }>((resolve, reject) => {
@@ -44,7 +44,7 @@ const texts = brownTexts(['ca01', 'cn01']).slice(0, 150);
 
 test('a second encoder on a table the first one filled hits it and gives the same ids', () => {
   const plain = new Tokenizer(files.tokenizerJson, files.tokenizerConfig);
-  const buffers = createSharedPieces();
+  const buffers = createSharedPieces('llama3');
   const first = idEncoder(createTokenizer(files.tokenizerJson, files.tokenizerConfig, { wordCaches: false }));
   first.sharePieces(buffers);
   for (const t of texts) first.encode(t, true);
@@ -59,7 +59,7 @@ test('a second encoder on a table the first one filled hits it and gives the sam
 
 test('a full table stores nothing more, and the ids stay exact', () => {
   const plain = new Tokenizer(files.tokenizerJson, files.tokenizerConfig);
-  const buffers = createSharedPieces({ slots: 64, keyUnits: 1 << 16, ids: 1 << 16 });
+  const buffers = createSharedPieces('llama3', { slots: 64, keyUnits: 1 << 16, ids: 1 << 16 });
   const enc = idEncoder(createTokenizer(files.tokenizerJson, files.tokenizerConfig, { wordCaches: false }));
   enc.sharePieces(buffers);
   for (const t of texts) assert.deepEqual(enc.encode(t, false), plain.encode(t, { add_special_tokens: false }).ids);

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { createTokenizer } from '../tokenizer/tokenizers-js.ts';
 import { idEncoder, type IdEncoder } from '../tokenizer/encode-ids.ts';
 import type { SharedPiecesBuffers } from '../tokenizer/shared-pieces.ts';
+import { PackerConfigInvalid } from '../errors.ts';
 import { tokenizeDocs, type TokenizeDoc, type TokenizedDocs } from './tokenize.ts';
 
 export interface TokenizeTask {
@@ -39,6 +40,8 @@ function encoderFor(task: TokenizeTask): IdEncoder {
 
 /** Returns fresh Int32Arrays (ids, labels [tokens], lens [docs]); the pool transfers their buffers. */
 export function tokenize(task: TokenizeTask): TokenizedDocs {
+  // A table filled by another tokenizer would hand out its ids for this one's pieces.
+  if (task.pieces && task.pieces.owner !== task.tokenizerHash) throw new PackerConfigInvalid(`a tokenize task for tokenizer ${task.tokenizerHash} came with the shared piece table of tokenizer ${task.pieces.owner}`);
   const enc = encoderFor(task);
   if (task.pieces) enc.sharePieces(task.pieces);
   return tokenizeDocs(enc, task.docs, task);

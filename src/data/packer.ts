@@ -24,6 +24,7 @@ import { specialIds } from './tokenize.ts';
 import type { TokenizeTask } from './pack-worker.ts';
 import type { TokenizedDocs } from './tokenize.ts';
 import { startIntake, type DocsDigest } from './intake.ts';
+import { createSharedPieces } from '../tokenizer/shared-pieces.ts';
 import { permutation } from './shuffle.ts';
 
 // A plain string for cacheDir here: in a pipeline file it is relative to the file, which is the
@@ -243,6 +244,9 @@ async function build(
   status: PackerStatus,
 ): Promise<Record<Split, PackStats>> {
   const file = await tokenizerFile(tokenizerRoot, artifact);
+  // One piece cache for every pool thread of this packing: a piece one thread has encoded is a hit
+  // for the others (see src/tokenizer/shared-pieces.ts).
+  const pieces = createSharedPieces(artifact.hash);
   const packers: Record<Split, Packer> = {
     train: new Packer({ seqLen: p.seqLen, batchSize: p.batchSize, mode: p.mode, padId, finalBatch: p.finalBatch, recycler }),
     eval: new Packer({ seqLen: p.seqLen, batchSize: p.batchSize, mode: p.mode, padId, finalBatch: p.finalBatch, recycler }),
@@ -263,6 +267,7 @@ async function build(
         appendEos: p.appendEos,
         eosId,
         docs: g.docs.map((d) => ({ text: d.text, segments: d.segments, templated: d.templated })),
+        pieces,
       };
       const r = await env.runOnPool<TokenizedDocs>(WORKER, 'tokenize', task);
       return { splits: g.docs.map((d) => d.split), r };

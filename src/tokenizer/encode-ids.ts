@@ -203,7 +203,7 @@ class PieceEncoder implements IdEncoder {
   /** The ids of text[start, end), from the store or computed (and stored), appended to `out`. */
   private appendPiece(text: string, start: number, end: number, options: Options, out: IdSink, afterUnk: boolean): boolean {
     if (end - start > MAX_PIECE) return this.append(this.pieceIds(text.slice(start, end), options), out, afterUnk);
-    const store = (this.store ??= new SharedPieces(createSharedPieces()));
+    const store = (this.store ??= new SharedPieces(createSharedPieces('this encoder')));
     const kind = options.section_index === 0 ? 0 : 1;
     const h = SharedPieces.hash(text, start, end);
     const k = store.find(text, start, end, kind, h);

@@ -15,6 +15,8 @@
 /** What crosses to a pool thread: the shared buffers and an id to tell tables apart. */
 export interface SharedPiecesBuffers {
   id: number;
+  /** The tokenizer whose pieces it holds (its hash): ids from another tokenizer would be wrong ids. */
+  owner: string;
   /** Per slot: state (0 empty, 1 writing, 2 ready), hash, key offset, key length × 2 + kind, ids offset, ids length. */
   slots: SharedArrayBuffer;
   keys: SharedArrayBuffer;
@@ -42,11 +44,12 @@ export const DEFAULT_SIZE: SharedPiecesSize = { slots: 1 << 18, keyUnits: 1 << 2
 
 let nextId = 1;
 
-export function createSharedPieces(size: SharedPiecesSize = DEFAULT_SIZE): SharedPiecesBuffers {
+export function createSharedPieces(owner: string, size: SharedPiecesSize = DEFAULT_SIZE): SharedPiecesBuffers {
   if (size.slots & (size.slots - 1)) throw new Error(`shared pieces: slots must be a power of two, got ${size.slots}`);
   return {
     // Distinct across threads that create tables too: the pid and a counter would collide only within one process.
     id: nextId++ + Math.floor(Math.random() * 2 ** 20) * 2 ** 20,
+    owner,
     slots: new SharedArrayBuffer(size.slots * FIELDS * 4),
     keys: new SharedArrayBuffer(size.keyUnits * 2),
     ids: new SharedArrayBuffer(size.ids * 4),
