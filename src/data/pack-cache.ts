@@ -18,7 +18,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { RecordBatch } from 'apache-arrow';
-import { BATCH_FORMAT_VERSION, makeBatch, writeIpcFile, type BatchArrays } from '../io/arrow.ts';
+import { BATCH_FORMAT_VERSION, batchArrays, makeBatch, writeIpcFile, type BatchArrays } from '../io/arrow.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
 import type { TokenizerArtifact } from '../tokenizer/items.ts';
 import type { PackStats } from './pack.ts';
@@ -176,7 +176,6 @@ const MAX_WRITES = 2;
 export class ShardWriter {
   readonly logs: Record<Split, ShardLog>;
   private pending: Record<Split, RecordBatch[]> = { train: [], eval: [] };
-  private pendingArrays: Record<Split, BatchArrays[]> = { train: [], eval: [] };
   private shardsStarted: Record<Split, number> = { train: 0, eval: 0 };
   /** Shard writes in flight, oldest first; they run one after another, so shards land in order. */
   private writes: Promise<void>[] = [];
@@ -199,9 +198,9 @@ export class ShardWriter {
    * waits for the oldest, so a slow disk slows packing instead of piling batches up in memory.
    */
   async add(split: Split, arrays: BatchArrays): Promise<void> {
-    // makeData wraps the packer's fresh buffers: no copy until the IPC writer.
+    // makeBatch wraps the packer's buffers (no copy until the IPC writer, which writes views of them)
+    // and checks their lengths here, before anything is queued.
     this.pending[split].push(makeBatch(arrays, this.seqLen, split));
-    this.pendingArrays[split].push(arrays);
     if (this.pending[split].length >= this.shardBatches) {
       this.startFlush(split);
       while (this.writes.length > MAX_WRITES) await this.writes.shift();
@@ -216,16 +215,15 @@ export class ShardWriter {
 
   private startFlush(split: Split): void {
     const batches = this.pending[split];
-    const arrays = this.pendingArrays[split];
     if (batches.length === 0) return;
     this.pending[split] = [];
-    this.pendingArrays[split] = [];
     const file = `${split}-${String(this.shardsStarted[split]++).padStart(6, '0')}.arrow`;
     // Chained: a failed write fails every later one, and whoever awaits next sees it.
     this.last = this.last.then(async () => {
       const bytes = await writeIpcFile(path.join(this.dir, file), batches);
       this.logs[split].push({ file, batches: batches.length, bytes });
-      this.written(arrays);
+      // The batches' columns are the packer's own buffers, whole: handed back for reuse.
+      this.written(batches.map(batchArrays));
     });
     // Observed here so a failure is never unhandled; add/flush/commit still await and throw it.
     this.last.catch(() => {});

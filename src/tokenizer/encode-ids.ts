@@ -88,7 +88,6 @@ type Wrap = { prefix: number[]; suffix: number[] };
 type Options = { section_index: number };
 
 class PieceEncoder implements IdEncoder {
-  private readonly vocab: Map<string, number>;
   private readonly unk: number | undefined;
   private readonly fuse: boolean;
   private readonly chain: { first: PreTokenizerLike | null; rest: PreTokenizerLike[] };
@@ -107,7 +106,6 @@ class PieceEncoder implements IdEncoder {
     /** [add_special_tokens false, true]. */
     private readonly wraps: Wrap[],
   ) {
-    this.vocab = t.model.tokens_to_ids;
     this.unk = t.model.unk_token_id;
     this.fuse = t.model.fuse_unk === true;
     this.chain = splitChain(t.pre_tokenizer);
@@ -153,9 +151,8 @@ class PieceEncoder implements IdEncoder {
     for (let i = 0; i < wrap.suffix.length; i++) out.push(wrap.suffix[i]);
   }
 
-  /** As Tokenizer.encode maps a token string to its id. */
   private idOf(token: string): number {
-    return (this.t.added_tokens_map.get(token)?.id ?? this.vocab.get(token) ?? this.unk) as number;
+    return tokenId(this.t, token);
   }
 
   /** The rest of the pre-tokenizer chain and the model on one piece. */
@@ -278,6 +275,11 @@ function splitChain(pt: PreTokenizerLike | null): { first: PreTokenizerLike | nu
   return all.length === 0 ? { first: pt, rest: [] } : { first: all[0], rest: all.slice(1) };
 }
 
+/** A token string's id as Tokenizer.encode maps it: added tokens first, then the vocabulary, else unknown. */
+function tokenId(t: TokenizerParts, token: string): number {
+  return (t.added_tokens_map.get(token)?.id ?? t.model.tokens_to_ids.get(token) ?? t.model.unk_token_id) as number;
+}
+
 /**
  * The ids the post-processor puts before and after a single sequence, read by running it on
  * marker tokens; null when it does anything but wrap them unchanged (then plain encode is used).
@@ -293,6 +295,5 @@ function wrapping(t: TokenizerParts, add: boolean): Wrap | null {
   const suffix = one.slice(at + 1);
   const same = (a: string[], b: string[]) => a.length === b.length && a.every((x, i) => x === b[i]);
   if (!same(two, [...prefix, m[0], m[1], ...suffix]) || [...prefix, ...suffix].some((x) => x.includes('\u0000tokenpipe'))) return null;
-  const idOf = (token: string): number => (t.added_tokens_map.get(token)?.id ?? t.model.tokens_to_ids.get(token) ?? t.model.unk_token_id) as number;
-  return { prefix: prefix.map(idOf), suffix: suffix.map(idOf) };
+  return { prefix: prefix.map((x) => tokenId(t, x)), suffix: suffix.map((x) => tokenId(t, x)) };
 }

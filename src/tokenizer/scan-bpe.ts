@@ -91,6 +91,12 @@ function codePoints(text: string): string[] {
   return out;
 }
 
+/** Removes a[i], closing the gap in place (splice would allocate an array of what it removes). */
+function removeAt<T>(a: T[], i: number): void {
+  for (let k = i; k < a.length - 1; k++) a[k] = a[k + 1];
+  a.pop();
+}
+
 function rankOf(ranks: Map<string, Map<string, number>>, a: string, b: string): number {
   return ranks.get(a)?.get(b) ?? Infinity;
 }
@@ -109,11 +115,8 @@ function scanMerge(word: string[], ranks: Map<string, Map<string, number>>): str
     for (let i = 1; i < pair.length; i++) if (pair[i] < pair[at]) at = i;
     if (pair[at] === Infinity) break;
     word[at] += word[at + 1];
-    // Both arrays close the gap in place (splice would allocate an array of what it removes).
-    for (let i = at + 1; i < word.length - 1; i++) word[i] = word[i + 1];
-    word.pop();
-    for (let i = at; i < pair.length - 1; i++) pair[i] = pair[i + 1];
-    pair.pop();
+    removeAt(word, at + 1);
+    removeAt(pair, at);
     if (at > 0) pair[at - 1] = rankOf(ranks, word[at - 1], word[at]);
     if (at < pair.length) pair[at] = rankOf(ranks, word[at], word[at + 1]);
   }
@@ -190,10 +193,8 @@ function scanMergeIds(word: string[], t: PairTable, m: BpeLike): string[] | null
     for (let i = 0; i < slot.length; i++) if (slot[i] >= 0 && (at < 0 || t.rank[slot[i]] < t.rank[slot[at]])) at = i;
     if (at < 0) break;
     ids[at] = t.merged[slot[at]];
-    for (let i = at + 1; i < ids.length - 1; i++) ids[i] = ids[i + 1];
-    ids.pop();
-    for (let i = at; i < slot.length - 1; i++) slot[i] = slot[i + 1];
-    slot.pop();
+    removeAt(ids, at + 1);
+    removeAt(slot, at);
     if (at > 0) slot[at - 1] = findPair(t, ids[at - 1], ids[at]);
     if (at < slot.length) slot[at] = findPair(t, ids[at], ids[at + 1]);
   }
