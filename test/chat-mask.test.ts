@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ChatRenderer, loadChatTemplate } from '../src/data/chat.ts';
-import { tokenizeDocs } from '../src/data/tokenize.ts';
+import { tokenizeDocs, tokenizeDocsOf } from '../src/data/tokenize.ts';
 import { idEncoder } from '../src/tokenizer/encode-ids.ts';
 import { CorpusParams, readCorpus } from '../src/data/corpus.ts';
 import type { Document } from '../src/data/items.ts';
@@ -31,7 +31,7 @@ function scoredText(segs: Array<{ text: string; scored: boolean }>): string[] {
 
 /** Decodes the label-kept tokens of one document, run by run. */
 function scoredRuns(tok: Tokenizer, text: string, segments: Document['segments']): { runs: string[]; ids: number[] } {
-  const r = tokenizeDocs(idEncoder(tok), [{ text, segments, templated: true }], { addSpecialTokens: true, appendEos: false, eosId: null });
+  const r = tokenizeDocs(idEncoder(tok), tokenizeDocsOf([{ text, segments, templated: true }]), { addSpecialTokens: true, appendEos: false, eosId: null });
   const runs: string[] = [];
   let cur: number[] = [];
   for (let t = 0; t < r.ids.length; t++) {

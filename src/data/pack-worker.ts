@@ -6,7 +6,7 @@ import { createTokenizer } from '../tokenizer/tokenizers-js.ts';
 import { idEncoder, type IdEncoder } from '../tokenizer/encode-ids.ts';
 import type { SharedPiecesBuffers } from '../tokenizer/shared-pieces.ts';
 import { PackerConfigInvalid } from '../errors.ts';
-import { tokenizeDocs, type TokenizeDoc, type TokenizedDocs } from './tokenize.ts';
+import { tokenizeDocs, type TokenizeDocs, type TokenizedDocs } from './tokenize.ts';
 
 export interface TokenizeTask {
   /** JSON file {tokenizerJson, tokenizerConfig} written by the packer (see pack-cache.ts). */
@@ -15,7 +15,7 @@ export interface TokenizeTask {
   addSpecialTokens: boolean;
   appendEos: boolean;
   eosId: number | null;
-  docs: TokenizeDoc[];
+  docs: TokenizeDocs;
   /** The piece cache every thread of this packing fills and reads (created by the packer). */
   pieces?: SharedPiecesBuffers;
 }

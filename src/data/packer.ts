@@ -20,7 +20,7 @@ import { readIpcFile } from '../io/arrow.ts';
 import { PackerConfigInvalid } from '../errors.ts';
 import { BatchRecycler, Packer, type PackStats } from './pack.ts';
 import { buildKey, completeBuilds, familyKey, logsFromManifest, matchingBuild, newBuild, ShardWriter, SPLITS, tokenizerFile, type ShardLog, type Split } from './pack-cache.ts';
-import { specialIds } from './tokenize.ts';
+import { specialIds, tokenizeDocsOf } from './tokenize.ts';
 import type { TokenizeTask } from './pack-worker.ts';
 import type { TokenizedDocs } from './tokenize.ts';
 import { startIntake, type DocsDigest } from './intake.ts';
@@ -266,7 +266,7 @@ async function build(
         addSpecialTokens: p.addSpecialTokens,
         appendEos: p.appendEos,
         eosId,
-        docs: g.docs.map((d) => ({ text: d.text, segments: d.segments, templated: d.templated })),
+        docs: tokenizeDocsOf(g.docs),
         pieces,
       };
       const r = await env.runOnPool<TokenizedDocs>(WORKER, 'tokenize', task);
