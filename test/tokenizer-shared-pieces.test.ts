@@ -1,6 +1,6 @@
 // The piece cache that pool threads share (src/tokenizer/shared-pieces.ts): two threads filling
 // one table at once never read another key's ids, a second encoder on a filled table hits and
-// stays exact, and a full table stores nothing more without changing any id.
+// stays exact, and a full table stores nothing more without changing any id or asking again.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
@@ -65,4 +65,21 @@ test('a full table stores nothing more, and the ids stay exact', () => {
   for (const t of texts) assert.deepEqual(enc.encode(t, false), plain.encode(t, { add_special_tokens: false }).ids);
   // At most half the slots are filled (the probing stays short and always ends).
   assert.equal(new SharedPieces(buffers).size, 32);
+  // A full table is not asked again: its shared counters (Int32, bumped by every reservation) stay put, so they never wrap.
+  const used = [...new Int32Array(buffers.used)];
+  for (const t of texts) enc.encode(t.toUpperCase(), false);
+  assert.deepEqual([...new Int32Array(buffers.used)], used);
+});
+
+test('a spent key arena stops a thread asking, and the ids stay exact', () => {
+  const plain = new Tokenizer(files.tokenizerJson, files.tokenizerConfig);
+  // Room for many entries but few key units: the arena runs out first.
+  const buffers = createSharedPieces('llama3', { slots: 1 << 12, keyUnits: 6000, ids: 1 << 16 });
+  const enc = idEncoder(createTokenizer(files.tokenizerJson, files.tokenizerConfig, { wordCaches: false }));
+  enc.sharePieces(buffers);
+  for (const t of texts) assert.deepEqual(enc.encode(t, false), plain.encode(t, { add_special_tokens: false }).ids);
+  const used = [...new Int32Array(buffers.used)];
+  assert.ok(used[0] > 6000, 'the arena ran out');
+  for (const t of texts) assert.deepEqual(enc.encode(t.toUpperCase(), false), plain.encode(t.toUpperCase(), { add_special_tokens: false }).ids);
+  assert.deepEqual([...new Int32Array(buffers.used)], used);
 });

@@ -5,9 +5,10 @@
 // is most of what encoding a cold corpus costs. The table is also invisible to the garbage
 // collector: no string or array per cached piece survives into the heap.
 //
-// Append-only and lock-free. A writer reserves arena space with Atomics.add, writes the key's UTF-16
-// code units and the ids, then claims an empty slot with compareExchange (empty → writing), fills
-// it and publishes it (Atomics.store → ready). A reader probes with Atomics.load and only trusts
+// Append-only and lock-free. A writer reserves arena space with Atomics.add, in blocks it then fills
+// on its own (a counter every thread bumped on every insert kept one cache line moving between the
+// cores), writes the key's UTF-16 code units and the ids, then claims an empty slot with
+// compareExchange (empty → writing), fills it and publishes it (Atomics.store → ready). A reader probes with Atomics.load and only trusts
 // ready slots; a slot still being written counts as a different key. Two threads that miss on the
 // same piece at once may both insert it: two equal entries, the first one found wins. When an
 // arena or the slots run out, nothing more is stored and misses are computed every time.
@@ -21,11 +22,15 @@ export interface SharedPiecesBuffers {
   slots: SharedArrayBuffer;
   keys: SharedArrayBuffer;
   ids: SharedArrayBuffer;
-  /** [keys used, ids used, entries]. */
+  /** [key units, ids, entries] reserved by all threads. */
   used: SharedArrayBuffer;
 }
 
 const FIELDS = 6;
+/** What a thread reserves at once: key units, ids, entries (a few hundred inserts per reservation). */
+const KEY_BLOCK = 4096;
+const IDS_BLOCK = 1024;
+const ENTRY_BLOCK = 256;
 const EMPTY = 0;
 const WRITING = 1;
 const READY = 2;
@@ -77,9 +82,21 @@ export class SharedPieces {
     this.maxEntries = n >> 1;
   }
 
-  /** Entries stored so far (by all threads). */
+  /** This thread's reserved and unused arena ranges and entries. */
+  private freeKeyAt = 0;
+  private freeKeyEnd = 0;
+  private freeIdAt = 0;
+  private freeIdEnd = 0;
+  private entries = 0;
+  /** A reservation failed: the table is full for this thread, which stops asking (each failed ask
+   * still adds to the shared counters, which must not wrap around). */
+  private full = false;
+
+  /** Entries stored so far (by all threads): a scan, for tests and reports. */
   get size(): number {
-    return Atomics.load(this.used, 2);
+    let n = 0;
+    for (let at = 0; at < this.slots.length; at += FIELDS) if (Atomics.load(this.slots, at) === READY) n++;
+    return n;
   }
 
   /** FNV-1a over the UTF-16 code units of text[start, end). */
@@ -115,13 +132,17 @@ export class SharedPieces {
   /** Stores `ids` for text[start, end) with `kind`; false when the table is full. */
   insert(text: string, start: number, end: number, kind: number, h: number, ids: number[]): boolean {
     const len = end - start;
-    if (Atomics.load(this.used, 2) >= this.maxEntries) return false;
-    const keyAt = Atomics.add(this.used, 0, len);
-    const idsAt = Atomics.add(this.used, 1, ids.length);
-    if (keyAt + len > this.keys.length || idsAt + ids.length > this.ids.length) return false;
+    if (this.full) return false;
+    if (this.entries === 0 && !this.reserveEntries()) return false;
+    if (this.freeKeyEnd - this.freeKeyAt < len && !this.reserveKeys(len)) return false;
+    if (this.freeIdEnd - this.freeIdAt < ids.length && !this.reserveIds(ids.length)) return false;
+    const keyAt = this.freeKeyAt;
+    const idsAt = this.freeIdAt;
+    this.freeKeyAt += len;
+    this.freeIdAt += ids.length;
+    this.entries--;
     for (let i = 0; i < len; i++) this.keys[keyAt + i] = text.charCodeAt(start + i);
     for (let i = 0; i < ids.length; i++) this.ids[idsAt + i] = ids[i];
-    Atomics.add(this.used, 2, 1);
     const s = this.slots;
     for (let k = h & this.mask; ; k = (k + 1) & this.mask) {
       const at = k * FIELDS;
@@ -135,6 +156,40 @@ export class SharedPieces {
       Atomics.store(s, at, READY);
       return true;
     }
+  }
+
+  /** Up to ENTRY_BLOCK more entries for this thread; false once the table holds its most (half the slots, so probes end). */
+  private reserveEntries(): boolean {
+    const at = Atomics.add(this.used, 2, ENTRY_BLOCK);
+    this.entries = Math.max(0, Math.min(ENTRY_BLOCK, this.maxEntries - at));
+    this.full = this.entries === 0;
+    return !this.full;
+  }
+
+  /** A fresh block of key units (the rest of the last one is left unused); false when the arena is spent. */
+  private reserveKeys(len: number): boolean {
+    const n = Math.max(KEY_BLOCK, len);
+    const at = Atomics.add(this.used, 0, n);
+    if (at + len > this.keys.length) {
+      this.full = true;
+      return false;
+    }
+    this.freeKeyAt = at;
+    this.freeKeyEnd = Math.min(at + n, this.keys.length);
+    return true;
+  }
+
+  /** A fresh block of ids, as reserveKeys. */
+  private reserveIds(count: number): boolean {
+    const n = Math.max(IDS_BLOCK, count);
+    const at = Atomics.add(this.used, 1, n);
+    if (at + count > this.ids.length) {
+      this.full = true;
+      return false;
+    }
+    this.freeIdAt = at;
+    this.freeIdEnd = Math.min(at + n, this.ids.length);
+    return true;
   }
 
   private sameUnits(keyAt: number, text: string, start: number, end: number): boolean {
