@@ -1,6 +1,6 @@
 // Tokenization throughput of the packer's pool path (tokenize on worker threads, pack on the main
 // thread), the way a pipeline runs it: MB/s of text with 1, 2 and all threads, Llama 3.1 tokenizer,
-// the Brown corpus (5.8 MB, 500 texts; 5.5 MB of it timed, five times, on tokenizers whose caches start empty). Shared by data.bench.ts and train-pipeline.bench.ts.
+// the Brown corpus (5.8 MB, 500 texts; 5.5 MB of it timed nine times, on piece caches that start empty). Shared by data.bench.ts and train-pipeline.bench.ts.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -8,6 +8,7 @@ import path from 'node:path';
 import { RunPool } from '../src/pipeline/pool.ts';
 import { createPacker, PackerParams } from '../src/data/packer.ts';
 import { tokenizerFile } from '../src/data/pack-cache.ts';
+import { tokenizeDocsOf } from '../src/data/tokenize.ts';
 import { createSharedPieces, type SharedPiecesBuffers } from '../src/tokenizer/shared-pieces.ts';
 import type { Document } from '../src/data/items.ts';
 import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
@@ -41,25 +42,25 @@ export function brownDocs(mb: number): Document[] {
   return docs;
 }
 
-/** Timed passes over the corpus per thread count; the median pass is reported (at 2 threads a pass is a quarter of a second, and passes vary by 10-20 %). */
-const PASSES = 5;
+/**
+ * Timed passes per child process, and rounds of one child per thread count: the median of every
+ * pass is reported (at 2 threads a pass is a quarter of a second, and passes vary by 10-20 %).
+ * Rounds interleave the thread counts: this machine's speed drifts by a fifth over minutes, and
+ * one child per thread count, one after the other, put that drift into the ratio.
+ */
+const PASSES = 3;
+const ROUNDS = 3;
 
 /**
- * The same tokenizer file under other hashes: one for the warm-up and one per timed pass. Every
- * thread builds a tokenizer per hash, so each pass starts on caches that have seen no text, while
- * the code V8 compiled in the warm-up (a few hundred functions, most of a pass if left to it) is
- * shared: the tokenizer's hot code is in module functions and class methods for this.
+ * Cold caches, warm code: every pass (and the warm-up) gets a piece table of its own, the one cache
+ * a pool thread's encoder keeps (pack-worker.ts builds it without word caches), so each pass meets
+ * a corpus its caches have never seen, while the tokenizer each thread built in the warm-up and the
+ * code V8 compiled for it stay, as they do in a run. (Building a tokenizer per pass instead left a
+ * few hundred MB of garbage maps per thread, whose marking ran on the cores the timed pass needed:
+ * twice as much of it with two threads.)
  */
-const renamed = (tok: TokenizerArtifact, as: string): TokenizerArtifact => ({ ...tok, hash: `${tok.hash}-${as}` });
-
 /** Warm-up text: 1 MB per thread. */
 const warmDocs = (threads: number): Document[] => brownDocs(threads).map((d) => ({ ...d, id: `warm${d.id}` }));
-
-/**
- * A few empty documents: every thread reads and builds a pass's tokenizer (a second or so of
- * JSON and maps) before the clock starts, and encodes nothing with it.
- */
-const buildDocs = (threads: number): Document[] => Array.from({ length: 4 * threads }, (_, i): Document => ({ id: `build${i}`, text: '', split: 'train', source: { file: 'brown' } }));
 
 const passes = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(', ');
 
@@ -75,28 +76,27 @@ async function tokenizeThroughput(threads: number, docs: Document[], tok: Tokeni
     // The packer's own task size and concurrency (two tasks per core in flight), as a pipeline runs it.
     const params = PackerParams.parse({ seqLen: 1024, batchSize: 8, cache: false, spill: false });
     const env = { name: `t${threads}`, runDir: dir, seed: 0, runOnPool: <T>(m: string, e: string, a: unknown) => pool.call<T>(m, e, a) };
-    const pack = async (all: Document[], t: TokenizerArtifact, name: string, p = params) => {
+    const pack = async (all: Document[], t: TokenizerArtifact, name: string) => {
       const h = createPacker(
         (async function* () {
           yield* all;
         })(),
         Promise.resolve(t),
         null,
-        p,
+        params,
         { ...env, name },
       );
       await h.built;
       return h.status.stats!.train.tokens;
     };
-    await pack(warmDocs(threads), renamed(tok, 'warm-up'), 'warm');
+    await pack(warmDocs(threads), tok, 'warm');
     const chars = docs.reduce((n, d) => n + d.text.length, 0);
     const mbps: number[] = [];
     const tps: number[] = [];
     for (let pass = 0; pass < PASSES; pass++) {
-      const t = renamed(tok, `pass${pass}`);
-      await pack(buildDocs(threads), t, `build${pass}`, { ...params, docsPerTask: 1 });
+      // A packing makes a fresh piece table of its own (packer.ts): the caches start empty.
       const t0 = performance.now();
-      const tokens = await pack(docs, t, `pass${pass}`);
+      const tokens = await pack(docs, tok, `pass${pass}`);
       const s = (performance.now() - t0) / 1000;
       mbps.push(chars / 2 ** 20 / s);
       tps.push(tokens / s);
@@ -120,28 +120,25 @@ async function tokenizeOnlyThroughput(threads: number, docs: Document[], tok: To
     await pool.warm();
     const file = await tokenizerFile(dir, tok);
     const perTask = PackerParams.parse({}).docsPerTask;
-    // One shared piece cache per tokenizer (a fresh one per pass), as the packer makes one per packing.
-    const tables = new Map<string, SharedPiecesBuffers>();
-    const piecesOf = (hash: string) => tables.get(hash) ?? tables.set(hash, createSharedPieces(hash)).get(hash)!;
-    const task = (g: Document[], hash: string) => ({ tokenizerFile: file, tokenizerHash: hash, addSpecialTokens: true, appendEos: true, eosId: null, docs: g.map((d) => ({ text: d.text })), pieces: piecesOf(hash) });
-    const run = async (all: Document[], hash: string) => {
+    // A fresh shared piece table per pass, as the packer makes one per packing.
+    const task = (g: Document[], pieces: SharedPiecesBuffers) => ({ tokenizerFile: file, tokenizerHash: tok.hash, addSpecialTokens: true, appendEos: true, eosId: null, docs: tokenizeDocsOf(g), pieces });
+    const run = async (all: Document[]) => {
+      const pieces = createSharedPieces(tok.hash);
       const groups: Document[][] = [];
       for (let i = 0; i < all.length; i += perTask) groups.push(all.slice(i, i + perTask));
       let next = 0;
       await Promise.all(
         Array.from({ length: threads * 2 }, async () => {
-          while (next < groups.length) await pool.call(PACK_WORKER, 'tokenize', task(groups[next++], hash));
+          while (next < groups.length) await pool.call(PACK_WORKER, 'tokenize', task(groups[next++], pieces));
         }),
       );
     };
-    await run(warmDocs(threads), renamed(tok, 'warm-up').hash);
+    await run(warmDocs(threads));
     const chars = docs.reduce((n, d) => n + d.text.length, 0);
     const mbps: number[] = [];
     for (let pass = 0; pass < PASSES; pass++) {
-      const hash = renamed(tok, `pass${pass}`).hash;
-      await Promise.all(buildDocs(threads).map((d) => pool.call(PACK_WORKER, 'tokenize', task([d], hash))));
       const t0 = performance.now();
-      await run(docs, hash);
+      await run(docs);
       mbps.push(chars / 2 ** 20 / ((performance.now() - t0) / 1000));
     }
     return mbps;
@@ -178,6 +175,19 @@ function measureInChild(mode: TokenizeMode, threads: number, mb: number): { mbps
   return JSON.parse(last) as { mbps: number[]; tps: number[] };
 }
 
+/** Every pass of ROUNDS children per thread count, the thread counts taking turns round by round. */
+function measureInterleaved(mode: TokenizeMode, counts: number[], mb: number): Map<number, { mbps: number[]; tps: number[] }> {
+  const all = new Map(counts.map((t) => [t, { mbps: [] as number[], tps: [] as number[] }]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const threads of counts) {
+      const r = measureInChild(mode, threads, mb);
+      all.get(threads)!.mbps.push(...r.mbps);
+      all.get(threads)!.tps.push(...r.tps);
+    }
+  }
+  return all;
+}
+
 /** Rows for 1, 2 and all threads, and the 2-thread speedups over one (issue 14 asks >= 1.8x). */
 export async function tokenizeRows(mb: number): Promise<BenchResult[]> {
   // Both callers' options end here (--tokenize-mb, DATA_BENCH_TOKENIZE_MB): no text would time nothing.
@@ -186,19 +196,18 @@ export async function tokenizeRows(mb: number): Promise<BenchResult[]> {
   const all = os.availableParallelism();
   const counts = [...new Set([1, 2, all])];
   const label = (threads: number) => (threads === all ? `${threads} (all)` : String(threads));
-  const rate = new Map<number, number>();
+  const of = `median of ${ROUNDS * PASSES} passes, each on an empty piece cache, ${ROUNDS} processes of ${PASSES} taking turns with the other thread counts`;
+  const packed = measureInterleaved('pack', counts, mb);
   for (const threads of counts) {
-    const r = measureInChild('pack', threads, mb);
-    rate.set(threads, median(r.mbps));
-    rows.push({ name: `tokenize+pack ${label(threads)} threads`, value: median(r.mbps), unit: 'MB/s', note: `${Math.round(median(r.tps))} tok/s, Llama 3.1 tokenizer, Brown corpus, ${mb} MB, median of ${PASSES} passes on fresh tokenizers (${passes(r.mbps)})` });
+    const r = packed.get(threads)!;
+    rows.push({ name: `tokenize+pack ${label(threads)} threads`, value: median(r.mbps), unit: 'MB/s', note: `${Math.round(median(r.tps))} tok/s, Llama 3.1 tokenizer, Brown corpus, ${mb} MB, ${of} (${passes(r.mbps)})` });
   }
-  rows.push({ name: 'tokenize+pack 2 threads / 1 thread', value: rate.get(2)! / rate.get(1)!, unit: 'x' });
-  const only = new Map<number, number>();
+  rows.push({ name: 'tokenize+pack 2 threads / 1 thread', value: median(packed.get(2)!.mbps) / median(packed.get(1)!.mbps), unit: 'x' });
+  const only = measureInterleaved('only', counts, mb);
   for (const threads of counts) {
-    const r = measureInChild('only', threads, mb);
-    only.set(threads, median(r.mbps));
-    rows.push({ name: `tokenize only ${label(threads)} threads`, value: median(r.mbps), unit: 'MB/s', note: `pool tasks alone, no packing on the main thread; median of ${PASSES} passes (${passes(r.mbps)})` });
+    const r = only.get(threads)!;
+    rows.push({ name: `tokenize only ${label(threads)} threads`, value: median(r.mbps), unit: 'MB/s', note: `pool tasks alone, no packing on the main thread; ${of} (${passes(r.mbps)})` });
   }
-  rows.push({ name: 'tokenize only 2 threads / 1 thread', value: only.get(2)! / only.get(1)!, unit: 'x' });
+  rows.push({ name: 'tokenize only 2 threads / 1 thread', value: median(only.get(2)!.mbps) / median(only.get(1)!.mbps), unit: 'x' });
   return rows;
 }
