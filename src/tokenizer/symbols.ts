@@ -66,6 +66,14 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: false });
  */
 export function byteLevelString(text: string, chars: ArrayLike<string> | Record<number, string> = BYTE_TO_CHAR): string {
   const c = chars as Record<number, string>;
+  // Most pieces are printable ASCII, maybe after one space or other ASCII character: with GPT-2's
+  // alphabet those characters stand for themselves, and the piece is the text (or its tail) as is,
+  // without building it character by character.
+  if (printableSelf(c)) {
+    const upTo = printableUpTo(text, 0);
+    if (upTo === text.length) return text;
+    if (upTo === 0 && text.charCodeAt(0) < 0x80 && printableUpTo(text, 1) === text.length) return c[text.charCodeAt(0)] + text.slice(1);
+  }
   let s = '';
   for (let i = 0; i < text.length; i++) {
     let u = text.charCodeAt(i);
@@ -91,6 +99,27 @@ export function byteLevelString(text: string, chars: ArrayLike<string> | Record<
     s += c[0xe0 | (u >> 12)] + c[0x80 | ((u >> 6) & 63)] + c[0x80 | (u & 63)];
   }
   return s;
+}
+
+/** Whether `chars` maps every printable ASCII byte (33-126) to itself, as GPT-2's alphabet does; once per table. */
+function printableSelf(chars: Record<number, string>): boolean {
+  let same = selfMapping.get(chars);
+  if (same === undefined) {
+    same = true;
+    for (let b = 33; b <= 126; b++) if (chars[b] !== String.fromCharCode(b)) same = false;
+    selfMapping.set(chars, same);
+  }
+  return same;
+}
+const selfMapping = new WeakMap<object, boolean>();
+
+/** The index of the first character of text[from..] outside printable ASCII (33-126), or text.length. */
+function printableUpTo(text: string, from: number): number {
+  for (let i = from; i < text.length; i++) {
+    const u = text.charCodeAt(i);
+    if (u < 33 || u > 126) return i;
+  }
+  return text.length;
 }
 
 /** Text -> symbol form, e.g. ' acetaminophen' -> 'Ġacetaminophen' (byte-level) or '▁acetaminophen'. */
