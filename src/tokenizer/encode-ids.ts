@@ -25,6 +25,7 @@
 // so V8's optimized code and type feedback carry over from one tokenizer to the next.
 import type { Tokenizer } from '@huggingface/tokenizers';
 import { isolatingSplit } from './fast-pre-tokenizers.ts';
+import { byteLevelString } from './symbols.ts';
 import { MAX_PIECE } from './bounded-cache.ts';
 import { createSharedPieces, SharedPieces, type SharedPiecesBuffers } from './shared-pieces.ts';
 import type { IdSink } from './id-buffer.ts';
@@ -44,6 +45,12 @@ interface PreTokenizerLike {
   pre_tokenize_text(text: string, options?: unknown): string[] | string[][];
   tokenizers?: PreTokenizerLike[];
 }
+/** A ByteLevel pre-tokenizer's fields (tokenizers.js; fast-pre-tokenizers.ts keeps them). */
+interface ByteLevelFields {
+  byte_encoder: Record<number, string>;
+  add_prefix_space: boolean;
+  use_regex: boolean;
+}
 interface AddedTokenLike {
   id: number;
   lstrip: boolean;
@@ -58,7 +65,7 @@ interface TokenizerParts {
   do_lowercase_and_remove_accent?: boolean;
   normalizer: ((text: string) => string) | null;
   pre_tokenizer: PreTokenizerLike | null;
-  model: { encode(tokens: string[]): string[]; tokens_to_ids: Map<string, number>; unk_token_id?: number; fuse_unk?: boolean; bpe?: unknown };
+  model: { encode(tokens: string[]): string[]; tokens_to_ids: Map<string, number>; unk_token_id?: number; fuse_unk?: boolean; bpe?: unknown; ignore_merges?: boolean };
   post_processor: ((tokens: string[], pair: null, add: boolean) => { tokens: string[] }) | null;
 }
 
@@ -100,6 +107,8 @@ class PieceEncoder implements IdEncoder {
   private ends = new Int32Array(1024);
   private readonly unnormalized: AddedTokenSplitter;
   private readonly normalized: AddedTokenSplitter;
+  /** The rest of the chain is one ByteLevel without a regex (Llama 3, Qwen): a piece maps to one string. */
+  private readonly byteLevel: ByteLevelFields | null;
 
   constructor(
     private readonly t: TokenizerParts,
@@ -113,6 +122,7 @@ class PieceEncoder implements IdEncoder {
     this.sticky = split?.pattern ? new RegExp(split.pattern.source, split.pattern.flags.replace('g', '') + 'y') : null;
     this.unnormalized = new AddedTokenSplitter(t.splitter_unnormalized);
     this.normalized = new AddedTokenSplitter(t.splitter_normalized);
+    this.byteLevel = this.chain.rest.length === 1 ? regexlessByteLevel(this.chain.rest[0]) : null;
   }
 
   sharePieces(buffers: SharedPiecesBuffers): void {
@@ -157,9 +167,21 @@ class PieceEncoder implements IdEncoder {
 
   /** The rest of the pre-tokenizer chain and the model on one piece. */
   private pieceIds(piece: string, options: Options): number[] {
+    const bl = this.byteLevel;
+    if (bl !== null) {
+      // ByteLevel.pre_tokenize_text without its regex: the piece (after the prefix space) as one
+      // byte-level string; then BPE.encode, which with ignore_merges takes a piece that is a token
+      // as that token, before any merge. No arrays on the way for the usual case, a known word.
+      const mapped = byteLevelString(bl.add_prefix_space && !piece.startsWith(' ') ? ' ' + piece : piece, bl.byte_encoder);
+      if (this.t.model.ignore_merges && this.t.model.tokens_to_ids.has(mapped)) return [this.idOf(mapped)];
+      return this.idsOf(this.t.model.encode([mapped]));
+    }
     let pieces = [piece];
     for (let i = 0; i < this.chain.rest.length; i++) pieces = this.chain.rest[i].pre_tokenize(pieces, options);
-    const tokens = this.t.model.encode(pieces);
+    return this.idsOf(this.t.model.encode(pieces));
+  }
+
+  private idsOf(tokens: string[]): number[] {
     const ids = new Array<number>(tokens.length);
     for (let i = 0; i < tokens.length; i++) ids[i] = this.idOf(tokens[i]);
     return ids;
@@ -263,6 +285,13 @@ function stripAround(t: TokenizerParts, parts: string[]): string[] {
     if (added.rstrip && i < parts.length - 1) parts[i + 1] = parts[i + 1].trimStart();
   }
   return parts;
+}
+
+/** The node as a ByteLevel pre-tokenizer that maps a piece whole (no regex of its own), or null. */
+function regexlessByteLevel(node: PreTokenizerLike): ByteLevelFields | null {
+  const n = node as unknown as Partial<ByteLevelFields> & { text_encoder?: unknown; config?: { type?: string } };
+  if (n.config?.type !== 'ByteLevel' || n.use_regex !== false || !n.byte_encoder || typeof n.add_prefix_space !== 'boolean') return null;
+  return n as ByteLevelFields;
 }
 
 /** The first pre-tokenizer of the chain (it splits the text) and the rest (applied per piece). */
