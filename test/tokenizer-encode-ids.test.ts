@@ -1,6 +1,6 @@
 // idEncoder (src/tokenizer/encode-ids.ts) writes ids without tokenizers.js's token strings, with
-// its own piece cache, added-token shortcut and sticky split: on four real tokenizer layouts and a
-// small one built to fuse unknown tokens, its ids equal plain Tokenizer.encode's, whole (encode)
+// its own piece cache, added-token shortcut, sticky split and direct byte-level lookup: on four real
+// tokenizer layouts, two variants of Llama 3's and small ones built to fuse unknown tokens, its ids equal plain Tokenizer.encode's, whole (encode)
 // and appended to a buffer (encodeInto), cold and warm, with and without special tokens.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -45,23 +45,55 @@ const fusing: Files = {
 const gapped: Files = structuredClone(fusing);
 gapped.tokenizerJson.pre_tokenizer = { type: 'Split', pattern: { Regex: 'b*|c' }, behavior: 'Isolated', invert: false };
 
+/** A byte-level BPE whose vocabulary holds 'abc' though no merge makes it: ignore_merges decides between [abc] and [ab, c]. */
+const ignoring = (ignore: boolean): Files => ({
+  tokenizerJson: {
+    version: '1.0',
+    added_tokens: [],
+    normalizer: null,
+    pre_tokenizer: {
+      type: 'Sequence',
+      pretokenizers: [
+        { type: 'Split', pattern: { Regex: ' ?[a-z]+|[^a-z]+' }, behavior: 'Isolated', invert: false },
+        { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
+      ],
+    },
+    post_processor: null,
+    decoder: null,
+    model: { type: 'BPE', vocab: { '<unk>': 0, a: 1, b: 2, c: 3, ab: 4, abc: 5, Ġ: 6, Ġabc: 7 }, merges: [['a', 'b']], unk_token: '<unk>', ignore_merges: ignore },
+  },
+  tokenizerConfig: {},
+});
 
-const layouts: Array<{ name: string; files: Files }> = [
+const llama3 = lenmlArtifact('tokenizer-llama3_1', 128256);
+/** Llama 3 with ignore_merges off: every new piece goes through BPE's merges, none straight to the vocabulary. */
+const merged: Files = { tokenizerJson: { ...llama3.tokenizerJson, model: { ...llama3.tokenizerJson.model, ignore_merges: false } }, tokenizerConfig: llama3.tokenizerConfig };
+/** Llama 3 whose ByteLevel adds a prefix space to every piece that lacks one. */
+const prefixed: Files = { tokenizerJson: { ...llama3.tokenizerJson, pre_tokenizer: structuredClone(llama3.tokenizerJson.pre_tokenizer) }, tokenizerConfig: llama3.tokenizerConfig };
+prefixed.tokenizerJson.pre_tokenizer.pretokenizers[1].add_prefix_space = true;
+
+const layouts: Array<{ name: string; files: Files; byteLevel?: true }> = [
   { name: 'fixture base (ByteLevel with its own regex)', files: fixtureBase },
-  { name: 'Llama 3.1 (Split + ByteLevel)', files: lenmlArtifact('tokenizer-llama3_1', 128256) },
-  { name: 'Qwen3 (Split + ByteLevel, added specials)', files: lenmlArtifact('tokenizer-qwen3', 151669) },
+  { name: 'Llama 3.1 (Split + ByteLevel)', files: llama3, byteLevel: true },
+  { name: 'Llama 3.1 without ignore_merges (every new piece merged)', files: merged, byteLevel: true },
+  { name: 'Llama 3.1 with a prefix space (ByteLevel add_prefix_space)', files: prefixed, byteLevel: true },
+  { name: 'Qwen3 (Split + ByteLevel, added specials)', files: lenmlArtifact('tokenizer-qwen3', 151669), byteLevel: true },
   { name: 'Llama 2 (SentencePiece BPE, byte fallback)', files: lenmlArtifact('tokenizer-llama2', 32000) },
   { name: 'a fusing BPE (fuse_unk, BOS and EOS around)', files: fusing },
+  { name: 'a byte-level BPE with ignore_merges (a token no merge makes)', files: ignoring(true), byteLevel: true },
+  { name: 'the same BPE without ignore_merges', files: ignoring(false), byteLevel: true },
   { name: 'a Split whose regex matches empty (gaps between pieces)', files: gapped },
 ];
 
-const texts = [...brownTexts(['ca01', 'cg01', 'cj01', 'cn01', 'cr01']).slice(0, 400), ...TRICKY_TEXTS];
+const texts = [...brownTexts(['ca01', 'cg01', 'cj01', 'cn01', 'cr01']).slice(0, 400), ...TRICKY_TEXTS, 'abc', 'abc abcabc ab c', 'cab abca'];
 
 for (const l of layouts) {
   test(`${l.name}: idEncoder's ids are plain tokenizers.js's, cold and warm`, () => {
     const plain = new Tokenizer(l.files.tokenizerJson, l.files.tokenizerConfig);
     const enc = idEncoder(createTokenizer(l.files.tokenizerJson, l.files.tokenizerConfig, { wordCaches: false }));
     assert.equal(enc.constructor.name, 'PieceEncoder', 'the piece path, not plain encode');
+    // A new piece behind a regex-less ByteLevel is mapped and looked up directly (encode-ids.ts).
+    assert.equal((enc as unknown as { byteLevel: unknown }).byteLevel !== null, l.byteLevel === true, 'the direct byte-level path');
     for (let pass = 0; pass < 2; pass++) {
       for (const text of texts) {
         for (const special of [true, false]) {
