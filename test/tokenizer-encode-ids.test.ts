@@ -65,7 +65,7 @@ const ignoring = (ignore: boolean): Files => ({
   tokenizerConfig: {},
 });
 
-const llama3 = lenmlArtifact('tokenizer-llama3_1', 128256);
+const llama3: Files = lenmlArtifact('tokenizer-llama3_1', 128256);
 /** Llama 3 with ignore_merges off: every new piece goes through BPE's merges, none straight to the vocabulary. */
 const merged: Files = { tokenizerJson: { ...llama3.tokenizerJson, model: { ...llama3.tokenizerJson.model, ignore_merges: false } }, tokenizerConfig: llama3.tokenizerConfig };
 /** Llama 3 whose ByteLevel adds a prefix space to every piece that lacks one. */
