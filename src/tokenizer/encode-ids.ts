@@ -289,7 +289,7 @@ function stripAround(t: TokenizerParts, parts: string[]): string[] {
 
 /** The node as a ByteLevel pre-tokenizer that maps a piece whole (no regex of its own), or null. */
 function regexlessByteLevel(node: PreTokenizerLike): ByteLevelFields | null {
-  const n = node as unknown as Partial<ByteLevelFields> & { text_encoder?: unknown; config?: { type?: string } };
+  const n = node as unknown as Partial<ByteLevelFields> & { config?: { type?: string } };
   if (n.config?.type !== 'ByteLevel' || n.use_regex !== false || !n.byte_encoder || typeof n.add_prefix_space !== 'boolean') return null;
   return n as ByteLevelFields;
 }

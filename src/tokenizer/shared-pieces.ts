@@ -8,10 +8,11 @@
 // Append-only and lock-free. A writer reserves arena space with Atomics.add, in blocks it then fills
 // on its own (a counter every thread bumped on every insert kept one cache line moving between the
 // cores), writes the key's UTF-16 code units and the ids, then claims an empty slot with
-// compareExchange (empty → writing), fills it and publishes it (Atomics.store → ready). A reader probes with Atomics.load and only trusts
-// ready slots; a slot still being written counts as a different key. Two threads that miss on the
-// same piece at once may both insert it: two equal entries, the first one found wins. When an
-// arena or the slots run out, nothing more is stored and misses are computed every time.
+// compareExchange (empty → writing), fills it and publishes it (Atomics.store → ready). A reader
+// probes with Atomics.load and only trusts ready slots; a slot still being written counts as a
+// different key. Two threads that miss on the same piece at once may both insert it: two equal
+// entries, the first one found wins. When an arena or the slots run out, nothing more is stored and
+// misses are computed every time.
 
 /** What crosses to a pool thread: the shared buffers and an id to tell tables apart. */
 export interface SharedPiecesBuffers {
