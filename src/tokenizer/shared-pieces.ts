@@ -57,17 +57,19 @@ export function createSharedPieces(owner: string, size: SharedPiecesSize = DEFAU
     id: nextId++ + Math.floor(Math.random() * 2 ** 20) * 2 ** 20,
     owner,
     slots: writtenOnce(size.slots * FIELDS * 4),
-    keys: writtenOnce(size.keyUnits * 2),
-    ids: writtenOnce(size.ids * 4),
+    // The arenas are read only where an insert wrote first: their fresh pages need nothing.
+    keys: new SharedArrayBuffer(size.keyUnits * 2),
+    ids: new SharedArrayBuffer(size.ids * 4),
     used: new SharedArrayBuffer(3 * 4),
   };
 }
 
 /**
- * A zeroed SharedArrayBuffer whose pages have been written: fresh memory is mapped on first touch,
- * and a page a thread first read (a probe finding an empty slot) is the kernel's shared zero page,
- * which the first write then replaces, flushing every core's TLB with an interrupt. With both pool
- * threads running, those flushes (a VM exit each on this machine) took 5-6 % of their time.
+ * A zeroed SharedArrayBuffer whose pages have been written (for the slots, 6 MB by default, ~4 ms):
+ * fresh memory is mapped on first touch, and a page a thread first read (a probe finding an empty
+ * slot) is the kernel's shared zero page, which the first write then replaces, flushing every core's
+ * TLB with an interrupt. With both pool threads running, those flushes (a VM exit each on this
+ * machine) took 5-6 % of their time.
  */
 function writtenOnce(bytes: number): SharedArrayBuffer {
   const b = new SharedArrayBuffer(bytes);
