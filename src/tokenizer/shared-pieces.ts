@@ -32,6 +32,9 @@ const FIELDS = 6;
 const KEY_BLOCK = 4096;
 const IDS_BLOCK = 1024;
 const ENTRY_BLOCK = 256;
+/** The arenas, by their index in `used`. */
+const KEYS = 0;
+const IDS = 1;
 const EMPTY = 0;
 const WRITING = 1;
 const READY = 2;
@@ -97,11 +100,10 @@ export class SharedPieces {
     this.maxEntries = n >> 1;
   }
 
-  /** This thread's reserved and unused arena ranges and entries. */
-  private freeKeyAt = 0;
-  private freeKeyEnd = 0;
-  private freeIdAt = 0;
-  private freeIdEnd = 0;
+  /** Per arena (0: key units, 1: ids), this thread's reserved and unused range [freeAt, freeEnd). */
+  private readonly freeAt = [0, 0];
+  private readonly freeEnd = [0, 0];
+  /** Entries this thread has reserved and not used. */
   private entries = 0;
   /** A reservation failed: the table is full for this thread, which stops asking (each failed ask
    * still adds to the shared counters, which must not wrap around). */
@@ -149,12 +151,9 @@ export class SharedPieces {
     const len = end - start;
     if (this.full) return false;
     if (this.entries === 0 && !this.reserveEntries()) return false;
-    if (this.freeKeyEnd - this.freeKeyAt < len && !this.reserveKeys(len)) return false;
-    if (this.freeIdEnd - this.freeIdAt < ids.length && !this.reserveIds(ids.length)) return false;
-    const keyAt = this.freeKeyAt;
-    const idsAt = this.freeIdAt;
-    this.freeKeyAt += len;
-    this.freeIdAt += ids.length;
+    const keyAt = this.take(KEYS, len);
+    const idsAt = keyAt < 0 ? -1 : this.take(IDS, ids.length);
+    if (idsAt < 0) return false;
     this.entries--;
     for (let i = 0; i < len; i++) this.keys[keyAt + i] = text.charCodeAt(start + i);
     for (let i = 0; i < ids.length; i++) this.ids[idsAt + i] = ids[i];
@@ -181,30 +180,25 @@ export class SharedPieces {
     return !this.full;
   }
 
-  /** A fresh block of key units (the rest of the last one is left unused); false when the arena is spent. */
-  private reserveKeys(len: number): boolean {
-    const n = Math.max(KEY_BLOCK, len);
-    const at = Atomics.add(this.used, 0, n);
-    if (at + len > this.keys.length) {
-      this.full = true;
-      return false;
+  /**
+   * `need` units of arena `a` (KEYS or IDS) from this thread's block, reserving a fresh block (the
+   * rest of the last one left unused) when it is short: their start, or -1 once the arena is spent.
+   */
+  private take(a: number, need: number): number {
+    if (this.freeEnd[a] - this.freeAt[a] < need) {
+      const size = a === KEYS ? this.keys.length : this.ids.length;
+      const n = Math.max(a === KEYS ? KEY_BLOCK : IDS_BLOCK, need);
+      const at = Atomics.add(this.used, a, n);
+      if (at + need > size) {
+        this.full = true;
+        return -1;
+      }
+      this.freeAt[a] = at;
+      this.freeEnd[a] = Math.min(at + n, size);
     }
-    this.freeKeyAt = at;
-    this.freeKeyEnd = Math.min(at + n, this.keys.length);
-    return true;
-  }
-
-  /** A fresh block of ids, as reserveKeys. */
-  private reserveIds(count: number): boolean {
-    const n = Math.max(IDS_BLOCK, count);
-    const at = Atomics.add(this.used, 1, n);
-    if (at + count > this.ids.length) {
-      this.full = true;
-      return false;
-    }
-    this.freeIdAt = at;
-    this.freeIdEnd = Math.min(at + n, this.ids.length);
-    return true;
+    const at = this.freeAt[a];
+    this.freeAt[a] += need;
+    return at;
   }
 
   private sameUnits(keyAt: number, text: string, start: number, end: number): boolean {
