@@ -28,11 +28,15 @@ const [B, T] = [8, 128];
 
 export default async function trainPipeline(o: BenchOptions): Promise<BenchOutput> {
   const quick = flag(o, 'quick');
-  const rows = await tokenizeRows(num(o, 'tokenize-mb', quick ? 1 : 5.5));
-  for (const r of rows) log(`  ${r.name}: ${fmt(r.value)} ${r.unit}`);
+  // Every option read before any work: a bad one stops the bench at once, not after the tokenization minutes.
+  const mb = num(o, 'tokenize-mb', quick ? 1 : 5.5);
   const threads = Math.max(1, Math.round(num(o, 'pipe-threads', 2)));
   const rounds = Math.max(1, Math.round(num(o, 'pipe-rounds', quick ? 1 : 2)));
-  const overhead = await pipelineOverhead(Math.max(2, num(o, 'pipe-steps', quick ? 3 : 4)), threads, rounds, num(o, 'max-seconds', quick ? 300 : 600));
+  const steps = Math.max(2, num(o, 'pipe-steps', quick ? 3 : 4));
+  const maxSeconds = num(o, 'max-seconds', quick ? 300 : 600);
+  const rows = await tokenizeRows(mb);
+  for (const r of rows) log(`  ${r.name}: ${fmt(r.value)} ${r.unit}`);
+  const overhead = await pipelineOverhead(steps, threads, rounds, maxSeconds);
   return { rows: [...rows, ...overhead.rows], details: overhead.details };
 }
 
