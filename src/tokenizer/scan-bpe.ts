@@ -30,8 +30,8 @@ interface BpeLike {
   max_length_to_cache: number;
   tokens_to_ids: Map<string, number>;
   vocab: string[];
-  /** Ours: left → right → rank. */
-  tpRanks: Map<string, Map<string, number>>;
+  /** Ours: left → right → rank, built on first use (ranksOf). */
+  tpRanks: Map<string, Map<string, number>> | null;
   /** Ours: the same merges by ids, when they can be (see pairTable). */
   tpPairs: PairTable | null;
 }
@@ -42,6 +42,21 @@ const SCAN_SYMBOLS = 48;
 export function scanBpe(model: unknown): void {
   const m = model as BpeLike | null;
   if (!m || !Array.isArray(m.merges) || !(m.bpe_ranks instanceof Map) || typeof m.add_node !== 'function' || typeof m.bpe !== 'function') return;
+  m.tpRanks = null;
+  m.tpPairs = pairTable(m);
+  // add_node was bpe_ranks' only reader (tokenizers.js 0.2.0): its 280k JSON keys (Llama 3) need not stay.
+  m.bpe_ranks = new Map();
+  m.add_node = addNodeByRanks;
+  m.bpe = scanOrHeapBpe;
+}
+
+/**
+ * The merge ranks by strings, made when first needed: where the id table exists (real
+ * vocabularies), only words past SCAN_SYMBOLS or off the vocabulary need them, and building them
+ * beside it at every tokenizer build cost each pool thread a second map of all 280k merges (Llama 3).
+ */
+function ranksOf(m: BpeLike): Map<string, Map<string, number>> {
+  if (m.tpRanks) return m.tpRanks;
   const ranks = new Map<string, Map<string, number>>();
   // As bpe_ranks: a pair listed twice keeps its last index.
   m.merges.forEach((pair, i) => {
@@ -50,17 +65,12 @@ export function scanBpe(model: unknown): void {
     if (!right) ranks.set(pair[0], (right = new Map()));
     right.set(pair[1], i);
   });
-  m.tpRanks = ranks;
-  m.tpPairs = pairTable(m);
-  // add_node was bpe_ranks' only reader (tokenizers.js 0.2.0): its 280k JSON keys (Llama 3) need not stay.
-  m.bpe_ranks = new Map();
-  m.add_node = addNodeByRanks;
-  m.bpe = scanOrHeapBpe;
+  return (m.tpRanks = ranks);
 }
 
 /** BPE's add_node, ranked from the map of maps. */
 function addNodeByRanks(this: BpeLike, queue: { push(n: MergeNode): void }, node: MergeNode): void {
-  const rank = this.tpRanks.get(node.token)?.get(node.next!.token);
+  const rank = ranksOf(this).get(node.token)?.get(node.next!.token);
   if (rank !== undefined) {
     node.score = rank + node.bias;
     queue.push(node);
@@ -74,7 +84,7 @@ function scanOrHeapBpe(this: BpeLike, token: string): string[] {
   if (cached !== undefined) return cached;
   const word = codePoints(token);
   if (this.end_of_word_suffix) word[word.length - 1] += this.end_of_word_suffix;
-  const result = (this.tpPairs && scanMergeIds(word, this.tpPairs, this)) || scanMerge(word, this.tpRanks);
+  const result = (this.tpPairs && scanMergeIds(word, this.tpPairs, this)) || scanMerge(word, ranksOf(this));
   if (this.continuing_subword_suffix) for (let i = 0; i < result.length - 1; ++i) result[i] += this.continuing_subword_suffix;
   if (token.length < this.max_length_to_cache) this.cache.put(token, result);
   return result;
