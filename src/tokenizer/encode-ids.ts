@@ -27,7 +27,7 @@ import type { Tokenizer } from '@huggingface/tokenizers';
 import { isolatingSplit } from './fast-pre-tokenizers.ts';
 import { byteLevelString } from './symbols.ts';
 import { MAX_PIECE } from './bounded-cache.ts';
-import { createSharedPieces, SharedPieces, type SharedPiecesBuffers } from './shared-pieces.ts';
+import { createSharedPieces, DEFAULT_SIZE, SharedPieces, type SharedPiecesBuffers } from './shared-pieces.ts';
 import type { IdSink } from './id-buffer.ts';
 import { AddedTokenSplitter, firstPieces, regexlessByteLevel, splitChain, stripAround, tokenId, wrapping, type ByteLevelFields, type PreTokenizerLike, type TokenizerParts, type Wrap } from './tokenizer-parts.ts';
 
@@ -192,7 +192,7 @@ class PieceEncoder implements IdEncoder {
   /** The ids of text[start, end), from the store or computed (and stored), appended to `out`. */
   private appendPiece(text: string, start: number, end: number, options: Options, out: IdSink, afterUnk: boolean): boolean {
     if (end - start > MAX_PIECE) return this.append(this.pieceIds(text.slice(start, end), options), out, afterUnk);
-    const store = (this.store ??= new SharedPieces(createSharedPieces('this encoder')));
+    const store = (this.store ??= new SharedPieces(createSharedPieces('this encoder', DEFAULT_SIZE, false)));
     const kind = options.section_index === 0 ? 0 : 1;
     const h = SharedPieces.hash(text, start, end);
     const k = store.find(text, start, end, kind, h);

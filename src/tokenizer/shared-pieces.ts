@@ -53,13 +53,18 @@ export const DEFAULT_SIZE: SharedPiecesSize = { slots: 1 << 18, keyUnits: 1 << 2
 
 let nextId = 1;
 
-export function createSharedPieces(owner: string, size: SharedPiecesSize = DEFAULT_SIZE): SharedPiecesBuffers {
+/**
+ * A table for `owner`'s pieces. `shared`: pool threads will use it at once (the packer's); a table
+ * one thread keeps to itself (an encoder's own) skips writtenOnce: no other core to interrupt, and
+ * its pages stay unmapped until used.
+ */
+export function createSharedPieces(owner: string, size: SharedPiecesSize = DEFAULT_SIZE, shared = true): SharedPiecesBuffers {
   if (size.slots & (size.slots - 1)) throw new Error(`shared pieces: slots must be a power of two, got ${size.slots}`);
   return {
     // Distinct across threads that create tables too: the pid and a counter would collide only within one process.
     id: nextId++ + Math.floor(Math.random() * 2 ** 20) * 2 ** 20,
     owner,
-    slots: writtenOnce(size.slots * FIELDS * 4),
+    slots: shared ? writtenOnce(size.slots * FIELDS * 4) : new SharedArrayBuffer(size.slots * FIELDS * 4),
     // The arenas are read only where an insert wrote first: their fresh pages need nothing.
     keys: new SharedArrayBuffer(size.keyUnits * 2),
     ids: new SharedArrayBuffer(size.ids * 4),
