@@ -169,10 +169,10 @@ export class ShardLog {
   }
 }
 
-/** Accumulates batches per split and writes a shard every `shardBatches` batches. */
 /** Shard writes a ShardWriter lets run behind the packing (about 4 MB each at the defaults). */
 const MAX_WRITES = 2;
 
+/** Accumulates batches per split and writes a shard every `shardBatches` batches. */
 export class ShardWriter {
   readonly logs: Record<Split, ShardLog>;
   private pending: Record<Split, RecordBatch[]> = { train: [], eval: [] };
