@@ -13,7 +13,7 @@
 import { byteLevelString } from './symbols.ts';
 import { BoundedCache, MAX_PIECE } from './bounded-cache.ts';
 
-interface ByteLevelLike {
+export interface ByteLevelLike {
   byte_encoder: Record<number, string>;
   text_encoder: unknown;
   add_prefix_space: boolean;
@@ -30,16 +30,23 @@ export interface SplitLike {
   pre_tokenize_text(text: string, options?: unknown): string[];
 }
 
-/** Every ByteLevel pre-tokenizer in the tree (alone or inside a Sequence): bytes mapped directly, pieces memoized if `memoize`. */
-export function fastByteLevel(node: unknown, memoize: boolean): void {
+/** `visit` on the node and every pre-tokenizer inside it (a Sequence's members, nested ones too). */
+function eachPreTokenizer(node: unknown, visit: (n: Record<string, unknown>) => void): void {
   // tokenizers.js pre-tokenizers are callable: functions with the class's prototype.
   if (!node || (typeof node !== 'object' && typeof node !== 'function')) return;
   const n = node as Record<string, unknown>;
-  for (const key of ['tokenizers', 'pre_tokenizers']) if (Array.isArray(n[key])) for (const c of n[key] as unknown[]) fastByteLevel(c, memoize);
-  if (!('byte_encoder' in n && 'text_encoder' in n && typeof n.pre_tokenize_text === 'function')) return;
-  const pt = n as unknown as ByteLevelLike;
-  if (memoize) pt.tpMemo = new BoundedCache<string[]>();
-  pt.pre_tokenize_text = memoize ? memoByteLevelPieces : byteLevelPieces;
+  for (const key of ['tokenizers', 'pre_tokenizers']) if (Array.isArray(n[key])) for (const c of n[key] as unknown[]) eachPreTokenizer(c, visit);
+  visit(n);
+}
+
+/** Every ByteLevel pre-tokenizer in the tree (alone or inside a Sequence): bytes mapped directly, pieces memoized if `memoize`. */
+export function fastByteLevel(node: unknown, memoize: boolean): void {
+  eachPreTokenizer(node, (n) => {
+    if (!('byte_encoder' in n && 'text_encoder' in n && typeof n.pre_tokenize_text === 'function')) return;
+    const pt = n as unknown as ByteLevelLike;
+    if (memoize) pt.tpMemo = new BoundedCache<string[]>();
+    pt.pre_tokenize_text = memoize ? memoByteLevelPieces : byteLevelPieces;
+  });
 }
 
 /** ByteLevel.pre_tokenize_text (it ignores its options). */
@@ -76,11 +83,10 @@ export function isolatingSplit(node: unknown): SplitLike | null {
 
 /** Every isolating Split in the tree splits by String.match. */
 export function splitByMatch(node: unknown): void {
-  if (!node || (typeof node !== 'object' && typeof node !== 'function')) return;
-  const n = node as Record<string, unknown>;
-  if (Array.isArray(n.tokenizers)) for (const c of n.tokenizers) splitByMatch(c);
-  const sp = isolatingSplit(node);
-  if (sp) sp.pre_tokenize_text = matchPieces;
+  eachPreTokenizer(node, (n) => {
+    const sp = isolatingSplit(n);
+    if (sp) sp.pre_tokenize_text = matchPieces;
+  });
 }
 
 function matchPieces(this: SplitLike, text: string, options?: unknown): string[] {

@@ -56,7 +56,6 @@ const CHAR_TO_BYTE = new Map<string, number>();
     CHAR_TO_BYTE.set(ch, b);
   }
 }
-const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder('utf-8', { fatal: false });
 
 /**

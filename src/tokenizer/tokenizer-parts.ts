@@ -1,6 +1,7 @@
 // The parts of a tokenizers.js Tokenizer (0.2.0, pinned) that encode-ids.ts reads, and the small
 // rules of Tokenizer.encode it repeats on them: added-token splitting and stripping, the
 // pre-tokenizer chain, token ids, and the post-processor's wrapping of a sequence.
+import type { ByteLevelLike } from './fast-pre-tokenizers.ts';
 
 export interface PreTokenizerLike {
   pre_tokenize(text: string | string[], options?: unknown): string[];
@@ -8,11 +9,7 @@ export interface PreTokenizerLike {
   tokenizers?: PreTokenizerLike[];
 }
 /** A ByteLevel pre-tokenizer's fields (tokenizers.js; fast-pre-tokenizers.ts keeps them). */
-export interface ByteLevelFields {
-  byte_encoder: Record<number, string>;
-  add_prefix_space: boolean;
-  use_regex: boolean;
-}
+export type ByteLevelFields = Pick<ByteLevelLike, 'byte_encoder' | 'add_prefix_space' | 'use_regex'>;
 export interface AddedTokenLike {
   id: number;
   lstrip: boolean;
