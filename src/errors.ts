@@ -215,6 +215,17 @@ export class ModelWeightsInvalid extends TokenpipeError {
   }
 }
 
+/**
+ * config.json and the weights' headers disagree (a dimension, the layer count, a bias the config
+ * does not expect), or a config value is beyond any real model: names the config key and what the
+ * weights hold, so the user knows which of the two to fix.
+ */
+export class ModelConfigMismatch extends TokenpipeError {
+  constructor(readonly file: string, readonly field: string, detail: string) {
+    super('MODEL_CONFIG_MISMATCH', `${file}: ${field}: ${detail}`);
+  }
+}
+
 /** A forward/generate/eval call got inputs that do not fit the model (ids out of range, shapes, cache misuse). */
 export class ModelInputInvalid extends TokenpipeError {
   constructor(detail: string) {
