@@ -32,7 +32,7 @@ import { BACKEND_CHOICES, backendMemoryLimit, setBackend, type BackendChoice, ty
 import { loadModelConfig, type ModelConfig } from '../src/model/config.ts';
 import { checkModelFolder } from '../src/model/weights.ts';
 import { checkTokenizerFolder } from '../src/tokenizer/load.ts';
-import { MemoryPlanExceeded } from '../src/errors.ts';
+import { ContextExceeded, MemoryPlanExceeded } from '../src/errors.ts';
 import { peekFirst } from '../src/util/peek.ts';
 import { DataParallel } from '../src/train/parallel.ts';
 import { formatStepPlan, planRefusal, stepPlan, type StepPlan } from '../src/train/step-memory.ts';
@@ -62,6 +62,8 @@ const Params = TrainConfig.extend({
   retrainTokens: z.array(z.string()).default([]).describe("existing tokens also retrained ('trainable-tokens' mode)"),
   checkpointDir: z.string().default('checkpoints').describe('checkpoint folder under the run folder'),
   resumeFrom: z.string().optional().describe('a checkpoint folder to resume from (default with --resume: the newest one)'),
+  allowBeyondContext: z.boolean().default(false)
+    .describe("train on sequences longer than the model's max_position_embeddings (refused otherwise: positions past the context were never trained)"),
   threads: z.union([z.literal('auto'), z.number().int().min(1)]).default('auto')
     .describe("threads sharing each update's rows on the CPU backends (each holds the frozen model): 'auto' = one per core while they fit in memory; 1 on a GPU and in 'full' mode"),
 }).strict();
@@ -82,6 +84,15 @@ export default defineNode({
     state: stream(TRAIN_STATE, { description: 'live trainer after each update; chain evaluator → checkpoint-sink' }),
   },
   placement: 'main',
+  checkGraph(p, graph) {
+    // Any node upstream of the batches with a seqLen (the batch-packer, or a user's packer) sets T.
+    const c = safeConfig(p.model);
+    if (!c || p.allowBeyondContext) return [];
+    return graph.upstream('batches')
+      .filter((u) => typeof (u.params as { seqLen?: unknown } | null)?.seqLen === 'number')
+      .filter((u) => (u.params as { seqLen: number }).seqLen > c.maxPositionEmbeddings)
+      .map((u) => ({ node: u.name, at: ['seqLen'], message: beyondContext((u.params as { seqLen: number }).seqLen, c) }));
+  },
   run(inputs, ctxIn) {
     const ctx = ctxIn as TrainContext;
     const p = ctx.params;
@@ -225,6 +236,8 @@ function planInput(p: Params, c: ModelConfig, tokenizer: TokenizerArtifact) {
 function planStep(ctx: TrainContext, tokenizer: TokenizerArtifact, backend: BackendName, B: number, T: number): { plan: StepPlan; threads: number } {
   const p = ctx.params;
   const c = loadModelConfig(p.model);
+  // The same refusal as at load (checkGraph), for batches whose length no upstream param declared.
+  if (T > c.maxPositionEmbeddings && !p.allowBeyondContext) throw new ContextExceeded(`${ctx.name}: the batches' ${beyondContext(T, c)}`);
   const cpu = backend === 'wasm' || backend === 'cpu';
   const most = cpu && p.embedding !== 'full' ? (p.threads === 'auto' ? os.availableParallelism() : p.threads) : 1;
   const planFor = (threads: number) => {
@@ -241,6 +254,19 @@ function planStep(ctx: TrainContext, tokenizer: TokenizerArtifact, backend: Back
   emit(ctx, { type: 'memory-plan', node: ctx.name, mode: p.embedding, lines, plan: memoryPlan(planInput(p, c, tokenizer), p.embedding), step: plan, threads });
   if (!plan.fits) throw new MemoryPlanExceeded(planRefusal(plan, { node: ctx.name, backend, B, T, gradAccumulation: p.gradAccumulation }));
   return { plan, threads };
+}
+
+function safeConfig(dir: string): ModelConfig | null {
+  try {
+    return loadModelConfig(dir);
+  } catch {
+    return null; // reported by the model param's own check
+  }
+}
+
+function beyondContext(T: number, c: ModelConfig): string {
+  return `seqLen ${T} is longer than the model's context (max_position_embeddings ${c.maxPositionEmbeddings} in ${c.source}): ` +
+    `positions past it were never trained. Lower seqLen to ${c.maxPositionEmbeddings} or less, or set allowBeyondContext: true on the train node to train past the context anyway`;
 }
 
 /** --dry-run with no batch to plan a step from: trainable counts and bytes for the chosen mode next to the other two. */

@@ -330,6 +330,13 @@ export class MemoryPlanExceeded extends RefusedBeforeWork {
   }
 }
 
+/** Training sequences are longer than the model's context (max_position_embeddings) and the user did not opt in. */
+export class ContextExceeded extends RefusedBeforeWork {
+  constructor(detail: string) {
+    super('CONTEXT_EXCEEDED', detail);
+  }
+}
+
 /** Adapter weights or trainable rows do not fit this model or LoRA config (wrong module, rank or shape). */
 export class AdapterMismatch extends TokenpipeError {
   constructor(detail: string) {

@@ -10,6 +10,7 @@ import { buildGraph, type GraphNode } from './graph.ts';
 import { schemaAt, strayKeys, unknownKeyIssue, unwrap, zodIssues } from './issues.ts';
 import { applyOverrides, overrideFor, type AppliedOverride } from './overrides.ts';
 import { inputIssues, inputPaths } from './input-paths.ts';
+import { graphIssues } from './graph-checks.ts';
 import { isModulePath, builtinNames, loadBuiltinKinds, resolveNodeModule, type LoadedNodeModule } from './registry.ts';
 import type { ResolvedNode, ResolvedPipeline } from './resolved.ts';
 import { isPathString, NodeSpecSchema, PipelineFileSchema, SettingsSchema, withPathBase, type NodeSpec } from './schema.ts';
@@ -189,6 +190,9 @@ async function resolve(
   issues.push(...graph.issues);
 
   if (!whole.success || !settings.success || issues.some((i) => i.severity === 'error')) return undefined;
+  // Checks that read other nodes' params (the packer's seqLen against the train node's model).
+  issues.push(...(await graphIssues(graph.order.map((name) => ({ name, def: loaded.get(name)!.mod!.def, params: loaded.get(name)!.params })), graph.from)));
+  if (issues.some((i) => i.severity === 'error')) return undefined;
   const nodes: ResolvedNode[] = graph.order.map((name) => {
     const { spec, mod, params } = loaded.get(name)!;
     return { name, def: mod!.def, modulePath: mod!.modulePath, exportName: mod!.exportName, params, from: graph.from.get(name)!, onError: spec.onError };
