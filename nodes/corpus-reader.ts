@@ -15,14 +15,26 @@ import { z } from 'zod';
 import { defineNode } from '../src/pipeline/node.ts';
 import { stream, value } from '../src/pipeline/kinds.ts';
 import { pathParam } from '../src/pipeline/schema.ts';
-import { CorpusParams, corpusFingerprint, newStats, readCorpus } from '../src/data/corpus.ts';
+import { CorpusParams, corpusFiles, corpusFingerprint, newStats, readCorpus } from '../src/data/corpus.ts';
+import { expandSources } from '../src/data/sources.ts';
+import { CorpusSourceInvalid } from '../src/errors.ts';
 import { replayable } from '../src/data/doc-cache.ts';
 import type { RejectRecord } from '../src/data/record.ts';
 import { emit } from './_events.ts';
 import { CORPUS_FINGERPRINT, DOCUMENT } from './_kinds.ts';
 
+/**
+ * Checked before the run: what a path or glob matches is not all empty files (an empty corpus
+ * otherwise surfaced only as "the eval input produced no batches", naming no file).
+ */
+async function notAllEmpty(abs: string): Promise<string | undefined> {
+  const files = await expandSources([abs], '/');
+  if (files.length > 0 && files.every((f) => f.size === 0)) return `${files.map((f) => f.abs).join(', ')}: empty file${files.length > 1 ? 's' : ''}: the corpus would have no documents`;
+  return undefined;
+}
+
 /** A file or glob, relative to `cwd` (the node resolves it: ids and messages keep the relative name). */
-const Source = pathParam({ mustExist: 'glob', relativeTo: 'cwd' });
+const Source = pathParam({ mustExist: 'glob', relativeTo: 'cwd', check: notAllEmpty });
 
 /** The reader's options, with its folders relative to the pipeline file, checked before the run starts. */
 const Params = CorpusParams.extend({
@@ -67,6 +79,11 @@ export default defineNode({
         };
         return (async function* () {
           yield* readCorpus(p, { seed: ctx.seed, onReject, signal: ctx.signal, stats });
+          // Nothing downstream can work on no documents: say which files, before any training.
+          if (stats.documents === 0 && !ctx.signal.aborted) {
+            const rejected = stats.rejected > 0 ? `; ${stats.rejected} record(s) rejected, see ${rejectsFile}` : '';
+            throw new CorpusSourceInvalid(`the corpus has no documents: ${(await corpusFiles(p)).join(', ')}${rejected}`);
+          }
           emit(ctx, { type: 'corpus-summary', node: ctx.name, pass: info.pass, ...stats, rejectsFile: stats.rejected > 0 ? rejectsFile : undefined });
           // A run that goes on past bad records says so at its end (pipe run prints 'summary' events).
           if (stats.rejected > 0) emit(ctx, { type: 'summary', node: ctx.name, text: `${ctx.name}: ${stats.rejected} record(s) rejected (file:line and reason in ${rejectsFile})` });

@@ -83,6 +83,11 @@ export async function corpusFingerprint(p: CorpusParams, seed: number): Promise<
   return fingerprint(files, contentParams(p, seed), p.fingerprint);
 }
 
+/** The files the corpus params match, absolute. */
+export async function corpusFiles(p: CorpusParams): Promise<string[]> {
+  return (await expandSources(patterns(p), baseDir(p))).map((f) => f.abs);
+}
+
 /** One pass over the corpus. Each call reads the files again. */
 export async function* readCorpus(p: CorpusParams, hooks: CorpusHooks): AsyncGenerator<Document> {
   const seed = p.seed ?? hooks.seed;
