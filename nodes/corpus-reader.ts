@@ -14,7 +14,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { defineNode } from '../src/pipeline/node.ts';
 import { stream, value } from '../src/pipeline/kinds.ts';
-import { pathParam } from '../src/pipeline/schema.ts';
+import { pathParam, runPath } from '../src/pipeline/schema.ts';
 import { CorpusParams, corpusFingerprint, newStats, readCorpus } from '../src/data/corpus.ts';
 import { replayable } from '../src/data/doc-cache.ts';
 import type { RejectRecord } from '../src/data/record.ts';
@@ -44,6 +44,7 @@ export default defineNode({
     fingerprint: value(CORPUS_FINGERPRINT, { description: '{hash, files}: identifies the corpus for caches' }),
   },
   placement: 'main',
+  runFiles: (name) => [`rejects/${name}.jsonl`, 'cache'],
   canReject: true,
   run(_inputs, ctx) {
     const p = ctx.params;

@@ -15,6 +15,7 @@
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { runPath } from '../src/pipeline/schema.ts';
 import { defineNode } from '../src/pipeline/node.ts';
 import { stream } from '../src/pipeline/kinds.ts';
 import { evaluate, type EvalMetrics } from '../src/train/evaluate.ts';
@@ -32,7 +33,7 @@ const Params = z.strictObject({
   every: z.number().int().positive().default(50).describe('evaluate every N updates (and always at the end)'),
   atStart: z.boolean().default(false).describe('also evaluate before the first update of a fresh run (step 0: the "before" numbers)'),
   maxBatches: z.number().int().positive().optional().describe('use at most this many eval batches'),
-  metricsFile: z.string().default('metrics.jsonl').describe('file under the run folder that receives one JSON line per evaluation'),
+  metricsFile: runPath({ default: 'metrics.jsonl', kind: 'file' }).describe('file under the run folder that receives one JSON line per evaluation'),
 });
 
 export default defineNode({
@@ -47,6 +48,7 @@ export default defineNode({
     state: stream(TRAIN_STATE, { description: 'snapshots with metrics, for checkpoint-sink' }),
   },
   placement: 'main',
+  runFiles: () => ['init-report.json', 'init-report.txt'],
   run(inputs, ctx) {
     const p = ctx.params;
     const file = path.join(ctx.runDir, p.metricsFile);

@@ -23,7 +23,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { defineNode, firstValue, type MainContext } from '../src/pipeline/node.ts';
 import { stream, value } from '../src/pipeline/kinds.ts';
-import { pathParam } from '../src/pipeline/schema.ts';
+import { pathParam, runPath } from '../src/pipeline/schema.ts';
 import type { TrainSnapshot } from '../src/train/items.ts';
 import type { StepRecord } from '../src/train/step.ts';
 import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
@@ -60,7 +60,7 @@ const Params = TrainConfig.extend({
   backend: z.enum(BACKEND_CHOICES).optional().describe("TF.js backend (default: the pipeline's settings.backend)"),
   init: z.string().default('subtoken-mean').describe('new-row init: subtoken-mean, mean, zero, random, copy:<token>'),
   retrainTokens: z.array(z.string()).default([]).describe("existing tokens also retrained ('trainable-tokens' mode)"),
-  checkpointDir: z.string().default('checkpoints').describe('checkpoint folder under the run folder'),
+  checkpointDir: runPath({ default: 'checkpoints', kind: 'dir' }).describe('checkpoint folder under the run folder'),
   resumeFrom: z.string().optional().describe('a checkpoint folder to resume from (default with --resume: the newest one)'),
   threads: z.union([z.literal('auto'), z.number().int().min(1)]).default('auto')
     .describe("threads sharing each update's rows on the CPU backends (each holds the frozen model): 'auto' = one per core while they fit in memory; 1 on a GPU and in 'full' mode"),
@@ -82,6 +82,7 @@ export default defineNode({
     state: stream(TRAIN_STATE, { description: 'live trainer after each update; chain evaluator → checkpoint-sink' }),
   },
   placement: 'main',
+  runFiles: (name) => [`${name}.log`, memoryPlanName(name), 'init-report.json', 'init-report.txt', '.dry-run-no-checkpoints'],
   run(inputs, ctxIn) {
     const ctx = ctxIn as TrainContext;
     const p = ctx.params;
@@ -254,7 +255,11 @@ function planOnly(ctx: TrainContext, tokenizer: TokenizerArtifact): void {
 
 /** memory-plan.txt for the node named 'train', <node>.memory-plan.txt for others (an ablation plans several). */
 function planFile(ctx: TrainContext): string {
-  return path.join(ctx.runDir, ctx.name === 'train' ? 'memory-plan.txt' : `${ctx.name}.memory-plan.txt`);
+  return path.join(ctx.runDir, memoryPlanName(ctx.name));
+}
+
+function memoryPlanName(node: string): string {
+  return node === 'train' ? 'memory-plan.txt' : `${node}.memory-plan.txt`;
 }
 
 /**

@@ -129,6 +129,12 @@ interface NodeDefBase<S extends z.ZodType, I extends Ports, O extends Ports> {
    * stopping the run. The user turns this on per node with `onError: reject`.
    */
   canReject?: boolean;
+  /**
+   * Files and folders the node writes in the run folder under fixed names rather than params
+   * (relative to it; `name` is the node's name in the pipeline): the loader keeps every runPath()
+   * param off them, so `adapterDir: train.log` is an error, not a file replaced.
+   */
+  runFiles?(name: string): string[];
 }
 
 // run/init/process/operator are declared as methods, not function-valued properties: a def
