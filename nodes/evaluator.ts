@@ -12,7 +12,7 @@
 // how often the model emits it there. The step-0 evaluation also scores the base model with its
 // own tokenizer on the same text (`baseOwn`, src/train/base-eval.ts): the summary's bits-per-byte "before".
 // Each evaluation is appended to <runDir>/<metricsFile> as one JSON line.
-import { appendFileSync } from 'node:fs';
+import { appendSync } from '../src/io/append.ts';
 import path from 'node:path';
 import { z } from 'zod';
 import { runPath } from '../src/pipeline/schema.ts';
@@ -82,7 +82,7 @@ export default defineNode({
           metrics = m;
           last = { ...m, step: s.step };
           const line = { type: 'eval' as const, step: s.step, final: s.reason === 'end', time: new Date().toISOString(), ...m };
-          appendFileSync(file, JSON.stringify(line) + '\n');
+          appendSync(file, JSON.stringify(line) + '\n');
           emit(ctx, { node: ctx.name, ...line, perToken: undefined });
           if (s.reason === 'start' && t.describeInit) await reportInitLosses(ctx.runDir, t, m);
         }

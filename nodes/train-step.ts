@@ -16,7 +16,8 @@
 // epoch, updates, epochs: src/train/data-plan.ts) are computed and reported, with an estimate of
 // the run's tokens and wall time from one update timed on a throwaway trainer (src/train/estimate.ts).
 // While training, the node's progress line (step/total, loss, lr, tok/s, ETA) goes to ctx.status.
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { appendSync } from '../src/io/append.ts';
 import os from 'node:os';
 import { writeFileAtomicSync } from '../src/io/atomic.ts';
 import path from 'node:path';
@@ -135,7 +136,7 @@ export default defineNode({
               ctx.status(progressLine({ record: r, total: trainer.totalSteps, ...clock.tick() }));
               events.push(r);
               emit(ctx, { type: 'train-step', node: ctx.name, ...r, line });
-              appendFileSync(logFile, line + '\n');
+              appendSync(logFile, line + '\n');
             },
             async onDiverged(e) {
               const last = await latestCheckpoint(checkpointRoot);

@@ -4,7 +4,8 @@
 // Shutdown: on SIGINT (handleSigint) or opts.signal, sources stop, items in flight finish,
 // sinks flush (their run() returns), and the run resolves 'interrupted' (exit code 130).
 // A second SIGINT, or the drain taking longer than drainTimeoutMs, stops the pool at once.
-import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { appendSync } from '../io/append.ts';
 import path from 'node:path';
 import { interval } from 'rxjs';
 import { asIoFailed, NodeFailed, RefusedBeforeWork } from '../errors.ts';
@@ -96,7 +97,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): P
     reject(node, index, item, error) {
       const e = error instanceof Error ? error : new Error(String(error));
       // Synchronous append: rejects are rare, and each line must survive a crash right after.
-      appendFileSync(rejectsFile, JSON.stringify({ time: new Date().toISOString(), node, index, error: e, item }, jsonSafe) + '\n');
+      appendSync(rejectsFile, JSON.stringify({ time: new Date().toISOString(), node, index, error: e, item }, jsonSafe) + '\n');
       events.emitOwn({ type: 'reject', node, index, message: e.message });
     },
   });
