@@ -26,7 +26,7 @@ function mainHelp(): string {
     'Commands:',
     ...Object.entries(commands).map(([k, c]) => `  ${k.padEnd(w)}  ${c.summary}`),
     '',
-    "Run 'pipe <command> --help' for the options of a command.",
+    "Run 'pipe <command> --help' for the options of a command; --verbose (with any command) adds stack traces to errors.",
     '',
   ].join('\n');
 }

@@ -1,13 +1,16 @@
-// Every I/O error names the path and the node, in one line, with no stack trace (issue 21): an
-// output folder that cannot be created (here: a regular file where a folder must go, which stops
-// root too, unlike permissions) fails `pipe run` with "cannot create folder PATH: <reason>
-// (ENOTDIR)", and the same inside a node names the node. --verbose adds the stack.
+// Every I/O error names the path and the node, in one line, with no stack trace (issue 21). The
+// failure is provoked with a regular file where a folder must go (ENOTDIR), which stops root too,
+// unlike permissions. An output folder that cannot be made is refused by validate and run before
+// any work; one that fails later, and a node's write that fails, give one line naming the path
+// (and the node); --verbose adds the stack.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pipeHere as pipe, tinyPipeline } from './fixtures/train/tiny-pipeline.ts';
+import { loadPipeline } from '../src/pipeline/load.ts';
+import { runPipeline } from '../src/pipeline/run.ts';
 
 function setup() {
   const dir = mkdtempSync(path.join(tmpdir(), 'tp-io-'));
@@ -18,16 +21,30 @@ function setup() {
 
 const noStack = (stderr: string) => assert.doesNotMatch(stderr, /^\s+at |\n\s+at /m, `no stack trace expected:\n${stderr}`);
 
-test('an output folder that cannot be created: one line naming the path and the reason, exit 1', async () => {
+test('an output folder that cannot be created: validate and run refuse it, naming the path, exit 2', async () => {
   const { file, blocker } = setup();
-  const r = await pipe('run', file, '--set', `settings.outputDir=${path.join(blocker, 'runs')}`);
-  assert.equal(r.status, 1, r.stderr);
-  const line = r.stderr.split('\n').find((l) => l.startsWith('pipe run: '));
-  assert.ok(line, r.stderr);
-  assert.ok(line.startsWith(`pipe run: cannot create folder ${path.join(blocker, 'runs')}`), line);
-  assert.match(line, /a part of the path is a file, not a folder \(ENOTDIR\)$/);
-  noStack(r.stderr);
-  const verbose = await pipe('run', file, '--set', `settings.outputDir=${path.join(blocker, 'runs')}`, '--verbose');
+  const set = `settings.outputDir=${path.join(blocker, 'runs')}`;
+  for (const cmd of ['validate', 'run']) {
+    const r = await pipe(cmd, file, '--set', set);
+    assert.equal(r.status, 2, r.stderr);
+    assert.ok(r.stderr.includes(`--set ${set}: error: settings.outputDir: ${path.join(blocker, 'runs')}: cannot create run folders there: ${blocker} is a file, not a folder`), r.stderr);
+    noStack(r.stderr);
+  }
+});
+
+test('a run folder that cannot be made at run time: one line naming the path and the reason; --verbose adds the stack', async () => {
+  const { file, blocker } = setup();
+  // What the loader cannot see coming: the output folder turns into a file after the check.
+  const dir = path.join(path.dirname(blocker), 'later');
+  const p = await loadPipeline(file, { overrides: [`settings.outputDir=${dir}`] });
+  writeFileSync(dir, 'now a file\n');
+  await assert.rejects(runPipeline(p), (e: Error) => {
+    assert.equal(e.name, 'IoFailed');
+    assert.ok(e.message.startsWith(`cannot create folder ${dir}`), e.message);
+    assert.match(e.message, /: a part of the path is a file, not a folder \(ENOTDIR\)$/);
+    return true;
+  });
+  const verbose = await pipe('run', file, '--set', `pack.cacheDir=${path.join(blocker, 'cache')}`, '--verbose');
   assert.equal(verbose.status, 1);
   assert.match(verbose.stderr, /\n\s+at /, '--verbose adds the stack');
 });

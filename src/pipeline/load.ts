@@ -2,7 +2,7 @@
 // -> params -> input paths (they exist, and pass their node's checks) -> run paths (inside the
 // run folder, one writer each: run-paths.ts) -> graph -> ResolvedPipeline. It collects every problem it can find rather than
 // stopping at the first, and gives each one file:line:column and its field path.
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
 import YAML, { isMap, isScalar, isSeq, LineCounter, type Document, type Node as YamlNode } from 'yaml';
@@ -199,6 +199,10 @@ async function resolve(
   const graph = buildGraph(graphNodes);
   issues.push(...graph.issues);
 
+  const outputDir = settings.success ? path.resolve(opts.cwd ?? process.cwd(), settings.data.outputDir) : undefined;
+  const unwritable = outputDir ? outputDirProblem(outputDir) : undefined;
+  if (unwritable) issues.push({ severity: 'error', code: 'output-dir', message: unwritable, path: ['settings', 'outputDir'] });
+
   if (!whole.success || !settings.success || issues.some((i) => i.severity === 'error')) return undefined;
   const nodes: ResolvedNode[] = graph.order.map((name) => {
     const { spec, mod, params } = loaded.get(name)!;
@@ -207,7 +211,7 @@ async function resolve(
   return {
     name: whole.data.name ?? runNameFromFile(abs),
     file: abs,
-    settings: { ...settings.data, outputDir: path.resolve(opts.cwd ?? process.cwd(), settings.data.outputDir) },
+    settings: { ...settings.data, outputDir: outputDir! },
     nodes,
   };
 }
@@ -251,6 +255,26 @@ function siblingBase(s: z.core.$ZodType): string | undefined {
   if (direct) return direct;
   if (d.type === 'array') return siblingBase(unwrap(d.element));
   if (d.type === 'union') for (const o of d.options) { const r = siblingBase(unwrap(o)); if (r) return r; }
+  return undefined;
+}
+
+/**
+ * Why run folders cannot be made under `dir`, or undefined: the nearest existing entry on its
+ * path must be a folder on a writable file system (a file on the way, or a read-only mount, would
+ * fail the run's first mkdir for any user). Permissions are left to the run (its one-line error):
+ * they depend on who runs it.
+ */
+function outputDirProblem(dir: string): string | undefined {
+  let at = dir;
+  while (!existsSync(at) && path.dirname(at) !== at) at = path.dirname(at);
+  const st = statSync(at, { throwIfNoEntry: false });
+  if (!st) return undefined;
+  if (!st.isDirectory()) return `${dir}: cannot create run folders there: ${at} is a file, not a folder`;
+  try {
+    accessSync(at, constants.W_OK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EROFS') return `${dir}: cannot create run folders there: ${at} is on a read-only file system`;
+  }
   return undefined;
 }
 
