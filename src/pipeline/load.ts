@@ -2,7 +2,7 @@
 // -> params -> input paths (they exist, and pass their node's checks) -> run paths (inside the
 // run folder, one writer each: run-paths.ts) -> graph -> ResolvedPipeline. It collects every problem it can find rather than
 // stopping at the first, and gives each one file:line:column and its field path.
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
 import YAML, { isMap, isScalar, isSeq, LineCounter, type Document, type Node as YamlNode } from 'yaml';
@@ -11,7 +11,7 @@ import { buildGraph, type GraphNode } from './graph.ts';
 import { schemaAt, strayKeys, unknownKeyIssue, unwrap, zodIssues } from './issues.ts';
 import { applyOverrides, overrideFor, type AppliedOverride } from './overrides.ts';
 import { inputIssues, inputPaths } from './input-paths.ts';
-import { runPathIssues, runPathsOf, type NodeRunPaths } from './run-paths.ts';
+import { outputDirProblem, runPathIssues, runPathsOf, type NodeRunPaths } from './run-paths.ts';
 import { isModulePath, builtinNames, loadBuiltinKinds, resolveNodeModule, type LoadedNodeModule } from './registry.ts';
 import type { ResolvedNode, ResolvedPipeline } from './resolved.ts';
 import { inputPathSpec, isPathString, NodeSpecSchema, PipelineFileSchema, SettingsSchema, withPathBase, type NodeSpec } from './schema.ts';
@@ -255,26 +255,6 @@ function siblingBase(s: z.core.$ZodType): string | undefined {
   if (direct) return direct;
   if (d.type === 'array') return siblingBase(unwrap(d.element));
   if (d.type === 'union') for (const o of d.options) { const r = siblingBase(unwrap(o)); if (r) return r; }
-  return undefined;
-}
-
-/**
- * Why run folders cannot be made under `dir`, or undefined: the nearest existing entry on its
- * path must be a folder on a writable file system (a file on the way, or a read-only mount, would
- * fail the run's first mkdir for any user). Permissions are left to the run (its one-line error):
- * they depend on who runs it.
- */
-function outputDirProblem(dir: string): string | undefined {
-  let at = dir;
-  while (!existsSync(at) && path.dirname(at) !== at) at = path.dirname(at);
-  const st = statSync(at, { throwIfNoEntry: false });
-  if (!st) return undefined;
-  if (!st.isDirectory()) return `${dir}: cannot create run folders there: ${at} is a file, not a folder`;
-  try {
-    accessSync(at, constants.W_OK);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EROFS') return `${dir}: cannot create run folders there: ${at} is on a read-only file system`;
-  }
   return undefined;
 }
 

@@ -4,7 +4,9 @@
 // something else in the run writes: the run's own record (pipeline.json, events.jsonl, ...),
 // the files a node writes under fixed names (NodeDef.runFiles: train.log, records/, ...), or
 // another runPath writer. So `adapterDir: .` or `../../victim` is an error at file:line:col,
-// never a folder replaced.
+// never a folder replaced. The folder run folders go in (settings.outputDir) must be one that can
+// be made: outputDirProblem.
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
 import type { ConfigIssue } from '../errors.ts';
@@ -106,4 +108,24 @@ export function runPathIssues(nodes: NodeRunPaths[]): ConfigIssue[] {
     }
   });
   return issues;
+}
+
+/**
+ * Why run folders cannot be made under `dir`, or undefined: the nearest existing entry on its
+ * path must be a folder on a writable file system (a file on the way, or a read-only mount, would
+ * fail the run's first mkdir for any user). Permissions are left to the run (its one-line error):
+ * they depend on who runs it.
+ */
+export function outputDirProblem(dir: string): string | undefined {
+  let at = dir;
+  while (!existsSync(at) && path.dirname(at) !== at) at = path.dirname(at);
+  const st = statSync(at, { throwIfNoEntry: false });
+  if (!st) return undefined;
+  if (!st.isDirectory()) return `${dir}: cannot create run folders there: ${at} is a file, not a folder`;
+  try {
+    accessSync(at, constants.W_OK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EROFS') return `${dir}: cannot create run folders there: ${at} is on a read-only file system`;
+  }
+  return undefined;
 }

@@ -5,10 +5,10 @@
 // sinks flush (their run() returns), and the run resolves 'interrupted' (exit code 130).
 // A second SIGINT, or the drain taking longer than drainTimeoutMs, stops the pool at once.
 import { existsSync, mkdirSync } from 'node:fs';
-import { appendSync } from '../io/append.ts';
 import path from 'node:path';
 import { interval } from 'rxjs';
 import { asIoFailed, NodeFailed, RefusedBeforeWork } from '../errors.ts';
+import { appendSync } from '../io/append.ts';
 import { removeLeftoverTemps } from '../io/owned-dir.ts';
 import type { RunEvents } from './node.ts';
 import type { ResolvedPipeline } from './resolved.ts';
@@ -70,11 +70,11 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): P
   const started = performance.now();
   const runDir = opts.runDir ? path.resolve(opts.runDir) : makeRunDir(p.settings.outputDir, p.name);
   // The run folder's own files; a failure to write them (a read-only or full disk) names the path.
-  const record = await pipelineRecord(p);
+  // pipeline.json is the first leg's: a resumed leg is compared with it (checkResume), never rewrites it.
+  const record = !opts.resume || !readPipelineRecord(runDir) ? await pipelineRecord(p) : undefined;
   const { leg, events } = asRunFolderError(runDir, () => {
     mkdirSync(runDir, { recursive: true });
-    // pipeline.json is the first leg's: a resumed leg is compared with it (checkResume), never rewrites it.
-    if (!opts.resume || !readPipelineRecord(runDir)) writePipelineRecord(runDir, record);
+    if (record) writePipelineRecord(runDir, record);
     const leg = startLeg(runDir, { resume: Boolean(opts.resume), dryRun: Boolean(opts.dryRun), overrides: opts.overrides, changes: opts.resumeChanges });
     return { leg, events: new EventBus([path.join(runDir, 'events.jsonl'), ...(opts.logFile ? [opts.logFile] : [])], opts.events) };
   });
