@@ -56,10 +56,11 @@ test("an adapter is not written over a user's folder, nor over a file; the folde
   assert.deepEqual(readdirSync(root).sort(), ['a-file', 'user']);
 });
 
-test('an adapter replaces its own earlier folder and an empty one', async () => {
+test('an adapter folder carries the marker that lets tokenpipe replace it: its own earlier folder, or an empty one', async () => {
   const root = mkdtempSync(path.join(tmpdir(), 'tp-owned-'));
   const dir = path.join(root, 'adapter');
   await saveAdapter(dir, contents());
+  assert.ok(existsSync(path.join(dir, '.tokenpipe-output')), 'the marker is written into the folder');
   writeFileSync(path.join(dir, 'stale.txt'), 'from the first write');
   await saveAdapter(dir, contents());
   assert.equal(existsSync(path.join(dir, 'stale.txt')), false, 'the earlier adapter folder was replaced whole');
