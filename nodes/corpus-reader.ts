@@ -9,12 +9,13 @@
 // A malformed record is counted, reported as file:line (or file#row) in an event and in
 // <runDir>/rejects/<node>.jsonl, and skipped; with `strict: true` it stops the run with
 // CorpusRecordInvalid carrying the same message.
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { appendSync } from '../src/io/append.ts';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineNode } from '../src/pipeline/node.ts';
 import { stream, value } from '../src/pipeline/kinds.ts';
-import { pathParam } from '../src/pipeline/schema.ts';
+import { pathParam, runPath } from '../src/pipeline/schema.ts';
 import { CorpusParams, corpusFiles, corpusFingerprint, newStats, readCorpus } from '../src/data/corpus.ts';
 import { expandSources } from '../src/data/sources.ts';
 import { CorpusSourceInvalid } from '../src/errors.ts';
@@ -56,6 +57,7 @@ export default defineNode({
     fingerprint: value(CORPUS_FINGERPRINT, { description: '{hash, files}: identifies the corpus for caches' }),
   },
   placement: 'main',
+  runFiles: (name) => [`rejects/${name}.jsonl`, 'cache'],
   canReject: true,
   run(_inputs, ctx) {
     const p = ctx.params;
@@ -74,7 +76,7 @@ export default defineNode({
           // Later passes meet the same records again: report them once.
           if (info.pass !== 1) return;
           mkdirSync(path.dirname(rejectsFile), { recursive: true });
-          appendFileSync(rejectsFile, JSON.stringify({ node: ctx.name, where: r.where, file: r.file, line: r.line, row: r.row, reason: r.reason, raw: r.raw }) + '\n');
+          appendSync(rejectsFile, JSON.stringify({ node: ctx.name, where: r.where, file: r.file, line: r.line, row: r.row, reason: r.reason, raw: r.raw }) + '\n');
           if (events++ < MAX_REJECT_EVENTS) emit(ctx, { type: 'reject', node: ctx.name, message: `${r.where}: ${r.reason}`, file: r.file, line: r.line, row: r.row });
         };
         return (async function* () {

@@ -16,14 +16,15 @@
 // epoch, updates, epochs: src/train/data-plan.ts) are computed and reported, with an estimate of
 // the run's tokens and wall time from one update timed on a throwaway trainer (src/train/estimate.ts).
 // While training, the node's progress line (step/total, loss, lr, tok/s, ETA) goes to ctx.status.
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { appendSync } from '../src/io/append.ts';
 import os from 'node:os';
 import { writeFileAtomicSync } from '../src/io/atomic.ts';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineNode, firstValue, type MainContext } from '../src/pipeline/node.ts';
 import { stream, value } from '../src/pipeline/kinds.ts';
-import { pathParam } from '../src/pipeline/schema.ts';
+import { pathParam, runPath } from '../src/pipeline/schema.ts';
 import type { TrainSnapshot } from '../src/train/items.ts';
 import type { StepRecord } from '../src/train/step.ts';
 import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
@@ -60,7 +61,7 @@ const Params = TrainConfig.extend({
   backend: z.enum(BACKEND_CHOICES).optional().describe("TF.js backend (default: the pipeline's settings.backend)"),
   init: z.string().default('subtoken-mean').describe('new-row init: subtoken-mean, mean, zero, random, copy:<token>'),
   retrainTokens: z.array(z.string()).default([]).describe("existing tokens also retrained ('trainable-tokens' mode)"),
-  checkpointDir: z.string().default('checkpoints').describe('checkpoint folder under the run folder'),
+  checkpointDir: runPath({ default: 'checkpoints', kind: 'dir' }).describe('checkpoint folder under the run folder'),
   resumeFrom: z.string().optional().describe('a checkpoint folder to resume from (default with --resume: the newest one)'),
   allowBeyondContext: z.boolean().default(false)
     .describe("train on sequences longer than the model's max_position_embeddings (refused otherwise: positions past the context were never trained)"),
@@ -93,6 +94,7 @@ export default defineNode({
       .filter((u) => (u.params as { seqLen: number }).seqLen > c.maxPositionEmbeddings)
       .map((u) => ({ node: u.name, at: ['seqLen'], message: beyondContext((u.params as { seqLen: number }).seqLen, c) }));
   },
+  runFiles: (name) => [`${name}.log`, memoryPlanName(name), 'init-report.json', 'init-report.txt', '.dry-run-no-checkpoints'],
   run(inputs, ctxIn) {
     const ctx = ctxIn as TrainContext;
     const p = ctx.params;
@@ -145,7 +147,7 @@ export default defineNode({
               ctx.status(progressLine({ record: r, total: trainer.totalSteps, ...clock.tick() }));
               events.push(r);
               emit(ctx, { type: 'train-step', node: ctx.name, ...r, line });
-              appendFileSync(logFile, line + '\n');
+              appendSync(logFile, line + '\n');
             },
             async onDiverged(e) {
               const last = await latestCheckpoint(checkpointRoot);
@@ -280,7 +282,11 @@ function planOnly(ctx: TrainContext, tokenizer: TokenizerArtifact): void {
 
 /** memory-plan.txt for the node named 'train', <node>.memory-plan.txt for others (an ablation plans several). */
 function planFile(ctx: TrainContext): string {
-  return path.join(ctx.runDir, ctx.name === 'train' ? 'memory-plan.txt' : `${ctx.name}.memory-plan.txt`);
+  return path.join(ctx.runDir, memoryPlanName(ctx.name));
+}
+
+function memoryPlanName(node: string): string {
+  return node === 'train' ? 'memory-plan.txt' : `${node}.memory-plan.txt`;
 }
 
 /**

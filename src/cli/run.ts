@@ -76,6 +76,7 @@ export default defineCommand({
           if (dryRun && isEvent(e, 'data-plan')) io.out(`${e.node}: data plan\n${e.lines.join('\n')}\n`);
           // Warnings are printed after the run: a line written under a redrawn progress block would be lost.
           if (isEvent(e, 'warning')) warnings.push(e.message);
+          if (isEvent(e, 'leftovers-removed')) io.err(`pipe run: removed ${e.paths.length} temp file(s)/folder(s) a killed leg left: ${e.paths.join(', ')}`);
           // A node's end-of-run summary is printed after the run, once the progress display has
           // stopped redrawing (it would overwrite lines printed in between).
           if (isEvent(e, 'summary') && typeof e.text === 'string') summaries.push(e.text);
@@ -98,6 +99,7 @@ export default defineCommand({
       const named = cause instanceof TokenpipeError && !(cause instanceof WorkerError);
       const at = named ? undefined : userFrame(cause?.stack);
       if (at) io.err(`  at ${at}`);
+      if (io.verbose) io.err(String(((cause?.cause as Error | undefined) ?? cause)?.stack ?? ''));
     }
     else if (result.status === 'interrupted') io.err(`pipe run: interrupted after ${secs}s`);
     else io.err(`pipe run: completed in ${secs}s${result.stats.rejected ? ` (${result.stats.rejected} item(s) rejected, see rejects.jsonl)` : ''}`);

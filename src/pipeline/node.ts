@@ -130,6 +130,12 @@ interface NodeDefBase<S extends z.ZodType, I extends Ports, O extends Ports> {
    */
   canReject?: boolean;
   /**
+   * Files and folders the node writes in the run folder under fixed names rather than params
+   * (relative to it; `name` is the node's name in the pipeline): the loader keeps every runPath()
+   * param off them, so `adapterDir: train.log` is an error, not a file replaced.
+   */
+  runFiles?(name: string): string[];
+  /**
    * Checks that need other nodes' params (a length set upstream against a limit this node knows):
    * the loader calls it once the graph is built, before any node runs (`pipe validate`, `pipe run`).
    * Each issue names a node and a param path in its `with:`, which the loader turns into file:line:col.
