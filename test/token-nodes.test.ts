@@ -57,7 +57,7 @@ test('token-discovery: list + template + mined train documents, report written',
     ['<|im_start|>', true, 'template'],
     ['<|im_end|>', true, 'template'],
   ]);
-  const mined = list.tokens.filter((t) => t.origin === 'mined').map((t) => t.content);
+  const mined = list.tokens.filter((t) => t.origin === 'mined').map((t) => t.word);
   for (const w of PLANTED) assert.ok(mined.includes(w), `${w} mined`);
   assert.ok(!mined.includes('zolpidem'), 'eval documents are not mined');
   const report = JSON.parse(readFileSync(path.join(runDir, 'token-discovery.json'), 'utf8'));
