@@ -68,8 +68,12 @@ export function newTokensLine(r: BranchRecord): string {
   const shown = seen.slice(0, 8).map((t) => JSON.stringify(t).slice(1, -1)).join(' ');
   const nInter = r.intermediates?.length ?? 0;
   const nSpecial = r.special?.length ?? 0;
-  const words = r.newTokens.length - nInter - nSpecial;
-  const kinds = [`${words} words`, ...(nSpecial ? [`${nSpecial} special`] : [])].join(', ');
+  const apart = new Set([...(r.intermediates ?? []), ...(r.special ?? [])]);
+  const forms = r.newTokens.filter((t) => !apart.has(t));
+  const words = new Set(forms.map(wordOfToken)).size;
+  // Surface forms of one word (' zintrapolate', 'Zintrapolate') are tokens of their own, counted under the word.
+  const wordCount = forms.length === words ? `${words} words` : `${words} words in ${forms.length} forms`;
+  const kinds = [wordCount, ...(nSpecial ? [`${nSpecial} special`] : [])].join(', ');
   const count = nInter ? `${kinds} (+${nInter} intermediate merge tokens)` : `${r.newTokens.length} ids (${kinds})`;
   return `${count}; ${seen.length} occur as targets in the eval split: ${shown}${seen.length > 8 ? ' …' : ''}`;
 }
