@@ -114,7 +114,7 @@ function build(base: LoadedTokenizer, tokens: TokenCandidate[], opts: ExtendOpti
   };
 
   /** Merges that make the pre-token `text` one token (a new vocabulary row unless `word` has an id already). */
-  const planMerges = (c: TokenCandidate, text: string) => {
+  const planMerges = (c: TokenCandidate, text: string, note?: string) => {
     const st = state();
     const word = toSymbols(base.scheme, text);
     const pieces = base.bpeSymbols(word);
@@ -131,7 +131,7 @@ function build(base: LoadedTokenizer, tokens: TokenCandidate[], opts: ExtendOpti
         kind: e.intermediate ? 'intermediate' : 'vocab',
         special: false,
         word: c.word ?? wordOfText(c.content),
-        note: e.intermediate ? `builds ${JSON.stringify(text)}` : undefined,
+        note: e.intermediate ? `builds ${JSON.stringify(text)}` : note,
       });
     }
     planned.push([word, c.content, pieces, whole]);
@@ -160,7 +160,8 @@ function build(base: LoadedTokenizer, tokens: TokenCandidate[], opts: ExtendOpti
       const entry = entries.find((e) => e.id === id);
       if (entry) entry.note = `also ${JSON.stringify(target.text)} without the leading space (merges build it onto this id)`;
     }
-    planMerges(c, target.text);
+    const note = opts.mode === 'added' && target.kind === 'vocab' ? `merges build it: an added token would match only after the marker, already one token there` : undefined;
+    planMerges(c, target.text, note);
   });
 
   // Assigned inside the closures above, which TypeScript's narrowing does not follow.
