@@ -55,4 +55,10 @@ test('byte-level added mode skips X when " X" is one base token; merge mode adds
   assert.deepEqual(ids(js, `a\n${word} b`), nl);
   assert.equal(nl.length, 4, `${word} after a newline is one token`);
   assert.deepEqual(sp, ids(base, `a ${word} b`), 'the form after a space is untouched');
+  // Issue 21 on the fixture: " the" was given id 4096 and every " the" then encoded as that new id.
+  for (const mode of ['added', 'merge'] as const) {
+    const the = extendTokenizer(base, [{ content: ' the', special: false, origin: 'list' }], { mode });
+    assert.deepEqual(the.artifact.newTokens, [], mode);
+    assert.deepEqual(the.report.skipped, [{ content: ' the', reason: 'already in the vocabulary as "Ġthe"', id: base.tokenToId('Ġthe') }]);
+  }
 });
