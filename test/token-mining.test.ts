@@ -10,6 +10,8 @@ import { Piscina } from 'piscina';
 import { loadTokenizer } from '../src/tokenizer/load.ts';
 import { countShard, MinedCounts, selectMined, shards, type ShardCounts } from '../src/tokenizer/mine.ts';
 import { MINE_WORKER, type CountShardTask } from '../src/tokenizer/mine-worker.ts';
+import { groupByWord } from '../src/tokenizer/forms.ts';
+import type { TokenCandidate } from '../src/tokenizer/items.ts';
 import { brownDocs, plant, PLANTED } from './fixtures/tokens/corpus.ts';
 import { modelDir, rustFromFile } from './fixtures/tokens/oracle.ts';
 
@@ -33,10 +35,15 @@ test('planted terms are found with their planted counts and the Rust tokenizer p
     assert.equal(c.origin, 'mined');
   }
   for (const c of mined) assert.ok(c.count! >= 10 && c.pieces! >= 2);
-  for (let i = 1; i < mined.length; i++) {
-    const [a, b] = [mined[i - 1], mined[i]];
-    assert.ok(a.saved! > b.saved! || (a.saved === b.saved && (a.count! > b.count! || (a.count === b.count && a.content < b.content))), `order at ${i}`);
-  }
+  // Best first (tokens saved, then count, then the string), the forms of a word together: words in
+  // the order of their best form, forms in order within their word.
+  const before = (a: TokenCandidate, b: TokenCandidate) => a.saved! > b.saved! || (a.saved === b.saved && (a.count! > b.count! || (a.count === b.count && a.content < b.content)));
+  const groups = groupByWord(mined, (c) => c.word!);
+  assert.deepEqual(groups.flatMap((g) => g.items), mined, 'forms of a word are adjacent');
+  groups.forEach((g, i) => {
+    g.items.forEach((c, k) => k > 0 && assert.ok(before(g.items[k - 1], c), `order in ${g.word}`));
+    if (i > 0) assert.ok(before(groups[i - 1].items[0], g.items[0]), `order of words at ${g.word}`);
+  });
   // The "before" of the compression figure is what the Rust tokenizer gives the corpus (no BOS).
   const ids = await rust.encode(docs, false);
   assert.equal(counts.tokens, ids.reduce((s, x) => s + x.length, 0));
