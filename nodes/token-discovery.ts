@@ -38,7 +38,7 @@ type Params = z.output<typeof Params>;
 
 export default defineNode({
   name: 'token-discovery',
-  description: 'Finds tokens to add: an explicit list, the special markers of a chat template, and corpus units the base tokenizer splits (scored by tokens saved).',
+  description: 'Finds tokens to add: an explicit list, the special markers of a chat template, and corpus words the base tokenizer splits, in each surface form they take (after a space or at a line start, any case; scored by tokens saved).',
   params: Params,
   inputs: {
     docs: stream(DOCUMENT, { optional: true, description: 'corpus to mine (leave unconnected for list/template only)' }),

@@ -57,7 +57,7 @@ test('token-discovery: list + template + mined train documents, report written',
     ['<|im_start|>', true, 'template'],
     ['<|im_end|>', true, 'template'],
   ]);
-  const mined = list.tokens.filter((t) => t.origin === 'mined').map((t) => t.content);
+  const mined = list.tokens.filter((t) => t.origin === 'mined').map((t) => t.word);
   for (const w of PLANTED) assert.ok(mined.includes(w), `${w} mined`);
   assert.ok(!mined.includes('zolpidem'), 'eval documents are not mined');
   const report = JSON.parse(readFileSync(path.join(runDir, 'token-discovery.json'), 'utf8'));
@@ -77,7 +77,9 @@ test('token-discovery without documents (or with mine: false) does not mine', as
 });
 
 test('tokenizer-extension: writes tokenizer files the Rust tokenizers load, emits the artifact', async () => {
-  const tokens: TokenList = { tokens: [...PLANTED.map((content) => ({ content, special: false, origin: 'list' as const })), { content: '<|sep|>', special: true, origin: 'list' }] };
+  const tokens: TokenList = {
+    tokens: [...PLANTED.map((content) => ({ content, special: false, origin: 'list' as const })), { content: '<|sep|>', special: true, origin: 'list' }, { content: ' the', special: false, origin: 'list' }],
+  };
   const events: any[] = [];
   const out = await extensionNode.run({ tokens: from([tokens]) }, context<any>(extensionNode, { model, mode: 'merge' }, events));
   const artifact = await only<TokenizerArtifact>(out!.tokenizer);
@@ -89,6 +91,9 @@ test('tokenizer-extension: writes tokenizer files the Rust tokenizers load, emit
   const [ids] = await rust.encode(['took acetaminophen'], false);
   assert.equal(ids.length, 2);
   assert.match(readFileSync(path.join(runDir, 'tokenizer-extension.txt'), 'utf8'), /mode merge: vocabulary 32000 -> /);
+  // A token the base has already is not added again (issue 21), and the report says so.
+  assert.match(readFileSync(path.join(runDir, 'tokenizer-extension.txt'), 'utf8'), new RegExp(`^skipped " the": already in the vocabulary as "▁the" \\(id ${rust.tokenToId('▁the')}\\)$`, 'm'));
+  assert.ok(!artifact.newTokens.some((t) => t.endsWith('the')));
   assert.ok(events.some((e) => e.type === 'tokenizer-extension' && e.newIds === artifact.newTokenIds.length));
 });
 

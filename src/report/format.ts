@@ -1,4 +1,5 @@
 // Plain-text figures and the end-of-run summary table the quickstart prints.
+import { wordOfToken } from '../tokenizer/forms.ts';
 import { formatBytes } from '../train/memory-plan.ts';
 import { afterLabel, beforeAfter, commonAfterLabel, tokensSeen, type BranchRecord, type TrainingMemory } from './record.ts';
 
@@ -32,7 +33,7 @@ export function summaryLines(r: BranchRecord, title: string): string[] {
   const row = (label: string, a: string, b: string) => `  ${label.padEnd(22)}${a.padStart(10)}  ${b.padStart(w)}`;
   const info = (label: string, v: string) => `  ${label.padEnd(22)}${v}`;
   const state = r.ended === 'end' ? '' : ` (${r.ended === 'interrupt' ? 'interrupted' : 'unfinished'})`;
-  const seen = tokensSeen(r).length;
+  const seen = new Set(tokensSeen(r).map(wordOfToken)).size;
   const lines = [
     `${title}: ${r.mode}, ${fmtInt(r.steps)} updates in ${r.seconds.toFixed(1)} s${state}`,
     '',
@@ -41,10 +42,10 @@ export function summaryLines(r: BranchRecord, title: string): string[] {
     row('bits per byte', fmtLoss(before?.baseOwn?.bitsPerByte), fmtLoss(after?.bitsPerByte)),
     row('new-token loss', fmtLoss(before?.newTokenLoss), fmtLoss(after?.newTokenLoss)),
     row('new-token accuracy', fmtPct(before?.newTokenAcc), fmtPct(after?.newTokenAcc)),
-    row('… macro (per token)', fmtPct(before?.newTokenMacroAcc), fmtPct(after?.newTokenMacroAcc)),
+    row('… macro (per word)', fmtPct(before?.newTokenMacroAcc), fmtPct(after?.newTokenMacroAcc)),
     '',
     ...(before ? [info('before', 'step 0: base weights + initialised new rows, extended tokenizer; bits per byte: base model, own tokenizer')] : []),
-    info('accuracy', `pooled over target positions; macro: mean over the ${seen} new tokens that occur as targets`),
+    info('accuracy', `pooled over target positions; macro: mean over the ${seen} words (a word's forms pooled) that occur as targets`),
     info('new tokens', newTokensLine(r)),
     info('trainable parameters', fmtTrainable(r)),
     ...(r.throughput ? [info('train tokens', `${fmtInt(r.throughput.tokens)} scored, ${fmtInt(r.throughput.tokensPerSec)} tokens/s`)] : []),
@@ -67,8 +68,12 @@ export function newTokensLine(r: BranchRecord): string {
   const shown = seen.slice(0, 8).map((t) => JSON.stringify(t).slice(1, -1)).join(' ');
   const nInter = r.intermediates?.length ?? 0;
   const nSpecial = r.special?.length ?? 0;
-  const words = r.newTokens.length - nInter - nSpecial;
-  const kinds = [`${words} words`, ...(nSpecial ? [`${nSpecial} special`] : [])].join(', ');
+  const apart = new Set([...(r.intermediates ?? []), ...(r.special ?? [])]);
+  const forms = r.newTokens.filter((t) => !apart.has(t));
+  const words = new Set(forms.map(wordOfToken)).size;
+  // Surface forms of one word (' zintrapolate', 'Zintrapolate') are tokens of their own, counted under the word.
+  const wordCount = forms.length === words ? `${words} words` : `${words} words in ${forms.length} forms`;
+  const kinds = [wordCount, ...(nSpecial ? [`${nSpecial} special`] : [])].join(', ');
   const count = nInter ? `${kinds} (+${nInter} intermediate merge tokens)` : `${r.newTokens.length} ids (${kinds})`;
   return `${count}; ${seen.length} occur as targets in the eval split: ${shown}${seen.length > 8 ? ' …' : ''}`;
 }
@@ -88,7 +93,7 @@ export function compareLines(records: BranchRecord[], title: string): string[] {
     row('new-token loss before', (_, i) => fmtLoss(ba[i].before?.newTokenLoss)),
     row(`new-token loss ${last}`, (_, i) => fmtLoss(ba[i].after?.newTokenLoss)),
     row(`new-token accuracy ${last}`, (_, i) => fmtPct(ba[i].after?.newTokenAcc)),
-    row(`… macro (per token) ${last}`, (_, i) => fmtPct(ba[i].after?.newTokenMacroAcc)),
+    row(`… macro (per word) ${last}`, (_, i) => fmtPct(ba[i].after?.newTokenMacroAcc)),
     row(`bits per byte ${last}`, (_, i) => fmtLoss(ba[i].after?.bitsPerByte)),
     ...(last === 'last evaluation' ? [row('last evaluation at step', (_, i) => String(ba[i].after?.step ?? 'n/a'))] : []),
     row('trainable parameters', (r) => fmtInt(r.trainable.total)),

@@ -48,9 +48,11 @@ export function combineCandidates(...lists: TokenCandidate[][]): Combined {
   for (const list of lists) {
     for (const c of list) {
       checkToken(c.content, `${c.origin} token`);
-      const prev = byContent.get(c.content);
+      // A mined form ('Zintrapolate' at a line start) is another token than the listed word of the same text.
+      const key = `${c.form ? 'form' : 'text'}:${c.content}`;
+      const prev = byContent.get(key);
       if (prev) duplicates.push({ content: c.content, kept: prev.origin, dropped: c.origin });
-      else byContent.set(c.content, c);
+      else byContent.set(key, c);
     }
   }
   return { tokens: [...byContent.values()], duplicates };
@@ -67,8 +69,10 @@ export interface DiscoverInput {
 export function discover(input: DiscoverInput): Combined {
   const list = explicitCandidates(input.list ?? []);
   const tpl = input.template ? templateCandidates(input.template, input.template) : [];
-  // Strings already listed do not use up the mined budget (maxTokens).
+  // Strings already listed do not use up the mined budget (maxTokens); a listed word stands for
+  // its form after a space (merge mode adds it so), its other forms are still mined.
   const named = new Set([...list, ...tpl].map((c) => c.content));
-  const mined = input.mined ? selectMined(input.mined.counts, input.mined.options, (s) => named.has(s)) : [];
+  const known = (form: string) => named.has(form) || (form.startsWith(' ') && named.has(form.slice(1)));
+  const mined = input.mined ? selectMined(input.mined.counts, input.mined.options, known) : [];
   return combineCandidates(list, tpl, mined);
 }

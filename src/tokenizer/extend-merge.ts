@@ -48,7 +48,8 @@ const key = (a: string, b: string) => `${a} ${b}`;
  */
 export function planWord(state: MergeState, word: string, pieces: string[], ignoreMerges: boolean): void {
   if (ignoreMerges || pieces.length < 2) {
-    addEntry(state, word, word, false);
+    // A word with an id already (an added token whose form merges build, extend-forms.ts) keeps it.
+    if (!state.vocab.has(word)) addEntry(state, word, word, false);
     return;
   }
   const tree = cheapestTree(pieces, state.vocab);

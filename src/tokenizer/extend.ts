@@ -12,7 +12,9 @@ import { checkToken } from './discover.ts';
 import { sortedJson } from '../io/json.ts';
 import { writeFileAtomicSync } from '../io/atomic.ts';
 import { artifactFromFiles, type AddedTokenEntry, type LoadedTokenizer } from './load.ts';
-import { finishBpe, mergeState, planWord, serializeMerges } from './extend-merge.ts';
+import { finishBpe, mergeState, planWord, serializeMerges, type MergeState } from './extend-merge.ts';
+import { isolatedInContext, surfaceTarget, unmergeableReason } from './extend-forms.ts';
+import { wordOfText } from './forms.ts';
 import { fromSymbols, toSymbols } from './symbols.ts';
 
 type Json = Record<string, any>;
@@ -39,6 +41,8 @@ export interface ExtensionEntry {
   text: string;
   kind: 'added' | 'vocab' | 'intermediate';
   special: boolean;
+  /** The word it is a form of (lowercase, no leading space): reports group forms under it. */
+  word?: string;
   /** For a fallback or intermediate: why / which word needed it. */
   note?: string;
 }
@@ -80,65 +84,94 @@ function build(base: LoadedTokenizer, tokens: TokenCandidate[], opts: ExtendOpti
   const json = base.tokenizerJson;
   const model = json.model;
   const addedByContent = new Map(base.addedTokens.map((t) => [t.content, t.id]));
-  const existingId = (s: string): number | undefined => addedByContent.get(s) ?? (Object.hasOwn(model.vocab, s) ? model.vocab[s] : undefined);
   let nextId = base.vocabSize;
   const takeId = () => nextId++;
-  const state = opts.mode === 'merge' ? mergeState(model, base.addedTokens.map((t) => [t.content, t.id]), takeId) : null;
+  // Merge mode plans words from the start; added mode needs merges only for a SentencePiece form
+  // no added token can match (surfaceTarget), so its state is built on first use.
+  let merge: MergeState | null = null;
+  const state = () => (merge ??= mergeState(model, [...addedByContent], takeId));
+  if (opts.mode === 'merge') state();
+  const existingId = (s: string): number | undefined =>
+    addedByContent.get(s) ?? merge?.vocab.get(s) ?? (Object.hasOwn(model.vocab, s) ? model.vocab[s] : undefined);
   const newAdded: AddedTokenEntry[] = [];
   const entries: ExtensionEntry[] = [];
   const skipped: ExtensionReport['skipped'] = [];
   const planned: Array<[string, string, string[], boolean]> = [];
   const seen = new Set<string>();
+  const skip = (content: string, reason: string, id?: number) => void skipped.push(id === undefined ? { content, reason } : { content, reason, id });
+  // An entry at or past the base size was added by this extension, earlier in the list.
+  const existing = (shown: string, id: number) => (id >= base.vocabSize ? `the same token as ${JSON.stringify(shown)}, added above` : `already in the vocabulary as ${JSON.stringify(shown)}`);
 
-  const addAdded = (c: TokenCandidate, note?: string) => {
-    const id = existingId(c.content);
-    if (id !== undefined) return void skipped.push({ content: c.content, reason: 'already in the vocabulary', id });
-    const t: AddedTokenEntry = { id: takeId(), content: c.content, single_word: false, lstrip: false, rstrip: false, normalized: !c.special, special: c.special };
+  const addAdded = (c: TokenCandidate, content = c.content, note?: string): number | undefined => {
+    const id = existingId(content);
+    if (id !== undefined) return void skip(c.content, id >= base.vocabSize ? existing(content, id) : 'already in the vocabulary', id);
+    const t: AddedTokenEntry = { id: takeId(), content, single_word: false, lstrip: false, rstrip: false, normalized: !c.special, special: c.special };
     newAdded.push(t);
-    addedByContent.set(c.content, t.id);
-    state?.vocab.set(c.content, t.id);
-    entries.push({ id: t.id, token: c.content, text: c.content, kind: 'added', special: c.special, note });
+    addedByContent.set(content, t.id);
+    merge?.vocab.set(content, t.id);
+    entries.push({ id: t.id, token: content, text: content, kind: 'added', special: c.special, word: c.word ?? wordOfText(c.content), note });
+    return t.id;
   };
 
-  tokens.forEach((c, i) => {
-    checkToken(c.content, `tokens[${i}]`);
-    if (seen.has(c.content)) return void skipped.push({ content: c.content, reason: 'listed twice' });
-    seen.add(c.content);
-    if (!state || c.special) return addAdded(c);
-    const why = unmergeableReason(base, c.content);
-    const word = toSymbols(base.scheme, ' ' + c.content);
-    if (!why && state.vocab.has(word)) {
-      return void skipped.push({ content: c.content, reason: `already in the vocabulary as ${JSON.stringify(word)}`, id: state.vocab.get(word) });
-    }
-    if (why) {
-      if (opts.unmergeable === 'skip') return void skipped.push({ content: c.content, reason: `not mergeable: ${why}` });
-      return addAdded(c, `added token (not mergeable: ${why})`);
-    }
+  /** Merges that make the pre-token `text` one token (a new vocabulary row unless `word` has an id already). */
+  const planMerges = (c: TokenCandidate, text: string, note?: string) => {
+    const st = state();
+    const word = toSymbols(base.scheme, text);
     const pieces = base.bpeSymbols(word);
-    const before = state.newEntries.length;
+    const before = st.newEntries.length;
     // ignore_merges looks a pre-token up whole; that only helps when running text makes the word
     // its own pre-token (a regex pre-tokenizer). Otherwise BPE sees longer strings: plan merges.
-    const whole = base.scheme.ignoreMerges && isolatedInContext(base, c.content, word);
-    planWord(state, word, pieces, whole);
-    for (const e of state.newEntries.slice(before)) {
+    const whole = base.scheme.ignoreMerges && isolatedInContext(base, text, word);
+    planWord(st, word, pieces, whole);
+    for (const e of st.newEntries.slice(before)) {
       entries.push({
         id: e.id,
         token: e.symbols,
         text: fromSymbols(base.scheme, e.symbols),
         kind: e.intermediate ? 'intermediate' : 'vocab',
         special: false,
-        note: e.intermediate ? `builds ${JSON.stringify(c.content)}` : undefined,
+        word: c.word ?? wordOfText(c.content),
+        note: e.intermediate ? `builds ${JSON.stringify(text)}` : note,
       });
     }
     planned.push([word, c.content, pieces, whole]);
+  };
+
+  tokens.forEach((c, i) => {
+    checkToken(c.content, `tokens[${i}]`);
+    const key = `${c.special ? 'special' : c.form ? 'form' : 'text'}:${c.content}`;
+    if (seen.has(key)) return void skip(c.content, 'listed twice');
+    seen.add(key);
+    if (c.special) return void addAdded(c);
+    const target = surfaceTarget(base, c, opts.mode, existingId);
+    if (target.kind === 'skip') return skip(c.content, target.reason, target.id);
+    if (target.kind === 'added') return void addAdded(c, target.content);
+    const why = unmergeableReason(base, target.text);
+    if (why && target.kind === 'shared') return skip(c.content, `not mergeable: ${why}`);
+    if (why) {
+      if (opts.unmergeable === 'skip') return skip(c.content, `not mergeable: ${why}`);
+      return void addAdded(c, c.content, `added token (not mergeable: ${why})`);
+    }
+    if (target.kind === 'shared') {
+      // SentencePiece added mode, a form without the marker: the added token 'X' matches only
+      // '▁X' (the normalizer prepends ▁ to its content), so merges build 'X' onto the same id.
+      const id = existingId(target.text) ?? addAdded(c, target.text);
+      if (id === undefined) return;
+      const entry = entries.find((e) => e.id === id);
+      if (entry) entry.note = `also ${JSON.stringify(target.text)} without the leading space (merges build it onto this id)`;
+    }
+    const note = opts.mode === 'added' && target.kind === 'vocab' ? `merges build it: an added token would match only after the marker, already one token there` : undefined;
+    planMerges(c, target.text, note);
   });
 
+  // Assigned inside the closures above, which TypeScript's narrowing does not follow.
+  const mergeDone = merge as MergeState | null;
   // A word looked up whole (ignore_merges) is one token by construction; the others are checked.
-  const unfinished = state
+  const unfinished = mergeDone
     ? planned
         .filter(([word, , pieces, whole]) => {
           if (whole) return false;
-          const got = finishBpe(pieces, state.ranks);
+          const got = finishBpe(pieces, mergeDone!.ranks);
           return got.length !== 1 || got[0] !== word;
         })
         .map(([, content]) => content)
@@ -146,7 +179,8 @@ function build(base: LoadedTokenizer, tokens: TokenCandidate[], opts: ExtendOpti
 
   const tokenizerJson: Json = { ...json, added_tokens: [...json.added_tokens, ...newAdded].sort((a, b) => a.id - b.id) };
   const warnings: string[] = [];
-  if (state && state.newEntries.length > 0) {
+  if (mergeDone && (mergeDone.newEntries.length > 0 || mergeDone.newMerges.length > 0)) {
+    const state = mergeDone;
     // The Rust tokenizers re-derive the id of every added token that is not in model.vocab as
     // "model vocab size + n" when loading. With new entries in model.vocab that count no longer
     // lines up with the added ids, so every added token is also entered in model.vocab under its
@@ -166,35 +200,10 @@ function build(base: LoadedTokenizer, tokens: TokenCandidate[], opts: ExtendOpti
     vocabSize: nextId,
     added: entries,
     skipped,
-    mergesAdded: state?.newMerges.length ?? 0,
+    mergesAdded: mergeDone?.newMerges.length ?? 0,
     warnings,
   };
   return { tokenizerJson, tokenizerConfig, entries, report, unfinished };
-}
-
-/**
- * Why merges cannot build ' content', or null. Merges act inside one pre-token and on symbols
- * that are vocabulary entries, so the text must stay one pre-token and must not need byte
- * fallback or the unknown token.
- */
-function unmergeableReason(base: LoadedTokenizer, content: string): string | null {
-  if (base.scheme.kind === 'other') return 'the tokenizer has no leading-space marker (neither ByteLevel nor Metaspace)';
-  const text = ' ' + content;
-  const word = toSymbols(base.scheme, text);
-  const pre = base.tokenizerJson.pre_tokenizer ? preTokenizeOnly(base, text) : [word];
-  if (pre.length !== 1 || pre[0] !== word) return `the pre-tokenizer splits it (${pre.map((p) => JSON.stringify(p)).join(' ')})`;
-  const missing = base.bpeSymbols(word).filter((s) => !base.inModelVocab(s));
-  if (missing.length) return `characters outside the vocabulary (${missing.map((s) => JSON.stringify(s)).join(' ')})`;
-  return null;
-}
-
-function preTokenizeOnly(base: LoadedTokenizer, text: string): string[] {
-  return base.preTokenize(text).flatMap((s) => (Array.isArray(s) ? s : ['<added>']));
-}
-
-/** Whether the word is a pre-token of its own between other words. */
-function isolatedInContext(base: LoadedTokenizer, content: string, word: string): boolean {
-  return base.tokenizerJson.pre_tokenizer != null && preTokenizeOnly(base, `a ${content} b`).includes(word);
 }
 
 /** tokenizer_config.json after the change, as save_pretrained (v4) writes it. */

@@ -5,7 +5,7 @@
 export const TOKEN_LIST_KIND = {
   name: 'token-list',
   description: 'tokens to add, each with where it came from (list, template, mined) and its counts',
-  fields: { tokens: "{content, special, origin: 'list' | 'template' | 'mined', count?, pieces?, saved?}[]" },
+  fields: { tokens: "{content, special, origin: 'list' | 'template' | 'mined', form?, word?, count?, pieces?, saved?}[]" },
 };
 export const TOKENIZER_KIND = {
   name: 'tokenizer',
@@ -26,6 +26,14 @@ export interface TokenCandidate {
   special: boolean;
   /** Where it came from: 'list' | 'template' | 'mined'. */
   origin: 'list' | 'template' | 'mined';
+  /**
+   * Mined surface forms: `content` is the text of one pre-token exactly as it occurs (' zintrapolate'
+   * after a space, 'Zintrapolate' at a line start), and extension adds that form and no other.
+   * Without it a normal token is a word that merge mode enters with a leading space.
+   */
+  form?: boolean;
+  /** The word a mined form belongs to (lowercase, no leading space); reports group forms under it. */
+  word?: string;
   /** Corpus occurrences (mined tokens), pieces under the base tokenizer and count*(pieces-1). */
   count?: number;
   pieces?: number;

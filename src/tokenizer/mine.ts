@@ -1,19 +1,31 @@
 // Corpus mining as map/reduce. Map (`countShard`, on a pool thread): split each document the way
 // the tokenizer does (added tokens, normalizer, pre-tokenizer) and count every word unit that the
-// base tokenizer cuts into several pieces. Reduce (`MinedCounts.add`): sum counts by string.
-// Select (`selectMined`): filter, score by tokens saved = count * (pieces - 1), sort with a string
-// tie-break. Everything is keyed and ordered by strings, so the list does not depend on how the
+// base tokenizer cuts into several pieces, in each surface form it takes as a pre-token (after a
+// space or not, any case: forms.ts). Reduce (`MinedCounts.add`): sum counts by string.
+// Select (`selectMined`): filter forms, score each by tokens saved = count * (pieces - 1), sort
+// with a string tie-break, group the kept forms under their word. Everything is keyed and ordered by strings, so the list does not depend on how the
 // corpus was cut into shards or which thread counted what.
 import { z } from 'zod';
 import type { TokenCandidate } from './items.ts';
 import type { LoadedTokenizer } from './load.ts';
 import { byCodePoint } from './files.ts';
 import { WORD_RE, fromSymbols } from './symbols.ts';
+import { groupByWord, wordOfText } from './forms.ts';
 
 export const MiningOptions = z
   .object({
-    minCount: z.number().int().min(1).default(5).describe('keep units seen at least this many times (after the leading space)'),
-    maxTokens: z.number().int().min(0).default(64).describe('keep at most this many mined tokens (best tokens-saved first)'),
+    minCount: z
+      .number()
+      .int()
+      .min(1)
+      .default(5)
+      .describe("keep every surface form seen at least this many times, each form counted on its own (' zintrapolate', 'Zintrapolate' at a line start, ...)"),
+    maxTokens: z
+      .number()
+      .int()
+      .min(0)
+      .default(64)
+      .describe('keep at most this many mined tokens, counted in forms (each form is one new token; best tokens-saved first)'),
     minPieces: z.number().int().min(2).default(2).describe('keep units the base tokenizer splits into at least this many pieces'),
     maxWords: z
       .number()
@@ -30,7 +42,7 @@ export const MiningOptions = z
     case: z
       .enum(['keep', 'fold'])
       .default('keep')
-      .describe("'keep': each spelling is its own candidate (BPE is case-sensitive); 'fold': spellings that differ only in case compete, and only the most frequent one is kept, with its own count"),
+      .describe("'keep': each spelling is its own form (BPE is case-sensitive); 'fold': spellings that differ only in case compete (separately with and without the leading space), and only the most frequent one is kept, with its own count"),
   })
   .strict();
 export type MiningOptions = z.output<typeof MiningOptions>;
@@ -40,15 +52,16 @@ export interface ShardCounts {
   documents: number;
   /** Tokens the base tokenizer gives the shard (no BOS/EOS): the "before" of the compression figure. */
   tokens: number;
-  /** [unit text with its leading space, occurrences, pieces under the base tokenizer]. */
+  /** [unit text as its pre-token has it (with its leading space or not), occurrences, pieces under the base tokenizer]. */
   units: Array<[string, number, number]>;
 }
 
 /**
- * Map step. A unit is 1..maxWords consecutive word pre-tokens, each a single space plus letters
- * and digits (see WORD_RE), so it always starts where the pre-tokenizer starts a piece and merge
- * mode can target its leading-space form. Only units with >= minPieces pieces are returned:
- * a property of the string, so dropping the rest early cannot change the reduced result.
+ * Map step. A unit is 1..maxWords consecutive word pre-tokens (see WORD_RE): the first with a
+ * single leading space or none (a word after '\n' or at a text start, as the pre-tokenizer really
+ * splits it), the others each after a space, so it always starts where the pre-tokenizer starts a
+ * piece and merge mode can target exactly that form. Only units with >= minPieces pieces are
+ * returned: a property of the string, so dropping the rest early cannot change the reduced result.
  */
 export function countShard(tok: LoadedTokenizer, texts: string[], opts: Pick<MiningOptions, 'maxWords' | 'minPieces'>): ShardCounts {
   const pieceCache = new Map<string, number>();
@@ -80,7 +93,7 @@ export function countShard(tok: LoadedTokenizer, texts: string[], opts: Pick<Min
         let pieces = 0;
         for (let j = i; j < section.length && j < i + opts.maxWords; j++) {
           const w = wordOf(section[j]);
-          if (w === null) break;
+          if (w === null || (j > i && w[0] !== ' ')) break;
           unit += w;
           pieces += piecesOf(section[j]);
           if (pieces < opts.minPieces) continue;
@@ -127,19 +140,22 @@ function excluder(exclude: string[]): (s: string) => boolean {
 }
 
 /**
- * Select step. Content is the unit without its leading space ('acetaminophen'): the string a
- * user would list; merge mode adds it back. `known` filters strings the tokenizer already has.
+ * Select step. Content is the form exactly as its pre-token has it (' acetaminophen', or
+ * 'Acetaminophen' at a line start), marked `form` and with its `word`; merge mode adds that form.
+ * Exclusions and minChars look at the text without the leading space. `known` filters forms
+ * already named elsewhere. maxTokens counts forms; the kept forms come grouped under their word
+ * (words in order of their best form).
  */
-export function selectMined(counts: MinedCounts, options: Partial<MiningOptions> = {}, known?: (content: string) => boolean): TokenCandidate[] {
+export function selectMined(counts: MinedCounts, options: Partial<MiningOptions> = {}, known?: (form: string) => boolean): TokenCandidate[] {
   const opts = MiningOptions.parse(options);
   const excluded = excluder(opts.exclude);
   let cands: TokenCandidate[] = [];
   for (const [unit, [count, pieces]] of counts.units) {
-    const content = unit.slice(1);
-    if (count < opts.minCount || pieces < opts.minPieces || [...content].length < opts.minChars) continue;
-    if (unit.split(' ').length - 1 > opts.maxWords) continue;
-    if (excluded(content) || known?.(content)) continue;
-    cands.push({ content, special: false, origin: 'mined', count, pieces, saved: count * (pieces - 1) });
+    const text = unit.startsWith(' ') ? unit.slice(1) : unit;
+    if (count < opts.minCount || pieces < opts.minPieces || [...text].length < opts.minChars) continue;
+    if (text.split(' ').length > opts.maxWords) continue;
+    if (excluded(text) || known?.(unit)) continue;
+    cands.push({ content: unit, special: false, origin: 'mined', form: true, word: wordOfText(text), count, pieces, saved: count * (pieces - 1) });
   }
   if (opts.case === 'fold') {
     const best = new Map<string, TokenCandidate>();
@@ -151,7 +167,7 @@ export function selectMined(counts: MinedCounts, options: Partial<MiningOptions>
     cands = [...best.values()];
   }
   cands.sort((a, b) => b.saved! - a.saved! || b.count! - a.count! || byCodePoint(a.content, b.content));
-  return cands.slice(0, opts.maxTokens);
+  return groupByWord(cands.slice(0, opts.maxTokens), (c) => c.word!).flatMap((g) => g.items);
 }
 
 /** Splits documents into shards of `size` (the unit of work sent to one pool task). */

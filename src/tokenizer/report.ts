@@ -7,10 +7,22 @@ import type { MinedCounts, MiningOptions } from './mine.ts';
 import type { ExtensionReport } from './extend.ts';
 import type { InitReport } from './init.ts';
 import type { Combined } from './discover.ts';
+import { groupByWord } from './forms.ts';
+
+/** A mined word with the forms of it that were proposed (each one token to add). */
+export interface MinedWord {
+  word: string;
+  /** Sums over its proposed forms. */
+  count: number;
+  saved: number;
+  forms: Array<{ form: string; count: number; pieces: number; saved: number }>;
+}
 
 export interface DiscoveryReport {
   tokens: TokenCandidate[];
   duplicates: Combined['duplicates'];
+  /** Mined forms grouped under their word, words in list order. */
+  words: MinedWord[];
   /** Present when the corpus was mined. */
   corpus?: {
     documents: number;
@@ -27,7 +39,14 @@ export interface DiscoveryReport {
 }
 
 export function discoveryReport(combined: Combined, counts?: MinedCounts, options?: MiningOptions): DiscoveryReport {
-  const report: DiscoveryReport = { tokens: combined.tokens, duplicates: combined.duplicates };
+  const mined = combined.tokens.filter((t) => t.origin === 'mined' && t.word !== undefined);
+  const words = groupByWord(mined, (t) => t.word!).map(({ word, items }): MinedWord => ({
+    word,
+    count: items.reduce((a, t) => a + (t.count ?? 0), 0),
+    saved: items.reduce((a, t) => a + (t.saved ?? 0), 0),
+    forms: items.map((t) => ({ form: t.content, count: t.count ?? 0, pieces: t.pieces ?? 0, saved: t.saved ?? 0 })),
+  }));
+  const report: DiscoveryReport = { tokens: combined.tokens, duplicates: combined.duplicates, words };
   if (counts && options) {
     const saved = combined.tokens.reduce((s, t) => s + (t.origin === 'mined' ? (t.saved ?? 0) : 0), 0);
     const after = counts.tokens - saved;
@@ -54,7 +73,21 @@ function table(header: string[], rows: Array<Array<string | number>>): string {
 }
 
 export function formatDiscovery(r: DiscoveryReport): string {
-  const rows = r.tokens.map((t) => [show(t.content), t.origin, t.special ? 'yes' : 'no', t.count ?? '', t.pieces ?? '', t.saved ?? '']);
+  const row = (t: TokenCandidate, indent = '') => [indent + show(t.content), t.origin, t.special ? 'yes' : 'no', t.count ?? '', t.pieces ?? '', t.saved ?? ''];
+  const rows: Array<Array<string | number>> = [];
+  const words = new Map((r.words ?? []).map((w) => [w.word, w]));
+  let word: string | undefined;
+  for (const t of r.tokens) {
+    // Mined forms sit under a line for their word (its total count and saving), indented.
+    if (t.word !== undefined && words.has(t.word)) {
+      if (t.word !== word) {
+        const w = words.get(t.word)!;
+        rows.push([`${w.word} (${w.forms.length} form${w.forms.length === 1 ? '' : 's'})`, 'word', '', w.count, '', w.saved]);
+      }
+      rows.push(row(t, '  '));
+    } else rows.push(row(t));
+    word = t.word;
+  }
   let text = table(['token', 'origin', 'special', 'count', 'pieces', 'saved'], rows);
   if (r.corpus) {
     const c = r.corpus;
@@ -67,9 +100,9 @@ export function formatDiscovery(r: DiscoveryReport): string {
 }
 
 export function formatExtension(r: ExtensionReport): string {
-  const rows = r.added.map((e) => [String(e.id), show(e.token), show(e.text), e.kind, e.special ? 'yes' : 'no', e.note ?? '']);
+  const rows = r.added.map((e) => [String(e.id), show(e.token), show(e.text), e.kind, e.special ? 'yes' : 'no', e.special ? '' : (e.word ?? ''), e.note ?? '']);
   let text = `mode ${r.mode}: vocabulary ${r.baseVocabSize} -> ${r.vocabSize}, ${r.added.length} new ids, ${r.mergesAdded} merges\n\n`;
-  text += table(['id', 'token', 'text', 'kind', 'special', 'note'], rows);
+  text += table(['id', 'token', 'text', 'kind', 'special', 'word', 'note'], rows);
   for (const s of r.skipped) text += `\nskipped ${show(s.content)}: ${s.reason}${s.id !== undefined ? ` (id ${s.id})` : ''}`;
   for (const w of r.warnings) text += `\nwarning: ${w}`;
   return text + '\n';

@@ -166,8 +166,9 @@ export function escapeRegex(s: string): string {
 }
 
 /**
- * A text word the way mining and merge mode treat it: exactly one leading space, then letters,
- * marks and digits only, starting with a letter (so ' acetaminophen' yes; '(acetaminophen',
+ * A text word the way mining and merge mode treat it: at most one leading space (its form after a
+ * space, or without one at a line or text start), then letters, marks and digits only, starting
+ * with a letter (so ' acetaminophen' and 'Acetaminophen' yes; '(acetaminophen' as one pre-token,
  * ' 19', ' don' + "'t" as one unit no).
  */
-export const WORD_RE = /^ \p{L}[\p{L}\p{M}\p{N}]*$/u;
+export const WORD_RE = /^ ?\p{L}[\p{L}\p{M}\p{N}]*$/u;

@@ -3,6 +3,7 @@
 // positions whose target is a new token: loss, top-1 accuracy (pooled over positions, and the
 // mean over the new tokens that occur as targets), and how often the model emits each one
 // compared with how often it should.
+import { wordOfToken } from '../tokenizer/forms.ts';
 import * as tf from '@tensorflow/tfjs';
 import { bitsPerByte } from '../model/eval.ts';
 import { headScores, type HeadColumns } from '../model/head.ts';
@@ -36,7 +37,8 @@ export interface EvalMetrics {
   bitsPerByte?: number;
   /**
    * Over all positions whose target is any new token (pooled: frequent tokens weigh more), and
-   * macroAcc, the mean accuracy over the new tokens that occur as targets (each token counts once).
+   * macroAcc, the mean accuracy over the words that occur as targets (each word counts once, the
+   * surface forms of a word pooled: ' zintrapolate', 'Zintrapolate', … are one word).
    */
   newToken: { count: number; loss: number; acc: number; macroAcc?: number };
   perToken: Record<string, TokenMetrics>;
@@ -54,10 +56,25 @@ export interface EvaluateOptions {
   columns?: HeadColumns;
 }
 
-/** Mean accuracy over the tokens that occur as targets (count > 0); NaN when none does. */
+/**
+ * Mean accuracy over the words whose tokens occur as targets (count > 0), each word's forms pooled
+ * (forms.ts: 'Ġzintrapolate' and 'Zintrapolate' are one word; a special token is its own); NaN
+ * when none occurs.
+ */
 export function macroAccuracy(perToken: Record<string, Pick<TokenMetrics, 'count' | 'acc'>>): number {
-  const seen = Object.values(perToken).filter((m) => m.count > 0);
-  return seen.length === 0 ? NaN : seen.reduce((a, m) => a + m.acc, 0) / seen.length;
+  const words = new Map<string, { count: number; right: number }>();
+  for (const [token, m] of Object.entries(perToken)) {
+    if (!(m.count > 0)) continue;
+    const w = wordOfToken(token);
+    const acc = words.get(w) ?? { count: 0, right: 0 };
+    acc.count += m.count;
+    acc.right += m.acc * m.count;
+    words.set(w, acc);
+  }
+  if (words.size === 0) return NaN;
+  let sum = 0;
+  for (const w of words.values()) sum += w.right / w.count;
+  return sum / words.size;
 }
 
 /** Per scored position of one batch: loss, top-1 id and the target, from the chunked head (no [N, V] logits). */

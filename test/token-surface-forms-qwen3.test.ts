@@ -1,0 +1,4 @@
+// Acceptance of issue 23 (surface forms) and issue 21 (no duplicate tokens) on the qwen3 tokenizer.
+import { formsSuite } from './fixtures/tokens/forms-suite.ts';
+
+formsSuite('qwen3');
