@@ -78,6 +78,15 @@ export class UsageError extends TokenpipeError {
   }
 }
 
+/** Another leg holds the run folder's lock (src/pipeline/run-lock.ts): refused before anything is written (exit 2). */
+export class RunFolderLocked extends RefusedBeforeWork {
+  constructor(readonly runDir: string, readonly lockFile: string, holder: string) {
+    super('RUN_FOLDER_LOCKED', `run folder ${runDir} is in use by another leg: ${holder}. ` +
+      `Wait for that leg to end (or stop it); a lock left by a process that is no longer running on this host is taken over by the next leg, ` +
+      `and one from another host or unreadable is removed by hand (${lockFile}) once no leg runs there`);
+  }
+}
+
 // executor, pool (runtime side)
 
 /** A node failed; `index` is the zero-based index of the item it failed on, when known. */

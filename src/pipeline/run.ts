@@ -13,6 +13,7 @@ import type { ResolvedPipeline } from './resolved.ts';
 import { EventBus, jsonSafe } from './events.ts';
 import { endLeg, pipelineRecord, readPipelineRecord, startLeg, writePipelineRecord, type FieldChange } from './run-record.ts';
 import { Executor, type NodeStats } from './executor.ts';
+import { acquireRunLock, formatHolder, type RunLock } from './run-lock.ts';
 import { RunPool, type WorkerNodeSpec } from './pool.ts';
 import { startProgress, type ProgressMode } from './progress.ts';
 
@@ -68,11 +69,22 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): P
   const started = performance.now();
   const runDir = opts.runDir ? path.resolve(opts.runDir) : makeRunDir(p.settings.outputDir, p.name);
   mkdirSync(runDir, { recursive: true });
+  // One leg at a time in a run folder (RunFolderLocked names the holder): taken before anything is written there.
+  const lock = acquireRunLock(runDir);
+  try {
+    return await runLeg(p, opts, runDir, started, lock);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLeg(p: ResolvedPipeline, opts: RunOptions, runDir: string, started: number, lock: RunLock): Promise<RunResult> {
   // pipeline.json is the first leg's: a resumed leg is compared with it (checkResume), never rewrites it.
   if (!opts.resume || !readPipelineRecord(runDir)) writePipelineRecord(runDir, await pipelineRecord(p));
   const leg = startLeg(runDir, { resume: Boolean(opts.resume), dryRun: Boolean(opts.dryRun), overrides: opts.overrides, changes: opts.resumeChanges });
 
   const events = new EventBus([path.join(runDir, 'events.jsonl'), ...(opts.logFile ? [opts.logFile] : [])], opts.events);
+  if (lock.tookOver) events.emitOwn({ type: 'warning', message: `took over the run folder's lock from a leg that is no longer running (${formatHolder(lock.tookOver)})` });
   const pool = new RunPool({ threads: p.settings.workers, nodes: workerSpecs(p) });
   const rejectsFile = path.join(runDir, 'rejects.jsonl');
   const exec = new Executor({
