@@ -79,6 +79,7 @@ export default defineNode({
           if (s.reason === 'start') m = { ...m, baseOwn: baseOwn(s, tok.ext, held) };
           metrics = m;
           last = { ...m, step: s.step };
+          t.watchdog.observeEval(s.step, m.loss); // a collapse is judged against the step-0 evaluation too
           const line = { type: 'eval' as const, step: s.step, final: s.reason === 'end', time: new Date().toISOString(), ...m };
           appendFileSync(file, JSON.stringify(line) + '\n');
           emit(ctx, { node: ctx.name, ...line, perToken: undefined });

@@ -44,7 +44,7 @@ import { formatMemoryPlans, memoryPlan } from '../src/train/memory-plan.ts';
 import { setupTrainer } from '../src/train/setup.ts';
 import { writeInitReport } from '../src/tokenizer/report.ts';
 import { disposeTrainer } from '../src/train/trainer.ts';
-import { latestCheckpoint } from '../src/train/checkpoint.ts';
+import { setAsideFrom } from '../src/train/checkpoint.ts';
 import { isShort, planLines, planOf, shortMessage, withDataPlan } from '../src/train/data-plan.ts';
 import { emit } from './_events.ts';
 import { BATCH, STEP_EVENT, TOKENIZER, TRAIN_STATE } from './_kinds.ts';
@@ -137,9 +137,14 @@ export default defineNode({
               appendFileSync(logFile, line + '\n');
             },
             async onDiverged(e) {
-              const last = await latestCheckpoint(checkpointRoot);
-              e.message += `; the last good checkpoint is ${last ? last.dir : '(none written yet)'}`;
+              // The weights after update firstBad - 1 already gave firstBad's loss: checkpoints from there on are set aside.
+              const last = await setAsideFrom(checkpointRoot, e.firstBad - 1);
+              const lastGood = last ? path.relative(ctx.runDir, last.dir) : 'none (no checkpoint before the divergence)';
+              const allow = e.setting ? ` If this is expected, raise ${ctx.name}.${e.setting} (or set ${ctx.name}.watchdog: off).` : '';
+              e.message = `training stopped at step ${e.step}: ${e.detail}.${allow} No final adapter is written; last good checkpoint: ${lastGood}`;
               emit(ctx, { type: 'train-diverged', node: ctx.name, step: e.step, message: e.message, checkpoint: last?.dir });
+              events.end(); // no more step records: the summary's reader of them may finish
+              return last?.dir;
             },
           });
         } finally {

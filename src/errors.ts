@@ -315,9 +315,18 @@ export class CheckpointError extends TokenpipeError {
 }
 
 /** The watchdog stopped training: non-finite or exploding loss / gradient norm. */
+/**
+ * The train watchdog stopped a diverging or collapsed run (src/train/watchdog.ts) before update `step` was applied.
+ * `setting`: the watchdog param that decides it (absent for a NaN/Inf, which always stops); `firstBad`: the first
+ * update whose loss showed the trouble (the weights before it are the last sound ones).
+ */
 export class TrainingDiverged extends TokenpipeError {
-  constructor(readonly step: number, detail: string) {
+  readonly setting?: string;
+  readonly firstBad: number;
+  constructor(readonly step: number, readonly detail: string, o: { setting?: string; firstBad?: number } = {}) {
     super('TRAINING_DIVERGED', `training stopped at step ${step}: ${detail}`);
+    this.setting = o.setting;
+    this.firstBad = o.firstBad ?? step;
   }
 }
 

@@ -13,6 +13,7 @@ import { SafetensorsFile, writeSafetensors } from '../io/safetensors.ts';
 import { tempPath, writeFileAtomic } from '../io/atomic.ts';
 import type { AdamWState } from './optimizer.ts';
 import type { RngState } from '../model/rng.ts';
+import type { WatchdogState } from './watchdog.ts';
 
 export interface TrainerState {
   format: 'tokenpipe-checkpoint/1';
@@ -28,6 +29,8 @@ export interface TrainerState {
   configHash: string;
   evalLoss?: number;
   metrics?: Record<string, number>;
+  /** The watchdog's reference losses and counters (src/train/watchdog.ts). */
+  watchdog?: WatchdogState;
 }
 
 export interface CheckpointContents {
@@ -89,6 +92,23 @@ export async function listCheckpoints(root: string): Promise<CheckpointEntry[]> 
 
 export async function latestCheckpoint(root: string): Promise<CheckpointEntry | undefined> {
   return (await listCheckpoints(root)).at(-1);
+}
+
+/**
+ * After a divergence: checkpoints at `fromStep` or later hold weights that already gave a bad loss. They are
+ * renamed `step-N.diverged` (kept for a look, never resumed from) and index.json lists the rest. Returns the
+ * newest that remains: the last good checkpoint.
+ */
+export async function setAsideFrom(root: string, fromStep: number): Promise<CheckpointEntry | undefined> {
+  const all = await listCheckpoints(root);
+  const bad = all.filter((e) => e.step >= fromStep);
+  for (const e of bad) {
+    const aside = `${e.dir}.diverged`;
+    await rm(aside, { recursive: true, force: true }); // an earlier leg's, of the same step
+    await rename(e.dir, aside);
+  }
+  if (bad.length > 0) await prune(root, Number.MAX_SAFE_INTEGER);
+  return all.filter((e) => e.step < fromStep).at(-1);
 }
 
 /** Removes temp folders left by a run that died while writing. Call before a run starts writing. */

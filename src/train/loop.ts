@@ -20,8 +20,11 @@ export interface LoopOptions {
   base: Pick<TrainSnapshot, 'baseModel' | 'tokenizer' | 'checkpointRoot'>;
   /** Called after each update with its record and the fixed-width log line. */
   onStep(r: StepRecord, line: string): void;
-  /** Called when the watchdog stops training (before the error propagates). */
-  onDiverged?(e: TrainingDiverged): Promise<void> | void;
+  /**
+   * Called when the watchdog stops training, before the 'diverged' snapshot is handed on (then the error
+   * propagates): returns the last good checkpoint's folder, if any, for the snapshot.
+   */
+  onDiverged?(e: TrainingDiverged): Promise<string | undefined> | string | undefined;
   /** Worker threads sharing each update's rows (CPU backends), or none. */
   parallel?: DataParallel | null;
 }
@@ -49,7 +52,11 @@ export async function* trainLoop(o: LoopOptions): AsyncGenerator<TrainSnapshot> 
     try {
       update = await trainStepParallel(t, micro, o.parallel ?? null);
     } catch (e) {
-      if (e instanceof TrainingDiverged) await o.onDiverged?.(e);
+      if (!(e instanceof TrainingDiverged)) throw e;
+      // The chain sees the failure first (the summary names it and the last good checkpoint; the sink writes no
+      // adapter), then the error ends the run once the snapshot is taken.
+      const lastGood = await o.onDiverged?.(e);
+      yield { ...o.base, trainer: t, step: t.step, reason: 'diverged', consumed: consumed - micro.length, diverged: { step: e.step, message: e.message, lastGood } };
       throw e;
     }
     micro = [];

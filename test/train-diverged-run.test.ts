@@ -1,0 +1,34 @@
+// A diverging run is a failure (issue 21): `pipe run` with lr=1000 (warm-up, as the quickstart has)
+// is stopped by the watchdog at the spike, ends with exit 1 and a message naming the step, the
+// figure, the setting and the last good checkpoint; no final adapter is written; checkpoints whose
+// weights already gave the bad loss are set aside (step-N.diverged), so the last good one is the
+// newest a --resume would find; the summary says the same.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pipeHere, tinyPipeline } from './fixtures/train/tiny-pipeline.ts';
+
+test('lr=1000: the run stops at the spike with exit 1, no final adapter, and the last good checkpoint named', async () => {
+  const file = tinyPipeline(mkdtempSync(path.join(tmpdir(), 'tp-diverge-')), { steps: 12, every: 1, summary: true, atStart: true });
+  const r = await pipeHere('run', file, '--set', 'train.lr=1000', '--set', 'train.schedule={kind: linear, warmupSteps: 10}');
+  assert.equal(r.status, 1, r.stderr);
+  const m = /failed after [\d.]+s: .*training stopped at step (\d+): loss [\d.]+ is over 4x the first update's loss [\d.]+\. If this is expected, raise train\.watchdog\.spikeFactor \(or set train\.watchdog: off\)\. No final adapter is written; last good checkpoint: (checkpoints\/step-\d+)$/m.exec(r.stderr);
+  assert.ok(m, r.stderr);
+  const stopped = Number(m[1]);
+  const lastGood = m[2];
+  // Update `stopped` was not applied; the weights after update stopped - 1 gave its loss, so the last good is older.
+  assert.equal(lastGood, `checkpoints/step-${String(stopped - 2).padStart(8, '0')}`);
+  assert.ok(existsSync(path.join(r.runDir, lastGood, 'adapter_model.safetensors')), 'the last good checkpoint is there');
+  const names = readdirSync(path.join(r.runDir, 'checkpoints')).filter((n) => n.startsWith('step-')).sort();
+  assert.equal(names.filter((n) => /^step-\d+$/.test(n)).at(-1), path.basename(lastGood), 'the newest checkpoint a resume would take is the last good one');
+  assert.ok(names.includes(`step-${String(stopped - 1).padStart(8, '0')}.diverged`), `the bad checkpoint is set aside: ${names}`);
+  assert.ok(!existsSync(path.join(r.runDir, 'adapter')), 'no final adapter');
+  const summary = readFileSync(path.join(r.runDir, 'summary.txt'), 'utf8');
+  assert.match(summary, new RegExp(`diverged at step ${stopped}\\)`));
+  assert.match(summary, new RegExp(`^  last good checkpoint  .*${lastGood}$`, 'm'));
+  assert.match(summary, /^  adapter +none: training diverged/m);
+  const legs = readFileSync(path.join(r.runDir, 'legs.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(legs.at(-1).status, 'failed');
+});
