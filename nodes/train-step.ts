@@ -18,14 +18,14 @@
 // While training, the node's progress line (step/total, loss, lr, tok/s, ETA) goes to ctx.status.
 import { appendFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
-import { writeFileAtomicSync } from '../src/io/atomic.ts';
+import { keepLinesAtomicSync, writeFileAtomicSync } from '../src/io/atomic.ts';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineNode, firstValue, type MainContext } from '../src/pipeline/node.ts';
 import { stream, value } from '../src/pipeline/kinds.ts';
 import { pathParam } from '../src/pipeline/schema.ts';
 import type { TrainSnapshot } from '../src/train/items.ts';
-import type { StepRecord } from '../src/train/step.ts';
+import { stepOfLine, type StepRecord } from '../src/train/step.ts';
 import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
 import type { PackedBatch } from '../src/data/items.ts';
 import { BACKEND_CHOICES, backendMemoryLimit, setBackend, type BackendChoice, type BackendName } from '../src/model/backend.ts';
@@ -106,6 +106,8 @@ export default defineNode({
         });
         emit(ctx, { type: 'train-start', node: ctx.name, backend, step: trainer.step, resumedFrom, skip, params: trainer.params.length, threads: planned?.threads ?? 1, recompute: trainer.recompute });
         mkdirSync(ctx.runDir, { recursive: true });
+        // The updates after the checkpoint are made again: their lines from earlier legs go, so each step is logged once.
+        if (ctx.resume || p.resumeFrom) keepLinesAtomicSync(logFile, (l) => (stepOfLine(l) ?? 0) <= trainer.step);
         if (!resumedFrom && trainer.describeInit) {
           const r = await trainer.describeInit();
           writeInitReport(ctx.runDir, r);
