@@ -47,12 +47,20 @@ test('a collapse with gradient norm 0 while the train loss is worse than at the 
   assert.match(e.message, /10 updates in a row with no learning \(gradient norm 0\) since update 3, and the train loss 8\.3507 is over the first update's 6\.6284/);
 });
 
+test('a collapse names the update where the loss first rose over the start and stayed there, when that came before the dead ones', () => {
+  const w = new Watchdog(WatchdogChecks.parse({ spikeFactor: 1e6, collapseSteps: 4 }));
+  const e = feed(w, [[6.6043, 0.652], [6.4343, 0.523], [2249.0459, 5.81e4], ...repeat(4, [8.3412, 0] as [number, number])]);
+  assert.ok(e);
+  assert.equal(e.step, 7);
+  assert.equal(e.firstBad, 3, 'the weights before update 3 gave 2249');
+});
+
 test('a flat loss with a gradient still flowing counts as dead too; collapseSteps sets how many', () => {
   const w = new Watchdog(WatchdogChecks.parse({ collapseSteps: 4 }));
   const e = feed(w, [[6.6, 0.5], [9.0, 0.3], [9.0000001, 0.3], [9.0, 0.3], [9.0000002, 0.3], [9.0, 0.3]]);
   assert.ok(e, 'stopped');
   assert.equal(e.step, 6);
-  assert.equal(e.firstBad, 3);
+  assert.equal(e.firstBad, 2, 'the loss rose over the start at update 2 and stayed there');
   assert.match(e.message, /loss flat at 9\.0000/);
 });
 

@@ -26,6 +26,8 @@ export interface WatchdogState {
   /** Dead updates in a row, and the first of them. */
   dead: number;
   deadFrom?: number;
+  /** The first update of the current stretch with a loss over the first update's. */
+  worseFrom?: number;
   /** Eval loss at step 0, and the last one. */
   evalStart?: number;
   evalLast?: number;
@@ -59,12 +61,14 @@ export class Watchdog {
       s.deadFrom = undefined;
     }
     const trainWorse = loss > first * (1 + c.flatTolerance);
+    s.worseFrom = trainWorse ? s.worseFrom ?? step : undefined;
     const evalWorse = s.evalStart !== undefined && s.evalLast !== undefined && s.evalLast > s.evalStart * (1 + c.flatTolerance);
     if (s.dead >= c.collapseSteps && (trainWorse || evalWorse)) {
       const what = gradNorm <= ZERO_GRAD ? 'gradient norm 0' : `loss flat at ${fmt(loss)}`;
       const worse = trainWorse ? `the train loss ${fmt(loss)} is over the first update's ${fmt(first)}` : `the eval loss ${fmt(s.evalLast!)} is over step 0's ${fmt(s.evalStart!)}`;
       throw new TrainingDiverged(step, `collapsed: ${s.dead} updates in a row with no learning (${what}) since update ${s.deadFrom}, and ${worse}`,
-        { setting: 'watchdog.collapseSteps', firstBad: s.deadFrom });
+        // The run went bad where it stopped learning, or earlier, where its loss rose over the start and stayed there.
+        { setting: 'watchdog.collapseSteps', firstBad: Math.min(s.deadFrom!, s.worseFrom ?? step) });
     }
     s.first = first;
     s.prevLoss = loss;
