@@ -32,6 +32,7 @@ test('lr=1000: the run stops at the spike with exit 1, no final adapter, and the
   assert.match(summary, /^  adapter +none: training diverged/m);
   const legs = readFileSync(path.join(r.runDir, 'legs.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(legs.at(-1).status, 'failed');
+  assert.ok(!existsSync(path.join(r.runDir, 'run.lock')), 'the failed leg freed its run folder');
 });
 
 test('a collapse (gradient norm 0 at a loss over the start) on the quickstart model stops the run the same way', async () => {
