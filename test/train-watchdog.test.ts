@@ -41,10 +41,20 @@ test('a collapse with gradient norm 0 while the train loss is worse than at the 
   // Past the spike, the same run sat at ln(V) = 8.3507 with gradient norm 0.
   const e = feed(defaults(), [[6.6284, 0.671], [6.4857, 0.495], ...repeat(12, [8.3507, 0] as [number, number])]);
   assert.ok(e, 'stopped');
-  assert.equal(e.step, 12, 'the 10th dead update (3..12)');
+  assert.equal(e.step, 7, 'the 5th dead update (3..7)');
   assert.equal(e.firstBad, 3);
   assert.equal(e.setting, 'watchdog.collapseSteps');
-  assert.match(e.message, /10 updates in a row with no learning \(gradient norm 0\) since update 3, and the train loss 8\.3507 is over the first update's 6\.6284/);
+  assert.match(e.message, /collapsed: 5 updates in a row with no learning \(gradient norm 0\) since update 3, and the train loss 8\.3507 is over the first update's 6\.6284/);
+});
+
+test('a run too short to reach collapseSteps that ends with dead updates worse than its start fails at the end', () => {
+  const w = defaults();
+  assert.equal(feed(w, [[6.6284, 0.671], [6.4857, 0.495], [8.3507, 0], [8.3507, 0]]), undefined);
+  assert.throws(() => w.checkEnd(4), (e: unknown) => e instanceof TrainingDiverged && e.firstBad === 3 &&
+    /step 4: ended collapsed: its last 2 updates in a row with no learning \(gradient norm 0\) since update 3/.test(e.message));
+  const settled = defaults();
+  feed(settled, [[6.6, 0.7], [2.0, 0.1], [2.0, 1e-3], [2.0, 1e-3]]);
+  settled.checkEnd(4); // flat at the end, but far below its start: converged, not collapsed
 });
 
 test('a collapse names the update where the loss first rose over the start and stayed there, when that came before the dead ones', () => {

@@ -13,7 +13,7 @@ export const WatchdogChecks = z.strictObject({
   /** Updates before the explosion test applies (early losses move fast). */
   minSteps: z.number().int().min(0).default(10),
   /** Dead updates in a row (gradient norm 0, or a flat loss) that stop a run worse than at its start. */
-  collapseSteps: z.number().int().min(2).default(10),
+  collapseSteps: z.number().int().min(2).default(5),
   /** A loss within this fraction of the one before is flat; also the margin of "worse than at the start". */
   flatTolerance: z.number().min(0).lt(1).default(1e-4),
 });

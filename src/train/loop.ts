@@ -53,11 +53,7 @@ export async function* trainLoop(o: LoopOptions): AsyncGenerator<TrainSnapshot> 
       update = await trainStepParallel(t, micro, o.parallel ?? null);
     } catch (e) {
       if (!(e instanceof TrainingDiverged)) throw e;
-      // The chain sees the failure first (the summary names it and the last good checkpoint; the sink writes no
-      // adapter), then the error ends the run once the snapshot is taken.
-      const lastGood = await o.onDiverged?.(e);
-      yield { ...o.base, trainer: t, step: t.step, reason: 'diverged', consumed: consumed - micro.length, diverged: { step: e.step, message: e.message, lastGood } };
-      throw e;
+      return yield* diverged(o, e, consumed - micro.length);
     }
     micro = [];
     const now = performance.now();
@@ -72,7 +68,26 @@ export async function* trainLoop(o: LoopOptions): AsyncGenerator<TrainSnapshot> 
   }
   // A partial accumulation is not an update: a resumed run reads those batches again.
   const reason = t.step >= t.totalSteps ? 'end' : o.signal.aborted ? 'interrupt' : 'end';
+  if (reason === 'end') {
+    try {
+      t.watchdog.checkEnd(t.step); // a run too short to reach collapseSteps may still end collapsed
+    } catch (e) {
+      if (!(e instanceof TrainingDiverged)) throw e;
+      return yield* diverged(o, e, consumed - micro.length);
+    }
+  }
   yield { ...o.base, trainer: t, step: t.step, reason, consumed: consumed - micro.length };
+}
+
+/**
+ * The watchdog stopped training: the chain sees the failure first (the summary names it and the last good
+ * checkpoint; the sink writes no adapter), then the error ends the run once that snapshot is taken.
+ */
+async function* diverged(o: LoopOptions, e: TrainingDiverged, consumed: number): AsyncGenerator<TrainSnapshot, never> {
+  const lastGood = await o.onDiverged?.(e);
+  const t = o.trainer;
+  yield { ...o.base, trainer: t, step: t.step, reason: 'diverged', consumed, diverged: { step: e.step, message: e.message, lastGood } };
+  throw e;
 }
 
 /** An unbounded queue read as an AsyncIterable (for small items such as step events). */

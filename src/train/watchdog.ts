@@ -7,7 +7,8 @@
 //   collapse     collapseSteps updates in a row that are dead (gradient norm 0, or a loss within
 //                flatTolerance of the one before) while the model is worse than at the start:
 //                the train loss over the first update's, or the last evaluation's loss over the
-//                step-0 evaluation's. Training has stopped learning in a bad place.
+//                step-0 evaluation's. Training has stopped learning in a bad place. A run that
+//                ends with two or more such updates (too short to reach collapseSteps) fails too.
 // The caller keeps the last good checkpoint: the newest written before `firstBad - 1` (the
 // weights after update firstBad - 1 already gave firstBad's bad loss).
 import { TrainingDiverged } from '../errors.ts';
@@ -28,6 +29,8 @@ export interface WatchdogState {
   deadFrom?: number;
   /** The first update of the current stretch with a loss over the first update's. */
   worseFrom?: number;
+  /** The last update's gradient norm. */
+  lastGrad?: number;
   /** Eval loss at step 0, and the last one. */
   evalStart?: number;
   evalLast?: number;
@@ -62,18 +65,36 @@ export class Watchdog {
     }
     const trainWorse = loss > first * (1 + c.flatTolerance);
     s.worseFrom = trainWorse ? s.worseFrom ?? step : undefined;
-    const evalWorse = s.evalStart !== undefined && s.evalLast !== undefined && s.evalLast > s.evalStart * (1 + c.flatTolerance);
-    if (s.dead >= c.collapseSteps && (trainWorse || evalWorse)) {
-      const what = gradNorm <= ZERO_GRAD ? 'gradient norm 0' : `loss flat at ${fmt(loss)}`;
-      const worse = trainWorse ? `the train loss ${fmt(loss)} is over the first update's ${fmt(first)}` : `the eval loss ${fmt(s.evalLast!)} is over step 0's ${fmt(s.evalStart!)}`;
-      throw new TrainingDiverged(step, `collapsed: ${s.dead} updates in a row with no learning (${what}) since update ${s.deadFrom}, and ${worse}`,
-        // The run went bad where it stopped learning, or earlier, where its loss rose over the start and stayed there.
-        { setting: 'watchdog.collapseSteps', firstBad: Math.min(s.deadFrom!, s.worseFrom ?? step) });
-    }
     s.first = first;
     s.prevLoss = loss;
+    s.lastGrad = gradNorm;
+    if (s.dead >= c.collapseSteps) this.collapsed(step, c, `collapsed: ${s.dead} updates in a row`);
     s.ema = s.ema === null ? loss : 0.9 * s.ema + 0.1 * loss;
     s.seen++;
+  }
+
+  /**
+   * At the end of training: a run whose last updates are dead (two or more, fewer than collapseSteps) while
+   * it is worse than its start ended collapsed, and fails like one stopped mid-way.
+   */
+  checkEnd(step: number): void {
+    const c = this.cfg;
+    if (c === 'off' || this.s.dead < 2) return;
+    this.collapsed(step, c, `ended collapsed: its last ${this.s.dead} updates in a row`);
+  }
+
+  /** Throws when the run is worse than its start, by its last train loss or its evaluations. */
+  private collapsed(step: number, c: Exclude<WatchdogConfig, 'off'>, what: string): void {
+    const s = this.s;
+    const loss = s.prevLoss!;
+    const trainWorse = s.worseFrom !== undefined;
+    const evalWorse = s.evalStart !== undefined && s.evalLast !== undefined && s.evalLast > s.evalStart * (1 + c.flatTolerance);
+    if (!trainWorse && !evalWorse) return;
+    const how = s.lastGrad !== undefined && s.lastGrad <= ZERO_GRAD ? 'gradient norm 0' : `loss flat at ${fmt(loss)}`;
+    const worse = trainWorse ? `the train loss ${fmt(loss)} is over the first update's ${fmt(s.first!)}` : `the eval loss ${fmt(s.evalLast!)} is over step 0's ${fmt(s.evalStart!)}`;
+    throw new TrainingDiverged(step, `${what} with no learning (${how}) since update ${s.deadFrom}, and ${worse}`,
+      // The run went bad where it stopped learning, or earlier, where its loss rose over the start and stayed there.
+      { setting: 'watchdog.collapseSteps', firstBad: Math.min(s.deadFrom!, s.worseFrom ?? step) });
   }
 
   /** An evaluation's loss at `step` (the evaluator calls this): step 0's is the reference. */
