@@ -54,6 +54,8 @@ export default defineNode({
     let lastMetrics: Record<string, number> | undefined;
     for await (const item of inputs.state) {
       const s = item;
+      // A diverged run leaves its last good checkpoint as it is and writes no final adapter (train-step fails the run next).
+      if (s.reason === 'diverged') continue;
       if (s.metrics) lastMetrics = { eval_loss: s.metrics.loss, eval_ppl: s.metrics.ppl, new_token_loss: s.metrics.newToken.loss, new_token_acc: s.metrics.newToken.acc };
       const due = s.reason !== 'step' || s.step % p.every === 0;
       if (!due || (s.step === lastSaved && s.reason !== 'end') || s.step === 0) continue;

@@ -13,6 +13,7 @@
 // own tokenizer on the same text (`baseOwn`, src/train/base-eval.ts): the summary's bits-per-byte "before".
 // Each evaluation is appended to <runDir>/<metricsFile> as one JSON line.
 import { appendSync } from '../src/io/append.ts';
+import { keepLinesAtomicSync } from '../src/io/atomic.ts';
 import path from 'node:path';
 import { z } from 'zod';
 import { runPath } from '../src/pipeline/schema.ts';
@@ -64,9 +65,16 @@ export default defineNode({
       }
       return out;
     };
+    let first = true;
     const state = async function* (): AsyncGenerator<TrainSnapshot> {
       for await (const s of inputs.state) {
         const due = s.reason === 'end' || (s.reason === 'step' && s.step % p.every === 0) || (s.reason === 'start' && p.atStart);
+        if (first && ctx.resume) {
+          // A resumed leg evaluates again from its checkpoint on: earlier legs' lines from there go, so each step has one.
+          const from = s.reason === 'step' || due ? s.step : s.step + 1;
+          keepLinesAtomicSync(file, (l) => evalStep(l) < from);
+        }
+        first = false;
         let metrics: EvalMetrics | undefined;
         if (due && last?.step === s.step) {
           metrics = last; // the end of training right after a periodic evaluation: same weights
@@ -81,6 +89,7 @@ export default defineNode({
           if (s.reason === 'start') m = { ...m, baseOwn: baseOwn(s, tok.ext, held) };
           metrics = m;
           last = { ...m, step: s.step };
+          t.watchdog.observeEval(s.step, m.loss); // a collapse is judged against the step-0 evaluation too
           const line = { type: 'eval' as const, step: s.step, final: s.reason === 'end', time: new Date().toISOString(), ...m };
           appendSync(file, JSON.stringify(line) + '\n');
           emit(ctx, { node: ctx.name, ...line, perToken: undefined });
@@ -93,6 +102,16 @@ export default defineNode({
     return { state: state() };
   },
 });
+
+/** The step of a metrics line (a line that does not parse is kept: -1). */
+function evalStep(line: string): number {
+  try {
+    const step = (JSON.parse(line) as { step?: unknown }).step;
+    return typeof step === 'number' ? step : -1;
+  } catch {
+    return -1;
+  }
+}
 
 function runTokenizer(s: TrainSnapshot): { ext: LoadedTokenizer; byteLengths: Int32Array } {
   const ext = loadTokenizer(s.tokenizer);

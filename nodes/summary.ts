@@ -51,13 +51,18 @@ export default defineNode({
     const state = async function* (): AsyncGenerator<TrainSnapshot> {
       for await (const s of inputs.state) {
         rec.observe(s);
+        // The run fails once this snapshot is taken: the summary (no adapter, the last good checkpoint) is written first.
+        if (s.reason === 'diverged') await finish(false);
         yield s;
       }
       // The sink has taken the end snapshot by now (it asked for the next one): the adapter is on disk.
+      await finish(true);
+    };
+    const finish = async (adapter: boolean) => {
       await drained;
       const r = rec.result();
       if (!r) return;
-      rec.findAdapter(path.join(ctx.runDir, p.adapterDir));
+      if (adapter) rec.findAdapter(path.join(ctx.runDir, p.adapterDir));
       const title = p.title ?? `tokenpipe summary (${path.basename(ctx.runDir)})`;
       const files = await writeReport(ctx.runDir, [r], { name: p.report, title, image: p.image });
       const lines = [...summaryLines(r, title), '', `  report                ${files.markdown}`];

@@ -19,14 +19,14 @@
 import { mkdirSync } from 'node:fs';
 import { appendSync } from '../src/io/append.ts';
 import os from 'node:os';
-import { writeFileAtomicSync } from '../src/io/atomic.ts';
+import { keepLinesAtomicSync, writeFileAtomicSync } from '../src/io/atomic.ts';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineNode, firstValue, type MainContext } from '../src/pipeline/node.ts';
 import { stream, value } from '../src/pipeline/kinds.ts';
 import { pathParam, runPath } from '../src/pipeline/schema.ts';
 import type { TrainSnapshot } from '../src/train/items.ts';
-import type { StepRecord } from '../src/train/step.ts';
+import { stepOfLine, type StepRecord } from '../src/train/step.ts';
 import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
 import type { PackedBatch } from '../src/data/items.ts';
 import { BACKEND_CHOICES, backendMemoryLimit, setBackend, type BackendChoice, type BackendName } from '../src/model/backend.ts';
@@ -45,7 +45,7 @@ import { formatMemoryPlans, memoryPlan } from '../src/train/memory-plan.ts';
 import { setupTrainer } from '../src/train/setup.ts';
 import { writeInitReport } from '../src/tokenizer/report.ts';
 import { disposeTrainer } from '../src/train/trainer.ts';
-import { latestCheckpoint } from '../src/train/checkpoint.ts';
+import { setAsideFrom } from '../src/train/checkpoint.ts';
 import { isShort, planLines, planOf, shortMessage, withDataPlan } from '../src/train/data-plan.ts';
 import { emit } from './_events.ts';
 import { BATCH, STEP_EVENT, TOKENIZER, TRAIN_STATE } from './_kinds.ts';
@@ -119,6 +119,8 @@ export default defineNode({
         });
         emit(ctx, { type: 'train-start', node: ctx.name, backend, step: trainer.step, resumedFrom, skip, params: trainer.params.length, threads: planned?.threads ?? 1, recompute: trainer.recompute });
         mkdirSync(ctx.runDir, { recursive: true });
+        // The updates after the checkpoint are made again: their lines from earlier legs go, so each step is logged once.
+        if (ctx.resume || p.resumeFrom) keepLinesAtomicSync(logFile, (l) => (stepOfLine(l) ?? 0) <= trainer.step);
         if (!resumedFrom && trainer.describeInit) {
           const r = await trainer.describeInit();
           writeInitReport(ctx.runDir, r);
@@ -150,9 +152,14 @@ export default defineNode({
               appendSync(logFile, line + '\n');
             },
             async onDiverged(e) {
-              const last = await latestCheckpoint(checkpointRoot);
-              e.message += `; the last good checkpoint is ${last ? last.dir : '(none written yet)'}`;
+              // The weights after update firstBad - 1 already gave firstBad's loss: checkpoints from there on are set aside.
+              const last = await setAsideFrom(checkpointRoot, e.firstBad - 1);
+              const lastGood = last ? path.relative(ctx.runDir, last.dir) : 'none (no checkpoint before the divergence)';
+              const allow = e.setting ? ` If this is expected, raise ${ctx.name}.${e.setting} (or set ${ctx.name}.watchdog: off).` : '';
+              e.message = `training stopped at step ${e.step}: ${e.detail}.${allow} No final adapter is written; last good checkpoint: ${lastGood}`;
               emit(ctx, { type: 'train-diverged', node: ctx.name, step: e.step, message: e.message, checkpoint: last?.dir });
+              events.end(); // no more step records: the summary's reader of them may finish
+              return last?.dir;
             },
           });
         } finally {

@@ -136,6 +136,15 @@ export class UsageError extends TokenpipeError {
   }
 }
 
+/** Another leg holds the run folder's lock (src/pipeline/run-lock.ts): refused before anything is written (exit 2). */
+export class RunFolderLocked extends RefusedBeforeWork {
+  constructor(readonly runDir: string, readonly lockFile: string, holder: string) {
+    super('RUN_FOLDER_LOCKED', `run folder ${runDir} is in use by another leg: ${holder}. ` +
+      `Wait for that leg to end (or stop it); a lock left by a process that is no longer running on this host is taken over by the next leg, ` +
+      `and one from another host or unreadable is removed by hand (${lockFile}) once no leg runs there`);
+  }
+}
+
 // executor, pool (runtime side)
 
 /** A node failed; `index` is the zero-based index of the item it failed on, when known. */
@@ -377,9 +386,18 @@ export class CheckpointError extends TokenpipeError {
 }
 
 /** The watchdog stopped training: non-finite or exploding loss / gradient norm. */
+/**
+ * The train watchdog stopped a diverging or collapsed run (src/train/watchdog.ts) before update `step` was applied.
+ * `setting`: the watchdog param that decides it (absent for a NaN/Inf, which always stops); `firstBad`: the first
+ * update whose loss showed the trouble (the weights before it are the last sound ones).
+ */
 export class TrainingDiverged extends TokenpipeError {
-  constructor(readonly step: number, detail: string) {
+  readonly setting?: string;
+  readonly firstBad: number;
+  constructor(readonly step: number, readonly detail: string, o: { setting?: string; firstBad?: number } = {}) {
     super('TRAINING_DIVERGED', `training stopped at step ${step}: ${detail}`);
+    this.setting = o.setting;
+    this.firstBad = o.firstBad ?? step;
   }
 }
 

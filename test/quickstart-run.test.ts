@@ -70,6 +70,9 @@ test('shortened quickstart: summary on stdout from the run, adapter loads', asyn
     };
     assert.deepEqual(row('eval loss'), [Number(first.loss.toFixed(4)), Number(last.loss.toFixed(4))]);
     assert.deepEqual(row('new-token loss'), [Number(first.newToken.loss.toFixed(4)), Number(last.newToken.loss.toFixed(4))]);
+    // Bits per byte: step 0 and after through the same (extended) tokenizer; the base model's own-tokenizer figure on its own row.
+    assert.deepEqual(row('bits per byte'), [Number(first.bitsPerByte.toFixed(4)), Number(last.bitsPerByte.toFixed(4))]);
+    assert.match(r.stdout, new RegExp(`^  … base, own tokenizer\\s+${first.baseOwn.bitsPerByte.toFixed(4)}\\s*$`, 'm'));
     assert.deepEqual(row('new-token accuracy'), [Number((100 * first.newToken.acc).toFixed(1)), Number((100 * last.newToken.acc).toFixed(1))]);
     assert.ok(last.loss < first.loss, `eval loss ${first.loss} -> ${last.loss}`);
     assert.ok(last.newToken.loss < first.newToken.loss, `new-token loss ${first.newToken.loss} -> ${last.newToken.loss}`);

@@ -1,7 +1,7 @@
 // pipe run FILE: validate, then run. Exit 0 completed, 1 failed, 2 invalid, 130 interrupted.
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { TokenpipeError, UsageError, WorkerError } from '../errors.ts';
+import { RunFolderLocked, TokenpipeError, UsageError, WorkerError } from '../errors.ts';
 import { toMermaid } from '../pipeline/graph.ts';
 import { defaultProgressMode } from '../pipeline/progress.ts';
 import { exitCodeFor, makeRunDir, runPipeline, type RunOptions } from '../pipeline/run.ts';
@@ -85,7 +85,15 @@ export default defineCommand({
       overrides: (values.set as string[] | undefined) ?? [],
       resumeChanges,
     };
-    const result = await runPipeline(p, opts);
+    let result: Awaited<ReturnType<typeof runPipeline>>;
+    try {
+      result = await runPipeline(p, opts);
+    } catch (e) {
+      // Another leg runs in this folder (src/pipeline/run-lock.ts): refused before anything was written.
+      if (!(e instanceof RunFolderLocked)) throw e;
+      io.err(`pipe run: ${e.message}`);
+      return EXIT.usage;
+    }
     const code = exitCodeFor(result);
     const secs = (result.stats.elapsedMs / 1000).toFixed(1);
     for (const w of warnings) io.err(`pipe run: warning: ${w}`);

@@ -5,7 +5,7 @@
 // `fsync` (default on) also flushes the file before the rename and the folder after it, so the
 // new name survives a power cut; caches that are checked on reuse anyway turn it off.
 import { randomBytes } from 'node:crypto';
-import { closeSync, createWriteStream, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { once } from 'node:events';
 import path from 'node:path';
@@ -112,6 +112,25 @@ export function writeFileAtomicSync(file: string, data: string | Uint8Array, opt
     throw asIoFailed(e, file);
   }
   if (fsync) syncDirSync(path.dirname(file));
+}
+
+/**
+ * Rewrites a line-per-record file keeping only the lines `keep` accepts (atomically: a reader sees
+ * the old file or the new one). A missing file stays missing. Returns how many lines were dropped.
+ */
+export function keepLinesAtomicSync(file: string, keep: (line: string) => boolean): number {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw e;
+  }
+  const lines = text.split('\n').filter((l) => l.length > 0);
+  const kept = lines.filter(keep);
+  if (kept.length === lines.length) return 0;
+  writeFileAtomicSync(file, kept.map((l) => l + '\n').join(''));
+  return lines.length - kept.length;
 }
 
 /** A write stream into a temp file: `commit()` renames it over `file`, `abort()` removes it. */

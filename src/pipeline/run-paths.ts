@@ -14,7 +14,7 @@ import { walkParams, type ParamPath } from './param-walk.ts';
 import { runPathSpec, type RunPathSpec } from './schema.ts';
 
 /** The files the framework itself keeps in every run folder (run.ts, run-record.ts). */
-export const RUN_RECORD_FILES = ['pipeline.json', 'legs.jsonl', 'events.jsonl', 'rejects.jsonl'];
+export const RUN_RECORD_FILES = ['pipeline.json', 'legs.jsonl', 'events.jsonl', 'rejects.jsonl', 'run.lock'];
 
 export interface RunPathParam {
   /** Where the value sits under the node's params, e.g. ['adapterDir']. */

@@ -15,6 +15,7 @@ import type { ResolvedPipeline } from './resolved.ts';
 import { EventBus, jsonSafe } from './events.ts';
 import { endLeg, pipelineRecord, readPipelineRecord, startLeg, writePipelineRecord, type FieldChange } from './run-record.ts';
 import { Executor, type NodeStats } from './executor.ts';
+import { acquireRunLock, formatHolder, type RunLock } from './run-lock.ts';
 import { RunPool, type WorkerNodeSpec } from './pool.ts';
 import { startProgress, type ProgressMode } from './progress.ts';
 
@@ -69,17 +70,29 @@ export function exitCodeFor(result: RunResult): number {
 export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): Promise<RunResult> {
   const started = performance.now();
   const runDir = opts.runDir ? path.resolve(opts.runDir) : makeRunDir(p.settings.outputDir, p.name);
+  // The run folder itself; a failure to make it (a read-only or full disk) names the path.
+  asRunFolderError(runDir, () => mkdirSync(runDir, { recursive: true }));
+  // One leg at a time in a run folder (RunFolderLocked names the holder): taken before anything is written there.
+  const lock = acquireRunLock(runDir);
+  try {
+    return await runLeg(p, opts, runDir, started, lock);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLeg(p: ResolvedPipeline, opts: RunOptions, runDir: string, started: number, lock: RunLock): Promise<RunResult> {
   // The run folder's own files; a failure to write them (a read-only or full disk) names the path.
   // pipeline.json is the first leg's: a resumed leg is compared with it (checkResume), never rewrites it.
   const record = !opts.resume || !readPipelineRecord(runDir) ? await pipelineRecord(p) : undefined;
   const { leg, events } = asRunFolderError(runDir, () => {
-    mkdirSync(runDir, { recursive: true });
     if (record) writePipelineRecord(runDir, record);
     const leg = startLeg(runDir, { resume: Boolean(opts.resume), dryRun: Boolean(opts.dryRun), overrides: opts.overrides, changes: opts.resumeChanges });
     return { leg, events: new EventBus([path.join(runDir, 'events.jsonl'), ...(opts.logFile ? [opts.logFile] : [])], opts.events) };
   });
+  if (lock.tookOver) events.emitOwn({ type: 'warning', message: `took over the run folder's lock from a leg that is no longer running (${formatHolder(lock.tookOver)})` });
   // A leg killed mid-write left temp files and folders (adapter.tmp-*, step-N.tmp-*): only this
-  // project's temp names, only inside this run folder.
+  // project's temp names, only inside this run folder, and only now that this leg holds the lock.
   if (opts.resume) {
     const removed = await removeLeftoverTemps(runDir);
     if (removed.length) events.emitOwn({ type: 'leftovers-removed', runDir, paths: removed });

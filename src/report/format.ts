@@ -21,8 +21,8 @@ export function fmtTrainable(r: BranchRecord): string {
 
 /**
  * The summary of one train branch as fixed-width lines: eval loss and new-token loss before
- * (step 0) and after training, bits per byte (before: the base model with its own tokenizer, the
- * only before that tokenizer change does not flatter), new-token accuracy pooled and macro, trainable parameters, training memory,
+ * (step 0) and after training, bits per byte (step 0 and after through the extended tokenizer, and beside them the
+ * base model with its own tokenizer, the only before that tokenizer change does not flatter), new-token accuracy pooled and macro, trainable parameters, training memory,
  * adapter size and folder. `before` shows n/a when the evaluator did not run at step 0; the
  * last column of a run stopped early is headed by its step ('at step 20'), not 'after'.
  */
@@ -30,28 +30,32 @@ export function summaryLines(r: BranchRecord, title: string): string[] {
   const { before, after } = beforeAfter(r);
   const last = afterLabel(r);
   const w = Math.max(10, last.length);
-  const row = (label: string, a: string, b: string) => `  ${label.padEnd(22)}${a.padStart(10)}  ${b.padStart(w)}`;
+  const row = (label: string, a: string, b: string) => `  ${label.padEnd(22)}${a.padStart(10)}  ${b.padStart(w)}`.trimEnd();
   const info = (label: string, v: string) => `  ${label.padEnd(22)}${v}`;
-  const state = r.ended === 'end' ? '' : ` (${r.ended === 'interrupt' ? 'interrupted' : 'unfinished'})`;
+  const state = r.ended === 'end' ? '' : ` (${r.ended === 'interrupt' ? 'interrupted' : r.ended === 'diverged' ? `diverged at step ${r.diverged?.step ?? r.steps}` : 'unfinished'})`;
   const seen = new Set(tokensSeen(r).map(wordOfToken)).size;
   const lines = [
     `${title}: ${r.mode}, ${fmtInt(r.steps)} updates in ${r.seconds.toFixed(1)} s${state}`,
     '',
     row('', 'before', last),
     row('eval loss', fmtLoss(before?.loss), fmtLoss(after?.loss)),
-    row('bits per byte', fmtLoss(before?.baseOwn?.bitsPerByte), fmtLoss(after?.bitsPerByte)),
+    // Both columns through the extended tokenizer; the base model's own-tokenizer figure beside them, so a run
+    // worse than its start cannot look better than it is by comparison with the base model alone.
+    row('bits per byte', fmtLoss(before?.bitsPerByte), fmtLoss(after?.bitsPerByte)),
+    row('… base, own tokenizer', fmtLoss(before?.baseOwn?.bitsPerByte), ''),
     row('new-token loss', fmtLoss(before?.newTokenLoss), fmtLoss(after?.newTokenLoss)),
     row('new-token accuracy', fmtPct(before?.newTokenAcc), fmtPct(after?.newTokenAcc)),
     row('… macro (per word)', fmtPct(before?.newTokenMacroAcc), fmtPct(after?.newTokenMacroAcc)),
     '',
-    ...(before ? [info('before', 'step 0: base weights + initialised new rows, extended tokenizer; bits per byte: base model, own tokenizer')] : []),
+    ...(before ? [info('before', 'step 0: base weights + initialised new rows, extended tokenizer; "base, own tokenizer": the base model reading the text with its own tokenizer')] : []),
     info('accuracy', `pooled over target positions; macro: mean over the ${seen} words (a word's forms pooled) that occur as targets`),
     info('new tokens', newTokensLine(r)),
     info('trainable parameters', fmtTrainable(r)),
     ...(r.throughput ? [info('train tokens', `${fmtInt(r.throughput.tokens)} scored, ${fmtInt(r.throughput.tokensPerSec)} tokens/s`)] : []),
     info('training memory', fmtMemory(r.memory)),
+    ...(r.diverged ? [info('diverged', r.diverged.message), info('last good checkpoint', r.diverged.lastGood ?? 'none (no checkpoint before the divergence)')] : []),
     info('adapter size', r.adapter ? `${formatBytes(r.adapter.weightsBytes)} weights, ${formatBytes(r.adapter.folderBytes)} folder` : 'n/a (no adapter folder found)'),
-    info('adapter', r.adapter?.dir ?? 'n/a'),
+    info('adapter', r.adapter?.dir ?? (r.diverged ? 'none: training diverged, no final adapter was written' : 'n/a')),
   ];
   // The adapter names its base model (pipe generate finds it); a chat template makes --chat the way in.
   if (r.adapter) lines.push(info('try it', `npx pipe generate --adapter ${r.adapter.dir} ${r.adapter.chat ? "--chat --user '...'" : "--prompt '...'"}`));

@@ -65,8 +65,10 @@ export interface BranchRecord {
   mode: EmbeddingMode;
   /** Optimizer updates done. */
   steps: number;
-  /** How the branch ended: 'end', or 'interrupt' when it was stopped early. */
-  ended: 'end' | 'interrupt' | 'running';
+  /** How the branch ended: 'end', 'interrupt' when it was stopped early, 'diverged' when the watchdog stopped it. */
+  ended: 'end' | 'interrupt' | 'diverged' | 'running';
+  /** With 'diverged': the watchdog's message and the last good checkpoint (absolute folder), if one was written. */
+  diverged?: { step: number; message: string; lastGood?: string };
   trainLoss: Array<{ step: number; loss: number }>;
   evals: EvalPoint[];
   trainable: { lora: number; tokens: number; total: number };
@@ -130,8 +132,9 @@ export class BranchRecorder {
     const r = this.rec;
     r.steps = s.step;
     this.lastSec = this.sec;
-    if (s.reason === 'end' || s.reason === 'interrupt') {
+    if (s.reason === 'end' || s.reason === 'interrupt' || s.reason === 'diverged') {
       r.ended = s.reason;
+      if (s.diverged) r.diverged = { ...s.diverged };
       this.journal?.time(this.sec);
     }
     if (s.result) {

@@ -4,7 +4,7 @@
 // folder with a final name is always complete: a run killed mid-write leaves only a temp folder,
 // which resume ignores and the next run removes. Retention keeps the last K plus the best by
 // eval loss; index.json lists what is kept.
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { CheckpointError } from '../errors.ts';
@@ -14,6 +14,7 @@ import { tempPath, writeFileAtomic } from '../io/atomic.ts';
 import { removeOwnedDir, replaceDir } from '../io/owned-dir.ts';
 import type { AdamWState } from './optimizer.ts';
 import type { RngState } from '../model/rng.ts';
+import type { WatchdogState } from './watchdog.ts';
 
 export interface TrainerState {
   format: 'tokenpipe-checkpoint/1';
@@ -29,6 +30,8 @@ export interface TrainerState {
   configHash: string;
   evalLoss?: number;
   metrics?: Record<string, number>;
+  /** The watchdog's reference losses and counters (src/train/watchdog.ts). */
+  watchdog?: WatchdogState;
 }
 
 export interface CheckpointContents {
@@ -89,6 +92,23 @@ export async function listCheckpoints(root: string): Promise<CheckpointEntry[]> 
 
 export async function latestCheckpoint(root: string): Promise<CheckpointEntry | undefined> {
   return (await listCheckpoints(root)).at(-1);
+}
+
+/**
+ * After a divergence: checkpoints at `fromStep` or later hold weights that already gave a bad loss. They are
+ * renamed `step-N.diverged` (kept for a look, never resumed from) and index.json lists the rest. Returns the
+ * newest that remains: the last good checkpoint.
+ */
+export async function setAsideFrom(root: string, fromStep: number): Promise<CheckpointEntry | undefined> {
+  const all = await listCheckpoints(root);
+  const bad = all.filter((e) => e.step >= fromStep);
+  for (const e of bad) {
+    const aside = `${e.dir}.diverged`;
+    await rm(aside, { recursive: true, force: true }); // an earlier leg's, of the same step
+    await rename(e.dir, aside);
+  }
+  if (bad.length > 0) await prune(root, Number.MAX_SAFE_INTEGER);
+  return all.filter((e) => e.step < fromStep).at(-1);
 }
 
 /** Removes temp folders left by a run that died while writing. Call before a run starts writing. */

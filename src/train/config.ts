@@ -5,12 +5,20 @@ import { EmbeddingMode } from '../model/modes.ts';
 import { LoraConfig } from '../model/lora.ts';
 import { ScheduleConfig } from './schedule.ts';
 
-export const WatchdogConfig = z.strictObject({
+export const WatchdogChecks = z.strictObject({
+  /** Stop when a loss exceeds this multiple of the first update's loss, from update 1 on (no grace). */
+  spikeFactor: z.number().gt(1).default(4),
   /** Stop when the loss exceeds this multiple of its running average (EMA, beta 0.9). */
   explodeFactor: z.number().gt(1).default(4),
   /** Updates before the explosion test applies (early losses move fast). */
   minSteps: z.number().int().min(0).default(10),
+  /** Dead updates in a row (gradient norm 0, or a flat loss) that stop a run worse than at its start. */
+  collapseSteps: z.number().int().min(2).default(5),
+  /** A loss within this fraction of the one before is flat; also the margin of "worse than at the start". */
+  flatTolerance: z.number().min(0).lt(1).default(1e-4),
 });
+/** The watchdog's tests (docs/watchdog.md), or 'off': then only a NaN/Inf loss or gradient stops training. */
+export const WatchdogConfig = z.union([z.literal('off'), WatchdogChecks]);
 export type WatchdogConfig = z.infer<typeof WatchdogConfig>;
 
 export const TrainConfig = z.strictObject({
@@ -32,6 +40,8 @@ export const TrainConfig = z.strictObject({
   /** Micro-batches per update. */
   gradAccumulation: z.number().int().positive().default(1).describe('micro-batches per update'),
   recompute: z.enum(['auto', 'always', 'never']).default('auto').describe("recompute each layer's activations in the backward pass instead of keeping them: 'auto' when the memory plan says the step would not fit otherwise"),
-  watchdog: WatchdogConfig.default(WatchdogConfig.parse({})).describe('{explodeFactor, minSteps}: stop when the loss is NaN/Inf or exceeds explodeFactor x its running average after minSteps'),
+  watchdog: WatchdogConfig.default(WatchdogChecks.parse({})).describe(
+    "{spikeFactor, explodeFactor, minSteps, collapseSteps, flatTolerance} or 'off' (docs/watchdog.md): stop on a NaN/Inf, a loss over spikeFactor x the first update's, over explodeFactor x its running average after minSteps, or collapseSteps updates in a row with gradient norm 0 or a flat loss while worse than at the start",
+  ),
 });
 export type TrainConfig = z.infer<typeof TrainConfig>;

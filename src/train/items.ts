@@ -17,7 +17,8 @@ export const TRAIN_STATE_KIND = {
   fields: {
     trainer: 'Trainer: the live model, optimizer and token table (read it before the next item is asked for)',
     step: 'number: updates done',
-    reason: "'start' | 'step' | 'end' | 'interrupt'",
+    reason: "'start' | 'step' | 'end' | 'interrupt' | 'diverged'",
+    diverged: "{step, message, lastGood?}? : with 'diverged', why the watchdog stopped training and the last good checkpoint",
     result: 'step-event? : the update just made',
     consumed: 'number: train batches read',
     metrics: 'EvalMetrics? : set by the evaluator (loss, ppl, newToken {loss, acc}, ...)',
@@ -42,9 +43,13 @@ export type TrainSnapshot = Readonly<{
   step: number;
   /**
    * 'start': before the first update of a fresh run (the starting point, for a baseline
-   * evaluation); 'step': after an update; 'end': training finished; 'interrupt': stopped early (SIGINT).
+   * evaluation); 'step': after an update; 'end': training finished; 'interrupt': stopped early (SIGINT);
+   * 'diverged': the watchdog stopped training (the next update was not applied; the run then fails with
+   * TrainingDiverged): no checkpoint or adapter is written from it.
    */
-  reason: 'start' | 'step' | 'end' | 'interrupt';
+  reason: 'start' | 'step' | 'end' | 'interrupt' | 'diverged';
+  /** With 'diverged': the step the watchdog stopped at, its message, and the last good checkpoint folder (absolute). */
+  diverged?: { step: number; message: string; lastGood?: string };
   result?: StepRecord;
   /** Train batches consumed by completed updates: where a resumed run picks up. */
   consumed: number;

@@ -20,8 +20,11 @@ export interface LoopOptions {
   base: Pick<TrainSnapshot, 'baseModel' | 'tokenizer' | 'checkpointRoot'>;
   /** Called after each update with its record and the fixed-width log line. */
   onStep(r: StepRecord, line: string): void;
-  /** Called when the watchdog stops training (before the error propagates). */
-  onDiverged?(e: TrainingDiverged): Promise<void> | void;
+  /**
+   * Called when the watchdog stops training, before the 'diverged' snapshot is handed on (then the error
+   * propagates): returns the last good checkpoint's folder, if any, for the snapshot.
+   */
+  onDiverged?(e: TrainingDiverged): Promise<string | undefined> | string | undefined;
   /** Worker threads sharing each update's rows (CPU backends), or none. */
   parallel?: DataParallel | null;
 }
@@ -49,8 +52,8 @@ export async function* trainLoop(o: LoopOptions): AsyncGenerator<TrainSnapshot> 
     try {
       update = await trainStepParallel(t, micro, o.parallel ?? null);
     } catch (e) {
-      if (e instanceof TrainingDiverged) await o.onDiverged?.(e);
-      throw e;
+      if (!(e instanceof TrainingDiverged)) throw e;
+      return yield* diverged(o, e, consumed - micro.length);
     }
     micro = [];
     const now = performance.now();
@@ -65,7 +68,26 @@ export async function* trainLoop(o: LoopOptions): AsyncGenerator<TrainSnapshot> 
   }
   // A partial accumulation is not an update: a resumed run reads those batches again.
   const reason = t.step >= t.totalSteps ? 'end' : o.signal.aborted ? 'interrupt' : 'end';
+  if (reason === 'end') {
+    try {
+      t.watchdog.checkEnd(t.step); // a run too short to reach collapseSteps may still end collapsed
+    } catch (e) {
+      if (!(e instanceof TrainingDiverged)) throw e;
+      return yield* diverged(o, e, consumed - micro.length);
+    }
+  }
   yield { ...o.base, trainer: t, step: t.step, reason, consumed: consumed - micro.length };
+}
+
+/**
+ * The watchdog stopped training: the chain sees the failure first (the summary names it and the last good
+ * checkpoint; the sink writes no adapter), then the error ends the run once that snapshot is taken.
+ */
+async function* diverged(o: LoopOptions, e: TrainingDiverged, consumed: number): AsyncGenerator<TrainSnapshot, never> {
+  const lastGood = await o.onDiverged?.(e);
+  const t = o.trainer;
+  yield { ...o.base, trainer: t, step: t.step, reason: 'diverged', consumed, diverged: { step: e.step, message: e.message, lastGood } };
+  throw e;
 }
 
 /** An unbounded queue read as an AsyncIterable (for small items such as step events). */

@@ -124,3 +124,9 @@ export function stepLine(r: StepRecord, waitMs: number, at: Date = new Date()): 
     `heap ${heapMb.toFixed(0).padStart(5)} MB`,
   ].join(' | ');
 }
+
+/** The update a stepLine names (undefined for any other line). */
+export function stepOfLine(line: string): number | undefined {
+  const m = /\| step +(\d+) \|/.exec(line);
+  return m ? Number(m[1]) : undefined;
+}

@@ -107,14 +107,16 @@ export function adapterContents(t: Trainer, baseModelNameOrPath: string): Adapte
 
 /** Hash of what must not change between a run and its resume. */
 export function configHash(t: Trainer): string {
-  return createHash('sha256').update(JSON.stringify({ cfg: t.cfg, ids: t.tokens.newTokenIds, retrain: t.tokens.retrainIds ?? [] })).digest('hex').slice(0, 16);
+  // The watchdog guards the run without changing its weights: a leg may resume with other thresholds.
+  const { watchdog: _, ...cfg } = t.cfg;
+  return createHash('sha256').update(JSON.stringify({ cfg, ids: t.tokens.newTokenIds, retrain: t.tokens.retrainIds ?? [] })).digest('hex').slice(0, 16);
 }
 
 export function checkpointContents(t: Trainer, baseModelNameOrPath: string, data: Record<string, unknown>, evalLoss?: number): CheckpointContents {
   return {
     adapter: adapterContents(t, baseModelNameOrPath),
     optimizer: t.opt.exportState(),
-    state: { step: t.step, totalSteps: t.totalSteps, rng: t.rng.state(), data, configHash: configHash(t), evalLoss },
+    state: { step: t.step, totalSteps: t.totalSteps, rng: t.rng.state(), data, configHash: configHash(t), evalLoss, watchdog: t.watchdog.state() },
   };
 }
 
@@ -130,6 +132,7 @@ export function restoreTrainer(t: Trainer, ck: LoadedCheckpoint): void {
   t.opt.importState(ck.optimizer);
   t.rng = Rng.fromState(ck.state.rng);
   t.step = ck.state.step;
+  t.watchdog.restore(ck.state.watchdog);
 }
 
 /** Frees the trainer's own tensors and the model's. */
