@@ -1,5 +1,6 @@
 // Plain-text figures and the end-of-run summary table the quickstart prints.
 import { formatBytes } from '../train/memory-plan.ts';
+import { pathFrom, pipeCommand, shellWord } from './pipe-command.ts';
 import { afterLabel, beforeAfter, commonAfterLabel, tokensSeen, type BranchRecord, type TrainingMemory } from './record.ts';
 
 export { formatBytes };
@@ -24,8 +25,9 @@ export function fmtTrainable(r: BranchRecord): string {
  * only before that tokenizer change does not flatter), new-token accuracy pooled and macro, trainable parameters, training memory,
  * adapter size and folder. `before` shows n/a when the evaluator did not run at step 0; the
  * last column of a run stopped early is headed by its step ('at step 20'), not 'after'.
+ * `o.pipe`/`o.cwd`: how the "try it" line spells `pipe` and where it is run from (default: this process).
  */
-export function summaryLines(r: BranchRecord, title: string): string[] {
+export function summaryLines(r: BranchRecord, title: string, o: { pipe?: string; cwd?: string } = {}): string[] {
   const { before, after } = beforeAfter(r);
   const last = afterLabel(r);
   const w = Math.max(10, last.length);
@@ -53,7 +55,11 @@ export function summaryLines(r: BranchRecord, title: string): string[] {
     info('adapter', r.adapter?.dir ?? 'n/a'),
   ];
   // The adapter names its base model (pipe generate finds it); a chat template makes --chat the way in.
-  if (r.adapter) lines.push(info('try it', `npx pipe generate --adapter ${r.adapter.dir} ${r.adapter.chat ? "--chat --user '...'" : "--prompt '...'"}`));
+  // `pipe` spelled as it runs from where the user is (pipe-command.ts): npx only works in the clone.
+  if (r.adapter) {
+    const adapter = shellWord(pathFrom(o.cwd ?? process.cwd(), r.adapter.dir));
+    lines.push(info('try it', `${o.pipe ?? pipeCommand()} generate --adapter ${adapter} ${r.adapter.chat ? "--chat --user '...'" : "--prompt '...'"}`));
+  }
   return lines;
 }
 
