@@ -1,6 +1,7 @@
 // Plain-text figures and the end-of-run summary table the quickstart prints.
 import { formatBytes } from '../train/memory-plan.ts';
 import { pathFrom, pipeCommand, shellWord } from './pipe-command.ts';
+import type { PackCacheInfo } from '../data/items.ts';
 import { afterLabel, beforeAfter, commonAfterLabel, tokensSeen, type BranchRecord, type TrainingMemory } from './record.ts';
 
 export { formatBytes };
@@ -50,6 +51,7 @@ export function summaryLines(r: BranchRecord, title: string, o: { pipe?: string;
     info('new tokens', newTokensLine(r)),
     info('trainable parameters', fmtTrainable(r)),
     ...(r.throughput ? [info('train tokens', `${fmtInt(r.throughput.tokens)} scored, ${fmtInt(r.throughput.tokensPerSec)} tokens/s`)] : []),
+    ...(r.packCache ? [info('pack cache', fmtPackCache(r.packCache))] : []),
     info('training memory', fmtMemory(r.memory)),
     info('adapter size', r.adapter ? `${formatBytes(r.adapter.weightsBytes)} weights, ${formatBytes(r.adapter.folderBytes)} folder` : 'n/a (no adapter folder found)'),
     info('adapter', r.adapter?.dir ?? 'n/a'),
@@ -61,6 +63,13 @@ export function summaryLines(r: BranchRecord, title: string, o: { pipe?: string;
     lines.push(info('try it', `${o.pipe ?? pipeCommand()} generate --adapter ${adapter} ${r.adapter.chat ? "--chat --user '...'" : "--prompt '...'"}`));
   }
   return lines;
+}
+
+/** Whether the train batches were reused or packed by this run, and where they are. */
+export function fmtPackCache(c: PackCacheInfo): string {
+  if (c.status === 'hit') return `hit: batches reused from ${c.dir}`;
+  if (c.status === 'built') return `built: batches packed by this run into ${c.dir}`;
+  return `off: batches packed by this run into ${c.dir}`;
 }
 
 /**

@@ -7,6 +7,7 @@
 // number comes from the run; nothing is parsed back from text.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import type { PackCacheInfo } from '../data/items.ts';
 import type { TrainSnapshot } from '../train/items.ts';
 import { macroAccuracy, type TokenMetrics } from '../train/evaluate.ts';
 import type { StepRecord } from '../train/step.ts';
@@ -86,6 +87,8 @@ export interface BranchRecord {
    * events when connected, else tokens over wall time). Absent only when no update was made.
    */
   throughput?: { tokens: number; tokensPerSec: number };
+  /** This leg's train batches: reused from the pack cache, or packed by it (when the packer says). */
+  packCache?: PackCacheInfo;
 }
 
 const F32 = 4;
@@ -128,6 +131,7 @@ export class BranchRecorder {
       };
     }
     const r = this.rec;
+    if (s.packCache) r.packCache = s.packCache;
     r.steps = s.step;
     this.lastSec = this.sec;
     if (s.reason === 'end' || s.reason === 'interrupt') {

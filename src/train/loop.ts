@@ -17,7 +17,7 @@ export interface LoopOptions {
   /** Batches to skip first (a resumed run's `consumed`). */
   skip: number;
   signal: AbortSignal;
-  base: Pick<TrainSnapshot, 'baseModel' | 'tokenizer' | 'checkpointRoot'>;
+  base: Pick<TrainSnapshot, 'baseModel' | 'tokenizer' | 'checkpointRoot' | 'packCache'>;
   /** Called after each update with its record and the fixed-width log line. */
   onStep(r: StepRecord, line: string): void;
   /** Called when the watchdog stops training (before the error propagates). */
