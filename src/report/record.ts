@@ -61,7 +61,7 @@ export interface AdapterInfo {
 }
 
 export interface BranchRecord {
-  /** Branch label (the report node's input name, or the run's name for a summary). */
+  /** Branch label: the report node's input name, or for a summary the embedding mode it trained (never the recording node's name). */
   name: string;
   mode: EmbeddingMode;
   /** Optimizer updates done. */
@@ -103,10 +103,12 @@ export class BranchRecorder {
   private readonly now = new History();
 
   /**
+   * `name`: the branch's label; undefined: the embedding mode the trainer was set up with
+   * ('trainable-tokens'), known at the first snapshot.
    * `journal`: the file this branch's facts go to, and whether this leg resumes a run (then what
    * earlier legs wrote there is part of the report). Without one, the report covers this leg.
    */
-  constructor(private readonly name: string, journal?: { file: string; resume: boolean }) {
+  constructor(private readonly name: string | undefined, journal?: { file: string; resume: boolean }) {
     this.journal = journal ? new Journal(journal.file, journal.resume) : null;
   }
 
@@ -124,7 +126,7 @@ export class BranchRecorder {
       const total = countParams(t.params);
       const lora = countParams(t.lora.params());
       this.rec = {
-        name: this.name, mode: t.cfg.embedding, steps: 0, ended: 'running', trainLoss: [], evals: [],
+        name: this.name ?? t.cfg.embedding, mode: t.cfg.embedding, steps: 0, ended: 'running', trainLoss: [], evals: [],
         trainable: { lora, tokens: total - lora, total },
         memory: trainingMemory(total, t.opt.stateBytes()),
         newTokens: [...t.tokens.newTokens], intermediates: intermediateTokens(s), special: specialTokens(s), baseModel: s.baseModel, seconds: 0,
