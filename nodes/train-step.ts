@@ -133,7 +133,7 @@ export default defineNode({
             trainer, skip, signal: ctx.signal, batches: dataBatches, parallel,
             base: { baseModel: p.model, tokenizer, checkpointRoot, ...(packCache ? { packCache } : {}) },
             onStep(r, line) {
-              ctx.status(progressLine({ record: r, total: trainer.totalSteps, ...clock.tick() }));
+              ctx.status(progressLine({ record: r, total: trainer.totalSteps, ...clock.tick(r) }));
               events.push(r);
               emit(ctx, { type: 'train-step', node: ctx.name, ...r, line });
               appendFileSync(logFile, line + '\n');

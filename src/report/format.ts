@@ -50,7 +50,7 @@ export function summaryLines(r: BranchRecord, title: string, o: { pipe?: string;
     info('accuracy', `pooled over target positions; macro: mean over the ${seen} new tokens that occur as targets`),
     info('new tokens', newTokensLine(r)),
     info('trainable parameters', fmtTrainable(r)),
-    ...(r.throughput ? [info('train tokens', `${fmtInt(r.throughput.tokens)} scored, ${fmtInt(r.throughput.tokensPerSec)} tokens/s`)] : []),
+    ...(r.throughput ? [info('train tokens', fmtThroughput(r.throughput, r.seconds))] : []),
     ...(r.packCache ? [info('pack cache', fmtPackCache(r.packCache))] : []),
     info('training memory', fmtMemory(r.memory)),
     info('adapter size', r.adapter ? `${formatBytes(r.adapter.weightsBytes)} weights, ${formatBytes(r.adapter.folderBytes)} folder` : 'n/a (no adapter folder found)'),
@@ -63,6 +63,15 @@ export function summaryLines(r: BranchRecord, title: string, o: { pipe?: string;
     lines.push(info('try it', `${o.pipe ?? pipeCommand()} generate --adapter ${adapter} ${r.adapter.chat ? "--chat --user '...'" : "--prompt '...'"}`));
   }
   return lines;
+}
+
+/**
+ * `15,530 scored; 1,452 tokens/s during updates (the progress line's figure), 1,063 over the
+ * 14.6 s wall time`: the second counts evaluations, checkpoints and start-up too.
+ */
+export function fmtThroughput(t: NonNullable<BranchRecord['throughput']>, seconds: number): string {
+  const wall = `${fmtInt(t.wallTokensPerSec)} tokens/s over the ${seconds.toFixed(1)} s wall time (with evaluations and checkpoints)`;
+  return `${fmtInt(t.tokens)} scored; ${t.tokensPerSec === undefined ? '' : `${fmtInt(t.tokensPerSec)} tokens/s during updates, `}${wall}`;
 }
 
 /** Whether the train batches were reused or packed by this run, and where they are. */

@@ -11,6 +11,7 @@ import type { PackCacheInfo } from '../data/items.ts';
 import type { TrainSnapshot } from '../train/items.ts';
 import { macroAccuracy, type TokenMetrics } from '../train/evaluate.ts';
 import type { StepRecord } from '../train/step.ts';
+import { updateThroughput } from '../train/progress-line.ts';
 import type { EmbeddingMode } from '../model/modes.ts';
 import { countParams } from '../model/params.ts';
 import { History, Journal } from './journal.ts';
@@ -83,10 +84,11 @@ export interface BranchRecord {
   /** Wall time from the first snapshot to the last, in seconds, summed over the legs of a resumed run. */
   seconds: number;
   /**
-   * Scored train tokens of all updates, and the mean tokens/s per update (from train-step's step
-   * events when connected, else tokens over wall time). Absent only when no update was made.
+   * Scored train tokens of all updates; tokens/s during the updates (their own time, from
+   * train-step's step events when connected: what the progress line shows) and over the wall
+   * time (`seconds`: evaluations, checkpoints and start-up included). Absent only when no update was made.
    */
-  throughput?: { tokens: number; tokensPerSec: number };
+  throughput?: { tokens: number; tokensPerSec?: number; wallTokensPerSec: number };
   /** This leg's train batches: reused from the pack cache, or packed by it (when the packer says). */
   packCache?: PackCacheInfo;
 }
@@ -191,9 +193,11 @@ export class BranchRecorder {
     r.seconds = (this.journal?.priorSeconds ?? 0) + this.lastSec;
     const tokens = steps.reduce((a, [, p]) => a + p.tokens, 0);
     const done = new Set(steps.map(([step]) => step));
-    const rates = merged(prior.rates, this.now.rates).filter(([step]) => done.has(step)).map(([, v]) => v);
+    const tokensOf = new Map(steps.map(([step, p]) => [step, p.tokens]));
+    const rated = merged(prior.rates, this.now.rates).filter(([step]) => done.has(step)).map(([step, tokensPerSec]) => ({ tokens: tokensOf.get(step)!, tokensPerSec }));
+    const during = updateThroughput(rated);
     // Every update counts, whether or not its step event was drained: the line is never left out.
-    r.throughput = steps.length === 0 ? undefined : { tokens, tokensPerSec: rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : tokens / Math.max(r.seconds, 1e-9) };
+    r.throughput = steps.length === 0 ? undefined : { tokens, ...(Number.isFinite(during) ? { tokensPerSec: during } : {}), wallTokensPerSec: tokens / Math.max(r.seconds, 1e-9) };
     return r;
   }
 }

@@ -8,6 +8,7 @@ import summaryNode from '../../nodes/summary.ts';
 import type { EvalMetrics } from '../../src/train/evaluate.ts';
 import type { TrainSnapshot } from '../../src/train/items.ts';
 import type { StepRecord } from '../../src/train/step.ts';
+import { PushQueue } from '../../src/train/loop.ts';
 import { mainContext } from './context.ts';
 
 /** Just what the summary reads off a trainer. */
@@ -28,7 +29,7 @@ export interface DriveOptions {
   steps: number;
   /** Scored tokens per update, and the tokens/s train-step reports for it. */
   tokens?: number;
-  tokensPerSec?: number;
+  tokensPerSec?: number | ((step: number) => number);
   /** Runs between snapshots (an evaluation, a checkpoint): called after each evaluated update. */
   between?: (step: number) => Promise<void> | void;
 }
@@ -39,7 +40,7 @@ export async function driveSummary(runDir: string, o: DriveOptions): Promise<str
   writeFileSync(path.join(runDir, 'adapter', 'adapter_model.safetensors'), Buffer.alloc(512));
   const emitted: Array<Record<string, unknown>> = [];
   const ctx = mainContext(summaryNode, {}, { runDir, events: emitted, name: 'summary' });
-  const events: StepRecord[] = [];
+  const events = new PushQueue<StepRecord>();
   const tokens = o.tokens ?? 100;
   const snap = (step: number, reason: TrainSnapshot['reason'], result?: StepRecord): TrainSnapshot => ({
     trainer: standInTrainer, step, reason, consumed: step, baseModel: 'base', tokenizer: {} as TrainSnapshot['tokenizer'], checkpointRoot: '',
@@ -48,14 +49,15 @@ export async function driveSummary(runDir: string, o: DriveOptions): Promise<str
   const state = (async function* () {
     yield snap(0, 'start');
     for (let step = 1; step <= o.steps; step++) {
-      const e: StepRecord = { step, loss: 6 - step, lr: 1e-3, gradNorm: 1, tokens, tokensPerSec: o.tokensPerSec ?? 500 };
+      const e: StepRecord = { step, loss: 6 - step, lr: 1e-3, gradNorm: 1, tokens, tokensPerSec: typeof o.tokensPerSec === 'function' ? o.tokensPerSec(step) : (o.tokensPerSec ?? 500) };
       events.push(e);
       yield snap(step, 'step', e);
       if (step % 2 === 0) await o.between?.(step);
     }
     yield snap(o.steps, 'end');
+    events.end();
   })();
-  const out = await summaryNode.run({ state, events: (async function* () { yield* events; })() }, ctx);
+  const out = await summaryNode.run({ state, events }, ctx);
   assert.ok(out, 'the summary node returned outputs');
   for await (const _ of out.state);
   const summary = emitted.find((e) => e.type === 'summary');
