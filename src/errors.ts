@@ -319,6 +319,17 @@ export class MemoryPlanExceeded extends RefusedBeforeWork {
   }
 }
 
+/**
+ * A checkpoint was written under another training config or token list: resuming from it is
+ * refused before any update. `changes` names each differing field (`lr: 0.02 (checkpoint) → 0.05 (now)`).
+ */
+export class ResumeConfigMismatch extends RefusedBeforeWork {
+  constructor(readonly dir: string, readonly changes: string[]) {
+    super('RESUME_CONFIG_MISMATCH', `${dir}: the checkpoint was written under another training config or token list; cannot resume with ${
+      changes.length ? `these changes:\n${changes.map((c) => `  ${c}`).join('\n')}` : 'it (the checkpoint does not record its config, so the fields cannot be named)'}`);
+  }
+}
+
 /** Adapter weights or trainable rows do not fit this model or LoRA config (wrong module, rank or shape). */
 export class AdapterMismatch extends TokenpipeError {
   constructor(detail: string) {
