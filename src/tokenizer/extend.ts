@@ -50,6 +50,8 @@ export interface ExtensionReport {
   added: ExtensionEntry[];
   skipped: Array<{ content: string; reason: string; id?: number }>;
   mergesAdded: number;
+  /** Merge mode: words that need no merge, since the tokenizer looks a pre-token up whole (ignore_merges): their vocabulary entry is enough. */
+  wholeWords?: number;
   warnings: string[];
 }
 
@@ -127,7 +129,7 @@ function build(base: LoadedTokenizer, tokens: TokenCandidate[], opts: ExtendOpti
         text: fromSymbols(base.scheme, e.symbols),
         kind: e.intermediate ? 'intermediate' : 'vocab',
         special: false,
-        note: e.intermediate ? `builds ${JSON.stringify(c.content)}` : undefined,
+        note: e.intermediate ? `builds ${JSON.stringify(c.content)}` : whole ? 'no merge needed: looked up whole (ignore_merges)' : undefined,
       });
     }
     planned.push([word, c.content, pieces, whole]);
@@ -167,6 +169,7 @@ function build(base: LoadedTokenizer, tokens: TokenCandidate[], opts: ExtendOpti
     added: entries,
     skipped,
     mergesAdded: state?.newMerges.length ?? 0,
+    ...(state ? { wholeWords: planned.filter(([, , , whole]) => whole).length } : {}),
     warnings,
   };
   return { tokenizerJson, tokenizerConfig, entries, report, unfinished };
