@@ -20,7 +20,8 @@ export const standInTrainer = {
   tokens: { newTokens: ['<x>'], newTokenIds: [9] },
 } as unknown as TrainSnapshot['trainer'];
 
-function metrics(step: number): EvalMetrics {
+/** The evaluator's metrics at `step`: loss 5 falling by 0.5 per update, one new token '<x>'. */
+export function standInMetrics(step: number): EvalMetrics {
   const loss = 5 - step / 2;
   return { tokens: 40, loss, ppl: Math.exp(loss), newToken: { count: 4, loss: loss + 1, acc: step / 10 }, perToken: { '<x>': { count: 4, loss: loss + 1, acc: step / 10, emitted: 0 } as any } };
 }
@@ -44,7 +45,7 @@ export async function driveSummary(runDir: string, o: DriveOptions): Promise<str
   const tokens = o.tokens ?? 100;
   const snap = (step: number, reason: TrainSnapshot['reason'], result?: StepRecord): TrainSnapshot => ({
     trainer: standInTrainer, step, reason, consumed: step, baseModel: 'base', tokenizer: {} as TrainSnapshot['tokenizer'], checkpointRoot: '',
-    ...(result ? { result } : {}), ...(step % 2 === 0 ? { metrics: metrics(step) } : {}),
+    ...(result ? { result } : {}), ...(step % 2 === 0 ? { metrics: standInMetrics(step) } : {}),
   });
   const state = (async function* () {
     yield snap(0, 'start');
