@@ -13,7 +13,6 @@ import path from 'node:path';
 import summaryNode from '../nodes/summary.ts';
 import type { TrainSnapshot } from '../src/train/items.ts';
 import type { StepRecord } from '../src/train/step.ts';
-import type { EvalMetrics } from '../src/train/evaluate.ts';
 import { mainContext } from './helpers/context.ts';
 import { standInMetrics, standInTrainer } from './helpers/summary-node.ts';
 
