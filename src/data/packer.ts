@@ -175,7 +175,7 @@ export function createPacker(
   built.catch((e) => rejectLogs(e));
   built.then(() => {
     env.emit?.({ type: 'pack-summary', ...status });
-    if (status.cache === 'built') env.status?.(`pack cache built: ${status.dir}`);
+    env.status?.(status.cache === 'built' ? `pack cache built: ${status.dir}` : status.cache === 'run-local' ? `packed into the run folder (cache off): ${status.dir}` : `pack cache hit: ${status.dir}`);
   }, () => {});
 
   const seed = p.seed ?? env.seed;
