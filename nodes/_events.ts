@@ -16,7 +16,7 @@ export type RunEvent = (FrameworkEvent | DataEvent | TokenizerEvent | TrainEvent
 /** Every `type` of the union, at run time; the compiler checks the list against the union both ways. */
 export const RUN_EVENT_TYPES = Object.keys({
   'run-start': 1, 'node-start': 1, 'node-end': 1, 'node-failed': 1, 'node-error': 1, 'edge-stalled': 1, reject: 1,
-  interrupt: 1, progress: 1, 'drain-timeout': 1, 'run-end': 1, summary: 1, warning: 1,
+  interrupt: 1, progress: 1, 'drain-timeout': 1, 'run-end': 1, summary: 1, warning: 1, 'leftovers-removed': 1,
   'corpus-pass': 1, 'corpus-summary': 1, 'pack-summary': 1,
   'token-discovery': 1, mining: 1, 'tokenizer-extension': 1,
   'train-start': 1, 'train-step': 1, 'train-diverged': 1, 'memory-plan': 1, 'data-plan': 1, eval: 1, checkpoint: 1, adapter: 1,

@@ -41,6 +41,8 @@ export default defineNode({
     eval: stream(BATCH, { description: 'eval batches, one pass' }),
   },
   placement: 'main',
+  // Without the cache, the run's packing goes to <runDir>/packer/<node> (src/data/packer.ts).
+  runFiles: (name) => [`packer/${name}`],
   run(inputs, ctx) {
     const tokenizer = firstValue(inputs.tokenizer, 'batch-packer', 'tokenizer');
     const fingerprint = inputs.fingerprint ? firstValue(inputs.fingerprint, 'batch-packer', 'fingerprint') : null;

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { runPath } from '../src/pipeline/schema.ts';
 import { defineNode } from '../src/pipeline/node.ts';
 import { formatChange, readLegs } from '../src/pipeline/run-record.ts';
 import { stream, value } from '../src/pipeline/kinds.ts';
@@ -23,7 +24,7 @@ import { CORPUS_FINGERPRINT, TRAIN_STATE } from './_kinds.ts';
 const Params = z.strictObject({
   every: z.number().int().positive().default(100).describe('checkpoint every N updates (and at the end / on interrupt)'),
   keepLast: z.number().int().positive().default(3).describe('checkpoints kept besides the best by eval loss (older ones are removed)'),
-  adapterDir: z.string().default('adapter').describe('final adapter folder under the run folder'),
+  adapterDir: runPath({ default: 'adapter', kind: 'dir' }).describe('final adapter folder, inside the run folder (relative to it)'),
 });
 
 export default defineNode({

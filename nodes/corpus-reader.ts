@@ -9,20 +9,33 @@
 // A malformed record is counted, reported as file:line (or file#row) in an event and in
 // <runDir>/rejects/<node>.jsonl, and skipped; with `strict: true` it stops the run with
 // CorpusRecordInvalid carrying the same message.
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { appendSync } from '../src/io/append.ts';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineNode } from '../src/pipeline/node.ts';
 import { stream, value } from '../src/pipeline/kinds.ts';
-import { pathParam } from '../src/pipeline/schema.ts';
-import { CorpusParams, corpusFingerprint, newStats, readCorpus } from '../src/data/corpus.ts';
+import { pathParam, runPath } from '../src/pipeline/schema.ts';
+import { CorpusParams, corpusFiles, corpusFingerprint, newStats, readCorpus } from '../src/data/corpus.ts';
+import { expandSources } from '../src/data/sources.ts';
+import { CorpusSourceInvalid } from '../src/errors.ts';
 import { replayable } from '../src/data/doc-cache.ts';
 import type { RejectRecord } from '../src/data/record.ts';
 import { emit } from './_events.ts';
 import { CORPUS_FINGERPRINT, DOCUMENT } from './_kinds.ts';
 
+/**
+ * Checked before the run: what a path or glob matches is not all empty files (an empty corpus
+ * otherwise surfaced only as "the eval input produced no batches", naming no file).
+ */
+async function notAllEmpty(abs: string): Promise<string | undefined> {
+  const files = await expandSources([abs], '/');
+  if (files.length > 0 && files.every((f) => f.size === 0)) return `${files.map((f) => f.abs).join(', ')}: empty file${files.length > 1 ? 's' : ''}: the corpus would have no documents`;
+  return undefined;
+}
+
 /** A file or glob, relative to `cwd` (the node resolves it: ids and messages keep the relative name). */
-const Source = pathParam({ mustExist: 'glob', relativeTo: 'cwd' });
+const Source = pathParam({ mustExist: 'glob', relativeTo: 'cwd', check: notAllEmpty });
 
 /** The reader's options, with its folders relative to the pipeline file, checked before the run starts. */
 const Params = CorpusParams.extend({
@@ -44,6 +57,7 @@ export default defineNode({
     fingerprint: value(CORPUS_FINGERPRINT, { description: '{hash, files}: identifies the corpus for caches' }),
   },
   placement: 'main',
+  runFiles: (name) => [`rejects/${name}.jsonl`, 'cache'],
   canReject: true,
   run(_inputs, ctx) {
     const p = ctx.params;
@@ -62,11 +76,16 @@ export default defineNode({
           // Later passes meet the same records again: report them once.
           if (info.pass !== 1) return;
           mkdirSync(path.dirname(rejectsFile), { recursive: true });
-          appendFileSync(rejectsFile, JSON.stringify({ node: ctx.name, where: r.where, file: r.file, line: r.line, row: r.row, reason: r.reason, raw: r.raw }) + '\n');
+          appendSync(rejectsFile, JSON.stringify({ node: ctx.name, where: r.where, file: r.file, line: r.line, row: r.row, reason: r.reason, raw: r.raw }) + '\n');
           if (events++ < MAX_REJECT_EVENTS) emit(ctx, { type: 'reject', node: ctx.name, message: `${r.where}: ${r.reason}`, file: r.file, line: r.line, row: r.row });
         };
         return (async function* () {
           yield* readCorpus(p, { seed: ctx.seed, onReject, signal: ctx.signal, stats });
+          // Nothing downstream can work on no documents: say which files, before any training.
+          if (stats.documents === 0 && !ctx.signal.aborted) {
+            const rejected = stats.rejected > 0 ? `; ${stats.rejected} record(s) rejected, see ${rejectsFile}` : '';
+            throw new CorpusSourceInvalid(`the corpus has no documents: ${(await corpusFiles(p)).join(', ')}${rejected}`);
+          }
           emit(ctx, { type: 'corpus-summary', node: ctx.name, pass: info.pass, ...stats, rejectsFile: stats.rejected > 0 ? rejectsFile : undefined });
           // A run that goes on past bad records says so at its end (pipe run prints 'summary' events).
           if (stats.rejected > 0) emit(ctx, { type: 'summary', node: ctx.name, text: `${ctx.name}: ${stats.rejected} record(s) rejected (file:line and reason in ${rejectsFile})` });

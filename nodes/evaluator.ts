@@ -12,9 +12,10 @@
 // how often the model emits it there. The step-0 evaluation also scores the base model with its
 // own tokenizer on the same text (`baseOwn`, src/train/base-eval.ts): the summary's bits-per-byte "before".
 // Each evaluation is appended to <runDir>/<metricsFile> as one JSON line.
-import { appendFileSync } from 'node:fs';
+import { appendSync } from '../src/io/append.ts';
 import path from 'node:path';
 import { z } from 'zod';
+import { runPath } from '../src/pipeline/schema.ts';
 import { defineNode } from '../src/pipeline/node.ts';
 import { stream } from '../src/pipeline/kinds.ts';
 import { evaluate, type EvalMetrics } from '../src/train/evaluate.ts';
@@ -32,7 +33,7 @@ const Params = z.strictObject({
   every: z.number().int().positive().default(50).describe('evaluate every N updates (and always at the end)'),
   atStart: z.boolean().default(false).describe('also evaluate before the first update of a fresh run (step 0: the "before" numbers)'),
   maxBatches: z.number().int().positive().optional().describe('use at most this many eval batches'),
-  metricsFile: z.string().default('metrics.jsonl').describe('file under the run folder that receives one JSON line per evaluation'),
+  metricsFile: runPath({ default: 'metrics.jsonl', kind: 'file' }).describe('file under the run folder that receives one JSON line per evaluation'),
 });
 
 export default defineNode({
@@ -47,6 +48,7 @@ export default defineNode({
     state: stream(TRAIN_STATE, { description: 'snapshots with metrics, for checkpoint-sink' }),
   },
   placement: 'main',
+  runFiles: () => ['init-report.json', 'init-report.txt'],
   run(inputs, ctx) {
     const p = ctx.params;
     const file = path.join(ctx.runDir, p.metricsFile);
@@ -80,7 +82,7 @@ export default defineNode({
           metrics = m;
           last = { ...m, step: s.step };
           const line = { type: 'eval' as const, step: s.step, final: s.reason === 'end', time: new Date().toISOString(), ...m };
-          appendFileSync(file, JSON.stringify(line) + '\n');
+          appendSync(file, JSON.stringify(line) + '\n');
           emit(ctx, { node: ctx.name, ...line, perToken: undefined });
           if (s.reason === 'start' && t.describeInit) await reportInitLosses(ctx.runDir, t, m);
         }

@@ -12,6 +12,7 @@
 // and adapter size side by side) and hands a text table to `pipe run` for stdout.
 import path from 'node:path';
 import { z } from 'zod';
+import { runPath } from '../src/pipeline/schema.ts';
 import { defineNode } from '../src/pipeline/node.ts';
 import { stream } from '../src/pipeline/kinds.ts';
 import type { TrainSnapshot } from '../src/train/items.ts';
@@ -27,9 +28,9 @@ const BRANCHES = ['frozen', 'trainable-tokens', 'full'] as const satisfies reado
 type Branch = (typeof BRANCHES)[number];
 
 const Params = z.strictObject({
-  adapterDirs: z.partialRecord(z.enum(BRANCHES), z.string()).default({}).describe("each branch's checkpoint-sink adapterDir (default adapter-<branch>)"),
-  report: z.string().default('report').describe('report file names (no extension) under the run folder'),
-  image: z.string().default('loss-curve.svg').describe('loss-curve image file name under the run folder'),
+  adapterDirs: z.partialRecord(z.enum(BRANCHES), runPath({ kind: 'dir', writes: false })).default({}).describe("each branch's checkpoint-sink adapterDir (default adapter-<branch>)"),
+  report: runPath({ default: 'report', kind: 'file', suffixes: ['.md', '.json'] }).describe('report file names (no extension) under the run folder'),
+  image: runPath({ default: 'loss-curve.svg', kind: 'file' }).describe('loss-curve image file name under the run folder'),
   title: z.string().default('Ablation: frozen vs trainable-tokens vs full embedding').describe('heading of report.md'),
 });
 
@@ -50,6 +51,7 @@ export default defineNode({
   inputs: { ...perBranch((b) => b, port), ...perBranch(eventsPort, events) },
   outputs: perBranch((b) => b, out),
   placement: 'main',
+  runFiles: (name) => BRANCHES.map((b) => `records/${name}-${b}.jsonl`),
   run(inputs, ctx) {
     const p = ctx.params;
     const connected = BRANCHES.filter((b) => inputs[b]);

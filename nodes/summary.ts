@@ -13,6 +13,7 @@
 // For "before" numbers, give the evaluator `atStart: true` (an evaluation at step 0).
 import path from 'node:path';
 import { z } from 'zod';
+import { runPath } from '../src/pipeline/schema.ts';
 import { defineNode } from '../src/pipeline/node.ts';
 import { stream } from '../src/pipeline/kinds.ts';
 import type { TrainSnapshot } from '../src/train/items.ts';
@@ -23,9 +24,9 @@ import { emit } from './_events.ts';
 import { STEP_EVENT, TRAIN_STATE } from './_kinds.ts';
 
 const Params = z.strictObject({
-  adapterDir: z.string().default('adapter').describe("the checkpoint sink's adapterDir (folder under the run folder), measured for the summary"),
-  report: z.string().default('report').describe('report file names (no extension) under the run folder'),
-  image: z.string().default('loss-curve.svg').describe('loss-curve image file name under the run folder'),
+  adapterDir: runPath({ default: 'adapter', kind: 'dir', writes: false }).describe("the checkpoint sink's adapterDir (folder under the run folder), measured for the summary"),
+  report: runPath({ default: 'report', kind: 'file', suffixes: ['.md', '.json'] }).describe('report file names (no extension) under the run folder'),
+  image: runPath({ default: 'loss-curve.svg', kind: 'file' }).describe('loss-curve image file name under the run folder'),
   title: z.string().optional().describe('title of the summary (default: "tokenpipe summary (<run folder name>)")'),
 });
 
@@ -41,6 +42,7 @@ export default defineNode({
     state: stream(TRAIN_STATE, { description: 'the same snapshots, for checkpoint-sink' }),
   },
   placement: 'main',
+  runFiles: (name) => ['summary.txt', `records/${name}.jsonl`],
   run(inputs, ctx) {
     const p = ctx.params;
     // The journal makes a resumed leg's summary cover the whole run (src/report/journal.ts).

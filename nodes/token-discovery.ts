@@ -6,7 +6,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { defineNode, type MainContext } from '../src/pipeline/node.ts';
 import { stream, value } from '../src/pipeline/kinds.ts';
-import { pathParam } from '../src/pipeline/schema.ts';
+import { pathParam, runPath } from '../src/pipeline/schema.ts';
 import type { Document } from '../src/data/items.ts';
 import type { TokenList } from '../src/tokenizer/items.ts';
 import { checkTokenizerFolder } from '../src/tokenizer/load.ts';
@@ -31,7 +31,7 @@ const Params = z
     split: z.enum(['train', 'all']).default('train').describe("documents mined: 'train' leaves the eval split unseen"),
     shardSize: z.number().int().min(1).default(256).describe('documents per pool task'),
     inFlight: z.number().int().min(1).default(4).describe('shards counted at the same time'),
-    report: z.string().default('token-discovery').describe('report file name (no extension) under the run folder'),
+    report: runPath({ default: 'token-discovery', kind: 'file', suffixes: ['.json', '.txt'] }).describe('report file name (no extension) under the run folder'),
   })
   .strict();
 type Params = z.output<typeof Params>;

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { defineNode } from '../src/pipeline/node.ts';
 import { value } from '../src/pipeline/kinds.ts';
-import { pathParam } from '../src/pipeline/schema.ts';
+import { pathParam, runPath } from '../src/pipeline/schema.ts';
 import type { TokenList, TokenizerArtifact } from '../src/tokenizer/items.ts';
 import { artifactFromFiles, checkTokenizerFolder, loadTokenizer } from '../src/tokenizer/load.ts';
 import { ExtendOptions, extendTokenizer, writeTokenizerFiles } from '../src/tokenizer/extend.ts';
@@ -18,8 +18,8 @@ import { checkTemplateFile } from '../src/tokenizer/template.ts';
 
 const Params = ExtendOptions.extend({
   model: pathParam({ mustExist: 'dir', check: checkTokenizerFolder }).describe('model folder holding the base tokenizer.json and tokenizer_config.json'),
-  dir: z.string().default('tokenizer').describe('folder under the run folder for the extended tokenizer files'),
-  report: z.string().default('tokenizer-extension').describe('report file name (no extension) under the run folder'),
+  dir: runPath({ default: 'tokenizer', kind: 'dir' }).describe('folder under the run folder for the extended tokenizer files'),
+  report: runPath({ default: 'tokenizer-extension', kind: 'file', suffixes: ['.json', '.txt'] }).describe('report file name (no extension) under the run folder'),
   chatTemplate: pathParam({ mustExist: 'file', check: checkTemplateFile }).optional().describe("chat template (.jinja) the run's chats use: saved as chat_template in the extended tokenizer_config.json, so the adapter carries it (pipe generate --chat)"),
 }).strict();
 

@@ -16,14 +16,15 @@
 // epoch, updates, epochs: src/train/data-plan.ts) are computed and reported, with an estimate of
 // the run's tokens and wall time from one update timed on a throwaway trainer (src/train/estimate.ts).
 // While training, the node's progress line (step/total, loss, lr, tok/s, ETA) goes to ctx.status.
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { appendSync } from '../src/io/append.ts';
 import os from 'node:os';
 import { writeFileAtomicSync } from '../src/io/atomic.ts';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineNode, firstValue, type MainContext } from '../src/pipeline/node.ts';
 import { stream, value } from '../src/pipeline/kinds.ts';
-import { pathParam } from '../src/pipeline/schema.ts';
+import { pathParam, runPath } from '../src/pipeline/schema.ts';
 import type { TrainSnapshot } from '../src/train/items.ts';
 import type { StepRecord } from '../src/train/step.ts';
 import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
@@ -32,7 +33,7 @@ import { BACKEND_CHOICES, backendMemoryLimit, setBackend, type BackendChoice, ty
 import { loadModelConfig, type ModelConfig } from '../src/model/config.ts';
 import { checkModelFolder } from '../src/model/weights.ts';
 import { checkTokenizerFolder } from '../src/tokenizer/load.ts';
-import { MemoryPlanExceeded } from '../src/errors.ts';
+import { ContextExceeded, MemoryPlanExceeded } from '../src/errors.ts';
 import { peekFirst } from '../src/util/peek.ts';
 import { DataParallel } from '../src/train/parallel.ts';
 import { formatStepPlan, planRefusal, stepPlan, type StepPlan } from '../src/train/step-memory.ts';
@@ -60,8 +61,10 @@ const Params = TrainConfig.extend({
   backend: z.enum(BACKEND_CHOICES).optional().describe("TF.js backend (default: the pipeline's settings.backend)"),
   init: z.string().default('subtoken-mean').describe('new-row init: subtoken-mean, mean, zero, random, copy:<token>'),
   retrainTokens: z.array(z.string()).default([]).describe("existing tokens also retrained ('trainable-tokens' mode)"),
-  checkpointDir: z.string().default('checkpoints').describe('checkpoint folder under the run folder'),
+  checkpointDir: runPath({ default: 'checkpoints', kind: 'dir' }).describe('checkpoint folder under the run folder'),
   resumeFrom: z.string().optional().describe('a checkpoint folder to resume from (default with --resume: the newest one)'),
+  allowBeyondContext: z.boolean().default(false)
+    .describe("train on sequences longer than the model's max_position_embeddings (refused otherwise: positions past the context were never trained)"),
   threads: z.union([z.literal('auto'), z.number().int().min(1)]).default('auto')
     .describe("threads sharing each update's rows on the CPU backends (each holds the frozen model): 'auto' = one per core while they fit in memory; 1 on a GPU and in 'full' mode"),
 }).strict();
@@ -82,6 +85,16 @@ export default defineNode({
     state: stream(TRAIN_STATE, { description: 'live trainer after each update; chain evaluator → checkpoint-sink' }),
   },
   placement: 'main',
+  checkGraph(p, graph) {
+    // Any node upstream of the batches with a seqLen (the batch-packer, or a user's packer) sets T.
+    const c = safeConfig(p.model);
+    if (!c || p.allowBeyondContext) return [];
+    return graph.upstream('batches')
+      .filter((u) => typeof (u.params as { seqLen?: unknown } | null)?.seqLen === 'number')
+      .filter((u) => (u.params as { seqLen: number }).seqLen > c.maxPositionEmbeddings)
+      .map((u) => ({ node: u.name, at: ['seqLen'], message: beyondContext((u.params as { seqLen: number }).seqLen, c) }));
+  },
+  runFiles: (name) => [`${name}.log`, memoryPlanName(name), 'init-report.json', 'init-report.txt', '.dry-run-no-checkpoints'],
   run(inputs, ctxIn) {
     const ctx = ctxIn as TrainContext;
     const p = ctx.params;
@@ -136,7 +149,7 @@ export default defineNode({
               ctx.status(progressLine({ record: r, total: trainer.totalSteps, ...clock.tick(r) }));
               events.push(r);
               emit(ctx, { type: 'train-step', node: ctx.name, ...r, line });
-              appendFileSync(logFile, line + '\n');
+              appendSync(logFile, line + '\n');
             },
             async onDiverged(e) {
               const last = await latestCheckpoint(checkpointRoot);
@@ -227,6 +240,8 @@ function planInput(p: Params, c: ModelConfig, tokenizer: TokenizerArtifact) {
 function planStep(ctx: TrainContext, tokenizer: TokenizerArtifact, backend: BackendName, B: number, T: number): { plan: StepPlan; threads: number } {
   const p = ctx.params;
   const c = loadModelConfig(p.model);
+  // The same refusal as at load (checkGraph), for batches whose length no upstream param declared.
+  if (T > c.maxPositionEmbeddings && !p.allowBeyondContext) throw new ContextExceeded(`${ctx.name}: the batches' ${beyondContext(T, c)}`);
   const cpu = backend === 'wasm' || backend === 'cpu';
   const most = cpu && p.embedding !== 'full' ? (p.threads === 'auto' ? os.availableParallelism() : p.threads) : 1;
   const planFor = (threads: number) => {
@@ -245,6 +260,19 @@ function planStep(ctx: TrainContext, tokenizer: TokenizerArtifact, backend: Back
   return { plan, threads };
 }
 
+function safeConfig(dir: string): ModelConfig | null {
+  try {
+    return loadModelConfig(dir);
+  } catch {
+    return null; // reported by the model param's own check
+  }
+}
+
+function beyondContext(T: number, c: ModelConfig): string {
+  return `seqLen ${T} is longer than the model's context (max_position_embeddings ${c.maxPositionEmbeddings} in ${c.source}): ` +
+    `positions past it were never trained. Lower seqLen to ${c.maxPositionEmbeddings} or less, or set allowBeyondContext: true on the train node to train past the context anyway`;
+}
+
 /** --dry-run with no batch to plan a step from: trainable counts and bytes for the chosen mode next to the other two. */
 function planOnly(ctx: TrainContext, tokenizer: TokenizerArtifact): void {
   const p = ctx.params;
@@ -256,7 +284,11 @@ function planOnly(ctx: TrainContext, tokenizer: TokenizerArtifact): void {
 
 /** memory-plan.txt for the node named 'train', <node>.memory-plan.txt for others (an ablation plans several). */
 function planFile(ctx: TrainContext): string {
-  return path.join(ctx.runDir, ctx.name === 'train' ? 'memory-plan.txt' : `${ctx.name}.memory-plan.txt`);
+  return path.join(ctx.runDir, memoryPlanName(ctx.name));
+}
+
+function memoryPlanName(node: string): string {
+  return node === 'train' ? 'memory-plan.txt' : `${node}.memory-plan.txt`;
 }
 
 /**

@@ -1,7 +1,7 @@
 // `pipe`: the command line. bin/pipe.mjs calls main(); the exit status is its result:
 // 0 ok, 1 the run failed, 2 bad usage or an invalid pipeline, 130 interrupted.
 import { readFileSync } from 'node:fs';
-import { TokenpipeError, UsageError } from './errors.ts';
+import { asIoFailed, TokenpipeError, UsageError } from './errors.ts';
 import { commandHelp, EXIT, parseCommandArgs, type CliIO } from './cli/command.ts';
 import { commands } from './cli/commands.ts';
 import { didYouMean, hint } from './pipeline/suggest.ts';
@@ -26,12 +26,14 @@ function mainHelp(): string {
     'Commands:',
     ...Object.entries(commands).map(([k, c]) => `  ${k.padEnd(w)}  ${c.summary}`),
     '',
-    "Run 'pipe <command> --help' for the options of a command.",
+    "Run 'pipe <command> --help' for the options of a command; --verbose (with any command) adds stack traces to errors.",
     '',
   ].join('\n');
 }
 
 export async function main(argv: string[], io: CliIO = processIO): Promise<number> {
+  // --verbose, anywhere: stack traces of failures besides their one-line message.
+  if (argv.includes('--verbose')) return main(argv.filter((a) => a !== '--verbose'), { ...io, verbose: true });
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h') {
     (name === undefined ? io.err : io.out)(mainHelp());
@@ -60,8 +62,11 @@ export async function main(argv: string[], io: CliIO = processIO): Promise<numbe
       io.err(`pipe ${name}: ${e.message}\nRun 'pipe ${name} --help' for usage.`);
       return EXIT.usage;
     }
-    // Our own errors have messages written for the user; anything else gets its stack.
-    io.err(`pipe ${name}: ${e instanceof TokenpipeError ? e.message : e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    // Our own errors have messages written for the user (a system error becomes one naming its
+    // path: IoFailed); anything else gets its stack, and --verbose adds the cause's.
+    const err = asIoFailed(e, undefined);
+    io.err(`pipe ${name}: ${err instanceof TokenpipeError ? err.message : err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    if (io.verbose && err instanceof TokenpipeError) io.err(String((err.cause as Error | undefined)?.stack ?? err.stack));
     return EXIT.failed;
   }
 }

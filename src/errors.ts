@@ -12,6 +12,64 @@ export class TokenpipeError extends Error {
   }
 }
 
+// --- files: reading and writing (any layer) ---
+
+const ERRNO_WORDS: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EISDIR: 'it is a folder',
+  ENOENT: 'no such file or folder',
+  EEXIST: 'something is already there',
+  ENOTEMPTY: 'folder not empty',
+  EMFILE: 'too many open files',
+  EIO: 'input/output error',
+};
+
+/** A Node.js system error (fs, net): it has an errno code such as 'ENOSPC' and the syscall that failed. */
+export function isSystemError(e: unknown): e is NodeJS.ErrnoException & { code: string } {
+  return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && /^E[A-Z0-9]+$/.test((e as NodeJS.ErrnoException).code!) && typeof (e as NodeJS.ErrnoException).syscall === 'string';
+}
+
+/**
+ * Reading or writing a file or folder failed (no space, read-only, a file where a folder must
+ * go, ...). The message names the path and the reason in words: `cannot write /run/adapter:
+ * no space left on the device (ENOSPC)`; the system error is the cause (its stack for --verbose).
+ */
+export class IoFailed extends TokenpipeError {
+  readonly path: string;
+  constructor(path: string, action: string, cause: NodeJS.ErrnoException) {
+    const code = cause.code ?? 'EIO';
+    // The code is the system error's ('ENOSPC'), so a caller testing e.code sees what it always saw.
+    super(code, `cannot ${action} ${path}: ${ERRNO_WORDS[code] ?? cause.message.replace(/^E[A-Z]+: /, '').split(',')[0]} (${code})`, { cause });
+    this.path = path;
+  }
+}
+
+/**
+ * `e` as an IoFailed naming `path` when it is a system error (a write error such as ENOSPC
+ * carries no path of its own), else unchanged. `action`: what was being done ('write', 'create folder').
+ */
+export function asIoFailed(e: unknown, path: string | undefined, action = 'write'): unknown {
+  if (e instanceof IoFailed || !isSystemError(e)) return e;
+  const p = path ?? e.path ?? (e as { dest?: string }).dest;
+  const act = path === undefined ? ({ mkdir: 'create folder', open: 'open', rename: 'rename', rmdir: 'remove', unlink: 'remove', read: 'read', scandir: 'read folder' } as Record<string, string>)[e.syscall!] ?? action : action;
+  return p ? new IoFailed(p, act, e) : e;
+}
+
+/**
+ * A folder that tokenpipe would replace (an adapter, a merged model, a checkpoint) is there but
+ * was not written by tokenpipe (it lacks the marker file): it is left as it is.
+ */
+export class OutputNotOurs extends TokenpipeError {
+  constructor(readonly dir: string, detail: string) {
+    super('OUTPUT_NOT_OURS', `${dir}: ${detail}`);
+  }
+}
+
 // --- pipeline (files, graph, executor, pool, CLI) ---
 // pipeline files, graph and CLI (loader side)
 
@@ -84,7 +142,9 @@ export class UsageError extends TokenpipeError {
 export class NodeFailed extends TokenpipeError {
   readonly node: string;
   readonly index: number | undefined;
-  constructor(node: string, index: number | undefined, cause: unknown) {
+  constructor(node: string, index: number | undefined, error: unknown) {
+    // A raw system error (ENOSPC, ENOTDIR, ...) becomes an IoFailed naming its path.
+    const cause = asIoFailed(error, undefined);
     const at = index === undefined ? '' : ` on item ${index}`;
     const why = cause instanceof Error ? cause.message : String(cause);
     super('NODE_FAILED', `node '${node}' failed${at}: ${why}`, { cause });
@@ -215,6 +275,17 @@ export class ModelWeightsInvalid extends TokenpipeError {
   }
 }
 
+/**
+ * config.json and the weights' headers disagree (a dimension, the layer count, a bias the config
+ * does not expect), or a config value is beyond any real model: names the config key and what the
+ * weights hold, so the user knows which of the two to fix.
+ */
+export class ModelConfigMismatch extends TokenpipeError {
+  constructor(readonly file: string, readonly field: string, detail: string) {
+    super('MODEL_CONFIG_MISMATCH', `${file}: ${field}: ${detail}`);
+  }
+}
+
 /** A forward/generate/eval call got inputs that do not fit the model (ids out of range, shapes, cache misuse). */
 export class ModelInputInvalid extends TokenpipeError {
   constructor(detail: string) {
@@ -327,6 +398,13 @@ export class ResumeConfigMismatch extends RefusedBeforeWork {
   constructor(readonly dir: string, readonly changes: string[]) {
     super('RESUME_CONFIG_MISMATCH', `${dir}: the checkpoint was written under another training config or token list; cannot resume with ${
       changes.length ? `these changes:\n${changes.map((c) => `  ${c}`).join('\n')}` : 'it (the checkpoint does not record its config, so the fields cannot be named)'}`);
+  }
+}
+
+/** Training sequences are longer than the model's context (max_position_embeddings) and the user did not opt in. */
+export class ContextExceeded extends RefusedBeforeWork {
+  constructor(detail: string) {
+    super('CONTEXT_EXCEEDED', detail);
   }
 }
 

@@ -1,13 +1,15 @@
 // A run whose memory plan exceeds the backend's limit is refused before the model is loaded: `pipe run` exits 2
 // with the numbers and what to change, and writes no checkpoint. The model folder here has an 8B Llama config and
-// a weights file without a single tensor (enough for the checks before the run), so any attempt to load the
-// weights would fail differently.
+// a sparse weights file: the header lists every tensor the config implies (what the checks before the run read),
+// and the 16 GB of data behind it are a hole that takes no disk.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parseModelConfig } from '../src/model/config.ts';
+import { tensorPlan } from '../src/model/tensor-plan.ts';
 import { PIPE, ROOT } from './fixtures/train/tiny-pipeline.ts';
 
 test('a plan over the wasm heap is refused before loading, with exit 2 and what to change', () => {
@@ -15,15 +17,23 @@ test('a plan over the wasm heap is refused before loading, with exit 2 and what 
   const model = path.join(dir, 'llama-8b-shape');
   mkdirSync(model);
   for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(path.join(ROOT, 'fixtures/models/llama', f), path.join(model, f));
-  // safetensors: an 8-byte header length, then the header: no tensors at all.
-  const header = Buffer.from('{}');
+  const base = JSON.parse(readFileSync(path.join(ROOT, 'fixtures/models/llama/config.json'), 'utf8'));
+  const config = { ...base, vocab_size: 128256, hidden_size: 4096, intermediate_size: 14336, num_hidden_layers: 32, num_attention_heads: 32, num_key_value_heads: 8 };
+  writeFileSync(path.join(model, 'config.json'), JSON.stringify(config));
+  // safetensors: an 8-byte header length, the header (every tensor, BF16), then the data as a hole.
+  const entries: Record<string, unknown> = {};
+  let end = 0;
+  for (const t of tensorPlan(parseModelConfig(config, 'config.json'))) {
+    const bytes = 2 * t.shape.reduce((a, b) => a * b, 1);
+    entries[t.name] = { dtype: 'BF16', shape: t.shape, data_offsets: [end, end + bytes] };
+    end += bytes;
+  }
+  const header = Buffer.from(JSON.stringify(entries).padEnd(Math.ceil(JSON.stringify(entries).length / 8) * 8, ' '));
   const length = Buffer.alloc(8);
   length.writeBigUInt64LE(BigInt(header.length));
-  writeFileSync(path.join(model, 'model.safetensors'), Buffer.concat([length, header]));
-  const base = JSON.parse(readFileSync(path.join(ROOT, 'fixtures/models/llama/config.json'), 'utf8'));
-  writeFileSync(path.join(model, 'config.json'), JSON.stringify({
-    ...base, vocab_size: 128256, hidden_size: 4096, intermediate_size: 14336, num_hidden_layers: 32, num_attention_heads: 32, num_key_value_heads: 8,
-  }));
+  const weights = path.join(model, 'model.safetensors');
+  writeFileSync(weights, Buffer.concat([length, header]));
+  truncateSync(weights, 8 + header.length + end);
   writeFileSync(path.join(dir, 'corpus.txt'), Array.from({ length: 40 }, (_, i) => `line ${i} of the harbour town and its boats`).join('\n'));
   const file = path.join(dir, 'train.yaml');
   writeFileSync(file, `name: refused

@@ -16,6 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { RandomModelInvalid } from '../src/errors.ts';
 import { f32ToBf16, writeShardedSafetensors, type TensorToWrite } from '../src/io/safetensors.ts';
 import { parseModelConfig, type ModelConfig } from '../src/model/config.ts';
+import { tensorPlan as modelTensorPlan } from '../src/model/tensor-plan.ts';
 import { isShapeName, SHAPE_NAMES, SHAPES, type ShapeName, type ShapeSpec } from './random-model-shapes.ts';
 import { tokenizerFor } from './random-model-tokenizer.ts';
 
@@ -57,32 +58,7 @@ export function shapeModelConfig(name: ShapeName | string, overrides: Record<str
 
 /** Tensor names and shapes in HF state_dict order (what src/model/weights.ts reads). */
 export function tensorPlan(c: ModelConfig): Array<{ name: string; shape: number[]; init: 'normal' | 'ones' | 'bias' }> {
-  const { hiddenSize: H, intermediateSize: I, numHeads: nh, numKvHeads: nkv, headDim: D, vocabSize: V } = c;
-  const out: Array<{ name: string; shape: number[]; init: 'normal' | 'ones' | 'bias' }> = [];
-  const linear = (name: string, o: number, i: number, bias: boolean) => {
-    out.push({ name: `${name}.weight`, shape: [o, i], init: 'normal' });
-    if (bias) out.push({ name: `${name}.bias`, shape: [o], init: 'bias' });
-  };
-  out.push({ name: 'model.embed_tokens.weight', shape: [V, H], init: 'normal' });
-  for (let l = 0; l < c.numLayers; l++) {
-    const p = `model.layers.${l}.`;
-    linear(`${p}self_attn.q_proj`, nh * D, H, c.qkvBias);
-    linear(`${p}self_attn.k_proj`, nkv * D, H, c.qkvBias);
-    linear(`${p}self_attn.v_proj`, nkv * D, H, c.qkvBias);
-    linear(`${p}self_attn.o_proj`, H, nh * D, c.oBias);
-    if (c.qkNorm) {
-      out.push({ name: `${p}self_attn.q_norm.weight`, shape: [D], init: 'ones' });
-      out.push({ name: `${p}self_attn.k_norm.weight`, shape: [D], init: 'ones' });
-    }
-    linear(`${p}mlp.gate_proj`, I, H, c.mlpBias);
-    linear(`${p}mlp.up_proj`, I, H, c.mlpBias);
-    linear(`${p}mlp.down_proj`, H, I, c.mlpBias);
-    out.push({ name: `${p}input_layernorm.weight`, shape: [H], init: 'ones' });
-    out.push({ name: `${p}post_attention_layernorm.weight`, shape: [H], init: 'ones' });
-  }
-  out.push({ name: 'model.norm.weight', shape: [H], init: 'ones' });
-  if (!c.tieWordEmbeddings) out.push({ name: 'lm_head.weight', shape: [V, H], init: 'normal' });
-  return out;
+  return modelTensorPlan(c).map(({ name, shape, init }) => ({ name, shape, init }));
 }
 
 /** Writes the folder `dir` (replacing it) via a temporary sibling renamed at the end. */

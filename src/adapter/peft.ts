@@ -15,14 +15,15 @@
 //   tokenpipe.json   what tokenpipe needs to rebuild the run's state (ignored by PEFT)
 //   README.md   how to load it in Python, and provenance
 // The folder is assembled as `<dir>.tmp-*` and renamed into place, so a folder with the final
-// name is always complete.
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+// name is always complete; a folder already there is replaced only if tokenpipe wrote it
+// (src/io/owned-dir.ts).
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { AdapterFormatError } from '../errors.ts';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../io/safetensors.ts';
 import { tempPath, writeFileAtomic } from '../io/atomic.ts';
+import { replaceDir } from '../io/owned-dir.ts';
 import { sortedJson } from '../io/json.ts';
 import { targetModuleNames, type LoraConfig, type PeftLoraWeights } from '../model/lora.ts';
 import type { EmbeddingMode } from '../model/modes.ts';
@@ -114,7 +115,7 @@ export function adapterTensors(c: AdapterContents): TensorToWrite[] {
   return out;
 }
 
-/** Writes a complete adapter folder at `dir` (replacing one that is there). */
+/** Writes a complete adapter folder at `dir` (replacing one tokenpipe wrote there; anything else is refused). */
 export async function saveAdapter(dir: string, c: AdapterContents, extras: AdapterExtras = {}): Promise<void> {
   const tmp = tempPath(dir);
   await mkdir(tmp, { recursive: true });
@@ -148,20 +149,6 @@ export async function writeAdapterFiles(dir: string, c: AdapterContents, extras:
   };
   await text('tokenpipe.json', sortedJson(info, 2) + '\n');
   await text('README.md', adapterReadme(portable, provenance));
-}
-
-/**
- * Moves a finished folder into place. A non-empty folder cannot be renamed over, so an old one
- * is first moved aside (`<dir>.old-*`) and removed after; a reader never sees a partial folder.
- */
-export async function replaceDir(tmp: string, dir: string): Promise<void> {
-  let old: string | undefined;
-  if (existsSync(dir)) {
-    old = `${dir}.old-${process.pid}-${randomBytes(4).toString('hex')}`;
-    await rename(dir, old);
-  }
-  await rename(tmp, dir);
-  if (old) await rm(old, { recursive: true, force: true });
 }
 
 export interface LoadedAdapter {

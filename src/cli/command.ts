@@ -10,6 +10,8 @@ export interface CliIO {
   err(text: string): void;
   /** Whether stderr is a terminal (progress display vs plain lines). */
   isTTY: boolean;
+  /** `--verbose`: print stack traces of failures too. */
+  verbose?: boolean;
 }
 
 export interface OptionSpec {

@@ -84,6 +84,7 @@ export default defineCommand({
           if (dryRun && isEvent(e, 'data-plan')) io.out(`${e.node}: data plan\n${e.lines.join('\n')}\n`);
           // Warnings are printed after the run: a line written under a redrawn progress block would be lost.
           if (isEvent(e, 'warning')) warnings.push(e.message);
+          if (isEvent(e, 'leftovers-removed')) io.err(`pipe run: removed ${e.paths.length} temp file(s)/folder(s) a killed leg left: ${e.paths.join(', ')}`);
           // A node's end-of-run summary is printed after the run, once the progress display has
           // stopped redrawing (it would overwrite lines printed in between).
           if (isEvent(e, 'summary') && typeof e.text === 'string') summaries.push(e.text);
@@ -111,6 +112,7 @@ export default defineCommand({
       const named = cause instanceof TokenpipeError && !(cause instanceof WorkerError);
       const at = named ? undefined : userFrame(cause?.stack);
       if (at) io.err(`  at ${at}`);
+      if (io.verbose) io.err(String(((cause?.cause as Error | undefined) ?? cause)?.stack ?? ''));
       // The checkpoint refused this leg's training config: say how to resume as the run began.
       if (resumeDir && cause instanceof ResumeConfigMismatch) io.err(resumeAsBefore(file, resumeDir, resumeChanges ?? []));
     }

@@ -68,16 +68,35 @@ const END_OF_TURN = ['<|im_end|>', '<|eot_id|>', '<|eom_id|>', '<|end|>', '</s>'
 
 export type RenderResult = { text: string; segments?: Segment[] } | { error: string };
 
+/** Roles every chat template of the family handles; others are rejected unless accepted (ChatRenderer's `roles`). */
+export const CHAT_ROLES = ['system', 'user', 'assistant', 'tool'];
+
+/**
+ * Roles a template branches on by name (`message['role'] == 'ipython'`, `message.role == "developer"`):
+ * it has a rendering for them, so records using them are accepted. A role it never names falls into
+ * whatever branch is generic, rendered without a word: that is what the check is for.
+ */
+export function templateRoles(template: string): string[] {
+  const found = new Set<string>();
+  for (const m of template.matchAll(/role['"]?\]?\s*(?:==|!=)\s*['"]([^'"]+)['"]/g)) found.add(m[1]);
+  for (const m of template.matchAll(/['"]([^'"]+)['"]\s*(?:==|!=)\s*[\w.]*\[?['"]?role\b/g)) found.add(m[1]);
+  return [...found];
+}
+
 export class ChatRenderer {
   private readonly tpl: Template;
   private readonly specials: Record<string, string>;
   private readonly endOfTurn: string[];
+  /** Roles a message may have: CHAT_ROLES, the roles the template names, and the user's extra ones. */
+  readonly roles: Set<string>;
 
   constructor(
     loaded: LoadedTemplate,
     private readonly lossOn: 'assistant' | 'all',
     extraEndOfTurn: string[] = [],
+    extraRoles: string[] = [],
   ) {
+    this.roles = new Set([...CHAT_ROLES, ...templateRoles(loaded.template), ...extraRoles]);
     try {
       this.tpl = new Template(loaded.template);
     } catch (e) {
@@ -94,7 +113,7 @@ export class ChatRenderer {
   }
 
   render(messagesIn: unknown): RenderResult {
-    const messages = checkMessages(messagesIn);
+    const messages = checkMessages(messagesIn, this.roles);
     if (typeof messages === 'string') return { error: messages };
     let text: string;
     try {
@@ -172,13 +191,16 @@ interface Message {
   [k: string]: unknown;
 }
 
-function checkMessages(v: unknown): Message[] | string {
+function checkMessages(v: unknown, roles: Set<string>): Message[] | string {
   if (!Array.isArray(v) || v.length === 0) return 'messages must be a non-empty array';
   const out: Message[] = [];
   for (let i = 0; i < v.length; i++) {
     const m = v[i] as Record<string, unknown>;
     if (!m || typeof m !== 'object') return `message ${i} is not an object`;
     if (typeof m.role !== 'string') return `message ${i} has no string 'role'`;
+    if (!roles.has(m.role)) {
+      return `message ${i} has role '${m.role}', which the chat template does not handle (known: ${[...roles].join(', ')}; add it to the reader's chatRoles to accept it)`;
+    }
     let content = m.content;
     // OpenAI-style parts: keep the text parts.
     if (Array.isArray(content)) content = content.map((p) => (p && typeof p === 'object' && typeof p.text === 'string' ? p.text : '')).join('');

@@ -28,6 +28,8 @@ export const CorpusParams = z
     templateName: z.string().optional().describe('chat: name when the config holds several templates'),
     lossOn: z.enum(['assistant', 'all']).default('assistant').describe('chat: tokens scored by the loss'),
     endOfTurn: z.array(z.string()).default([]).describe('chat: extra end-of-turn markers scored after a reply'),
+    chatRoles: z.array(z.string().min(1)).default([])
+      .describe('chat: roles accepted besides system, user, assistant, tool and those the template names (a record with another role is rejected)'),
     evalFraction: z.number().min(0).max(1).default(0).describe('share of documents sent to eval, by hash'),
     splitBy: z.enum(['text', 'id']).default('text').describe('what the split hash reads'),
     shuffleBuffer: z.number().int().min(0).default(0).describe('documents held for a seeded shuffle (0: file order)'),
@@ -81,6 +83,11 @@ export async function corpusFingerprint(p: CorpusParams, seed: number): Promise<
   return fingerprint(files, contentParams(p, seed), p.fingerprint);
 }
 
+/** The files the corpus params match, absolute. */
+export async function corpusFiles(p: CorpusParams): Promise<string[]> {
+  return (await expandSources(patterns(p), baseDir(p))).map((f) => f.abs);
+}
+
 /** One pass over the corpus. Each call reads the files again. */
 export async function* readCorpus(p: CorpusParams, hooks: CorpusHooks): AsyncGenerator<Document> {
   const seed = p.seed ?? hooks.seed;
@@ -90,7 +97,7 @@ export async function* readCorpus(p: CorpusParams, hooks: CorpusHooks): AsyncGen
   let renderer: ChatRenderer | undefined;
   if (p.format === 'chat') {
     const loaded = await loadChatTemplate({ template: p.chatTemplate, modelDir: p.modelDir, templateName: p.templateName }, cwd);
-    renderer = new ChatRenderer(loaded, p.lossOn, p.endOfTurn);
+    renderer = new ChatRenderer(loaded, p.lossOn, p.endOfTurn, p.chatRoles);
   }
   const docs = async function* (): AsyncGenerator<Document> {
     let n = 0;

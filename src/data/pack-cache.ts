@@ -9,12 +9,13 @@
 //                            documents it packed (count + sha256, src/data/intake.ts)
 // A rerun whose family holds builds hashes every document first and reuses the build with the
 // same digest: nothing is tokenized. A family without builds packs at once, hashing as it goes.
-// Trust rule: a build is reused only if its manifest.json exists and every shard it lists has
-// the recorded size. The manifest is written last, atomically (temp + rename), so a run killed
-// mid-build leaves a folder without one: never trusted, and removed by a later build once the
+// Trust rule: a build is reused only if its manifest.json exists, every shard it lists has the
+// recorded size and (checked before use, verifyShards) the recorded sha256: a same-size overwrite
+// is caught, and the packer rebuilds with a warning. The manifest is written last, atomically
+// (temp + rename), so a run killed mid-build leaves a folder without one: never trusted, and removed by a later build once the
 // pid in its `.lock` is gone. Each build has its own folder, so two live runs never share one.
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { RecordBatch } from 'apache-arrow';
@@ -31,6 +32,8 @@ export interface ShardInfo {
   file: string;
   batches: number;
   bytes: number;
+  /** sha256 of the file's bytes, taken when it was written. */
+  sha256: string;
 }
 
 export interface CacheManifest {
@@ -78,7 +81,7 @@ export function matchingBuild(builds: CachedBuild[], docs: DocsDigest): CachedBu
   return builds.find((b) => b.manifest.inputs.docs?.sha256 === docs.sha256 && b.manifest.inputs.docs.count === docs.count);
 }
 
-/** The manifest of a complete cache folder, or null (absent, unreadable, or a shard missing/resized). */
+/** The manifest of a complete cache folder, or null (absent, unreadable, or a shard missing/resized/without a checksum). */
 export async function lookup(dir: string): Promise<CacheManifest | null> {
   let m: CacheManifest;
   try {
@@ -90,10 +93,33 @@ export async function lookup(dir: string): Promise<CacheManifest | null> {
   for (const s of SPLITS) {
     for (const sh of m.splits?.[s]?.shards ?? []) {
       const st = await stat(path.join(dir, sh.file)).catch(() => null);
-      if (!st || st.size !== sh.bytes) return null;
+      // A manifest from before checksums were recorded cannot be verified: rebuilt once.
+      if (!st || st.size !== sh.bytes || typeof sh.sha256 !== 'string') return null;
     }
   }
   return m;
+}
+
+/**
+ * The first shard of a build whose bytes no longer hash to what the manifest recorded (a same-size
+ * overwrite passes the size check in lookup), or null when all match. Reads every shard once,
+ * streamed: about 1 GB/s hashed, so a hit costs a read of the cache, never a retokenization.
+ */
+export async function verifyShards(dir: string, m: CacheManifest): Promise<{ file: string; expected: string; actual: string } | null> {
+  for (const s of SPLITS) {
+    for (const sh of m.splits[s].shards) {
+      const file = path.join(dir, sh.file);
+      const hash = createHash('sha256');
+      try {
+        for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+      } catch (e) {
+        return { file, expected: sh.sha256, actual: `unreadable (${(e as Error).message})` };
+      }
+      const actual = hash.digest('hex');
+      if (actual !== sh.sha256) return { file, expected: sh.sha256, actual };
+    }
+  }
+  return null;
 }
 
 /** Writes the tokenizer once where pool threads can load it by path (tasks stay small). */
@@ -220,8 +246,8 @@ export class ShardWriter {
     const file = `${split}-${String(this.shardsStarted[split]++).padStart(6, '0')}.arrow`;
     // Chained: a failed write fails every later one, and whoever awaits next sees it.
     this.last = this.last.then(async () => {
-      const bytes = await writeIpcFile(path.join(this.dir, file), batches);
-      this.logs[split].push({ file, batches: batches.length, bytes });
+      const { bytes, sha256 } = await writeIpcFile(path.join(this.dir, file), batches);
+      this.logs[split].push({ file, batches: batches.length, bytes, sha256 });
       // The batches' columns are the packer's own buffers, whole: handed back for reuse.
       this.written(batches.map(batchArrays));
     });

@@ -19,7 +19,7 @@ import type { TokenizerArtifact } from '../tokenizer/items.ts';
 import { readIpcFile } from '../io/arrow.ts';
 import { PackerConfigInvalid } from '../errors.ts';
 import { BatchRecycler, Packer, type PackStats } from './pack.ts';
-import { buildKey, completeBuilds, familyKey, logsFromManifest, matchingBuild, newBuild, ShardWriter, SPLITS, tokenizerFile, type ShardLog, type Split } from './pack-cache.ts';
+import { buildKey, completeBuilds, familyKey, logsFromManifest, matchingBuild, newBuild, ShardWriter, SPLITS, tokenizerFile, verifyShards, type ShardLog, type Split } from './pack-cache.ts';
 import { specialIds, tokenizeDocsOf } from './tokenize.ts';
 import type { TokenizeTask } from './pack-worker.ts';
 import type { TokenizedDocs } from './tokenize.ts';
@@ -133,7 +133,14 @@ export function createPacker(
       const builds = await completeBuilds(family);
       if (builds.length > 0) {
         const digest = await intake.drainAll();
-        const hit = matchingBuild(builds, digest);
+        let hit = matchingBuild(builds, digest);
+        const bad = hit ? await verifyShards(hit.dir, hit.manifest) : null;
+        if (hit && bad) {
+          // Never train on bytes the cache did not write: drop the build (the cache's own folder) and pack again.
+          env.emit?.({ type: 'warning', message: `pack cache: shard ${bad.file} does not match its checksum (sha256 ${bad.actual.slice(0, 16)}…, recorded ${bad.expected.slice(0, 16)}…); rebuilding ${hit.dir}` });
+          await rm(hit.dir, { recursive: true, force: true }).catch(() => {});
+          hit = undefined;
+        }
         if (hit) {
           Object.assign(status, { cache: 'hit', dir: hit.dir, key: hit.manifest.key, docs: digest, spilled: intake.spilled });
           status.stats = { train: hit.manifest.splits.train.stats, eval: hit.manifest.splits.eval.stats };

@@ -16,6 +16,7 @@
 // Schema metadata: tokenpipe.batch=1, seqLen=T, split=train|eval.
 // Columns are built with makeData over the given typed arrays (no copy). IPC readers give
 // views into the file bytes (apache-arrow vectorloader), so those stay alive with the batch.
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import {
   Field,
@@ -119,12 +120,18 @@ export function ipcFileChunks(batches: RecordBatch[]): Uint8Array[] {
   return [writer.toUint8Array(true)];
 }
 
-/** Writes an IPC file atomically: a temp file in the same folder, then rename. */
-export async function writeIpcFile(file: string, batches: RecordBatch[]): Promise<number> {
+/**
+ * Writes an IPC file atomically (a temp file in the same folder, then rename); returns its size and
+ * the sha256 of its bytes, hashed from the chunks in memory (about 5 ms per 8 MB with the CPU's SHA
+ * instructions, against the tens of ms packing a shard takes).
+ */
+export async function writeIpcFile(file: string, batches: RecordBatch[]): Promise<{ bytes: number; sha256: string }> {
   const chunks = ipcFileChunks(batches);
-  // No fsync: shards are a cache, and a reuse checks every shard's size against the manifest.
+  const hash = createHash('sha256');
+  for (const c of chunks) hash.update(c);
+  // No fsync: shards are a cache, and a reuse checks every shard's sha256 against the manifest.
   await writeFileAtomic(file, chunks, { fsync: false });
-  return chunks.reduce((n, c) => n + c.byteLength, 0);
+  return { bytes: chunks.reduce((n, c) => n + c.byteLength, 0), sha256: hash.digest('hex') };
 }
 
 /** Reads every RecordBatch of an IPC file or stream. The batches are views into the file bytes. */

@@ -9,6 +9,7 @@ import { closeSync, createWriteStream, fsyncSync, mkdirSync, openSync, renameSyn
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { once } from 'node:events';
 import path from 'node:path';
+import { asIoFailed } from '../errors.ts';
 
 export interface AtomicWriteOptions {
   /** fsync the file before the rename and its folder after it (default true). */
@@ -24,6 +25,15 @@ export function tempPath(target: string): string {
 
 /** Writes `data` (a string is UTF-8; an array is written as consecutive chunks) to `file` atomically. */
 export async function writeFileAtomic(file: string, data: string | Uint8Array | Uint8Array[], opts: AtomicWriteOptions = {}): Promise<void> {
+  try {
+    await writeAtomic(file, data, opts);
+  } catch (e) {
+    // A write error (ENOSPC, EROFS) names no path of its own: name the file.
+    throw asIoFailed(e, file);
+  }
+}
+
+async function writeAtomic(file: string, data: string | Uint8Array | Uint8Array[], opts: AtomicWriteOptions): Promise<void> {
   const fsync = opts.fsync ?? true;
   if (opts.mkdir) await mkdir(path.dirname(file), { recursive: true });
   const chunks = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : Array.isArray(data) ? data : [data];
@@ -78,7 +88,11 @@ async function writeChunks(fh: FileHandle, chunks: Uint8Array[]): Promise<void> 
 /** The same for callers that must stay synchronous (no await between deciding and writing). */
 export function writeFileAtomicSync(file: string, data: string | Uint8Array, opts: AtomicWriteOptions = {}): void {
   const fsync = opts.fsync ?? true;
-  if (opts.mkdir) mkdirSync(path.dirname(file), { recursive: true });
+  try {
+    if (opts.mkdir) mkdirSync(path.dirname(file), { recursive: true });
+  } catch (e) {
+    throw asIoFailed(e, path.dirname(file), 'create folder');
+  }
   const tmp = tempPath(file);
   try {
     const fd = openSync(tmp, 'wx');
@@ -95,7 +109,7 @@ export function writeFileAtomicSync(file: string, data: string | Uint8Array, opt
     } catch {
       /* the write's own error is the one to report */
     }
-    throw e;
+    throw asIoFailed(e, file);
   }
   if (fsync) syncDirSync(path.dirname(file));
 }
@@ -112,7 +126,11 @@ export interface AtomicWriteStream {
  * have no flush-before-close in Node 20, and the only user is a cache.
  */
 export function createAtomicWriteStream(file: string, opts: Pick<AtomicWriteOptions, 'mkdir'> = {}): AtomicWriteStream {
-  if (opts.mkdir) mkdirSync(path.dirname(file), { recursive: true });
+  try {
+    if (opts.mkdir) mkdirSync(path.dirname(file), { recursive: true });
+  } catch (e) {
+    throw asIoFailed(e, path.dirname(file), 'create folder');
+  }
   const tmp = tempPath(file);
   const stream = createWriteStream(tmp);
   const finish = async () => {
@@ -127,7 +145,7 @@ export function createAtomicWriteStream(file: string, opts: Pick<AtomicWriteOpti
         await rename(tmp, file);
       } catch (e) {
         await discard(tmp);
-        throw e;
+        throw asIoFailed(e, file);
       }
     },
     async abort() {

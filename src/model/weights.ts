@@ -9,6 +9,7 @@ import type { GradTokenTable } from './grad.ts';
 import { headLogits, type HeadColumns } from './head.ts';
 import type { ModelAdapters } from './layer.ts';
 import { invFreq } from './rope.ts';
+import { checkWeightsAgainstConfig } from './weights-check.ts';
 import { heapTensor } from './wasm-backend.ts';
 
 /** One nn.Linear. `name` is the HF module path ('model.layers.0.self_attn.q_proj'), the key LoRA matches on. */
@@ -108,12 +109,17 @@ export interface LlamaModel {
 
 /**
  * What loadModel would throw, without reading a weight: config.json parses and is supported,
- * the weight files are there and their headers read. For checks before a run starts.
+ * the weight files are there, and their headers hold what the config implies (weights-check.ts).
+ * For checks before a run starts.
  */
 export async function checkModelFolder(dir: string): Promise<void> {
-  loadModelConfig(dir);
+  const config = loadModelConfig(dir);
   const ws = await WeightSet.open(dir);
-  await ws.close();
+  try {
+    checkWeightsAgainstConfig(config, ws, dir);
+  } finally {
+    await ws.close();
+  }
 }
 
 /** Reads DIR/config.json and the weights (single file or shards). */
@@ -121,6 +127,8 @@ export async function loadModel(dir: string): Promise<LlamaModel> {
   const config = loadModelConfig(dir);
   const ws = await WeightSet.open(dir);
   try {
+    // Headers first: a mismatch is named before gigabytes are read.
+    checkWeightsAgainstConfig(config, ws, dir);
     return await fromWeightSet(dir, config, ws);
   } finally {
     await ws.close();

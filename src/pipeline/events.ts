@@ -36,7 +36,9 @@ export type FrameworkEvent =
   | { type: 'run-end'; status: 'completed' | 'interrupted' | 'failed'; elapsedMs: number; nodes: NodeStats[]; error?: { message: string; node: string; index?: number; stack?: string } }
   /** A node's end-of-run text: `pipe run` prints it on stdout after the run. */
   | { type: 'summary'; text: string }
-  | { type: 'warning'; message: string };
+  | { type: 'warning'; message: string }
+  /** Temp files and folders a killed leg left in the run folder, removed as a resumed leg starts (relative to runDir). */
+  | { type: 'leftovers-removed'; runDir: string; paths: string[] };
 
 export class EventBus implements RunEvents {
   readonly events$ = new Subject<Logged>();

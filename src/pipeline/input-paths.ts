@@ -8,12 +8,10 @@ import path from 'node:path';
 import fg from 'fast-glob';
 import type { z } from 'zod';
 import type { ConfigIssue } from '../errors.ts';
-import { unwrap } from './issues.ts';
+import { walkParams, type ParamPath } from './param-walk.ts';
 import { inputPathSpec, type InputPathSpec } from './schema.ts';
 
-type Path = Array<string | number>;
-type Def = { type: string; [k: string]: any };
-const def = (s: z.core.$ZodType): Def => (s as any)._zod.def as Def;
+type Path = ParamPath;
 
 export interface InputPath {
   /** Where the value sits under the node's params, e.g. ['paths', 0]. */
@@ -28,32 +26,17 @@ export interface InputPath {
 /** Every input path of one node's parsed params, in schema order. */
 export function inputPaths(schema: z.core.$ZodType, params: unknown, pipelineDir: string): InputPath[] {
   const out: InputPath[] = [];
-  walk(schema, params, [], undefined, pipelineDir, out);
+  walkParams(schema, params, (s, value, at, parent) => {
+    const spec = inputPathSpec(s);
+    if (!spec) return false;
+    if (typeof value === 'string') {
+      const sibling = spec.relativeTo ? parent?.[spec.relativeTo] : undefined;
+      const base = typeof sibling === 'string' ? path.resolve(pipelineDir, sibling) : pipelineDir;
+      out.push({ at, value, base, spec });
+    }
+    return true;
+  });
   return out;
-}
-
-function walk(schema: z.core.$ZodType, value: unknown, at: Path, parent: Record<string, unknown> | undefined, dir: string, out: InputPath[]): void {
-  const s = unwrap(schema);
-  const spec = inputPathSpec(s);
-  if (spec) {
-    if (typeof value !== 'string') return;
-    const sibling = spec.relativeTo ? parent?.[spec.relativeTo] : undefined;
-    const base = typeof sibling === 'string' ? path.resolve(dir, sibling) : dir;
-    out.push({ at, value, base, spec });
-    return;
-  }
-  const d = def(s);
-  if (d.type === 'object' && value && typeof value === 'object' && !Array.isArray(value)) {
-    const obj = value as Record<string, unknown>;
-    for (const [k, sub] of Object.entries<z.core.$ZodType>(d.shape)) walk(sub, obj[k], [...at, k], obj, dir, out);
-  } else if (d.type === 'array' && Array.isArray(value)) {
-    value.forEach((v, i) => walk(d.element, v, [...at, i], parent, dir, out));
-  } else if (d.type === 'record' && value && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) walk(d.valueType, v, [...at, k], parent, dir, out);
-  } else if (d.type === 'union') {
-    // Only the option whose shape fits the value finds anything (a string, or a list of them).
-    for (const option of d.options) walk(option, value, at, parent, dir, out);
-  }
 }
 
 /** The absolute path of a file or folder input (a glob stays a pattern under its base). */

@@ -1,5 +1,6 @@
 // Loading a pipeline file: YAML (with positions) -> overrides -> zod schemas -> node modules
-// -> params -> input paths (they exist, and pass their node's checks) -> graph -> ResolvedPipeline. It collects every problem it can find rather than
+// -> params -> input paths (they exist, and pass their node's checks) -> run paths (inside the
+// run folder, one writer each: run-paths.ts) -> graph -> ResolvedPipeline. It collects every problem it can find rather than
 // stopping at the first, and gives each one file:line:column and its field path.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,9 +11,11 @@ import { buildGraph, type GraphNode } from './graph.ts';
 import { schemaAt, strayKeys, unknownKeyIssue, unwrap, zodIssues } from './issues.ts';
 import { applyOverrides, overrideFor, type AppliedOverride } from './overrides.ts';
 import { inputIssues, inputPaths } from './input-paths.ts';
+import { graphIssues } from './graph-checks.ts';
+import { outputDirProblem, runPathIssues, runPathsOf, type NodeRunPaths } from './run-paths.ts';
 import { isModulePath, builtinNames, loadBuiltinKinds, resolveNodeModule, type LoadedNodeModule } from './registry.ts';
 import type { ResolvedNode, ResolvedPipeline } from './resolved.ts';
-import { isPathString, NodeSpecSchema, PipelineFileSchema, SettingsSchema, withPathBase, type NodeSpec } from './schema.ts';
+import { inputPathSpec, isPathString, NodeSpecSchema, PipelineFileSchema, SettingsSchema, withPathBase, type NodeSpec } from './schema.ts';
 import { didYouMean, hint } from './suggest.ts';
 
 type Path = Array<string | number>;
@@ -139,6 +142,8 @@ async function resolve(
   const builtins = builtinNames(opts.builtinDir);
 
   const loaded = new Map<string, { spec: NodeSpec; mod?: LoadedNodeModule; params?: unknown }>();
+  // Where each node writes in the run folder: checked together once every node is parsed.
+  const runPaths: NodeRunPaths[] = [];
   // Input paths are checked once per path (and per check) across nodes.
   const memo = new Map<string, Promise<string | undefined>>();
   for (const [name, raw] of Object.entries(rawNodes)) {
@@ -170,25 +175,39 @@ async function resolve(
     const withBase = [...base, 'with'];
     const ctx = { base: withBase, keyNoun: () => 'param' };
     for (const o of applied) {
-      if (o.path[1] === name && o.path[2] === 'with') cwdRelative(def.params, o.path.slice(3), spec.data.with, opts.cwd ?? process.cwd());
+      if (o.path[1] === name && o.path[2] === 'with') {
+        const siblingGiven = (key: string) => applied.some((a) => a.path[1] === name && a.path[2] === 'with' && a.path[3] === key && a.path.length === 4);
+        cwdRelative(def.params, o.path.slice(3), spec.data.with, opts.cwd ?? process.cwd(), path.dirname(abs), siblingGiven);
+      }
     }
     const params = withPathBase(path.dirname(abs), () => def.params.safeParse(spec.data.with));
     if (params.success) {
       entry.params = params.data;
       // Before any node runs: a missing corpus or model folder is found now, not after work.
       issues.push(...(await inputIssues(inputPaths(def.params, params.data, path.dirname(abs)), withBase, memo)));
+      const given = (at: Path) => at.reduce<any>((v, k) => (v && typeof v === 'object' ? v[k] : undefined), spec.data.with) !== undefined;
+      runPaths.push({ node: name, params: runPathsOf(def.params, params.data).map((r) => ({ ...r, explicit: given(r.at) })), fixed: def.runFiles?.(name) ?? [] });
     } else issues.push(...zodIssues(def.params, spec.data.with, params.error.issues, ctx));
     for (const stray of strayKeys(def.params, spec.data.with)) issues.push(unknownKeyIssue(def.params, stray.path, stray.key, ctx));
     if (spec.data.onError === 'reject' && !def.canReject)
       issues.push({ severity: 'error', code: 'schema', message: `node type '${def.name}' cannot send failing items to the rejects file`, path: [...base, 'onError'] });
   }
 
+  issues.push(...runPathIssues(runPaths));
+
   await loadBuiltinKinds(opts.builtinDir);
   const graphNodes: GraphNode[] = Object.entries(rawNodes).map(([name, raw]) => ({ name, def: loaded.get(name)?.mod?.def, from: loaded.get(name)?.spec.from ?? rawFrom(raw) }));
   const graph = buildGraph(graphNodes);
   issues.push(...graph.issues);
 
+  const outputDir = settings.success ? path.resolve(opts.cwd ?? process.cwd(), settings.data.outputDir) : undefined;
+  const unwritable = outputDir ? outputDirProblem(outputDir) : undefined;
+  if (unwritable) issues.push({ severity: 'error', code: 'output-dir', message: unwritable, path: ['settings', 'outputDir'] });
+
   if (!whole.success || !settings.success || issues.some((i) => i.severity === 'error')) return undefined;
+  // Checks that read other nodes' params (the packer's seqLen against the train node's model).
+  issues.push(...(await graphIssues(graph.order.map((name) => ({ name, def: loaded.get(name)!.mod!.def, params: loaded.get(name)!.params })), graph.from)));
+  if (issues.some((i) => i.severity === 'error')) return undefined;
   const nodes: ResolvedNode[] = graph.order.map((name) => {
     const { spec, mod, params } = loaded.get(name)!;
     return { name, def: mod!.def, modulePath: mod!.modulePath, exportName: mod!.exportName, params, from: graph.from.get(name)!, onError: spec.onError };
@@ -196,27 +215,51 @@ async function resolve(
   return {
     name: whole.data.name ?? runNameFromFile(abs),
     file: abs,
-    settings: { ...settings.data, outputDir: path.resolve(opts.cwd ?? process.cwd(), settings.data.outputDir) },
+    settings: { ...settings.data, outputDir: outputDir! },
     nodes,
   };
 }
 
 /**
  * A path given with --set is typed relative to the shell's current directory, not to the
- * pipeline file: make it absolute before the params parse resolves it against the file.
+ * pipeline file: make it absolute before the params parse resolves it against the file. A path
+ * relative to a sibling param (the corpus reader's `paths`, relative to its `cwd`) is rewritten
+ * relative to that base, so the node still sees a relative name; when the sibling is itself given
+ * with --set, the path is relative to it, as the param says.
  */
-function cwdRelative(schema: z.core.$ZodType, at: Path, params: Record<string, unknown>, cwd: string): void {
+function cwdRelative(
+  schema: z.core.$ZodType, at: Path, params: Record<string, unknown>, cwd: string, fileDir: string, siblingGiven: (key: string) => boolean,
+): void {
   const s = schemaAt(schema, at);
   if (!s || at.length === 0) return;
   const inner = unwrap(s);
   const d = (inner as any)._zod.def;
   const elementIsPath = d.type === 'array' && isPathString(unwrap(d.element));
-  if (!isPathString(inner) && !elementIsPath) return;
+  const relativeTo = siblingBase(inner);
+  if (!isPathString(inner) && !elementIsPath && !relativeTo) return;
   let parent: any = params;
   for (const seg of at.slice(0, -1)) parent = parent?.[seg];
+  if (!parent || typeof parent !== 'object') return;
   const key = at.at(-1)!;
-  const abs = (v: unknown) => (typeof v === 'string' && v !== '' ? path.resolve(cwd, v) : v);
-  if (parent && typeof parent === 'object') parent[key] = Array.isArray(parent[key]) ? parent[key].map(abs) : abs(parent[key]);
+  let fix = (v: string) => path.resolve(cwd, v);
+  if (relativeTo) {
+    if (siblingGiven(relativeTo)) return;
+    const sibling = parent[relativeTo];
+    const base = path.resolve(fileDir, typeof sibling === 'string' ? sibling : '.');
+    fix = (v) => path.relative(base, path.resolve(cwd, v)) || '.';
+  }
+  const abs = (v: unknown) => (typeof v === 'string' && v !== '' && !path.isAbsolute(v) ? fix(v) : v);
+  parent[key] = Array.isArray(parent[key]) ? parent[key].map(abs) : abs(parent[key]);
+}
+
+/** The sibling param a path (or list of paths, or either) is relative to: InputPathSpec.relativeTo. */
+function siblingBase(s: z.core.$ZodType): string | undefined {
+  const d = (s as any)._zod.def;
+  const direct = inputPathSpec(s)?.relativeTo;
+  if (direct) return direct;
+  if (d.type === 'array') return siblingBase(unwrap(d.element));
+  if (d.type === 'union') for (const o of d.options) { const r = siblingBase(unwrap(o)); if (r) return r; }
+  return undefined;
 }
 
 /** The usable parts of an invalid node spec, when `use:` at least is a string. */

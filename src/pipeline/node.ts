@@ -130,6 +130,33 @@ interface NodeDefBase<S extends z.ZodType, I extends Ports, O extends Ports> {
    * stopping the run. The user turns this on per node with `onError: reject`.
    */
   canReject?: boolean;
+  /**
+   * Files and folders the node writes in the run folder under fixed names rather than params
+   * (relative to it; `name` is the node's name in the pipeline): the loader keeps every runPath()
+   * param off them, so `adapterDir: train.log` is an error, not a file replaced.
+   */
+  runFiles?(name: string): string[];
+  /**
+   * Checks that need other nodes' params (a length set upstream against a limit this node knows):
+   * the loader calls it once the graph is built, before any node runs (`pipe validate`, `pipe run`).
+   * Each issue names a node and a param path in its `with:`, which the loader turns into file:line:col.
+   */
+  checkGraph?(params: z.output<S>, graph: GraphView): GraphIssue[] | Promise<GraphIssue[]>;
+}
+
+/** What checkGraph sees of the pipeline. */
+export interface GraphView {
+  /** The nodes feeding input `port`, directly or through others, nearest first. */
+  upstream(port: string): Array<{ name: string; type: string; params: unknown }>;
+}
+
+export interface GraphIssue {
+  /** The node whose param is at fault (this node or one upstream). */
+  node: string;
+  /** Param path inside that node's `with:`, e.g. ['seqLen']. */
+  at: Array<string | number>;
+  message: string;
+  severity?: 'error' | 'warning';
 }
 
 // run/init/process/operator are declared as methods, not function-valued properties: a def

@@ -8,7 +8,8 @@
 //                  so a leg killed mid-way leaves the earlier lines intact
 // A resume compares the pipeline it would run now with pipeline.json, field by field.
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { appendSync } from '../io/append.ts';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomicSync } from '../io/atomic.ts';
@@ -175,12 +176,12 @@ export function startLeg(runDir: string, o: { resume: boolean; dryRun: boolean; 
   const line: Leg = { leg, started: new Date().toISOString(), resume: o.resume, dryRun: o.dryRun };
   if (o.overrides?.length) line.overrides = o.overrides;
   if (o.changes?.length) line.changes = o.changes;
-  appendFileSync(legsFile(runDir), JSON.stringify(line) + '\n');
+  appendSync(legsFile(runDir), JSON.stringify(line) + '\n');
   return leg;
 }
 
 export function endLeg(runDir: string, leg: number, status: NonNullable<Leg['status']>): void {
-  appendFileSync(legsFile(runDir), JSON.stringify({ leg, ended: new Date().toISOString(), status }) + '\n');
+  appendSync(legsFile(runDir), JSON.stringify({ leg, ended: new Date().toISOString(), status }) + '\n');
 }
 
 /** The leg that finished the run: the last leg that trained (not a dry run) completed. */

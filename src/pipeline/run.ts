@@ -4,10 +4,12 @@
 // Shutdown: on SIGINT (handleSigint) or opts.signal, sources stop, items in flight finish,
 // sinks flush (their run() returns), and the run resolves 'interrupted' (exit code 130).
 // A second SIGINT, or the drain taking longer than drainTimeoutMs, stops the pool at once.
-import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { interval } from 'rxjs';
-import { NodeFailed, RefusedBeforeWork } from '../errors.ts';
+import { asIoFailed, NodeFailed, RefusedBeforeWork } from '../errors.ts';
+import { appendSync } from '../io/append.ts';
+import { removeLeftoverTemps } from '../io/owned-dir.ts';
 import type { RunEvents } from './node.ts';
 import type { ResolvedPipeline } from './resolved.ts';
 import { EventBus, jsonSafe } from './events.ts';
@@ -67,12 +69,21 @@ export function exitCodeFor(result: RunResult): number {
 export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): Promise<RunResult> {
   const started = performance.now();
   const runDir = opts.runDir ? path.resolve(opts.runDir) : makeRunDir(p.settings.outputDir, p.name);
-  mkdirSync(runDir, { recursive: true });
+  // The run folder's own files; a failure to write them (a read-only or full disk) names the path.
   // pipeline.json is the first leg's: a resumed leg is compared with it (checkResume), never rewrites it.
-  if (!opts.resume || !readPipelineRecord(runDir)) writePipelineRecord(runDir, await pipelineRecord(p));
-  const leg = startLeg(runDir, { resume: Boolean(opts.resume), dryRun: Boolean(opts.dryRun), overrides: opts.overrides, changes: opts.resumeChanges });
-
-  const events = new EventBus([path.join(runDir, 'events.jsonl'), ...(opts.logFile ? [opts.logFile] : [])], opts.events);
+  const record = !opts.resume || !readPipelineRecord(runDir) ? await pipelineRecord(p) : undefined;
+  const { leg, events } = asRunFolderError(runDir, () => {
+    mkdirSync(runDir, { recursive: true });
+    if (record) writePipelineRecord(runDir, record);
+    const leg = startLeg(runDir, { resume: Boolean(opts.resume), dryRun: Boolean(opts.dryRun), overrides: opts.overrides, changes: opts.resumeChanges });
+    return { leg, events: new EventBus([path.join(runDir, 'events.jsonl'), ...(opts.logFile ? [opts.logFile] : [])], opts.events) };
+  });
+  // A leg killed mid-write left temp files and folders (adapter.tmp-*, step-N.tmp-*): only this
+  // project's temp names, only inside this run folder.
+  if (opts.resume) {
+    const removed = await removeLeftoverTemps(runDir);
+    if (removed.length) events.emitOwn({ type: 'leftovers-removed', runDir, paths: removed });
+  }
   const pool = new RunPool({ threads: p.settings.workers, nodes: workerSpecs(p) });
   const rejectsFile = path.join(runDir, 'rejects.jsonl');
   const exec = new Executor({
@@ -86,7 +97,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): P
     reject(node, index, item, error) {
       const e = error instanceof Error ? error : new Error(String(error));
       // Synchronous append: rejects are rare, and each line must survive a crash right after.
-      appendFileSync(rejectsFile, JSON.stringify({ time: new Date().toISOString(), node, index, error: e, item }, jsonSafe) + '\n');
+      appendSync(rejectsFile, JSON.stringify({ time: new Date().toISOString(), node, index, error: e, item }, jsonSafe) + '\n');
       events.emitOwn({ type: 'reject', node, index, message: e.message });
     },
   });
@@ -174,8 +185,17 @@ export function makeRunDir(outputDir: string, name: string): string {
   const base = path.resolve(outputDir, `${name}-${stamp}`);
   let dir = base;
   for (let k = 2; existsSync(dir); k++) dir = `${base}-${k}`;
-  mkdirSync(dir, { recursive: true });
+  asRunFolderError(dir, () => mkdirSync(dir, { recursive: true }));
   return dir;
+}
+
+/** Runs `f`, turning a system error into an IoFailed that names the path (or the run folder). */
+function asRunFolderError<T>(runDir: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw asIoFailed(e, (e as NodeJS.ErrnoException).path ? undefined : runDir);
+  }
 }
 
 function workerSpecs(p: ResolvedPipeline): Record<string, WorkerNodeSpec> {

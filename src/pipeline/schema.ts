@@ -131,3 +131,36 @@ export function inputPathSpec(schema: unknown): InputPathSpec | undefined {
 export function isPathString(schema: unknown): boolean {
   return typeof schema === 'object' && schema !== null && pathStrings.has(schema);
 }
+
+// --- paths inside the run folder ------------------------------------------------------------
+
+/**
+ * What a node does at a runPath() param: writes a folder (and may replace it whole), writes a
+ * file (or files: the value plus each suffix), or only reads what another node wrote there.
+ */
+export interface RunPathSpec {
+  kind: 'dir' | 'file';
+  /** Extensions the node appends to the value (a report stem: ['.md', '.json']). */
+  suffixes?: string[];
+  /** false: the node only reads there (the summary measures the sink's adapter folder). */
+  writes?: boolean;
+}
+
+const runPathSpecs = new WeakMap<object, RunPathSpec>();
+
+/**
+ * A file or folder inside the run folder, relative to it: where a node writes (the adapter, the
+ * checkpoints, a report). The loader refuses, before any node runs, a value that is absolute,
+ * leaves the run folder (`..`), is the run folder itself (`.`), is one of the run's own files, or
+ * lies on another writer's path (two nodes writing one folder); the node joins it onto ctx.runDir.
+ */
+export function runPath(opts: { default?: string } & RunPathSpec) {
+  const s = z.string().min(1);
+  runPathSpecs.set(s, { kind: opts.kind, suffixes: opts.suffixes, writes: opts.writes });
+  return opts.default === undefined ? s : s.default(opts.default);
+}
+
+/** The spec of an (unwrapped) schema made by runPath(), if it is one. */
+export function runPathSpec(schema: unknown): RunPathSpec | undefined {
+  return typeof schema === 'object' && schema !== null ? runPathSpecs.get(schema) : undefined;
+}

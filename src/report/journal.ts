@@ -3,7 +3,8 @@
 // run covers the whole run: "before" from step 0, the full loss curve, total time and tokens.
 // The live snapshots only show the current leg. A leg that resumes from checkpoint N redoes the
 // updates after N, so what earlier legs recorded past N is dropped (rewind) and recorded again.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendSync } from '../io/append.ts';
 import path from 'node:path';
 import type { EvalPoint } from './record.ts';
 
@@ -81,6 +82,6 @@ export class Journal {
 
   private write(e: Entry): void {
     // Synchronous and small: each line is on disk before the snapshot moves on.
-    appendFileSync(this.file, JSON.stringify(e) + '\n');
+    appendSync(this.file, JSON.stringify(e) + '\n');
   }
 }

@@ -7,11 +7,13 @@ import { TokenInvalid } from '../errors.ts';
 import { templateCandidates, type MarkerOptions, type TemplateSource } from './template.ts';
 import { MinedCounts, selectMined, type MiningOptions } from './mine.ts';
 
+// An empty token is refused when the params parse, so `pipe validate` names its file:line:col.
+const EMPTY = 'a token cannot be empty';
 export const ListEntry = z.union([
-  z.string(),
+  z.string().min(1, EMPTY),
   z
     .object({
-      content: z.string().describe('the token text, e.g. "<|tool|>" or "acetaminophen"'),
+      content: z.string().min(1, EMPTY).describe('the token text, e.g. "<|tool|>" or "acetaminophen"'),
       special: z.boolean().default(false).describe('special tokens match raw text, are never split and are skipped by decode(skip_special_tokens)'),
     })
     .strict(),

@@ -4,13 +4,14 @@
 // folder with a final name is always complete: a run killed mid-write leaves only a temp folder,
 // which resume ignores and the next run removes. Retention keeps the last K plus the best by
 // eval loss; index.json lists what is kept.
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { CheckpointError } from '../errors.ts';
 import { loadAdapter, writeAdapterFiles, type AdapterContents, type AdapterExtras, type LoadedAdapter } from '../adapter/peft.ts';
 import { SafetensorsFile, writeSafetensors } from '../io/safetensors.ts';
 import { tempPath, writeFileAtomic } from '../io/atomic.ts';
+import { removeOwnedDir, replaceDir } from '../io/owned-dir.ts';
 import type { AdamWState } from './optimizer.ts';
 import type { RngState } from '../model/rng.ts';
 
@@ -65,8 +66,7 @@ export async function saveCheckpoint(root: string, c: CheckpointContents, keepLa
       optimizerSteps: Object.fromEntries(c.optimizer.params.map((p) => [p.name, p.step])),
     };
     await writeFileAtomic(path.join(tmp, 'trainer_state.json'), JSON.stringify(state, null, 2) + '\n');
-    if (existsSync(final)) await rm(final, { recursive: true, force: true }); // a rerun of the same step
-    await rename(tmp, final);
+    await replaceDir(tmp, final); // a rerun of the same step replaces it; a folder not ours is refused
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw new CheckpointError(final, `cannot write checkpoint: ${(e as Error).message}`, { cause: e });
@@ -113,7 +113,7 @@ async function prune(root: string, keepLast: number): Promise<void> {
   const keep = new Set(all.slice(-Math.max(1, keepLast)).map((e) => e.dir));
   const best = bestOf(all);
   if (best) keep.add(best.dir);
-  for (const e of all) if (!keep.has(e.dir)) await rm(e.dir, { recursive: true, force: true });
+  for (const e of all) if (!keep.has(e.dir)) await removeOwnedDir(e.dir);
   const kept = all.filter((e) => keep.has(e.dir));
   const index = { checkpoints: kept.map((e) => ({ dir: path.basename(e.dir), step: e.step, evalLoss: e.evalLoss ?? null })), best: best ? path.basename(best.dir) : null, latest: kept.length ? path.basename(kept.at(-1)!.dir) : null };
   await writeFileAtomic(path.join(root, 'index.json'), JSON.stringify(index, null, 2) + '\n');
