@@ -53,6 +53,7 @@ export default defineNode({
       signal: ctx.signal,
       runOnPool: (m, e, a, t) => ctx.runOnPool(m, e, a, t),
       emit: (e) => ctx.events.emit({ node: ctx.name, ...e }),
+      status: (line) => ctx.status(line, { beside: true }),
     });
     return { train: handle.train, eval: handle.eval };
   },

@@ -46,7 +46,9 @@ export default defineNode({
   run(inputs, ctx) {
     const p = ctx.params;
     // The journal makes a resumed leg's summary cover the whole run (src/report/journal.ts).
-    const rec = new BranchRecorder(ctx.name, { file: path.join(ctx.runDir, 'records', `${ctx.name}.jsonl`), resume: ctx.resume });
+    // Labelled by the branch it trained (its embedding mode), not by this node's name: charts and
+    // tables read 'trainable-tokens', not 'summary (trainable-tokens)'.
+    const rec = new BranchRecorder(undefined, { file: path.join(ctx.runDir, 'records', `${ctx.name}.jsonl`), resume: ctx.resume });
     const drained = inputs.events ? rec.drainEvents(inputs.events) : Promise.resolve();
     const state = async function* (): AsyncGenerator<TrainSnapshot> {
       for await (const s of inputs.state) {

@@ -140,13 +140,15 @@ export default defineNode({
             emit(ctx, { type: 'warning', node: ctx.name, message: `${ctx.name}: the train batches ran out after ${trainer.step} of ${trainer.totalSteps} updates` });
           },
         });
+        // Known before the first batch arrives: the summary says whether the batches were reused or packed now.
+        const packCache = await first?.plan?.cache;
         const clock = new StepClock();
         try {
           yield* trainLoop({
             trainer, skip, signal: ctx.signal, batches: dataBatches, parallel,
-            base: { baseModel: p.model, tokenizer, checkpointRoot },
+            base: { baseModel: p.model, tokenizer, checkpointRoot, ...(packCache ? { packCache } : {}) },
             onStep(r, line) {
-              ctx.status(progressLine({ record: r, total: trainer.totalSteps, ...clock.tick() }));
+              ctx.status(progressLine({ record: r, total: trainer.totalSteps, ...clock.tick(r) }));
               events.push(r);
               emit(ctx, { type: 'train-step', node: ctx.name, ...r, line });
               appendSync(logFile, line + '\n');

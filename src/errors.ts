@@ -408,6 +408,17 @@ export class MemoryPlanExceeded extends RefusedBeforeWork {
   }
 }
 
+/**
+ * A checkpoint was written under another training config or token list: resuming from it is
+ * refused before any update. `changes` names each differing field (`lr: 0.02 (checkpoint) → 0.05 (now)`).
+ */
+export class ResumeConfigMismatch extends RefusedBeforeWork {
+  constructor(readonly dir: string, readonly changes: string[]) {
+    super('RESUME_CONFIG_MISMATCH', `${dir}: the checkpoint was written under another training config or token list; cannot resume with ${
+      changes.length ? `these changes:\n${changes.map((c) => `  ${c}`).join('\n')}` : 'it (the checkpoint does not record its config, so the fields cannot be named)'}`);
+  }
+}
+
 /** Training sequences are longer than the model's context (max_position_embeddings) and the user did not opt in. */
 export class ContextExceeded extends RefusedBeforeWork {
   constructor(detail: string) {

@@ -25,8 +25,8 @@ for (const v of TOKENIZER_VARIANTS) {
       assert.equal(r.tokens, g.windows['1024'].tokens);
       assert.ok(relClose(r.loss, g.windows['1024'].loss), `${r.loss} vs ${g.windows['1024'].loss}`);
       assert.ok(Math.abs(r.ppl - Math.exp(r.loss)) < 1e-9 * r.ppl);
-      // Small batches and head chunks that cut through windows: same result.
-      const short = evaluateIds(model, Int32Array.from(g.ids), { maxLen: 16, batchTokens: 64, headChunk: 300 });
+      // Small batches and head chunks that cut through windows: same result (consecutive windows, as the reference cuts them).
+      const short = evaluateIds(model, Int32Array.from(g.ids), { maxLen: 16, overlap: false, batchTokens: 64, headChunk: 300 });
       assert.equal(short.tokens, g.windows['16'].tokens);
       assert.ok(relClose(short.loss, g.windows['16'].loss), `${short.loss} vs ${g.windows['16'].loss}`);
     } finally {
@@ -35,9 +35,14 @@ for (const v of TOKENIZER_VARIANTS) {
   });
 }
 
-test('windows: consecutive, at most maxLen, a 1-token tail predicts nothing', () => {
-  assert.deepEqual(evalWindows(10, 4), [[0, 4], [4, 8], [8, 10]]);
-  assert.deepEqual(evalWindows(9, 4), [[0, 4], [4, 8]]);
+test('windows: at most maxLen, each starting on the last token of the one before; consecutive without overlap', () => {
+  // Tokens 1..9 of 10 each predicted once.
+  assert.deepEqual(evalWindows(10, 4), [[0, 4], [3, 7], [6, 10]]);
+  assert.deepEqual(evalWindows(9, 4), [[0, 4], [3, 7], [6, 9]]);
+  assert.deepEqual(evalWindows(10, 2), Array.from({ length: 9 }, (_, i) => [i, i + 2]));
+  assert.deepEqual(evalWindows(1, 4), []);
+  assert.deepEqual(evalWindows(10, 4, false), [[0, 4], [4, 8], [8, 10]]);
+  assert.deepEqual(evalWindows(9, 4, false), [[0, 4], [4, 8]], 'a 1-token tail predicts nothing');
   assert.throws(() => evalWindows(9, 1), /max-len/);
 });
 
@@ -47,14 +52,15 @@ function pipe(...args: string[]) {
 
 test('pipe eval --json on cpu matches the reference mean loss', () => {
   const g = readGolden('llama3-tied').eval!;
-  const r = pipe('--model', modelDir('llama3-tied'), '--text', path.join(ROOT, g.text), '--max-len', '16', '--json', '--backend', 'cpu');
+  // One window (the text is shorter than 1024 tokens): the reference's windows and pipe eval's agree.
+  const r = pipe('--model', modelDir('llama3-tied'), '--text', path.join(ROOT, g.text), '--max-len', '1024', '--json', '--backend', 'cpu');
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout);
   assert.deepEqual(Object.keys(out), ['tokens', 'loss', 'ppl', 'bytes', 'bits_per_byte']);
   assert.equal(r.stdout.trim().split('\n').length, 1);
-  assert.equal(out.tokens, g.windows['16'].tokens);
-  assert.ok(relClose(out.loss, g.windows['16'].loss), `${out.loss} vs ${g.windows['16'].loss}`);
-  assert.ok(relClose(out.ppl, Math.exp(g.windows['16'].loss)));
+  assert.equal(out.tokens, g.windows['1024'].tokens);
+  assert.ok(relClose(out.loss, g.windows['1024'].loss), `${out.loss} vs ${g.windows['1024'].loss}`);
+  assert.ok(relClose(out.ppl, Math.exp(g.windows['1024'].loss)));
 });
 
 test('pipe eval: a bad --max-len is a usage error; a folder that is no adapter is named', () => {

@@ -78,7 +78,8 @@ test('shortened quickstart: summary on stdout from the run, adapter loads', asyn
     assert.ok(last.newToken.loss < first.newToken.loss, `new-token loss ${first.newToken.loss} -> ${last.newToken.loss}`);
     assert.equal(readFileSync(path.join(runDir, 'summary.txt'), 'utf8').trim(), r.stdout.trim());
     // The adapter carries the run's chat template and names its base model: the hint needs neither --model nor a hand-written prompt.
-    assert.match(r.stdout, /^  try it\s+npx pipe generate --adapter \S+ --chat --user '\.\.\.'$/m);
+    // Run from outside the clone, `npx pipe` would not resolve: the hint names the bin (or a linked `pipe`).
+    assert.match(r.stdout, /^  try it\s+(pipe|node \S+\/bin\/pipe\.mjs) generate --adapter \S+ --chat --user '\.\.\.'$/m);
     // Merge mode's intermediate tokens are counted apart from the words, with the chat template set.
     const ext = JSON.parse(readFileSync(path.join(runDir, 'tokenizer-extension.json'), 'utf8')) as { added: Array<{ kind: string; special?: boolean; word?: string }> };
     const count = (kind: string) => ext.added.filter((a) => (kind === 'special' ? a.special : a.kind === kind && !a.special)).length;

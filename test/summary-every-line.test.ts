@@ -13,25 +13,14 @@ import path from 'node:path';
 import summaryNode from '../nodes/summary.ts';
 import type { TrainSnapshot } from '../src/train/items.ts';
 import type { StepRecord } from '../src/train/step.ts';
-import type { EvalMetrics } from '../src/train/evaluate.ts';
 import { mainContext } from './helpers/context.ts';
+import { standInMetrics, standInTrainer } from './helpers/summary-node.ts';
 
 const LABELS = ['eval loss', 'new-token loss', 'new-token accuracy', 'new tokens', 'trainable parameters', 'train tokens', 'training memory', 'adapter size', 'adapter'];
 const STEPS = 4;
 
-/** Just what the summary reads off a trainer. */
-const trainer = {
-  params: [{ variable: { size: 96 } }, { variable: { size: 32 } }],
-  lora: { params: () => [{ variable: { size: 96 } }] },
-  opt: { stateBytes: () => 1024 },
-  cfg: { embedding: 'trainable-tokens', gradAccumulation: 1 },
-  tokens: { newTokens: ['<x>'] },
-} as unknown as TrainSnapshot['trainer'];
-
-function metrics(step: number): EvalMetrics {
-  const loss = 5 - step / 2;
-  return { tokens: 40, loss, ppl: Math.exp(loss), newToken: { count: 4, loss: loss + 1, acc: step / 10 }, perToken: { '<x>': { count: 4, loss: loss + 1, acc: step / 10, emitted: 0 } as any } };
-}
+const trainer = standInTrainer;
+const metrics = standInMetrics;
 
 function snapshot(step: number, reason: TrainSnapshot['reason']): TrainSnapshot {
   return {

@@ -33,9 +33,9 @@ test('interrupt at update 3, resume, and the loss curve matches an uninterrupted
   assert.ok(existsSync(path.join(dir, 'adapter', 'adapter_model.safetensors')));
 });
 
-test('resuming under a different training config is refused', async () => {
+test('resuming under a different training config is refused, naming the field', async () => {
   await tf.setBackend('cpu');
   const dir = mkdtempSync(path.join(tmpdir(), 'tp-resume-cfg-'));
   await runChain(dir, { steps: 4, ckptEvery: 2, evalEvery: 100, interruptAt: 3 });
-  await assert.rejects(runChain(dir, { steps: 4, ckptEvery: 2, evalEvery: 100, resume: true, trainParams: { lr: 5e-3 } }), /different training config/);
+  await assert.rejects(runChain(dir, { steps: 4, ckptEvery: 2, evalEvery: 100, resume: true, trainParams: { lr: 5e-3 } }), /another training config or token list; cannot resume with these changes:\n {2}lr: [\d.e-]+ \(checkpoint\) → 0\.005 \(now\)/);
 });

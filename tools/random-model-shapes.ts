@@ -65,7 +65,7 @@ const LLAMA2_FIELDS = {
   use_cache: true,
 };
 
-/** The reference dimensions of issue 10 (V=32000 D=256 L=4 H=4 F=688, untied, f32). */
+/** The reference dimensions (V=32000 D=256 L=4 H=4 F=688, untied, f32): a Llama 2 layout small enough for CPU tests. */
 const REFERENCE_DIMS = {
   hidden_size: 256,
   intermediate_size: 688,
@@ -77,7 +77,7 @@ const REFERENCE_DIMS = {
 
 export const SHAPES = {
   reference: {
-    about: 'issue 10 reference: Llama 2 fields and tokenizer, V=32000 D=256 L=4 H=4 F=688, untied, f32',
+    about: 'reference: Llama 2 fields and tokenizer, V=32000 D=256 L=4 H=4 F=688, untied, f32',
     config: { ...LLAMA2_FIELDS, ...REFERENCE_DIMS, vocab_size: 32000 },
     generation: { bos_token_id: 1, eos_token_id: 2, pad_token_id: 0 },
     dtype: 'F32',

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { formatIssue, UsageError, type ConfigIssue } from '../errors.ts';
 import { checkPipeline, type CheckResult } from '../pipeline/load.ts';
+import { didYouMean, hint } from '../pipeline/suggest.ts';
 
 export interface CliIO {
   out(text: string): void;
@@ -57,7 +58,15 @@ export function parseCommandArgs(cmd: Command, argv: string[]): { values: Option
     });
     return { values: values as OptionValues, positionals };
   } catch (e) {
-    throw new UsageError((e as Error).message.split('\n')[0]);
+    const first = (e as Error).message.split('\n')[0];
+    // An unknown option gets the nearest known one, as unknown node types and params do (node's
+    // own message goes on about positionals starting with '-', which is seldom what happened).
+    if ((e as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const given = /'(-[^']*)'/.exec(first)?.[1] ?? first;
+      const near = given.startsWith('--') ? didYouMean(given.slice(2).split('=')[0], Object.keys(options)) : undefined;
+      throw new UsageError(`unknown option '${given}'${hint(near === undefined ? undefined : `--${near}`)}`);
+    }
+    throw new UsageError(first);
   }
 }
 

@@ -12,11 +12,12 @@ export default defineCommand({
   usage: '--model DIR --text FILE [--adapter DIR] [--max-len N] [--json]',
   description:
     'Encodes FILE with the model folder\'s tokenizer (special tokens added as its post-processor does), cuts it\n' +
-    `into consecutive windows of at most --max-len tokens (default: the model's context length, else ${DEFAULT_EVAL_MAX_LEN})\n` +
-    'and reports the mean next-token cross-entropy over all predicted tokens (the first token of each window is context only),\n' +
-    'and bits per byte: the summed loss in bits over the UTF-8 bytes the predicted tokens spell (BOS/EOS\n' +
-    'count 0), which compares models whose tokenizers cut the text differently (only the bytes of each\n' +
-    "window's first token, context only, are left out, so the byte counts differ by a few).\n" +
+    `into windows of at most --max-len tokens (default: the model's context length, else ${DEFAULT_EVAL_MAX_LEN}), each after\n` +
+    'the first starting on the last token of the one before as context, and reports the mean next-token\n' +
+    'cross-entropy over every token but the first, and bits per byte: the summed loss in bits over the\n' +
+    'UTF-8 bytes those tokens spell (BOS/EOS count 0). With a BOS first, that is every byte of the text\n' +
+    'whatever the tokenizer, so models with different tokenizers are compared on the same bytes; without\n' +
+    'one, the first token has no context and its bytes are left out (a note says how many).\n' +
     'With --json, stdout holds exactly {"tokens": N, "loss": L, "ppl": P, "bytes": B, "bits_per_byte": X}.',
   options: {
     ...MODEL_OPTIONS,
@@ -40,8 +41,12 @@ export default defineCommand({
     const maxLen = given ?? ctx ?? DEFAULT_EVAL_MAX_LEN;
     if (ctx && maxLen > ctx) io.err(`pipe eval: note: --max-len ${maxLen} is longer than the model's max_position_embeddings (${ctx})`);
     try {
-      const r = evaluateText(model, tokenizer, text, { maxLen, byteLengths: tokenByteLengths(tokenizer) });
+      const byteLengths = tokenByteLengths(tokenizer);
+      const r = evaluateText(model, tokenizer, text, { maxLen, byteLengths });
       const bpb = r.bitsPerByte ?? NaN;
+      // Without a BOS the first token is text nothing predicts: say so, since another tokenizer's first token spells other bytes.
+      const unscored = r.ids.length > 0 ? byteLengths[r.ids[0]] : 0;
+      if (unscored > 0) io.err(`pipe eval: note: the first token (${unscored} bytes) has no context (the tokenizer adds no BOS) and is not scored: bits per byte is over the other ${r.bytes} bytes`);
       // Spaced like the documented form; NaN (no predicted token) prints as null.
       if (values.json) {
         io.out(`{"tokens": ${r.tokens}, "loss": ${JSON.stringify(r.loss)}, "ppl": ${JSON.stringify(r.ppl)}, "bytes": ${r.bytes}, "bits_per_byte": ${JSON.stringify(bpb)}}`);

@@ -1,11 +1,12 @@
 // pipe run FILE: validate, then run. Exit 0 completed, 1 failed, 2 invalid, 130 interrupted.
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { RunFolderLocked, TokenpipeError, UsageError, WorkerError } from '../errors.ts';
+import { ResumeConfigMismatch, RunFolderLocked, TokenpipeError, UsageError, WorkerError } from '../errors.ts';
 import { toMermaid } from '../pipeline/graph.ts';
 import { defaultProgressMode } from '../pipeline/progress.ts';
 import { exitCodeFor, makeRunDir, runPipeline, type RunOptions } from '../pipeline/run.ts';
-import { checkResume, formatChange, type FieldChange } from '../pipeline/run-record.ts';
+import { checkResume, formatChange, readLegs, type FieldChange } from '../pipeline/run-record.ts';
+import { pipeCommand, shellWord } from '../report/pipe-command.ts';
 import { isEvent } from '../../nodes/_events.ts';
 import { userFrame } from '../util/stack-frame.ts';
 import { checkForCli, defineCommand, EXIT, expectArgs, SET_OPTION } from './command.ts';
@@ -21,13 +22,14 @@ export default defineCommand({
     'finish and flushes the sinks (exit status 130); a second Ctrl-C stops at once.\n' +
     '--resume continues the newest run folder of the pipeline from its last checkpoint, after\n' +
     "checking that the pipeline (every node, param and input file) is the first leg's: any\n" +
-    'difference is listed and refused (exit 2) unless --resume-changed; a finished run is left as it is.',
+    'difference is listed and refused (exit 2) unless --resume-changed; a finished run is left as it is.\n' +
+    '--dry-run plans in a scratch folder it removes at the end: no run folder is made, nothing is trained.',
   options: {
     set: SET_OPTION,
     log: { type: 'string', value: 'FILE', description: 'also write every event to FILE as JSON lines' },
     resume: { type: 'boolean', description: 'continue from the latest checkpoint of the run folder' },
     'resume-changed': { type: 'boolean', description: "with --resume: continue although the pipeline differs from the first leg's (the changes are recorded)" },
-    'dry-run': { type: 'boolean', description: 'check and plan without training' },
+    'dry-run': { type: 'boolean', description: 'check and plan (graph, memory, data, time) without training or making a run folder' },
     backend: { type: 'string', value: 'NAME', description: 'TF.js backend: auto|wasm|cpu|tensorflow|tensorflow-gpu (same as --set settings.backend=NAME)' },
   },
   async run({ values, positionals }, io) {
@@ -39,18 +41,19 @@ export default defineCommand({
     const p = r.pipeline;
     const resume = Boolean(values.resume);
     const dryRun = Boolean(values['dry-run']);
+    const overrides = (values.set as string[] | undefined) ?? [];
     if (values['resume-changed'] && !resume) throw new UsageError('--resume-changed goes with --resume');
     // --resume continues in the newest run folder of this pipeline, where its checkpoints are.
-    const runDir = resume ? latestRunDir(p.settings.outputDir, p.name) : makeRunDir(p.settings.outputDir, p.name);
-    io.err(`run folder: ${runDir}${resume ? ' (resuming)' : ''}`);
+    const resumeDir = resume ? latestRunDir(p.settings.outputDir, p.name) : undefined;
     let resumeChanges: FieldChange[] | undefined;
-    if (resume) {
+    if (resumeDir) {
       // Checked before anything is written: a refused or pointless resume leaves the folder as it was.
-      const check = await checkResume(runDir, p);
+      const check = await checkResume(resumeDir, p);
       if (check.changes.length > 0 && !values['resume-changed']) {
-        io.err(`pipe run: --resume: the pipeline differs from the first leg's (${path.join(runDir, 'pipeline.json')}):`);
+        io.err(`pipe run: --resume: the pipeline differs from the first leg's (${path.join(resumeDir, 'pipeline.json')}):`);
         for (const c of check.changes) io.err(`  ${formatChange(c)}`);
-        io.err('Run it as it was, or add --resume-changed to continue with these changes (they are recorded in the run folder and the adapter).');
+        io.err(resumeAsBefore(file, resumeDir, check.changes));
+        io.err('Or add --resume-changed to continue with these changes (they are recorded in the run folder and the adapter).');
         return EXIT.usage;
       }
       if (check.changes.length === 0 && check.finished) {
@@ -59,6 +62,10 @@ export default defineCommand({
       }
       resumeChanges = check.changes;
     }
+    // A dry run plans in a scratch folder beside the run folders (the nodes write their plans as
+    // in a run) and removes it: no run folder is made, and none is left for --resume to find.
+    const runDir = dryRun ? scratchDir(p.settings.outputDir) : resumeDir ?? makeRunDir(p.settings.outputDir, p.name);
+    if (!dryRun) io.err(`run folder: ${runDir}${resume ? ' (resuming)' : ''}`);
     if (dryRun) io.out(`graph (Mermaid):\n${toMermaid(p)}\n`);
     const summaries: string[] = [];
     const warnings: string[] = [];
@@ -67,7 +74,8 @@ export default defineCommand({
       logFile: values.log as string | undefined,
       progress: defaultProgressMode(),
       handleSigint: true,
-      resume,
+      // A dry run reads no checkpoint: it plans the run as configured.
+      resume: resume && !dryRun,
       dryRun,
       events: {
         emit(e) {
@@ -82,7 +90,7 @@ export default defineCommand({
           if (isEvent(e, 'summary') && typeof e.text === 'string') summaries.push(e.text);
         },
       },
-      overrides: (values.set as string[] | undefined) ?? [],
+      overrides,
       resumeChanges,
     };
     let result: Awaited<ReturnType<typeof runPipeline>>;
@@ -93,6 +101,8 @@ export default defineCommand({
       if (!(e instanceof RunFolderLocked)) throw e;
       io.err(`pipe run: ${e.message}`);
       return EXIT.usage;
+    } finally {
+      if (dryRun) rmSync(runDir, { recursive: true, force: true });
     }
     const code = exitCodeFor(result);
     const secs = (result.stats.elapsedMs / 1000).toFixed(1);
@@ -108,10 +118,13 @@ export default defineCommand({
       const at = named ? undefined : userFrame(cause?.stack);
       if (at) io.err(`  at ${at}`);
       if (io.verbose) io.err(String(((cause?.cause as Error | undefined) ?? cause)?.stack ?? ''));
+      // The checkpoint refused this leg's training config: say how to resume as the run began.
+      if (resumeDir && cause instanceof ResumeConfigMismatch) io.err(resumeAsBefore(file, resumeDir, resumeChanges ?? []));
     }
     else if (result.status === 'interrupted') io.err(`pipe run: interrupted after ${secs}s`);
+    else if (dryRun) io.err(`pipe run: dry run done in ${secs}s: nothing trained, no run folder made`);
     else io.err(`pipe run: completed in ${secs}s${result.stats.rejected ? ` (${result.stats.rejected} item(s) rejected, see rejects.jsonl)` : ''}`);
-    io.err(`run folder: ${result.runDir}`);
+    if (!dryRun) io.err(`run folder: ${result.runDir}`);
     if (result.unfinished.length > 0) {
       // Nodes that did not stop within the drain time may hold the event loop open.
       io.err(`pipe run: nodes still running after the drain timeout: ${result.unfinished.join(', ')}`);
@@ -120,6 +133,26 @@ export default defineCommand({
     return code;
   },
 });
+
+/**
+ * `To resume as it began: pipe run FILE --set a.b=1 --resume`: the first leg's --set arguments
+ * (legs.jsonl) rebuild its pipeline from the same file. A change no --set explains (the file or
+ * an input changed) is named: the command alone does not undo it.
+ */
+export function resumeAsBefore(file: string, runDir: string, changes: FieldChange[]): string {
+  const sets = readLegs(runDir)[0]?.overrides ?? [];
+  const cmd = [pipeCommand(), 'run', shellWord(file), ...sets.flatMap((s) => ['--set', shellWord(s)]), '--resume'].join(' ');
+  const settable = (field: string) => /^(nodes\.[^.]+\.with\.|settings\.)/.test(field);
+  const other = changes.filter((c) => !settable(c.field)).map((c) => c.field);
+  return `To resume as the run began (its first leg's --set arguments): ${cmd}` +
+    (other.length ? `\n  (and with ${other.join(', ')} as in the first leg: no --set restores ${other.length === 1 ? 'it' : 'them'})` : '');
+}
+
+/** A scratch folder for a dry run beside the run folders (same disk), hidden from --resume's search. */
+function scratchDir(outputDir: string): string {
+  mkdirSync(outputDir, { recursive: true });
+  return mkdtempSync(path.join(path.resolve(outputDir), '.dry-run-'));
+}
 
 /**
  * The newest `<name>-<timestamp>` folder under outputDir (makeRunDir's names sort by time) that

@@ -90,4 +90,12 @@ export interface PackPlan {
   epochs: number | null;
   /** Train batches in one pass: resolves once packing is complete (at once on a cache hit). */
   batchesPerEpoch: Promise<number>;
+  /** Where the batches come from: resolves once the packer has looked in its cache (before the first batch). */
+  cache?: Promise<PackCacheInfo>;
+}
+
+/** The pack cache's part in a run: 'hit' reused a packing, 'built' packed into the cache, 'run-local' (cache off) packed into the run folder. */
+export interface PackCacheInfo {
+  status: 'hit' | 'built' | 'run-local';
+  dir: string;
 }

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { boundedParallel } from '../util/parallel.ts';
-import type { Document, PackedBatch, PackPlan } from './items.ts';
+import type { Document, PackCacheInfo, PackedBatch, PackPlan } from './items.ts';
 import type { DataEvent } from './events.ts';
 import type { TokenizerArtifact } from '../tokenizer/items.ts';
 import { readIpcFile } from '../io/arrow.ts';
@@ -61,6 +61,8 @@ export interface PackerEnv {
   signal?: AbortSignal;
   runOnPool<T>(modulePath: string, exportName: string, arg: unknown, transfer?: ArrayBuffer[]): Promise<T>;
   emit?(event: DataEvent): void;
+  /** The progress display's note beside this node's counts (the cache hit, or the build under way). */
+  status?(line: string): void;
 }
 
 /** What happened, for events and tests. */
@@ -108,6 +110,13 @@ export function createPacker(
   let rejectLogs!: (e: unknown) => void;
   const logsReady = new Promise<Record<Split, ShardLog>>((res, rej) => ((resolveLogs = res), (rejectLogs = rej)));
   logsReady.catch(() => {});
+  let resolveCache!: (c: PackCacheInfo) => void;
+  const cacheKnown = new Promise<PackCacheInfo>((res) => (resolveCache = res));
+  // The user sees at once whether this run packs or reuses (a big corpus packs for minutes).
+  const decided = (c: PackCacheInfo) => {
+    resolveCache(c);
+    env.status?.(c.status === 'hit' ? `pack cache hit: ${c.dir}` : c.status === 'built' ? `building pack cache: ${c.dir}` : `packing into the run folder (cache off): ${c.dir}`);
+  };
 
   const built = (async () => {
     const artifact = await tokenizer;
@@ -136,6 +145,7 @@ export function createPacker(
           Object.assign(status, { cache: 'hit', dir: hit.dir, key: hit.manifest.key, docs: digest, spilled: intake.spilled });
           status.stats = { train: hit.manifest.splits.train.stats, eval: hit.manifest.splits.eval.stats };
           await intake.close();
+          decided({ status: 'hit', dir: hit.dir });
           resolveLogs(logsFromManifest(hit.dir, hit.manifest));
           return;
         }
@@ -145,6 +155,7 @@ export function createPacker(
     if (!family) await claimLocal(dir);
     status.cache = family ? 'built' : 'run-local';
     status.dir = dir;
+    decided({ status: status.cache, dir });
     // Batch arrays go back to the packers once their shard is written: up to two shards' worth wait.
     const recycler = new BatchRecycler(p.seqLen * p.batchSize, 2 * p.shardBatches);
     const writer = new ShardWriter(dir, p.seqLen, p.shardBatches, (arrays) => arrays.forEach((a) => recycler.give(a)));
@@ -169,10 +180,13 @@ export function createPacker(
     }
   })();
   built.catch((e) => rejectLogs(e));
-  built.then(() => env.emit?.({ type: 'pack-summary', ...status }), () => {});
+  built.then(() => {
+    env.emit?.({ type: 'pack-summary', ...status });
+    env.status?.(status.cache === 'built' ? `pack cache built: ${status.dir}` : status.cache === 'run-local' ? `packed into the run folder (cache off): ${status.dir}` : `pack cache hit: ${status.dir}`);
+  }, () => {});
 
   const seed = p.seed ?? env.seed;
-  const plan: PackPlan = { epochs: p.epochs ?? null, batchesPerEpoch: countBatches(logsReady, 'train') };
+  const plan: PackPlan = { epochs: p.epochs ?? null, batchesPerEpoch: countBatches(logsReady, 'train'), cache: cacheKnown };
   const stream = (split: Split, epochs: number | null): AsyncIterable<PackedBatch> => ({
     async *[Symbol.asyncIterator]() {
       const l = (await logsReady)[split];

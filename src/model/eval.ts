@@ -1,5 +1,9 @@
-// Held-out loss of a model on a text: consecutive windows of at most maxLen tokens, the first token of each
-// window is context only, loss = mean next-token cross-entropy over every predicted token (what `pipe eval` prints).
+// Held-out loss of a model on a text: windows of at most maxLen tokens, each after the first starting on the
+// last token of the one before (as context only), so that every token but the first is predicted exactly
+// once: loss = mean next-token cross-entropy over them (what `pipe eval` prints). Two tokenizers of the
+// same text then score the same bytes (all of them, when the first token is a BOS), which bits per byte
+// needs to compare them; consecutive windows would leave each window's first token unscored, a number
+// of bytes that depends on how the tokenizer cut the text.
 import * as tf from '@tensorflow/tfjs';
 import { ModelInputInvalid } from '../errors.ts';
 import { headScores } from './head.ts';
@@ -17,6 +21,12 @@ export interface TokenEncoder {
 export interface EvalOptions {
   /** Window length in tokens (default 1024). */
   maxLen?: number;
+  /**
+   * Each window after the first repeats the last token of the one before as its context (default
+   * true): every token but the first is predicted. false: consecutive windows, whose first tokens
+   * are context only and never predicted (how the reference implementation's goldens are cut).
+   */
+  overlap?: boolean;
   /** Tokens per forward call; equal-length windows are batched up to this (default max(maxLen, 2048)). */
   batchTokens?: number;
   /** Vocabulary columns per head chunk (default: src/model/head.ts headChunk). */
@@ -29,7 +39,7 @@ export interface EvalOptions {
 }
 
 export interface EvalResult {
-  /** Predicted tokens (each window's first token is context only). */
+  /** Predicted tokens (every token but the first, with overlapping windows). */
   tokens: number;
   /** Mean cross-entropy in nats. */
   loss: number;
@@ -47,20 +57,26 @@ export function bitsPerByte(totalNats: number, bytes: number): number {
   return bytes > 0 ? totalNats / Math.LN2 / bytes : NaN;
 }
 
-/** Window [start, end) bounds over n tokens; windows shorter than 2 predict nothing and are dropped. */
-export function evalWindows(n: number, maxLen: number): Array<[number, number]> {
+/**
+ * Window [start, end) bounds over n tokens. With `overlap` (default) a window starts on the last
+ * token of the one before, so tokens 1..n-1 are each predicted once; without, windows are
+ * consecutive and one shorter than 2 predicts nothing and is dropped.
+ */
+export function evalWindows(n: number, maxLen: number, overlap = true): Array<[number, number]> {
   if (!(Number.isInteger(maxLen) && maxLen >= 2)) throw new ModelInputInvalid(`max-len must be an integer >= 2, got ${maxLen}`);
   const out: Array<[number, number]> = [];
-  for (let s = 0; s < n; s += maxLen) {
+  for (let s = 0; s < n; ) {
     const e = Math.min(n, s + maxLen);
     if (e - s >= 2) out.push([s, e]);
+    if (e >= n) break;
+    s = overlap ? e - 1 : e;
   }
   return out;
 }
 
 export function evaluateIds(model: LlamaModel, ids: Int32Array, opts: EvalOptions = {}): EvalResult {
   const maxLen = opts.maxLen ?? DEFAULT_EVAL_MAX_LEN;
-  const windows = evalWindows(ids.length, maxLen);
+  const windows = evalWindows(ids.length, maxLen, opts.overlap ?? true);
   const perBatch = Math.max(1, Math.floor((opts.batchTokens ?? Math.max(maxLen, 2048)) / maxLen));
   let sum = 0; // float64 across windows
   let count = 0;

@@ -35,8 +35,9 @@ export interface NodeStats {
   /** Items waiting at the node's inputs plus (worker nodes) in flight on the pool. */
   queue: number;
   ms?: number;
-  /** The node's own status line (ctx.status), shown instead of its counts. */
+  /** The node's own status line (ctx.status), shown instead of its counts (or after them: `beside`). */
   line?: string;
+  beside?: boolean;
 }
 
 export interface ExecutorOptions {
@@ -271,8 +272,9 @@ export class Executor {
       dryRun: Boolean(this.opts.dryRun),
       events: this.opts.events.forNode(node.name),
       reject: (item, error, index) => this.rejectItem(node, r, item, error, index),
-      status: (line) => {
+      status: (line, o) => {
         r.stats.line = line;
+        r.stats.beside = Boolean(o?.beside);
       },
       runOnPool: (modulePath, exportName, arg, transfer) =>
         this.opts.pool.call(resolveFrom(node.modulePath, modulePath), exportName, arg, transfer),

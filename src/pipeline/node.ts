@@ -99,8 +99,9 @@ export interface MainContext<P> {
    * A one-line status the progress display shows in place of this node's item counts (the train
    * node: step/total, loss, ETA). Item counts say little about a node that turns 10 batches into
    * minutes of work; only the node knows its own measure of progress. The latest call wins.
+   * `beside`: shown after the counts rather than in their place (a note such as the pack cache's).
    */
-  status(line: string): void;
+  status(line: string, o?: { beside?: boolean }): void;
   /** Run a function of a worker module on the shared pool (for main nodes that offload work). */
   runOnPool<T>(modulePath: string, exportName: string, arg: unknown, transfer?: ArrayBuffer[]): Promise<T>;
 }

@@ -84,11 +84,11 @@ export function formatLines(nodes: NodeStats[], rates: Map<string, number>, elap
   return [
     head,
     ...nodes.map((n) => {
-      if (n.line !== undefined) return `  ${n.name.padEnd(w)}  ${n.status.padEnd(9)} ${n.line}`;
+      if (n.line !== undefined && !n.beside) return `  ${n.name.padEnd(w)}  ${n.status.padEnd(9)} ${n.line}`;
       const rej = n.rejected > 0 ? `  rejected ${num(n.rejected)}` : '';
       return (
         `  ${n.name.padEnd(w)}  ${n.status.padEnd(9)} in ${num(n.in).padStart(11)}  out ${num(n.out).padStart(11)}` +
-        `  ${num(rates.get(n.name) ?? 0).padStart(9)}/s  queue ${num(n.queue).padStart(5)}${rej}`
+        `  ${num(rates.get(n.name) ?? 0).padStart(9)}/s  queue ${num(n.queue).padStart(5)}${rej}${n.line !== undefined ? `  ${n.line}` : ''}`
       );
     }),
   ];

@@ -1,6 +1,8 @@
 // Plain-text figures and the end-of-run summary table the quickstart prints.
 import { wordOfToken } from '../tokenizer/forms.ts';
 import { formatBytes } from '../train/memory-plan.ts';
+import { pathFrom, pipeCommand, shellWord } from './pipe-command.ts';
+import type { PackCacheInfo } from '../data/items.ts';
 import { afterLabel, beforeAfter, commonAfterLabel, tokensSeen, type BranchRecord, type TrainingMemory } from './record.ts';
 
 export { formatBytes };
@@ -25,8 +27,9 @@ export function fmtTrainable(r: BranchRecord): string {
  * base model with its own tokenizer, the only before that tokenizer change does not flatter), new-token accuracy pooled and macro, trainable parameters, training memory,
  * adapter size and folder. `before` shows n/a when the evaluator did not run at step 0; the
  * last column of a run stopped early is headed by its step ('at step 20'), not 'after'.
+ * `o.pipe`/`o.cwd`: how the "try it" line spells `pipe` and where it is run from (default: this process).
  */
-export function summaryLines(r: BranchRecord, title: string): string[] {
+export function summaryLines(r: BranchRecord, title: string, o: { pipe?: string; cwd?: string } = {}): string[] {
   const { before, after } = beforeAfter(r);
   const last = afterLabel(r);
   const w = Math.max(10, last.length);
@@ -51,15 +54,36 @@ export function summaryLines(r: BranchRecord, title: string): string[] {
     info('accuracy', `pooled over target positions; macro: mean over the ${seen} words (a word's forms pooled) that occur as targets`),
     info('new tokens', newTokensLine(r)),
     info('trainable parameters', fmtTrainable(r)),
-    ...(r.throughput ? [info('train tokens', `${fmtInt(r.throughput.tokens)} scored, ${fmtInt(r.throughput.tokensPerSec)} tokens/s`)] : []),
+    ...(r.throughput ? [info('train tokens', fmtThroughput(r.throughput, r.seconds))] : []),
+    ...(r.packCache ? [info('pack cache', fmtPackCache(r.packCache))] : []),
     info('training memory', fmtMemory(r.memory)),
     ...(r.diverged ? [info('diverged', r.diverged.message), info('last good checkpoint', r.diverged.lastGood ?? 'none (no checkpoint before the divergence)')] : []),
     info('adapter size', r.adapter ? `${formatBytes(r.adapter.weightsBytes)} weights, ${formatBytes(r.adapter.folderBytes)} folder` : 'n/a (no adapter folder found)'),
     info('adapter', r.adapter?.dir ?? (r.diverged ? 'none: training diverged, no final adapter was written' : 'n/a')),
   ];
   // The adapter names its base model (pipe generate finds it); a chat template makes --chat the way in.
-  if (r.adapter) lines.push(info('try it', `npx pipe generate --adapter ${r.adapter.dir} ${r.adapter.chat ? "--chat --user '...'" : "--prompt '...'"}`));
+  // `pipe` spelled as it runs from where the user is (pipe-command.ts): npx only works in the clone.
+  if (r.adapter) {
+    const adapter = shellWord(pathFrom(o.cwd ?? process.cwd(), r.adapter.dir));
+    lines.push(info('try it', `${o.pipe ?? pipeCommand()} generate --adapter ${adapter} ${r.adapter.chat ? "--chat --user '...'" : "--prompt '...'"}`));
+  }
   return lines;
+}
+
+/**
+ * `15,530 scored; 1,452 tokens/s during updates (the progress line's figure), 1,063 over the
+ * 14.6 s wall time`: the second counts evaluations, checkpoints and start-up too.
+ */
+export function fmtThroughput(t: NonNullable<BranchRecord['throughput']>, seconds: number): string {
+  const wall = `${fmtInt(t.wallTokensPerSec)} tokens/s over the ${seconds.toFixed(1)} s wall time (with evaluations and checkpoints)`;
+  return `${fmtInt(t.tokens)} scored; ${t.tokensPerSec === undefined ? '' : `${fmtInt(t.tokensPerSec)} tokens/s during updates, `}${wall}`;
+}
+
+/** Whether the train batches were reused or packed by this run, and where they are. */
+export function fmtPackCache(c: PackCacheInfo): string {
+  if (c.status === 'hit') return `hit: batches reused from ${c.dir}`;
+  if (c.status === 'built') return `built: batches packed by this run into ${c.dir}`;
+  return `off: batches packed by this run into ${c.dir}`;
 }
 
 /**

@@ -7,9 +7,11 @@
 // number comes from the run; nothing is parsed back from text.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import type { PackCacheInfo } from '../data/items.ts';
 import type { TrainSnapshot } from '../train/items.ts';
 import { macroAccuracy, type TokenMetrics } from '../train/evaluate.ts';
 import type { StepRecord } from '../train/step.ts';
+import { updateThroughput } from '../train/progress-line.ts';
 import type { EmbeddingMode } from '../model/modes.ts';
 import { countParams } from '../model/params.ts';
 import { History, Journal } from './journal.ts';
@@ -60,7 +62,7 @@ export interface AdapterInfo {
 }
 
 export interface BranchRecord {
-  /** Branch label (the report node's input name, or the run's name for a summary). */
+  /** Branch label: the report node's input name, or for a summary the embedding mode it trained (never the recording node's name). */
   name: string;
   mode: EmbeddingMode;
   /** Optimizer updates done. */
@@ -84,10 +86,13 @@ export interface BranchRecord {
   /** Wall time from the first snapshot to the last, in seconds, summed over the legs of a resumed run. */
   seconds: number;
   /**
-   * Scored train tokens of all updates, and the mean tokens/s per update (from train-step's step
-   * events when connected, else tokens over wall time). Absent only when no update was made.
+   * Scored train tokens of all updates; tokens/s during the updates (their own time, from
+   * train-step's step events when connected: what the progress line shows) and over the wall
+   * time (`seconds`: evaluations, checkpoints and start-up included). Absent only when no update was made.
    */
-  throughput?: { tokens: number; tokensPerSec: number };
+  throughput?: { tokens: number; tokensPerSec?: number; wallTokensPerSec: number };
+  /** This leg's train batches: reused from the pack cache, or packed by it (when the packer says). */
+  packCache?: PackCacheInfo;
 }
 
 const F32 = 4;
@@ -102,10 +107,12 @@ export class BranchRecorder {
   private readonly now = new History();
 
   /**
+   * `name`: the branch's label; undefined: the embedding mode the trainer was set up with
+   * ('trainable-tokens'), known at the first snapshot.
    * `journal`: the file this branch's facts go to, and whether this leg resumes a run (then what
    * earlier legs wrote there is part of the report). Without one, the report covers this leg.
    */
-  constructor(private readonly name: string, journal?: { file: string; resume: boolean }) {
+  constructor(private readonly name: string | undefined, journal?: { file: string; resume: boolean }) {
     this.journal = journal ? new Journal(journal.file, journal.resume) : null;
   }
 
@@ -123,13 +130,14 @@ export class BranchRecorder {
       const total = countParams(t.params);
       const lora = countParams(t.lora.params());
       this.rec = {
-        name: this.name, mode: t.cfg.embedding, steps: 0, ended: 'running', trainLoss: [], evals: [],
+        name: this.name ?? t.cfg.embedding, mode: t.cfg.embedding, steps: 0, ended: 'running', trainLoss: [], evals: [],
         trainable: { lora, tokens: total - lora, total },
         memory: trainingMemory(total, t.opt.stateBytes()),
         newTokens: [...t.tokens.newTokens], intermediates: intermediateTokens(s), special: specialTokens(s), baseModel: s.baseModel, seconds: 0,
       };
     }
     const r = this.rec;
+    if (s.packCache) r.packCache = s.packCache;
     r.steps = s.step;
     this.lastSec = this.sec;
     if (s.reason === 'end' || s.reason === 'interrupt' || s.reason === 'diverged') {
@@ -188,9 +196,11 @@ export class BranchRecorder {
     r.seconds = (this.journal?.priorSeconds ?? 0) + this.lastSec;
     const tokens = steps.reduce((a, [, p]) => a + p.tokens, 0);
     const done = new Set(steps.map(([step]) => step));
-    const rates = merged(prior.rates, this.now.rates).filter(([step]) => done.has(step)).map(([, v]) => v);
+    const tokensOf = new Map(steps.map(([step, p]) => [step, p.tokens]));
+    const rated = merged(prior.rates, this.now.rates).filter(([step]) => done.has(step)).map(([step, tokensPerSec]) => ({ tokens: tokensOf.get(step)!, tokensPerSec }));
+    const during = updateThroughput(rated);
     // Every update counts, whether or not its step event was drained: the line is never left out.
-    r.throughput = steps.length === 0 ? undefined : { tokens, tokensPerSec: rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : tokens / Math.max(r.seconds, 1e-9) };
+    r.throughput = steps.length === 0 ? undefined : { tokens, ...(Number.isFinite(during) ? { tokensPerSec: during } : {}), wallTokensPerSec: tokens / Math.max(r.seconds, 1e-9) };
     return r;
   }
 }

@@ -9,14 +9,18 @@ const BYTE_FALLBACK = /^<0x[0-9A-Fa-f]{2}>$/;
 /**
  * Per id (length vocabSize): the bytes the token spells. Added tokens (special or not) count their
  * content, since chat markers such as '<|im_end|>' are text in the corpus and the base tokenizer
- * spells them in pieces; BOS and EOS count 0 because the encoder or the packer inserts them (they
- * are not text). Byte-level vocabularies hold one symbol per byte ('Ġ' is the space); SentencePiece
+ * spells them in pieces; a `normalized` one is matched in the normalized text, so it spans its
+ * normalized content (a SentencePiece normalizer that prepends '▁' makes '<x>' match ' <x>': 4
+ * bytes, the space the base tokenizer's pieces spell too). BOS and EOS count 0 because the
+ * encoder or the packer inserts them (they are not text). Byte-level vocabularies hold one symbol per byte ('Ġ' is the space); SentencePiece
  * ones write a space as '▁' and a fallback byte as '<0xNN>'.
  */
 export function tokenByteLengths(tok: LoadedTokenizer): Int32Array {
   const out = new Int32Array(tok.vocabSize);
-  const added = new Map(tok.addedTokens.map((t) => [t.id, t.content]));
   const { kind, marker } = tok.scheme;
+  const span = (t: LoadedTokenizer['addedTokens'][number]) =>
+    t.normalized && kind === 'metaspace' ? tok.normalize(t.content).split(marker).join(' ') : t.content;
+  const added = new Map(tok.addedTokens.map((t) => [t.id, span(t)]));
   for (let id = 0; id < tok.vocabSize; id++) {
     const content = added.get(id);
     if (content !== undefined) {

@@ -54,6 +54,8 @@ export interface ExtensionReport {
   added: ExtensionEntry[];
   skipped: Array<{ content: string; reason: string; id?: number }>;
   mergesAdded: number;
+  /** Merge mode: words that need no merge, since the tokenizer looks a pre-token up whole (ignore_merges): their vocabulary entry is enough. */
+  wholeWords?: number;
   warnings: string[];
 }
 
@@ -131,7 +133,7 @@ function build(base: LoadedTokenizer, tokens: TokenCandidate[], opts: ExtendOpti
         kind: e.intermediate ? 'intermediate' : 'vocab',
         special: false,
         word: c.word ?? wordOfText(c.content),
-        note: e.intermediate ? `builds ${JSON.stringify(text)}` : note,
+        note: e.intermediate ? `builds ${JSON.stringify(text)}` : note ?? (whole ? 'no merge needed: looked up whole (ignore_merges)' : undefined),
       });
     }
     planned.push([word, c.content, pieces, whole]);
@@ -201,6 +203,7 @@ function build(base: LoadedTokenizer, tokens: TokenCandidate[], opts: ExtendOpti
     added: entries,
     skipped,
     mergesAdded: mergeDone?.newMerges.length ?? 0,
+    ...(mergeDone ? { wholeWords: planned.filter(([, , , whole]) => whole).length } : {}),
     warnings,
   };
   return { tokenizerJson, tokenizerConfig, entries, report, unfinished };

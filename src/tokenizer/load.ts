@@ -145,6 +145,11 @@ export class LoadedTokenizer {
     return out;
   }
 
+  /** `text` through the tokenizer's normalizer (unchanged when it has none). */
+  normalize(text: string): string {
+    return this.tok.normalizer ? ((this.tok.normalizer as any)(text) as string) : text;
+  }
+
   /** sha256 of the canonical JSON of both files (computed once, on first use). */
   get hash(): string {
     this.hashCache ??= tokenizerHash(this.tokenizerJson, this.tokenizerConfig);

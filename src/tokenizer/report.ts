@@ -101,7 +101,11 @@ export function formatDiscovery(r: DiscoveryReport): string {
 
 export function formatExtension(r: ExtensionReport): string {
   const rows = r.added.map((e) => [String(e.id), show(e.token), show(e.text), e.kind, e.special ? 'yes' : 'no', e.special ? '' : (e.word ?? ''), e.note ?? '']);
-  let text = `mode ${r.mode}: vocabulary ${r.baseVocabSize} -> ${r.vocabSize}, ${r.added.length} new ids, ${r.mergesAdded} merges\n\n`;
+  // With ignore_merges (Llama 3) a word that is its own pre-token is found whole: 0 merges is then the whole story.
+  const whole = r.wholeWords
+    ? ` (${r.wholeWords} word${r.wholeWords === 1 ? '' : 's'} need no merge: this tokenizer looks a pre-token up whole in its vocabulary (ignore_merges), so the vocabulary entry alone makes each one token)`
+    : '';
+  let text = `mode ${r.mode}: vocabulary ${r.baseVocabSize} -> ${r.vocabSize}, ${r.added.length} new ids, ${r.mergesAdded} merges${whole}\n\n`;
   text += table(['id', 'token', 'text', 'kind', 'special', 'word', 'note'], rows);
   for (const s of r.skipped) text += `\nskipped ${show(s.content)}: ${s.reason}${s.id !== undefined ? ` (id ${s.id})` : ''}`;
   for (const w of r.warnings) text += `\nwarning: ${w}`;

@@ -28,6 +28,8 @@ export interface TrainerState {
   optimizerSteps: Record<string, number>;
   /** Hash of the resolved training config: resuming under a different config is refused. */
   configHash: string;
+  /** What the hash is of (absent in checkpoints of older runs): lets a refusal name the fields that differ. */
+  config?: Record<string, unknown>;
   evalLoss?: number;
   metrics?: Record<string, number>;
   /** The watchdog's reference losses and counters (src/train/watchdog.ts). */

@@ -2,6 +2,7 @@
 // ('step-event', declared with the step in step.ts). Each kind is a name and a description;
 // nodes/_kinds.ts registers it with the framework and its type. Type-only imports: the loader
 // reads these kinds without loading TensorFlow.js.
+import type { PackCacheInfo } from '../data/items.ts';
 import type { TokenizerArtifact } from '../tokenizer/items.ts';
 import type { EvalMetrics } from './evaluate.ts';
 import type { StepRecord } from './step.ts';
@@ -60,4 +61,6 @@ export type TrainSnapshot = Readonly<{
   tokenizer: TokenizerArtifact;
   /** Absolute folder of the run's checkpoints. */
   checkpointRoot: string;
+  /** Whether the train batches came from the pack cache or were packed by this run (when the packer says). */
+  packCache?: PackCacheInfo;
 }>;

@@ -17,7 +17,7 @@ export interface LoopOptions {
   /** Batches to skip first (a resumed run's `consumed`). */
   skip: number;
   signal: AbortSignal;
-  base: Pick<TrainSnapshot, 'baseModel' | 'tokenizer' | 'checkpointRoot'>;
+  base: Pick<TrainSnapshot, 'baseModel' | 'tokenizer' | 'checkpointRoot' | 'packCache'>;
   /** Called after each update with its record and the fixed-width log line. */
   onStep(r: StepRecord, line: string): void;
   /**
@@ -40,7 +40,6 @@ export async function* trainLoop(o: LoopOptions): AsyncGenerator<TrainSnapshot> 
   if (t.step === 0 && o.skip === 0) yield { ...o.base, trainer: t, step: 0, reason: 'start', consumed: 0 };
   let micro: StepBatch[] = [];
   let waitFrom = performance.now();
-  let last = performance.now();
   while (t.step < t.totalSteps && !o.signal.aborted) {
     const r = await it.next();
     if (r.done) break;
@@ -56,9 +55,9 @@ export async function* trainLoop(o: LoopOptions): AsyncGenerator<TrainSnapshot> 
       return yield* diverged(o, e, consumed - micro.length);
     }
     micro = [];
-    const now = performance.now();
-    const result: StepRecord = { ...update, tokensPerSec: (update.tokens / (now - last)) * 1000 };
-    last = now;
+    // The update's own time: from asking for its first batch to its end. What ran downstream
+    // while the loop was suspended at the last yield (an evaluation, a checkpoint) is not in it.
+    const result: StepRecord = { ...update, tokensPerSec: (update.tokens / (performance.now() - waitFrom)) * 1000 };
     o.onStep(result, stepLine(result, waitMs));
     // A step is one long synchronous stretch and buffered batches resolve as microtasks: give
     // timers and signal handlers (progress display, Ctrl-C) a turn between steps.

@@ -31,7 +31,7 @@ export interface StepRecord {
   lr: number;
   /** Scored tokens in the update. */
   tokens: number;
-  /** Scored tokens per second of wall time since the previous update (the batch wait included). */
+  /** Scored tokens per second of the update's own time: from asking for its batches to its end (the batch wait included; evaluations and checkpoints between updates not). */
   tokensPerSec: number;
 }
 

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { InitReport, LossAtTargets } from '../tokenizer/init.ts';
 import * as tf from '@tensorflow/tfjs';
-import { AdapterMismatch } from '../errors.ts';
+import { AdapterMismatch, ResumeConfigMismatch } from '../errors.ts';
 import type { AdapterContents } from '../adapter/peft.ts';
 import { disposeModel, type FrozenTokenTable, type LlamaModel } from '../model/weights.ts';
 import type { CheckpointContents, LoadedCheckpoint } from './checkpoint.ts';
@@ -105,25 +105,46 @@ export function adapterContents(t: Trainer, baseModelNameOrPath: string): Adapte
   return { ...common, tokenRows: rows };
 }
 
-/** Hash of what must not change between a run and its resume. */
-export function configHash(t: Trainer): string {
+/** What must not change between a run and its resume. */
+function resumeConfig(t: Trainer): Record<string, unknown> {
   // The watchdog guards the run without changing its weights: a leg may resume with other thresholds.
   const { watchdog: _, ...cfg } = t.cfg;
-  return createHash('sha256').update(JSON.stringify({ cfg, ids: t.tokens.newTokenIds, retrain: t.tokens.retrainIds ?? [] })).digest('hex').slice(0, 16);
+  return { cfg, ids: t.tokens.newTokenIds, retrain: t.tokens.retrainIds ?? [] };
+}
+
+/** Hash of what must not change between a run and its resume. */
+export function configHash(t: Trainer): string {
+  return createHash('sha256').update(JSON.stringify(resumeConfig(t))).digest('hex').slice(0, 16);
+}
+
+/** `lr: 0.02 (checkpoint) → 0.05 (now)` for each leaf that differs (the train config's fields by their own names). */
+export function configChanges(was: Record<string, unknown>, now: Record<string, unknown>): string[] {
+  const leaves = (v: unknown, at: string, out: Map<string, string>) => {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) for (const [k, x] of Object.entries(v)) leaves(x, at ? `${at}.${k}` : k, out);
+    else if (v !== undefined) out.set(at, JSON.stringify(v));
+  };
+  const a = new Map<string, string>();
+  const b = new Map<string, string>();
+  // The train config's fields are named as in the train node's params ('lr', not 'cfg.lr').
+  leaves(JSON.parse(JSON.stringify(was)), '', a);
+  leaves(JSON.parse(JSON.stringify(now)), '', b);
+  const name = (k: string) => (k.startsWith('cfg.') ? k.slice(4) : k === 'ids' ? 'new token ids' : k === 'retrain' ? 'retrainTokens ids' : k);
+  return [...new Set([...a.keys(), ...b.keys()])].filter((k) => a.get(k) !== b.get(k))
+    .map((k) => `${name(k)}: ${a.get(k) ?? '(absent)'} (checkpoint) → ${b.get(k) ?? '(absent)'} (now)`);
 }
 
 export function checkpointContents(t: Trainer, baseModelNameOrPath: string, data: Record<string, unknown>, evalLoss?: number): CheckpointContents {
   return {
     adapter: adapterContents(t, baseModelNameOrPath),
     optimizer: t.opt.exportState(),
-    state: { step: t.step, totalSteps: t.totalSteps, rng: t.rng.state(), data, configHash: configHash(t), evalLoss, watchdog: t.watchdog.state() },
+    state: { step: t.step, totalSteps: t.totalSteps, rng: t.rng.state(), data, configHash: configHash(t), config: resumeConfig(t), evalLoss, watchdog: t.watchdog.state() },
   };
 }
 
 /** Puts a checkpoint's weights, moments, step and RNG state back into a fresh trainer. */
 export function restoreTrainer(t: Trainer, ck: LoadedCheckpoint): void {
   if (ck.state.configHash !== configHash(t)) {
-    throw new AdapterMismatch(`${ck.dir}: checkpoint was written under a different training config or token list; cannot resume`);
+    throw new ResumeConfigMismatch(ck.dir, ck.state.config ? configChanges(ck.state.config, resumeConfig(t)) : []);
   }
   t.lora.load(ck.adapter.lora);
   const a = ck.adapter;
