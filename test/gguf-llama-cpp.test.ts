@@ -1,11 +1,13 @@
 // pipe export --format gguf, checked by llama.cpp itself (node-llama-cpp 3.21.1, CPU, from
 // .cache/llama): on adapters with new tokens over the fixture model of each family (Llama 2-style
 // SentencePiece vocabulary, untied; Llama 3 tokenizer with llama3 RoPE scaling, tied, bf16; Qwen2
-// biases and padded vocabulary; Qwen3 q/k norms and head_dim, f16), in merge and added mode, and on
-// a quickstart adapter from a short real run:
+// biases and padded vocabulary; Qwen3 q/k norms and head_dim, f16; Llama with attention and MLP
+// biases, head_dim != hidden/heads and linear RoPE; Mistral with 4 q heads on 1 kv head), in merge and
+// added mode, and on a quickstart adapter from a short real run:
 //   (a) llama.cpp tokenizes a text full of the new tokens to tokenpipe's ids;
 //   (b) greedy generation of 32 tokens from a chat prompt (the adapter's ChatML template) equals
-//       tokenpipe's generate (what `pipe generate` runs) on the f32 export;
+//       tokenpipe's generate (what `pipe generate` runs) on the f32 export, id for id; for the
+//       quickstart adapter `pipe generate --chat` itself prints the text of llama.cpp's reply;
 //   (c) llama.cpp's log-likelihood of an eval text is within 1e-3 relative of tokenpipe's eval
 //       (`pipe eval`'s windows) for f32, within 1 % for q8_0.
 import { test, before, after } from 'node:test';
@@ -21,7 +23,7 @@ import { evalWindows, evaluateText } from '../src/model/eval.ts';
 import { generate } from '../src/model/generate.ts';
 import { disposeModel } from '../src/model/weights.ts';
 import { getLlamaCpp, llamaGreedy, llamaContext, llamaLogProbs, llamaTokenize } from './helpers/llama-cpp.ts';
-import { NEW_TOKEN_TEXT, writeFixtureAdapter } from './helpers/gguf-fixtures.ts';
+import { NEW_TOKEN_TEXT, writeArchWithTokenizer, writeFixtureAdapter } from './helpers/gguf-fixtures.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const tmp = mkdtempSync(path.join(tmpdir(), 'tp-gguf-llama-'));
@@ -70,10 +72,12 @@ async function llamaLoss(model: Awaited<ReturnType<Awaited<ReturnType<typeof get
   return nats / n;
 }
 
-async function checkAdapter(adapter: string, maxLen: number, q8Tol: number | null) {
+/** Checks (a)-(c); returns llama.cpp's greedy reply as text (special tokens left out). */
+async function checkAdapter(adapter: string, maxLen: number, q8Tol: number | null): Promise<string> {
   const want = await tokenpipeSide(adapter, maxLen);
   const llama = await getLlamaCpp();
   const f32 = await llama.loadModel({ modelPath: await exportTo(adapter, 'f32') });
+  let replyText = '';
   try {
     // (a) tokenization as llama_tokenize(add_special, parse_special) does it
     assert.deepEqual(llamaTokenize(f32, NEW_TOKEN_TEXT), want.textIds, 'tokenization of the new-token text');
@@ -83,6 +87,7 @@ async function checkAdapter(adapter: string, maxLen: number, q8Tol: number | nul
     const reply = await llamaGreedy(ctx, want.promptIds, 32, new Set(want.eos));
     await ctx.dispose();
     assert.deepEqual(reply, want.reply, 'greedy reply');
+    replyText = f32.detokenize(reply.filter((id) => !want.eos.includes(id)), false);
     // (c) log-likelihood
     const loss = await llamaLoss(f32, want.evalIds, maxLen);
     assert.ok(Math.abs(loss - want.loss) <= 1e-3 * want.loss, `f32 loss ${loss} vs tokenpipe ${want.loss}`);
@@ -98,6 +103,7 @@ async function checkAdapter(adapter: string, maxLen: number, q8Tol: number | nul
       await q8.dispose();
     }
   }
+  return replyText;
 }
 
 const FAMILIES = [
@@ -105,6 +111,15 @@ const FAMILIES = [
   ['llama3-tied', 'merge'], ['llama3-tied', 'added'],
   ['qwen2', 'merge'], ['qwen3', 'added'],
 ] as const;
+
+for (const [arch, tokenizerFrom, mode] of [['llama-headdim-bias', 'llama', 'merge'], ['mistral', 'llama3-tied', 'added']] as const) {
+  test(`${arch} weights with the ${tokenizerFrom} tokenizer (${mode} mode): llama.cpp tokenizes, generates and scores like tokenpipe`, async () => {
+    const model = await writeArchWithTokenizer(arch, tokenizerFrom, path.join(tmp, `${arch}-model`));
+    const adapter = path.join(tmp, `${arch}-${mode}`);
+    await writeFixtureAdapter(model, adapter, mode);
+    await checkAdapter(adapter, 128, 0.01);
+  });
+}
 
 for (const [family, mode] of FAMILIES) {
   test(`${family} (${mode} mode): llama.cpp tokenizes, generates and scores like tokenpipe`, async () => {
@@ -123,5 +138,10 @@ test('quickstart adapter (a few real updates): llama.cpp tokenizes, generates an
   ], { encoding: 'utf8', cwd: tmpdir() });
   assert.equal(r.status, 0, r.stderr);
   const adapter = path.join(out, readdirSync(out).find((d) => d.startsWith('quickstart-'))!, 'adapter');
-  await checkAdapter(adapter, 128, 0.01);
+  const replyText = await checkAdapter(adapter, 128, 0.01);
+  // The reply `pipe generate --chat` prints is the text llama.cpp's reply spells.
+  const g = cli();
+  const io = { ...g.io, write: (t: string) => void g.out.push(t) };
+  assert.equal(await main(['generate', '--adapter', adapter, '--chat', '--user', MESSAGES[0].content, '--max-new-tokens', '32'], io), 0, g.err.join('\n'));
+  assert.equal(g.out.join('').trim(), replyText.trim());
 });

@@ -2,7 +2,11 @@
 // with ChatML markers (special) and drug names (merge mode: BPE entries with their merges; added
 // mode: user-defined tokens), a ChatML chat template, seeded random LoRA on every linear layer and
 // random rows for the new tokens, saved as tokenpipe saves a trained adapter.
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fillNormal, tensorPlan } from '../../tools/random-model.ts';
+import { writeShardedSafetensors } from '../../src/io/safetensors.ts';
+import { parseModelConfig } from '../../src/model/config.ts';
 import { saveAdapter } from '../../src/adapter/peft.ts';
 import { WeightSet } from '../../src/io/safetensors.ts';
 import { loadModelConfig } from '../../src/model/config.ts';
@@ -80,4 +84,31 @@ export async function writeFixtureAdapter(modelDir: string, outDir: string, mode
     newTokenIds: ids,
   }, { tokenizer: { tokenizerJson: artifact.tokenizerJson, tokenizerConfig } });
   return ids;
+}
+
+/**
+ * A fixture architecture that has no tokenizer of its own (llama-headdim-bias: attention and MLP
+ * biases, head_dim ≠ hidden/heads, linear RoPE; mistral: 4 q heads on 1 kv head, sliding window)
+ * with the tokenizer of another fixture and seeded random weights of that vocabulary size
+ * (std 0.2, so next-token distributions are far from flat and greedy choices are clear).
+ */
+export async function writeArchWithTokenizer(arch: string, tokenizerFrom: string, outDir: string, seed = 3): Promise<string> {
+  const root = path.resolve(import.meta.dirname, '..', '..', 'fixtures', 'models');
+  const tokCfg = JSON.parse(readFileSync(path.join(root, tokenizerFrom, 'config.json'), 'utf8'));
+  const json = {
+    ...JSON.parse(readFileSync(path.join(root, arch, 'config.json'), 'utf8')),
+    vocab_size: tokCfg.vocab_size, bos_token_id: tokCfg.bos_token_id, eos_token_id: tokCfg.eos_token_id,
+  };
+  const c = parseModelConfig(json, `${outDir}/config.json`);
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(path.join(outDir, 'config.json'), JSON.stringify(json, null, 2));
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(path.join(root, tokenizerFrom, f), path.join(outDir, f));
+  const tensors = tensorPlan(c).map(({ name, shape, init }, k) => {
+    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    if (init === 'ones') data.fill(1);
+    else fillNormal(data, seed * 7919 + k, init === 'bias' ? 0.1 : 0.2);
+    return { name, shape, dtype: 'F32' as const, data };
+  });
+  await writeShardedSafetensors(outDir, tensors, { maxShardBytes: 5e9, metadata: { format: 'pt' } });
+  return outDir;
 }
