@@ -118,6 +118,22 @@ test('llama (SentencePiece-style), merge mode: model "llama", byte and unknown t
   assert.equal(md['tokenizer.ggml.merges'], undefined);
 });
 
+test('--model on a pipe merge folder gives the tensors --adapter gives (untied f32 fixture)', async () => {
+  const adapter = path.join(tmp, 'llama-merge');
+  await writeFixtureAdapter(fixture('llama'), adapter, 'merge');
+  const merged = path.join(tmp, 'llama-merged');
+  const c = cli();
+  assert.equal(await main(['merge', '--adapter', adapter, '--out', merged], c.io), 0, c.err.join('\n'));
+  const [a, b] = [path.join(tmp, 'via-adapter.gguf'), path.join(tmp, 'via-merged.gguf')];
+  await exportGguf({ modelDir: fixture('llama'), adapterDir: adapter, out: a, dtype: 'f32', name: 'x' });
+  await exportGguf({ modelDir: merged, adapterDir: null, out: b, dtype: 'f32', name: 'x' });
+  const [ra, rb] = [await gguf(a, { allowLocalFile: true }), await gguf(b, { allowLocalFile: true })];
+  assert.deepEqual(rb.tensorInfos, ra.tensorInfos);
+  assert.deepEqual(rb.metadata, ra.metadata);
+  const data = (f: string, off: bigint) => readFileSync(f).subarray(Number(off));
+  assert.ok(data(b, rb.tensorDataOffset).equals(data(a, ra.tensorDataOffset)));
+});
+
 test('refused before writing: added-mode words on a SentencePiece vocabulary, a pre-tokenizer llama.cpp has no type for', async () => {
   const adapter = path.join(tmp, 'llama-added');
   await writeFixtureAdapter(fixture('llama'), adapter, 'added');

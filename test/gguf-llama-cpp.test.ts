@@ -73,7 +73,7 @@ async function llamaLoss(model: Awaited<ReturnType<Awaited<ReturnType<typeof get
 }
 
 /** Checks (a)-(c); returns llama.cpp's greedy reply as text (special tokens left out). */
-async function checkAdapter(adapter: string, maxLen: number, q8Tol: number | null): Promise<string> {
+async function checkAdapter(adapter: string, maxLen: number, lossy: string[] = ['q8_0']): Promise<string> {
   const want = await tokenpipeSide(adapter, maxLen);
   const llama = await getLlamaCpp();
   const f32 = await llama.loadModel({ modelPath: await exportTo(adapter, 'f32') });
@@ -94,13 +94,13 @@ async function checkAdapter(adapter: string, maxLen: number, q8Tol: number | nul
   } finally {
     await f32.dispose();
   }
-  if (q8Tol !== null) {
-    const q8 = await llama.loadModel({ modelPath: await exportTo(adapter, 'q8_0') });
+  for (const dtype of lossy) {
+    const m = await llama.loadModel({ modelPath: await exportTo(adapter, dtype) });
     try {
-      const loss = await llamaLoss(q8, want.evalIds, maxLen);
-      assert.ok(Math.abs(loss - want.loss) <= q8Tol * want.loss, `q8_0 loss ${loss} vs tokenpipe ${want.loss}`);
+      const loss = await llamaLoss(m, want.evalIds, maxLen);
+      assert.ok(Math.abs(loss - want.loss) <= 0.01 * want.loss, `${dtype} loss ${loss} vs tokenpipe ${want.loss}`);
     } finally {
-      await q8.dispose();
+      await m.dispose();
     }
   }
   return replyText;
@@ -117,7 +117,7 @@ for (const [arch, tokenizerFrom, mode] of [['llama-headdim-bias', 'llama', 'merg
     const model = await writeArchWithTokenizer(arch, tokenizerFrom, path.join(tmp, `${arch}-model`));
     const adapter = path.join(tmp, `${arch}-${mode}`);
     await writeFixtureAdapter(model, adapter, mode);
-    await checkAdapter(adapter, 128, 0.01);
+    await checkAdapter(adapter, 128);
   });
 }
 
@@ -125,11 +125,11 @@ for (const [family, mode] of FAMILIES) {
   test(`${family} (${mode} mode): llama.cpp tokenizes, generates and scores like tokenpipe`, async () => {
     const adapter = path.join(tmp, `${family}-${mode}`);
     await writeFixtureAdapter(path.join(ROOT, 'fixtures', 'models', family), adapter, mode);
-    await checkAdapter(adapter, 128, 0.01);
+    await checkAdapter(adapter, 128);
   });
 }
 
-test('quickstart adapter (a few real updates): llama.cpp tokenizes, generates and scores like tokenpipe, f32 and q8_0', async () => {
+test('quickstart adapter (a few real updates): llama.cpp tokenizes, generates and scores like tokenpipe, f32, and q8_0 / f16 / bf16 within 1 %', async () => {
   const out = path.join(tmp, 'qs');
   const r = spawnSync(process.execPath, [
     path.join(ROOT, 'bin', 'pipe.mjs'), 'run', path.join(ROOT, 'pipelines', 'quickstart.yaml'),
@@ -138,7 +138,7 @@ test('quickstart adapter (a few real updates): llama.cpp tokenizes, generates an
   ], { encoding: 'utf8', cwd: tmpdir() });
   assert.equal(r.status, 0, r.stderr);
   const adapter = path.join(out, readdirSync(out).find((d) => d.startsWith('quickstart-'))!, 'adapter');
-  const replyText = await checkAdapter(adapter, 128, 0.01);
+  const replyText = await checkAdapter(adapter, 128);
   // The reply `pipe generate --chat` prints is the text llama.cpp's reply spells.
   const g = cli();
   const io = { ...g.io, write: (t: string) => void g.out.push(t) };
