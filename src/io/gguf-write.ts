@@ -11,6 +11,7 @@ import { tempPath } from './atomic.ts';
 import { encodeGguf, ggufByteLength, GGML_TYPE, Q8_0_BLOCK, type GgufDType } from './gguf-quant.ts';
 
 export const GGUF_ALIGNMENT = 32;
+const WRITE_SLICE = 64 * 2 ** 20;
 
 /** gguf_type ids of metadata values. */
 const T = { u8: 0, i8: 1, u16: 2, i16: 3, u32: 4, i32: 5, f32: 6, bool: 7, string: 8, array: 9, u64: 10, i64: 11, f64: 12 } as const;
@@ -141,9 +142,14 @@ export async function writeGguf(file: string, metadata: Array<[string, GgufValue
   const tmp = tempPath(file);
   const fh = await open(tmp, 'wx');
   let pos = 0;
+  // In slices, looping on short writes: one write(2) moves at most ~2 GiB, less than a large
+  // vocabulary's f32 embedding (Llama 3: 128256 x 4096 x 4 bytes).
   const put = async (b: Uint8Array) => {
-    await fh.write(b, 0, b.length, pos);
-    pos += b.length;
+    for (let o = 0; o < b.length; ) {
+      const { bytesWritten } = await fh.write(b, o, Math.min(b.length - o, WRITE_SLICE), pos);
+      o += bytesWritten;
+      pos += bytesWritten;
+    }
   };
   try {
     await put(h.bytes());
