@@ -41,7 +41,8 @@ async function sameIds(tokDir: string, file: string): Promise<void> {
 
 for (const [shape, mode, vocab, kind] of [['reference', 'merge', 32000, 'llama/default'], ['qwen2.5-0.5b', 'added', 151936, 'gpt2/qwen2']] as const) {
   test(`${shape} (${vocab} ids), ${mode} mode: llama.cpp tokenizes like tokenpipe`, async () => {
-    const { dir } = await ensureRandomModel(shape, { overrides: TINY });
+    // Own cache folder: the benches keep full-size folders of these shapes in .cache/models.
+    const { dir } = await ensureRandomModel(shape, { overrides: TINY, root: path.join(ROOT, '.cache', 'models-tiny-gguf') });
     const adapter = path.join(tmp, `${shape}-${mode}`);
     await writeFixtureAdapter(dir, adapter, mode);
     const file = path.join(tmp, `${shape}.gguf`);
