@@ -3,7 +3,7 @@
 // SentencePiece vocabulary, untied; Llama 3 tokenizer with llama3 RoPE scaling, tied, bf16; Qwen2
 // biases and padded vocabulary; Qwen3 q/k norms and head_dim, f16; Llama with attention and MLP
 // biases, head_dim != hidden/heads and linear RoPE; Mistral with 4 q heads on 1 kv head), in merge and
-// added mode, and on a quickstart adapter from a short real run:
+// added mode, on Llama 2's full 32000-piece vocabulary, and on a quickstart adapter from a short real run:
 //   (a) llama.cpp tokenizes a text full of the new tokens to tokenpipe's ids;
 //   (b) greedy generation of 32 tokens from a chat prompt (the adapter's ChatML template) equals
 //       tokenpipe's generate (what `pipe generate` runs) on the f32 export, id for id; for the
@@ -17,6 +17,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { main } from '../src/cli.ts';
+import { ensureRandomModel } from '../tools/random-model.ts';
 import { loadForCli } from '../src/cli/model-options.ts';
 import { renderChatPrompt } from '../src/cli/chat-prompt.ts';
 import { evalWindows, evaluateText } from '../src/model/eval.ts';
@@ -117,6 +118,20 @@ for (const [arch, tokenizerFrom, mode] of [['llama-headdim-bias', 'llama', 'merg
     const model = await writeArchWithTokenizer(arch, tokenizerFrom, path.join(tmp, `${arch}-model`));
     const adapter = path.join(tmp, `${arch}-${mode}`);
     await writeFixtureAdapter(model, adapter, mode);
+    await checkAdapter(adapter, 128);
+  });
+}
+
+// Full-size real vocabularies on tiny random weights (initializer_range 0.2 rather than HF's 0.02:
+// next-token distributions far from flat, so greedy choices are clear).
+// (Qwen2.5's 151936 ids passed too, but took 64 s here: llama.cpp hands over a probability map of the whole
+// vocabulary per position; its tokenization is checked in gguf-real-vocab-llama-cpp.test.ts.)
+for (const [shape, mode, what] of [['reference', 'merge', "Llama 2's 32000-piece"]] as const) {
+  test(`${what} vocabulary (random tiny weights, ${mode} mode): llama.cpp tokenizes, generates and scores like tokenpipe`, async () => {
+    const tiny = { hidden_size: 64, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 2, num_key_value_heads: 1, head_dim: 32, initializer_range: 0.2 };
+    const { dir } = await ensureRandomModel(shape, { overrides: tiny, root: path.join(ROOT, '.cache', 'models-tiny-gguf-wide') }); // not the real-vocab test's folder: files run in parallel
+    const adapter = path.join(tmp, `${shape}-${mode}`);
+    await writeFixtureAdapter(dir, adapter, mode);
     await checkAdapter(adapter, 128);
   });
 }
