@@ -448,3 +448,19 @@ export class BenchOptionInvalid extends TokenpipeError {
     super('BENCH_OPTION_INVALID', `bench: ${detail}`);
   }
 }
+
+// --- GGUF export ---
+
+/** A GGUF file cannot be written as asked (bad key/value, tensor shape or data length, dtype). */
+export class GgufWriteError extends TokenpipeError {
+  constructor(readonly file: string, detail: string) {
+    super('GGUF_WRITE', `${file}: cannot write GGUF: ${detail}`);
+  }
+}
+
+/** The model or tokenizer has something the GGUF export cannot express for llama.cpp (named in the message). */
+export class GgufExportUnsupported extends TokenpipeError {
+  constructor(readonly source: string, detail: string) {
+    super('GGUF_EXPORT_UNSUPPORTED', `${source}: cannot export to GGUF: ${detail}`);
+  }
+}

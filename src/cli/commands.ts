@@ -17,4 +17,5 @@ export const commands: Record<string, CommandEntry> = {
   eval: { summary: 'loss and perplexity of a model on a text file', load: async () => (await import('./eval.ts')).default },
   generate: { summary: 'continue a prompt with a model, streaming the text', load: async () => (await import('./generate.ts')).default },
   merge: { summary: 'fold an adapter into its base model and write a plain model folder', load: async () => (await import('./merge.ts')).default },
+  export: { summary: 'write the model (an adapter folded in) as a GGUF file for llama.cpp, node-llama-cpp, Ollama', load: async () => (await import('./export.ts')).default },
 };
