@@ -28,7 +28,7 @@ import type { TrainSnapshot } from '../src/train/items.ts';
 import type { StepRecord } from '../src/train/step.ts';
 import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
 import type { PackedBatch } from '../src/data/items.ts';
-import { BACKEND_CHOICES, backendMemoryLimit, setBackend, type BackendChoice, type BackendName } from '../src/model/backend.ts';
+import { BACKEND_CHOICES, backendMemoryLimit, engineLine, setBackend, type BackendChoice, type BackendName } from '../src/model/backend.ts';
 import { loadModelConfig, type ModelConfig } from '../src/model/config.ts';
 import { checkModelFolder } from '../src/model/weights.ts';
 import { checkTokenizerFolder } from '../src/tokenizer/load.ts';
@@ -57,7 +57,7 @@ async function modelAndTokenizer(dir: string): Promise<void> {
 
 const Params = TrainConfig.extend({
   model: pathParam({ mustExist: 'dir', check: modelAndTokenizer }).describe('base model folder (Hugging Face Llama family)'),
-  backend: z.enum(BACKEND_CHOICES).optional().describe("TF.js backend (default: the pipeline's settings.backend)"),
+  backend: z.enum(BACKEND_CHOICES).optional().describe("engine: native or a TF.js backend (default: the pipeline's settings.backend)"),
   init: z.string().default('subtoken-mean').describe('new-row init: subtoken-mean, mean, zero, random, copy:<token>'),
   retrainTokens: z.array(z.string()).default([]).describe("existing tokens also retrained ('trainable-tokens' mode)"),
   checkpointDir: z.string().default('checkpoints').describe('checkpoint folder under the run folder'),
@@ -91,7 +91,10 @@ export default defineNode({
     const state = async function* (): AsyncGenerator<TrainSnapshot> {
       try {
         const tokenizer = await firstValue(inputs.tokenizer, 'train-step', 'tokenizer');
-        const backend = await setBackend((p.backend ?? ctx.backend) as BackendChoice);
+        const choice = (p.backend ?? ctx.backend) as BackendChoice;
+        const backendLines: string[] = [];
+        const backend = await setBackend(choice, { log: (l) => backendLines.push(l) });
+        const engine = engineLine(choice, backend, backendLines);
         // The first batch's shape is the step's; the loop still gets that batch first.
         const { first, all: batches } = await peekFirst(inputs.batches);
         const planned = first && planStep(ctx, tokenizer, backend, first.batch.numRows, first.seqLen);
@@ -104,7 +107,8 @@ export default defineNode({
         const { trainer, skip, resumedFrom, parallel } = await startTrainer(ctx, tokenizer, backend, planned, {
           checkpointRoot, resume: p.resumeFrom ?? Boolean(ctx.resume), key: `${ctx.runDir}/${ctx.name}`,
         });
-        emit(ctx, { type: 'train-start', node: ctx.name, backend, step: trainer.step, resumedFrom, skip, params: trainer.params.length, threads: planned?.threads ?? 1, recompute: trainer.recompute });
+        trainer.engine = engine;
+        emit(ctx, { type: 'train-start', node: ctx.name, backend, engine, step: trainer.step, resumedFrom, skip, params: trainer.params.length, threads: planned?.threads ?? 1, recompute: trainer.recompute });
         mkdirSync(ctx.runDir, { recursive: true });
         if (!resumedFrom && trainer.describeInit) {
           const r = await trainer.describeInit();
@@ -225,7 +229,7 @@ function planInput(p: Params, c: ModelConfig, tokenizer: TokenizerArtifact) {
 function planStep(ctx: TrainContext, tokenizer: TokenizerArtifact, backend: BackendName, B: number, T: number): { plan: StepPlan; threads: number } {
   const p = ctx.params;
   const c = loadModelConfig(p.model);
-  const cpu = backend === 'wasm' || backend === 'cpu';
+  const cpu = backend === 'wasm' || backend === 'cpu' || backend === 'native';
   const most = cpu && p.embedding !== 'full' ? (p.threads === 'auto' ? os.availableParallelism() : p.threads) : 1;
   const planFor = (threads: number) => {
     // A thread's share is at most one micro-batch's rows at a time.

@@ -16,7 +16,7 @@ import type { StepRecord } from '../src/train/step.ts';
 import type { EvalMetrics } from '../src/train/evaluate.ts';
 import { mainContext } from './helpers/context.ts';
 
-const LABELS = ['eval loss', 'new-token loss', 'new-token accuracy', 'new tokens', 'trainable parameters', 'train tokens', 'training memory', 'adapter size', 'adapter'];
+const LABELS = ['eval loss', 'new-token loss', 'new-token accuracy', 'new tokens', 'trainable parameters', 'train tokens', 'engine', 'training memory', 'adapter size', 'adapter'];
 const STEPS = 4;
 
 /** Just what the summary reads off a trainer. */
@@ -26,6 +26,7 @@ const trainer = {
   opt: { stateBytes: () => 1024 },
   cfg: { embedding: 'trainable-tokens', gradAccumulation: 1 },
   tokens: { newTokens: ['<x>'] },
+  engine: 'wasm (asked for)',
 } as unknown as TrainSnapshot['trainer'];
 
 function metrics(step: number): EvalMetrics {

@@ -48,6 +48,7 @@ export function summaryLines(r: BranchRecord, title: string): string[] {
     info('new tokens', newTokensLine(r)),
     info('trainable parameters', fmtTrainable(r)),
     ...(r.throughput ? [info('train tokens', `${fmtInt(r.throughput.tokens)} scored, ${fmtInt(r.throughput.tokensPerSec)} tokens/s`)] : []),
+    ...(r.engine ? [info('engine', r.engine)] : []),
     info('training memory', fmtMemory(r.memory)),
     info('adapter size', r.adapter ? `${formatBytes(r.adapter.weightsBytes)} weights, ${formatBytes(r.adapter.folderBytes)} folder` : 'n/a (no adapter folder found)'),
     info('adapter', r.adapter?.dir ?? 'n/a'),

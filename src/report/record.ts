@@ -86,6 +86,8 @@ export interface BranchRecord {
    * events when connected, else tokens over wall time). Absent only when no update was made.
    */
   throughput?: { tokens: number; tokensPerSec: number };
+  /** The engine the updates ran on and why (train-step sets it on the trainer); absent for a trainer set up elsewhere. */
+  engine?: string;
 }
 
 const F32 = 4;
@@ -125,6 +127,7 @@ export class BranchRecorder {
         trainable: { lora, tokens: total - lora, total },
         memory: trainingMemory(total, t.opt.stateBytes()),
         newTokens: [...t.tokens.newTokens], intermediates: intermediateTokens(s), special: specialTokens(s), baseModel: s.baseModel, seconds: 0,
+        ...(t.engine ? { engine: t.engine } : {}),
       };
     }
     const r = this.rec;

@@ -55,6 +55,8 @@ export interface Trainer {
    * with a loss hook the loss where each new token is the target. Set by setupTrainer.
    */
   describeInit?: (lossAtTargets?: LossAtTargets) => Promise<InitReport>;
+  /** The engine the updates run on and why it was chosen (src/model/backend.ts engineLine); set by the train node. */
+  engine?: string;
 }
 
 /** Sets `model` up for training. The model's token table is replaced (and owned by the trainer). */
