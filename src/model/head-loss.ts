@@ -1,10 +1,12 @@
 // The training side of the chunked head (head.ts): the loss of the scored rows and its gradients w.r.t. the hidden
 // states and the extra rows in ONE pass (online softmax: per chunk one forward product and one backward product, the
 // same two PyTorch does, nothing recomputed), and for a trainable head ('full' mode) a two-pass variant that also
-// gives the head's own gradient.
+// gives the head's own gradient. The one-pass loss is written once against the op vocabulary (headLossOps): TF.js
+// runs it eagerly (headLossAndGrad), the native engine as an ONNX graph.
 import * as tf from '@tensorflow/tfjs';
-import { baseChunk, chunkSoftmax, fold, headChunk, NEG, scatterRows, scoredRows, scoredTargets, targetRows, type HeadColumns, type Online } from './head.ts';
+import { baseChunk, chunkSoftmax, fold, headChunk, NEG, scatterRows, scoredRows, scoredTargets, targetRows, type HeadColumns, type HeadColumnsOf, type Online, type Rows, type Targets } from './head.ts';
 import { tidy } from './scope.ts';
+import { tfOps, type Ops } from './tensor-ops.ts';
 
 export interface HeadLossResult {
   /** Σ over scored rows of weight · (lse − target logit), in nats. */
@@ -33,39 +35,51 @@ export function headLossAndGrad(h: tf.Tensor2D, targets: Int32Array, cols: HeadC
   }
   const width = chunk ?? headChunk(M, V0, D);
   return tidy(() => {
-    const r = scoredRows(h, t.rows);
-    const hs = r.hs; // [M, D]
-    let o: Online = { L: tf.fill([M, 1], NEG) as tf.Tensor2D, acc: tf.zeros([M, D]) };
-    const step = (next: Online) => {
-      tf.dispose([o.L, o.acc!]);
-      o = next;
-    };
-    for (let c0 = 0; c0 < V0; c0 += width) {
-      const w = Math.min(width, V0 - c0);
-      step(tidy(() => {
-        const { z, Wc } = baseChunk(r, cols, c0, w);
-        const { p, lse } = chunkSoftmax(z, true);
-        return fold(o, lse, tf.matMul(p, Wc) as tf.Tensor2D); // [M, w]·[w, D]: Wc is a fresh slice
-      }));
-    }
-    let dExtra: tf.Tensor2D | null = null;
-    if (cols.extra !== null) {
-      // The extra rows come last: with L final, their softmax over the whole vocabulary is exact at once.
-      const { p, lse } = chunkSoftmax(tf.matMul(hs, tf.transpose(cols.extra)) as tf.Tensor2D); // [M, n]
-      step(fold(o, lse, tf.matMul(p, tf.clone(cols.extra)) as tf.Tensor2D)); // a copy: the rows are a right operand (ops.ts rule 2)
-      const n = cols.extraIds.length;
-      const hot = new Float32Array(M * n);
-      t.extraPos.forEach((q, i) => q >= 0 && (hot[i * n + q] = 1));
-      const dz = tf.sub(tf.mul(p, tf.exp(tf.sub(lse, o.L))), tf.tensor2d(hot, [M, n])); // softmax − onehot on these columns, [M, n]
-      dExtra = tf.matMul(tf.transpose(dz), hs).mul(weight) as tf.Tensor2D; // [n, M]·[M, D] → [n, D]
-    }
-    const Wtgt = targetRows(cols, t); // [M, D]
-    const zt = tf.sum(tf.mul(hs, Wtgt), 1); // [M] target logits
-    const loss = tf.sum(tf.sub(o.L.reshape([M]), zt)).mul(weight);
-    // dh = weight · (softmax · W − W_target) on scored rows; acc is the softmax-weighted sum of rows.
-    const dh = scatterRows(tf.mul(tf.sub(o.acc!, Wtgt), weight) as tf.Tensor2D, t.rows, N); // [N, D]
-    return { loss: loss.dataSync()[0], count: M, dh, dExtra };
+    const r = headLossOps(tfOps, h, t, cols, tfOps.feedScalar(weight), width);
+    return { loss: r.loss.dataSync()[0], count: M, dh: r.dh as tf.Tensor2D, dExtra: r.dExtra as tf.Tensor2D | null };
   });
+}
+
+/**
+ * The one-pass loss and gradients of the scored rows `t` (at least one), in any engine: the loss as a scalar,
+ * dh [N, D] and dExtra [n, D] (null without extra rows). `weight` is a scalar; `width` the column chunk.
+ */
+export function headLossOps<T>(o: Ops<T>, h: T, t: Targets, cols: HeadColumnsOf<T>, weight: T, width: number): { loss: T; dh: T; dExtra: T | null } {
+  const [N, D] = o.shape(h);
+  const V0 = o.shape(cols.head)[0];
+  const r = scoredRows(o, h, t.rows);
+  const hs = r.hs; // [M, D]
+  let s: Online<T> = { L: o.fillRows(hs, 1, NEG), acc: o.zerosRows(hs, D) };
+  const step = (next: Online<T>) => {
+    o.dispose([s.L, s.acc!]);
+    s = next;
+  };
+  for (let c0 = 0; c0 < V0; c0 += width) {
+    const w = Math.min(width, V0 - c0);
+    step(o.tidy(() => {
+      const { z, Wc } = baseChunk(o, r, cols, c0, w);
+      const { p, lse } = chunkSoftmax(o, z, true);
+      return fold(o, s, lse, o.matMul(p, Wc)); // [M, w]·[w, D]: Wc is a fresh slice
+    }));
+  }
+  let dExtra: T | null = null;
+  if (cols.extra !== null) {
+    // The extra rows come last: with L final, their softmax over the whole vocabulary is exact at once.
+    const { p, lse } = chunkSoftmax(o, o.matMul(hs, o.transpose(cols.extra))); // [M, n]
+    step(fold(o, s, lse, o.matMul(p, o.clone(cols.extra)))); // a copy: the rows are a right operand (ops.ts rule 2)
+    const n = cols.extraIds.length;
+    const M = t.rows.length;
+    const hot = new Float32Array(M * n);
+    t.extraPos.forEach((q, i) => q >= 0 && (hot[i * n + q] = 1));
+    const dz = o.sub(o.mul(p, o.exp(o.sub(lse, s.L))), o.feed(hot, [M, n], 'float32', ['M'])); // softmax − onehot on these columns, [M, n]
+    dExtra = o.mul(o.matMul(o.transpose(dz), hs), weight); // [n, M]·[M, D] → [n, D]
+  }
+  const Wtgt = targetRows(o, cols, t); // [M, D]
+  const zt = o.sum(o.mul(hs, Wtgt), 1); // [M] target logits
+  const loss = o.mul(o.sum(o.sub(o.reshape(s.L, [-1]), zt)), weight);
+  // dh = weight · (softmax · W − W_target) on scored rows; acc is the softmax-weighted sum of rows.
+  const dh = scatterRows(o, o.mul(o.sub(s.acc!, Wtgt), weight), t.rows, N); // [N, D]
+  return { loss, dh, dExtra };
 }
 
 /**
@@ -81,12 +95,12 @@ export function headLossAndGradFull(h: tf.Tensor2D, targets: Int32Array, head: t
   if (M === 0) return { loss: 0, count: 0, dh: tf.zeros([N, D]), dExtra: null, dHead: tf.zerosLike(head) };
   const width = chunk ?? headChunk(M, V, D);
   return tidy(() => {
-    const r = scoredRows(h, t.rows);
+    const r = scoredRows(tfOps, h, t.rows) as Rows;
     const hs = r.hs; // [M, D]
     const hsT = r.hsT ?? (tf.transpose(hs) as tf.Tensor2D); // [D, M]: dWcᵀ = hsᵀ·dz is a plain product, transposed back at [w, D]
     let L = tf.fill([M, 1], NEG) as tf.Tensor2D;
     for (let c0 = 0; c0 < V; c0 += width) {
-      const next = tidy(() => fold({ L, acc: null }, chunkSoftmax(baseChunk(r, cols, c0, Math.min(width, V - c0)).z, true).lse, null).L);
+      const next = tidy(() => fold(tfOps, { L, acc: null }, chunkSoftmax(tfOps, baseChunk(tfOps, r, cols, c0, Math.min(width, V - c0)).z, true).lse, null).L as tf.Tensor2D);
       L.dispose();
       L = next;
     }
@@ -95,8 +109,8 @@ export function headLossAndGradFull(h: tf.Tensor2D, targets: Int32Array, head: t
     for (let c0 = 0; c0 < V; c0 += width) {
       const w = Math.min(width, V - c0);
       const [dhNext, dWc] = tidy(() => {
-        const { z, Wc } = baseChunk(r, cols, c0, w);
-        const { p, lse } = chunkSoftmax(z, true);
+        const { z, Wc } = baseChunk(tfOps, r, cols, c0, w) as { z: tf.Tensor2D; Wc: tf.Tensor2D };
+        const { p, lse } = chunkSoftmax(tfOps, z, true);
         const scaled = tf.mul(p, tf.mul(tf.exp(tf.sub(lse, L)), weight)); // weight · softmax over the whole vocabulary, [M, w]
         p.dispose();
         const local = Int32Array.from(t.ids, (id) => (id >= c0 && id < c0 + w ? id - c0 : -1));
@@ -112,8 +126,8 @@ export function headLossAndGradFull(h: tf.Tensor2D, targets: Int32Array, head: t
       dhs = dhNext;
       dW.push(dWc);
     }
-    const zt = tf.sum(tf.mul(hs, targetRows(cols, t)), 1); // [M]
+    const zt = tf.sum(tf.mul(hs, targetRows(tfOps, cols, t)), 1); // [M]
     const loss = tf.sum(tf.sub(L.reshape([M]), zt)).mul(weight);
-    return { loss: loss.dataSync()[0], count: M, dh: scatterRows(dhs, t.rows, N), dExtra: null, dHead: tf.concat(dW, 0) as tf.Tensor2D };
+    return { loss: loss.dataSync()[0], count: M, dh: scatterRows(tfOps, dhs, t.rows, N) as tf.Tensor2D, dExtra: null, dHead: tf.concat(dW, 0) as tf.Tensor2D };
   });
 }

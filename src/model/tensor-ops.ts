@@ -1,0 +1,90 @@
+// The op vocabulary the model's math is written against, so that one source serves both engines (issue 22): the
+// eager TF.js implementation below (each op is exactly the tf call the code made before, in the same order, so
+// wasm numbers stay bit-identical), and the ONNX graph builder (onnx-ops.ts), which records the same calls as
+// nodes of one graph that ONNX Runtime runs whole.
+//
+// Data from JS enters in one of three ways, and the difference matters only to the graph: `feed` is per-call data
+// (target rows, one-hot picks, the loss weight) and becomes a graph input, with `vary` naming the axes whose length
+// changes between calls (the number of scored rows M); `constant` is data fixed by the configuration (a chunk's mask
+// of replaced ids) and becomes part of the graph; a frozen model tensor is handed over by the caller (TF.js: the
+// tensor itself; the graph: an initializer).
+import * as tf from '@tensorflow/tfjs';
+import { tidy } from './scope.ts';
+
+export type OpDtype = 'float32' | 'int32';
+
+export interface Ops<T> {
+  shape(x: T): number[];
+  /** Memory scopes: TF.js frees what a scope made and did not return; a graph has nothing to free. */
+  tidy<R>(f: () => R): R;
+  dispose(xs: T | T[]): void;
+
+  feed(data: Float32Array | Int32Array, shape: number[], dtype: OpDtype, vary?: Array<string | null>): T;
+  /** A float32 scalar that changes between calls (the loss weight). */
+  feedScalar(v: number): T;
+  constant(data: Float32Array | Int32Array, shape: number[], dtype: OpDtype): T;
+
+  /** [rows of `like`, cols] filled with `value` (rows follow `like`: they may vary between calls). */
+  fillRows(like: T, cols: number, value: number): T;
+  zerosRows(like: T, cols: number): T;
+  zerosLike(x: T): T;
+  zeros(shape: number[]): T;
+
+  add(a: T, b: T | number): T;
+  sub(a: T, b: T | number): T;
+  mul(a: T, b: T | number): T;
+  maximum(a: T, b: T): T;
+  exp(x: T): T;
+  log(x: T): T;
+  rsqrt(x: T): T;
+  square(x: T): T;
+  softmax(x: T): T;
+  clone(x: T): T;
+
+  /** Plain product of the last two axes (no transpose flags: the wasm fast path, ops.ts). */
+  matMul(a: T, b: T): T;
+  /** Reverses the axes (2-D: the matrix transpose), or permutes them by `perm`. */
+  transpose(x: T, perm?: number[]): T;
+  reshape(x: T, shape: number[]): T;
+  slice(x: T, begin: number[], size: number[]): T;
+  concat(xs: T[], axis?: number): T;
+  gather(x: T, indices: T, axis?: number): T;
+
+  /** Reductions over one axis (keepDims as tf), or over all axes when `axis` is omitted. */
+  sum(x: T, axis?: number, keepDims?: boolean): T;
+  max(x: T, axis: number, keepDims?: boolean): T;
+  mean(x: T, axis: number, keepDims?: boolean): T;
+}
+
+/** The eager TF.js implementation: each op the tf call it stands for. */
+export const tfOps: Ops<tf.Tensor> = {
+  shape: (x) => x.shape,
+  tidy: (f) => tidy(f),
+  dispose: (xs) => tf.dispose(xs),
+  feed: (data, shape, dtype) => tf.tensor(data, shape, dtype),
+  feedScalar: (v) => tf.scalar(v),
+  constant: (data, shape, dtype) => tf.tensor(data, shape, dtype),
+  fillRows: (like, cols, value) => tf.fill([like.shape[0], cols], value),
+  zerosRows: (like, cols) => tf.zeros([like.shape[0], cols]),
+  zerosLike: (x) => tf.zerosLike(x),
+  zeros: (shape) => tf.zeros(shape),
+  add: (a, b) => tf.add(a, b),
+  sub: (a, b) => tf.sub(a, b),
+  mul: (a, b) => tf.mul(a, b),
+  maximum: (a, b) => tf.maximum(a, b),
+  exp: (x) => tf.exp(x),
+  log: (x) => tf.log(x),
+  rsqrt: (x) => tf.rsqrt(x),
+  square: (x) => tf.square(x),
+  softmax: (x) => tf.softmax(x),
+  clone: (x) => tf.clone(x),
+  matMul: (a, b) => tf.matMul(a, b),
+  transpose: (x, perm) => tf.transpose(x, perm),
+  reshape: (x, shape) => tf.reshape(x, shape),
+  slice: (x, begin, size) => tf.slice(x, begin, size),
+  concat: (xs, axis) => tf.concat(xs, axis),
+  gather: (x, indices, axis) => tf.gather(x, indices, axis),
+  sum: (x, axis, keepDims) => tf.sum(x, axis, keepDims),
+  max: (x, axis, keepDims) => tf.max(x, axis, keepDims),
+  mean: (x, axis, keepDims) => tf.mean(x, axis, keepDims),
+};
