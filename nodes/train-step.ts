@@ -169,6 +169,7 @@ async function startTrainer(
     retrainTokens: p.retrainTokens, checkpointRoot: o.checkpointRoot, resume: o.resume,
   });
   const trainer = setup.trainer;
+  if (backend === 'native') trainer.nativeHead = {};
   trainer.recompute = planned ? planned.plan.recompute : p.recompute === 'always';
   let parallel: DataParallel | null = null;
   if (planned && planned.threads > 1) {
@@ -229,7 +230,8 @@ function planInput(p: Params, c: ModelConfig, tokenizer: TokenizerArtifact) {
 function planStep(ctx: TrainContext, tokenizer: TokenizerArtifact, backend: BackendName, B: number, T: number): { plan: StepPlan; threads: number } {
   const p = ctx.params;
   const c = loadModelConfig(p.model);
-  const cpu = backend === 'wasm' || backend === 'cpu' || backend === 'native';
+  // The native engine runs its graphs on ONNX Runtime's own threads: one trainer, no data-parallel workers.
+  const cpu = backend === 'wasm' || backend === 'cpu';
   const most = cpu && p.embedding !== 'full' ? (p.threads === 'auto' ? os.availableParallelism() : p.threads) : 1;
   const planFor = (threads: number) => {
     // A thread's share is at most one micro-batch's rows at a time.

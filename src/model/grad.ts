@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { buildMask, segmentIds } from './attention.ts';
 import type { HeadColumns } from './head.ts';
-import { headLossAndGrad, headLossAndGradFull } from './head-loss.ts';
+import { headLossAndGrad, headLossAndGradFull, type HeadLossResult } from './head-loss.ts';
 import { decoderLayer, decoderLayerBackward, disposeSaved, type GradSink, type LayerContext, type LayerSaved } from './layer.ts';
 import { rmsNorm, rmsNormBackward } from './norm.ts';
 import { tidy } from './scope.ts';
@@ -52,11 +52,61 @@ export interface PassResult {
   count: number;
 }
 
+/** The head's loss and gradients, asked of whoever drives the pass (TF.js at once, the native engine by awaiting). */
+export interface HeadRequest {
+  h: tf.Tensor2D;
+  targets: Int32Array;
+  cols: HeadColumns;
+  weight: number;
+  chunk?: number;
+}
+
+type HeadAnswer = HeadLossResult & { dHead?: tf.Tensor2D };
+
 /**
  * Adds dL/dp for every trainable tensor p of the model (LoRA factors, the table's params) to `grads` (kept
  * tensors, the caller disposes them). No tensor of the pass is left behind.
  */
 export function lossAndGrads(model: LlamaModel, table: GradTokenTable, b: TrainBatch, o: PassOptions, grads: GradSink): PassResult {
+  const pass = passSteps(model, table, b, o, grads);
+  let next = pass.next();
+  while (!next.done) next = pass.next(answered(pass, () => headOnTfjs(table, next.value as HeadRequest)));
+  return next.value;
+}
+
+/** The head's answer; if it throws, the pass is thrown into first, so its finally frees what it holds. */
+function answered<A>(pass: Generator<HeadRequest, PassResult, HeadAnswer>, f: () => A): A {
+  try {
+    return f();
+  } catch (e) {
+    pass.throw(e);
+    throw e;
+  }
+}
+
+/**
+ * The same pass with the head on the native engine when `head` is given (its trainsHead mode stays on TF.js):
+ * the layers run on TF.js, the head's loss and gradients come from `head`.
+ */
+export async function lossAndGradsAsync(
+  model: LlamaModel, table: GradTokenTable, b: TrainBatch, o: PassOptions, grads: GradSink, head: (r: HeadRequest) => Promise<HeadLossResult>,
+): Promise<PassResult> {
+  const pass = passSteps(model, table, b, o, grads);
+  let next = pass.next();
+  while (!next.done) {
+    const req = next.value;
+    const answer = table.trainsHead ? answered(pass, () => headOnTfjs(table, req)) : await answered(pass, () => head(req).catch((e) => (pass.throw(e), Promise.reject(e))));
+    next = pass.next(answer);
+  }
+  return next.value;
+}
+
+function headOnTfjs(table: GradTokenTable, r: HeadRequest): HeadAnswer {
+  return table.trainsHead ? headLossAndGradFull(r.h, r.targets, r.cols.head, r.weight, r.chunk) : headLossAndGrad(r.h, r.targets, r.cols, r.weight, r.chunk);
+}
+
+/** The pass, written once: it yields when it needs the head's loss and gradients and resumes with them. */
+function* passSteps(model: LlamaModel, table: GradTokenTable, b: TrainBatch, o: PassOptions, grads: GradSink): Generator<HeadRequest, PassResult, HeadAnswer> {
   const { B, T } = b;
   const eps = model.config.rmsNormEps;
   const rope = ropeTables(b.positionIds, model.invFreq);
@@ -79,9 +129,7 @@ export function lossAndGrads(model: LlamaModel, table: GradTokenTable, b: TrainB
     const last = x;
     const fin = tidy(() => rmsNorm(last, model.norm, eps, true)); // [N, H]; fin.saved.x is x
     const cols: HeadColumns = table.headColumns();
-    const head = table.trainsHead
-      ? headLossAndGradFull(fin.y, b.targets, cols.head, o.weight, o.headChunk)
-      : headLossAndGrad(fin.y, b.targets, cols, o.weight, o.headChunk);
+    const head: HeadAnswer = yield { h: fin.y, targets: b.targets, cols, weight: o.weight, chunk: o.headChunk };
     let d = tf.tidy(() => rmsNormBackward(fin.saved!, model.norm, head.dh)) as tf.Tensor2D; // [N, H]
     tf.dispose([fin.y, fin.saved!.x, fin.saved!.r, head.dh]);
     for (let i = L - 1; i >= 0; i--) {
@@ -98,8 +146,8 @@ export function lossAndGrads(model: LlamaModel, table: GradTokenTable, b: TrainB
       d.dispose();
       d = dx;
     }
-    table.backward(b.inputIds, d, { dExtra: head.dExtra, dHead: (head as { dHead?: tf.Tensor2D }).dHead }, grads);
-    tf.dispose([d, head.dExtra ?? [], (head as { dHead?: tf.Tensor2D }).dHead ?? []]);
+    table.backward(b.inputIds, d, { dExtra: head.dExtra, dHead: head.dHead }, grads);
+    tf.dispose([d, head.dExtra ?? [], head.dHead ?? []]);
     return { loss: head.loss, count: head.count };
   } finally {
     for (const r of records) disposeSaved(r);
