@@ -4,7 +4,8 @@
 // frozen tensors' identities, the inputs with their varying axes named) says when a session built before serves.
 import { createHash } from 'node:crypto';
 import type { OnnxAttr, OnnxDtype, OnnxGraph, OnnxNode, OnnxTensor, OnnxValueInfo } from '../io/onnx-proto.ts';
-import type { OpDtype, Ops } from './tensor-ops.ts';
+import type * as tf from '@tensorflow/tfjs';
+import { dropoutKeep, type OpDtype, type Ops } from './tensor-ops.ts';
 
 export interface Sym {
   readonly name: string;
@@ -40,7 +41,7 @@ export class GraphOps implements Ops<Sym> {
   /** Per-call values of the inputs, by name. */
   readonly feeds = new Map<string, { data: Float32Array | Int32Array; shape: number[]; dtype: OpDtype }>();
   readonly constants: OnnxTensor[] = [];
-  readonly frozen = new Map<string, { name: string; src: FrozenSource }>();
+  readonly frozenSources = new Map<string, { name: string; src: FrozenSource }>();
   readonly outputs: Array<{ name: string; sym: Sym }> = [];
   private n = 0;
   private ints = new Map<string, Sym>();
@@ -80,10 +81,10 @@ export class GraphOps implements Ops<Sym> {
 
   /** A frozen model tensor, held by the session as an initializer. */
   frozenTensor(src: FrozenSource): Sym {
-    let f = this.frozen.get(src.id);
+    let f = this.frozenSources.get(src.id);
     if (!f) {
       f = { name: this.fresh('w'), src };
-      this.frozen.set(src.id, f);
+      this.frozenSources.set(src.id, f);
     }
     return { name: f.name, shape: src.shape, dtype: 'float32' };
   }
@@ -102,6 +103,43 @@ export class GraphOps implements Ops<Sym> {
     return f();
   }
   dispose(): void {}
+  keep(x: Sym): Sym {
+    return x;
+  }
+
+  private hostedSyms = new Map<number, Sym>();
+  frozen(t: tf.Tensor): Sym {
+    return this.frozenTensor({ id: `tf:${t.id}`, shape: t.shape, read: () => t.dataSync() as Float32Array });
+  }
+  hosted(t: tf.Tensor): Sym {
+    let s = this.hostedSyms.get(t.id);
+    if (!s) {
+      s = this.feed(t.dataSync() as Float32Array | Int32Array, t.shape, t.dtype === 'int32' ? 'int32' : 'float32');
+      this.hostedSyms.set(t.id, s);
+    }
+    return s;
+  }
+  sigmoid(x: Sym): Sym {
+    return this.unary('Sigmoid', x);
+  }
+  bmm(a: Sym, b: Sym): Sym {
+    return this.matMul(a, b);
+  }
+  /** x · Wᵀ: ORT folds the transpose of an initializer once, when the session is built. */
+  linear(x: Sym, W: Sym): Sym {
+    return this.matMul(x, this.transpose(W));
+  }
+  linearBackward(dy: Sym, W: Sym): Sym {
+    return this.matMul(dy, W);
+  }
+  dropoutKeep(seeds: number[], T: number, inF: number, p: number): Sym {
+    const keep = dropoutKeep(seeds, T, inF, p);
+    try {
+      return this.feed(keep.dataSync() as Float32Array, keep.shape, 'float32');
+    } finally {
+      keep.dispose();
+    }
+  }
 
   feed(data: Float32Array | Int32Array, shape: number[], dtype: OpDtype, vary: Array<string | null> = []): Sym {
     const name = this.fresh('in');
@@ -147,7 +185,12 @@ export class GraphOps implements Ops<Sym> {
   add(a: Sym, b: Sym | number): Sym {
     return this.binary('Add', a, b);
   }
-  sub(a: Sym, b: Sym | number): Sym {
+  sub(a: Sym | number, b: Sym | number): Sym {
+    if (typeof a === 'number') {
+      const x = this.scalar(a);
+      const y = this.operand(b);
+      return this.op('Sub', [x, y], y.shape, y.dtype);
+    }
     return this.binary('Sub', a, b);
   }
   mul(a: Sym, b: Sym | number): Sym {
@@ -232,13 +275,13 @@ export class GraphOps implements Ops<Sym> {
     const h = createHash('sha256');
     h.update(JSON.stringify({ nodes: this.nodes, inputs: this.inputs, outputs: this.outputs.map((o) => o.name) }, (k, v) => (k === 't' ? { dims: v.dims, data: Array.from(v.data as Uint8Array) } : v)));
     for (const c of this.constants) h.update(`${c.name}:${c.dtype}:${c.dims}`).update(c.data);
-    for (const [id, f] of this.frozen) h.update(`${f.name}=${id}:${f.src.shape}`);
+    for (const [id, f] of this.frozenSources) h.update(`${f.name}=${id}:${f.src.shape}`);
     return h.digest('hex');
   }
 
   /** The graph with its frozen tensors read (call once per key). */
   toGraph(): OnnxGraph {
-    const frozen: OnnxTensor[] = [...this.frozen.values()].map((f) => ({ name: f.name, dtype: 'float32' as OnnxDtype, dims: f.src.shape, data: bytesOf(f.src.read()) }));
+    const frozen: OnnxTensor[] = [...this.frozenSources.values()].map((f) => ({ name: f.name, dtype: 'float32' as OnnxDtype, dims: f.src.shape, data: bytesOf(f.src.read()) }));
     return {
       name: 'tokenpipe',
       opset: 17,

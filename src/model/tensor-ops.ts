@@ -9,6 +9,7 @@
 // of replaced ids) and becomes part of the graph; a frozen model tensor is handed over by the caller (TF.js: the
 // tensor itself; the graph: an initializer).
 import * as tf from '@tensorflow/tfjs';
+import { bmm, frozenLinear, frozenLinearBackward } from './ops.ts';
 import { tidy } from './scope.ts';
 
 export type OpDtype = 'float32' | 'int32';
@@ -18,6 +19,13 @@ export interface Ops<T> {
   /** Memory scopes: TF.js frees what a scope made and did not return; a graph has nothing to free. */
   tidy<R>(f: () => R): R;
   dispose(xs: T | T[]): void;
+  /** Keeps x past the enclosing scopes (a record the backward reads). */
+  keep(x: T): T;
+
+  /** A frozen model tensor (TF.js: the tensor; a graph: an initializer, read once). */
+  frozen(t: tf.Tensor): T;
+  /** A host tensor whose values change between calls (trainable params, RoPE tables, the mask): a graph input. */
+  hosted(t: tf.Tensor): T;
 
   feed(data: Float32Array | Int32Array, shape: number[], dtype: OpDtype, vary?: Array<string | null>): T;
   /** A float32 scalar that changes between calls (the loss weight). */
@@ -31,8 +39,9 @@ export interface Ops<T> {
   zeros(shape: number[]): T;
 
   add(a: T, b: T | number): T;
-  sub(a: T, b: T | number): T;
+  sub(a: T | number, b: T | number): T;
   mul(a: T, b: T | number): T;
+  sigmoid(x: T): T;
   maximum(a: T, b: T): T;
   exp(x: T): T;
   log(x: T): T;
@@ -43,6 +52,17 @@ export interface Ops<T> {
 
   /** Plain product of the last two axes (no transpose flags: the wasm fast path, ops.ts). */
   matMul(a: T, b: T): T;
+  /** Batched product a [..., M, K] · b [..., K, N] (TF.js: ops.ts bmm, split per element on wasm). */
+  bmm(a: T, b: T): T;
+  /** x [N, in] · Wᵀ for a frozen W [out, in] (TF.js: ops.ts frozenLinear, the cheaper plain form). */
+  linear(x: T, W: T): T;
+  /** dy [N, out] · W for a frozen W [out, in]: the input's gradient (TF.js: ops.ts frozenLinearBackward). */
+  linearBackward(dy: T, W: T): T;
+  /**
+   * LoRA dropout's multiplier keep/(1−p) [rows·T, inF], one seeded uniform draw per row: drawn by TF.js in JS on
+   * every engine (a graph gets the mask as an input), so masks agree across engines, threads and recomputation.
+   */
+  dropoutKeep(seeds: number[], T: number, inF: number, p: number): T;
   /** Reverses the axes (2-D: the matrix transpose), or permutes them by `perm`. */
   transpose(x: T, perm?: number[]): T;
   reshape(x: T, shape: number[]): T;
@@ -61,6 +81,9 @@ export const tfOps: Ops<tf.Tensor> = {
   shape: (x) => x.shape,
   tidy: (f) => tidy(f),
   dispose: (xs) => tf.dispose(xs),
+  keep: (x) => tf.keep(x),
+  frozen: (t) => t,
+  hosted: (t) => t,
   feed: (data, shape, dtype) => tf.tensor(data, shape, dtype),
   feedScalar: (v) => tf.scalar(v),
   constant: (data, shape, dtype) => tf.tensor(data, shape, dtype),
@@ -71,6 +94,7 @@ export const tfOps: Ops<tf.Tensor> = {
   add: (a, b) => tf.add(a, b),
   sub: (a, b) => tf.sub(a, b),
   mul: (a, b) => tf.mul(a, b),
+  sigmoid: (x) => tf.sigmoid(x),
   maximum: (a, b) => tf.maximum(a, b),
   exp: (x) => tf.exp(x),
   log: (x) => tf.log(x),
@@ -79,6 +103,10 @@ export const tfOps: Ops<tf.Tensor> = {
   softmax: (x) => tf.softmax(x),
   clone: (x) => tf.clone(x),
   matMul: (a, b) => tf.matMul(a, b),
+  bmm: (a, b) => bmm(a, b),
+  linear: (x, W) => frozenLinear(x as tf.Tensor2D, W as tf.Tensor2D),
+  linearBackward: (dy, W) => frozenLinearBackward(dy as tf.Tensor2D, W as tf.Tensor2D),
+  dropoutKeep: (seeds, T, inF, p) => dropoutKeep(seeds, T, inF, p),
   transpose: (x, perm) => tf.transpose(x, perm),
   reshape: (x, shape) => tf.reshape(x, shape),
   slice: (x, begin, size) => tf.slice(x, begin, size),
@@ -88,3 +116,12 @@ export const tfOps: Ops<tf.Tensor> = {
   max: (x, axis, keepDims) => tf.max(x, axis, keepDims),
   mean: (x, axis, keepDims) => tf.mean(x, axis, keepDims),
 };
+
+/** The dropout multiplier as tfOps makes it (and a graph feeds it): keep/(1−p), one seeded [T, inF] draw per row. */
+export function dropoutKeep(seeds: number[], T: number, inF: number, p: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const rows = seeds.map((seed) => tf.randomUniform([T, inF], 0, 1, 'float32', seed));
+    const u = rows.length === 1 ? rows[0] : tf.concat(rows, 0); // [B·T, in]
+    return tf.mul(u.greaterEqual(p).cast('float32'), 1 / (1 - p)) as tf.Tensor2D;
+  });
+}
