@@ -45,7 +45,7 @@ export interface OpenOptions {
   /** Threads sharing each update's rows, as train-step `threads: n` (default 1). */
   threads?: number;
   seed?: number;
-  /** 'native': the head on ONNX Runtime with `threads` intra-op threads, one trainer (as train-step on backend native). */
+  /** 'native': each pass one ONNX Runtime graph with `threads` intra-op threads, one trainer (as train-step on backend native). */
   engine?: 'wasm' | 'native';
 }
 
@@ -70,7 +70,7 @@ export async function openTrainer(dir: string, mode: EmbeddingMode, opts: OpenOp
   const trainer = createTrainer(model, cfg, { newTokenIds: ids, newTokens: ids.map((i) => `<t${i}>`), embedRows: rows, headRows: rows }, seed);
   const plan = benchStepPlan(model.config, mode, { ...opts, threads });
   trainer.recompute = plan.recompute;
-  if (native) trainer.nativeHead = { threads: opts.threads ?? 1 };
+  if (native) trainer.native = { threads: opts.threads ?? 1 };
   let dp: DataParallel | null = null;
   if (threads > 1) {
     try {

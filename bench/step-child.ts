@@ -30,7 +30,7 @@ const { values: a } = parseArgs({
     'new-tokens': { type: 'string', default: '16' },
     seed: { type: 'string', default: '0' },
     threads: { type: 'string', default: '1' },
-    /** wasm, or native (the head on ONNX Runtime with --threads intra-op threads; the layers on wasm, one thread). */
+    /** wasm, or native (each pass one ONNX Runtime graph with --threads intra-op threads, one trainer). */
     engine: { type: 'string', default: 'wasm' },
     /** A batch-packer cache folder: update k trains on its k-th batch instead of random ids (accum 1). */
     packed: { type: 'string' },

@@ -14,7 +14,7 @@ export interface TokenpipeJob {
   warmup: number;
   /** Threads sharing each update, as train-step `threads` (1: plain step; n > 1: DataParallel). */
   threads?: number;
-  /** wasm (default) or native: the head on ONNX Runtime (see step-child.ts). */
+  /** wasm (default) or native: each pass one ONNX Runtime graph (see step-child.ts). */
   engine?: 'wasm' | 'native';
   /** A batch-packer cache folder to take the batches from (see step-child.ts). */
   packed?: string;

@@ -10,8 +10,8 @@
 //   npm run bench -- train [--quick] [--shapes=reference,...] [--modes=trainable-tokens,...] [--steps=N]
 //                          [--warmup=N] [--max-seconds=S] [--threads=1,2] [--engines=wasm,native] [--no-torch] [--torch-no-skip]
 //
-// --engines (default wasm,native): native runs the train node's step on backend native (the head one ONNX Runtime
-// graph with n intra-op threads, the layers on wasm, one trainer); PyTorch runs once per thread count for both.
+// --engines (default wasm,native): native runs the train node's step on backend native (each micro-batch's pass one
+// ONNX Runtime graph with n intra-op threads, one trainer); PyTorch runs once per thread count for both.
 //
 // Defaults: threads 1 and 2, 2 steps after 1 warm-up, every child stopped after 300 s (a crash or a timeout is a
 // row that says so, with what was measured before it; once a PyTorch run of a shape yields no rate at all, the
@@ -120,7 +120,7 @@ function toResults(rows: Row[], rates: ReturnType<typeof measureMatmulRates>, wi
     const size = r.accum > 1 ? `B=${r.B} T=${r.T} x${r.accum} accum` : `B=${r.B} T=${r.T}`;
     const tp = r.tokenpipe;
     const mem = `peak RSS ${fmtBytes(tp.peakRssBytes)}, tensors (main thread) ${fmtBytes(tp.peakTensorBytes)}`;
-    const thr = r.engine === 'native' ? `native: head on ONNX Runtime (${r.threads} threads), layers on wasm` : r.tokenpipeThreads === 1 ? '1 thread, trainStep' : `${r.tokenpipeThreads} threads, DataParallel`;
+    const thr = r.engine === 'native' ? `native: the pass one ONNX Runtime graph (${r.threads} intra-op threads)` : r.tokenpipeThreads === 1 ? '1 thread, trainStep' : `${r.tokenpipeThreads} threads, DataParallel`;
     const rate = `${size}, ${thr}, ${fmt(tp.secondsPerStep)} s/step, ${fmt(tp.gflops)} GFLOP/s of ${fmt(r.gflopPerStep)} GFLOP, ${mem}`;
     out.push({
       name: `${what}: tokenpipe`, value: tp.measured ? tp.tokensPerSec : null, unit: 'tok/s',

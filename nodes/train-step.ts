@@ -169,7 +169,7 @@ async function startTrainer(
     retrainTokens: p.retrainTokens, checkpointRoot: o.checkpointRoot, resume: o.resume,
   });
   const trainer = setup.trainer;
-  if (backend === 'native') trainer.nativeHead = {};
+  if (backend === 'native') trainer.native = {};
   trainer.recompute = planned ? planned.plan.recompute : p.recompute === 'always';
   let parallel: DataParallel | null = null;
   if (planned && planned.threads > 1) {

@@ -16,7 +16,7 @@ for (const backend of ['cpu', 'wasm', 'native']) {
       if (backend === 'native') await setBackend('native');
       else await useBackend(backend);
       const t = await fixtureTrainer(kind, { lora: { r: 2, alpha: 4, dropout: 0, rslora: false, targetModules: ['q_proj', 'v_proj', 'down_proj'] } });
-      if (backend === 'native') t.nativeHead = {};
+      if (backend === 'native') t.native = {};
       // B starts at zero (so A's gradient is zero): give B values to make both checks meaningful.
       const w = t.lora.toPeft();
       for (const v of w.values()) v.B = Float32Array.from(v.B, (_, i) => 0.2 * Math.cos(i + v.inF));
@@ -24,7 +24,7 @@ for (const backend of ['cpu', 'wasm', 'native']) {
       const b = fixtureBatch(t);
       const f = () => batchLoss(t, b);
       const grads: GradSink = new Map();
-      if (t.nativeHead) await updateGradsNative(t, [b], grads);
+      if (t.native) await updateGradsNative(t, [b], grads);
       else updateGrads(t, [b], grads);
       const names = t.params.map((p) => p.name);
       assert.ok(names.includes('tokens.embed') && (kind === 'tied') !== names.includes('tokens.lm_head'), names.join());

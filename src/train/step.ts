@@ -4,8 +4,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { RecordBatch } from 'apache-arrow';
 import { batchArrays } from '../io/arrow.ts';
-import { lossAndGrads, lossAndGradsAsync, type TrainBatch } from '../model/grad.ts';
-import { headLossNative } from '../model/head-native.ts';
+import { lossAndGrads, type TrainBatch } from '../model/grad.ts';
+import { lossAndGradsNative, nativePassSupported } from '../model/grad-native.ts';
 import { headScores } from '../model/head.ts';
 import { forward } from '../model/llama.ts';
 import type { GradSink } from '../model/layer.ts';
@@ -75,17 +75,18 @@ export function updateGrads(t: Trainer, micro: StepBatch[], grads: GradSink): { 
   return { loss, tokens };
 }
 
-/** updateGrads with the head on the native engine (t.nativeHead): the layers on TF.js, the head one ORT graph. */
+/**
+ * updateGrads on the native engine (t.native): each micro-batch's whole pass is one ONNX Runtime graph (the same
+ * source as TF.js, grad-native.ts); 'full' mode, whose trainable head is not in the graph yet, stays on TF.js.
+ */
 export async function updateGradsNative(t: Trainer, micro: StepBatch[], grads: GradSink): Promise<{ loss: number; tokens: number }> {
   const tokens = micro.reduce((n, b) => n + countTargets(b.targets), 0);
-  const o = t.nativeHead ?? {};
   let loss = 0;
   for (const b of micro) {
     const dropoutSeed = t.rng.nextU32();
     if (tokens === 0 || countTargets(b.targets) === 0) continue;
-    const head = (r: { h: tf.Tensor2D; targets: Int32Array; cols: Parameters<typeof headLossNative>[2]; weight: number; chunk?: number }) =>
-      headLossNative(r.h, r.targets, r.cols, r.weight, { ...o, chunk: r.chunk });
-    loss += (await lossAndGradsAsync(t.model, t.table, b, { weight: 1 / tokens, recompute: t.recompute, dropoutSeed }, grads, head)).loss;
+    const o = { weight: 1 / tokens, recompute: t.recompute, dropoutSeed };
+    loss += nativePassSupported(t.table) ? (await lossAndGradsNative(t.model, t.table, b, o, grads, t.native)).loss : lossAndGrads(t.model, t.table, b, o, grads).loss;
   }
   return { loss, tokens };
 }
@@ -102,7 +103,7 @@ export function trainStep(t: Trainer, micro: StepBatch[]): StepUpdate {
 
 /** The same update with the rows shared across `dp`'s threads (src/train/parallel.ts), or on this thread without one. */
 export async function trainStepParallel(t: Trainer, micro: StepBatch[], dp: DataParallel | null): Promise<StepUpdate> {
-  if (dp === null && !t.nativeHead) return trainStep(t, micro);
+  if (dp === null && !t.native) return trainStep(t, micro);
   const grads: GradSink = new Map();
   try {
     return applyUpdate(t, grads, dp ? await dp.updateGrads(t, micro, grads) : await updateGradsNative(t, micro, grads));

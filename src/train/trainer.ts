@@ -58,8 +58,8 @@ export interface Trainer {
   describeInit?: (lossAtTargets?: LossAtTargets) => Promise<InitReport>;
   /** The engine the updates run on and why it was chosen (src/model/backend.ts engineLine); set by the train node. */
   engine?: string;
-  /** Set on the native engine: each update's head runs as one ONNX Runtime graph (step.ts updateGradsNative). */
-  nativeHead?: NativeOptions;
+  /** Set on the native engine: each micro-batch's pass runs as one ONNX Runtime graph (step.ts updateGradsNative). */
+  native?: NativeOptions;
 }
 
 /** Sets `model` up for training. The model's token table is replaced (and owned by the trainer). */
