@@ -1,7 +1,8 @@
 // The native engine's update (each micro-batch's whole pass one ONNX Runtime graph, src/model/grad-native.ts) gives
 // the loss and every gradient of the wasm update (the same source run eagerly), to float rounding: untied and tied
 // heads, LoRA on every linear with dropout (the masks are drawn once, by TF.js, and fed to the graph), appended new
-// rows in the embedding and the head. The next update, with other ids and fewer scored targets, reuses the first one's
+// rows in the embedding and the head, and 'full' mode (the whole head trainable: fed to the graph, its gradient out).
+// The next update, with other ids and fewer scored targets, reuses the first one's
 // session (no graph is rebuilt per batch).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -16,10 +17,10 @@ import { fixtureBatch, fixtureTrainer } from './fixtures/train/setup.ts';
 
 const LORA = { r: 2, alpha: 4, dropout: 0.1, rslora: false, targetModules: 'all-linear' as const };
 
-for (const kind of ['untied', 'tied'] as const) {
-  test(`native update equals the wasm update (${kind}, LoRA everywhere with dropout)`, async () => {
+for (const [kind, embedding] of [['untied', 'trainable-tokens'], ['tied', 'trainable-tokens'], ['untied', 'full'], ['tied', 'full']] as const) {
+  test(`native update equals the wasm update (${kind}, ${embedding}, LoRA everywhere with dropout)`, async () => {
     await setBackend('native');
-    const t = await fixtureTrainer(kind, { lora: LORA });
+    const t = await fixtureTrainer(kind, { embedding, lora: LORA });
     try {
       // B starts at zero: give it values so every gradient path carries signal.
       const w = t.lora.toPeft();

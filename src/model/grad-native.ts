@@ -6,21 +6,20 @@
 import * as tf from '@tensorflow/tfjs';
 import { passOps, type GradTokenTable, type PassOptions, type PassResult, type TrainBatch } from './grad.ts';
 import { headChunk, scoredTargets } from './head.ts';
-import { headLossOps } from './head-loss.ts';
+import { headLossFullOps, headLossOps } from './head-loss.ts';
 import { addGrad, type GradSink } from './layer.ts';
 import { runGraph, type NativeOptions } from './native-run.ts';
 import { GraphOps, type Sym } from './onnx-ops.ts';
 import type { LlamaModel } from './weights.ts';
 
 /**
- * lossAndGrads on the native engine: same arguments and results (to float rounding). 'full' mode (a trainable head)
- * is not in the graph yet: callers keep it on TF.js (`nativePassSupported`). Recomputation does not apply: ORT
- * plans the graph's memory itself.
+ * lossAndGrads on the native engine: same arguments and results (to float rounding), every embedding mode ('full':
+ * the trainable head is fed each call and its gradient [V, D] comes back). Recomputation does not apply: ORT plans
+ * the graph's memory itself.
  */
 export async function lossAndGradsNative(
   model: LlamaModel, table: GradTokenTable, b: TrainBatch, opts: PassOptions, grads: GradSink, native: NativeOptions = {},
 ): Promise<PassResult> {
-  if (!nativePassSupported(table)) throw new Error('the native pass does not train a whole head (full mode) yet');
   const g = new GraphOps();
   const sink: GradSink<Sym> = new Map();
   const x0 = tf.tidy(() => table.embed(tf.tensor1d(b.inputIds, 'int32'))); // [N, H], fed to the graph
@@ -36,13 +35,20 @@ export async function lossAndGradsNative(
       count = t.rows.length;
       if (count === 0) throw new Error('lossAndGradsNative: no scored target in the batch (the step skips such batches)');
       // The chunk follows N, not the scored rows, so batches with different counts share one session.
-      const out = headLossOps(g, r.h, t, r.cols, g.feedScalar(r.weight), r.chunk ?? headChunk(N, V0, D));
-      next = pass.next({ loss: out.loss, count, dh: out.dh, dExtra: out.dExtra });
+      const width = r.chunk ?? headChunk(N, V0, D);
+      if (table.trainsHead) {
+        const out = headLossFullOps(g, r.h, t, r.cols.head, g.feedScalar(r.weight), width);
+        next = pass.next({ loss: out.loss, count, dh: out.dh, dExtra: null, dHead: out.dHead });
+      } else {
+        const out = headLossOps(g, r.h, t, r.cols, g.feedScalar(r.weight), width);
+        next = pass.next({ loss: out.loss, count, dh: out.dh, dExtra: out.dExtra });
+      }
     }
     const { head, dE } = next.value;
     g.output('loss', head.loss as Sym);
     g.output('dE', dE);
     if (head.dExtra) g.output('dExtra', head.dExtra);
+    if (head.dHead) g.output('dHead', head.dHead);
     const names = [...sink.keys()];
     names.forEach((name, k) => g.output(`grad${k}`, sink.get(name)!));
     const res = await runGraph(g, native);
@@ -54,18 +60,14 @@ export async function lossAndGradsNative(
     });
     const dEt = tf.tensor2d(res.dE.data, shapeOf(dE) as [number, number]);
     const dExtra = head.dExtra ? tf.tensor2d(res.dExtra.data, shapeOf(head.dExtra) as [number, number]) : null;
+    const dHead = head.dHead ? tf.tensor2d(res.dHead.data, shapeOf(head.dHead) as [number, number]) : undefined;
     try {
-      table.backward(b.inputIds, dEt, { dExtra }, grads);
+      table.backward(b.inputIds, dEt, { dExtra, dHead }, grads);
     } finally {
-      tf.dispose([dEt, ...(dExtra ? [dExtra] : [])]);
+      tf.dispose([dEt, ...(dExtra ? [dExtra] : []), ...(dHead ? [dHead] : [])]);
     }
     return { loss: res.loss.data[0], count };
   } finally {
     x0.dispose();
   }
-}
-
-/** Whether the whole pass runs on the native engine for this table ('full' mode's trainable head does not yet). */
-export function nativePassSupported(table: GradTokenTable): boolean {
-  return !table.trainsHead;
 }

@@ -151,7 +151,8 @@ export function* passOps<T>(
     const normW = o.frozen(model.norm);
     const fin = o.tidy(() => rmsNormOps(o, last, normW, eps, true)); // [N, H]; fin.saved.x is x
     const c: HeadColumns = table.headColumns();
-    const cols: HeadColumnsOf<T> = { head: o.frozen(c.head), masked: c.masked, extra: c.extra && o.hosted(c.extra), extraIds: c.extraIds };
+    // A trainable head ('full' mode) changes every update: fed, not frozen.
+    const cols: HeadColumnsOf<T> = { head: table.trainsHead ? o.hosted(c.head) : o.frozen(c.head), masked: c.masked, extra: c.extra && o.hosted(c.extra), extraIds: c.extraIds };
     const head: HeadAnswer<T> = yield { h: fin.y, targets: b.targets, cols, weight: opts.weight, chunk: opts.headChunk };
     let d = o.tidy(() => rmsNormBackwardOps(o, fin.saved!, normW, head.dh)); // [N, H]
     o.dispose([fin.y, fin.saved!.x, fin.saved!.r, head.dh]);

@@ -95,39 +95,52 @@ export function headLossAndGradFull(h: tf.Tensor2D, targets: Int32Array, head: t
   if (M === 0) return { loss: 0, count: 0, dh: tf.zeros([N, D]), dExtra: null, dHead: tf.zerosLike(head) };
   const width = chunk ?? headChunk(M, V, D);
   return tidy(() => {
-    const r = scoredRows(tfOps, h, t.rows) as Rows;
-    const hs = r.hs; // [M, D]
-    const hsT = r.hsT ?? (tf.transpose(hs) as tf.Tensor2D); // [D, M]: dWcᵀ = hsᵀ·dz is a plain product, transposed back at [w, D]
-    let L = tf.fill([M, 1], NEG) as tf.Tensor2D;
-    for (let c0 = 0; c0 < V; c0 += width) {
-      const next = tidy(() => fold(tfOps, { L, acc: null }, chunkSoftmax(tfOps, baseChunk(tfOps, r, cols, c0, Math.min(width, V - c0)).z, true).lse, null).L as tf.Tensor2D);
-      L.dispose();
-      L = next;
-    }
-    let dhs = tf.zeros([M, D]) as tf.Tensor2D;
-    const dW: tf.Tensor2D[] = [];
-    for (let c0 = 0; c0 < V; c0 += width) {
-      const w = Math.min(width, V - c0);
-      const [dhNext, dWc] = tidy(() => {
-        const { z, Wc } = baseChunk(tfOps, r, cols, c0, w) as { z: tf.Tensor2D; Wc: tf.Tensor2D };
-        const { p, lse } = chunkSoftmax(tfOps, z, true);
-        const scaled = tf.mul(p, tf.mul(tf.exp(tf.sub(lse, L)), weight)); // weight · softmax over the whole vocabulary, [M, w]
-        p.dispose();
-        const local = Int32Array.from(t.ids, (id) => (id >= c0 && id < c0 + w ? id - c0 : -1));
-        const hot = tidy(() => {
-          const h2 = tf.oneHot(tf.tensor1d(local, 'int32'), Math.max(2, w)).cast('float32'); // tf.oneHot refuses depth 1
-          return tf.mul(w >= 2 ? h2 : h2.slice([0, 0], [M, w]), weight);
-        });
-        const dz = tf.sub(scaled, hot) as tf.Tensor2D; // weight · (softmax − onehot), [M, w]
-        tf.dispose([scaled, hot]);
-        return [tf.add(dhs, tf.matMul(dz, Wc)) as tf.Tensor2D, tf.transpose(tf.matMul(hsT, dz)) as tf.Tensor2D]; // [M, D], [D, w] → [w, D]
-      });
-      dhs.dispose();
-      dhs = dhNext;
-      dW.push(dWc);
-    }
-    const zt = tf.sum(tf.mul(hs, targetRows(tfOps, cols, t)), 1); // [M]
-    const loss = tf.sum(tf.sub(L.reshape([M]), zt)).mul(weight);
-    return { loss: loss.dataSync()[0], count: M, dh: scatterRows(tfOps, dhs, t.rows, N) as tf.Tensor2D, dExtra: null, dHead: tf.concat(dW, 0) as tf.Tensor2D };
+    const r = headLossFullOps(tfOps, h, t, head, tfOps.feedScalar(weight), width);
+    return { loss: r.loss.dataSync()[0], count: M, dh: r.dh as tf.Tensor2D, dExtra: null, dHead: r.dHead as tf.Tensor2D };
   });
 }
+
+/** The two-pass loss and gradients of a trainable head [V, D] for the scored rows `t` (at least one), in any engine. */
+export function headLossFullOps<T>(o: Ops<T>, h: T, t: Targets, head: T, weight: T, width: number): { loss: T; dh: T; dHead: T } {
+  const [N, D] = o.shape(h);
+  const V = o.shape(head)[0];
+  const M = t.rows.length;
+  const cols: HeadColumnsOf<T> = { head, masked: [], extra: null, extraIds: [] };
+  const r = scoredRows(o, h, t.rows);
+  const hs = r.hs; // [M, D]
+  const hsT = r.hsT ?? o.transpose(hs); // [D, M]: dWcᵀ = hsᵀ·dz is a plain product, transposed back at [w, D]
+  let L = o.fillRows(hs, 1, NEG);
+  for (let c0 = 0; c0 < V; c0 += width) {
+    const next = o.tidy(() => fold(o, { L, acc: null }, chunkSoftmax(o, baseChunk(o, r, cols, c0, Math.min(width, V - c0)).z, true).lse, null).L);
+    o.dispose(L);
+    L = next;
+  }
+  let dhs = o.zerosRows(hs, D);
+  const dW: T[] = [];
+  for (let c0 = 0; c0 < V; c0 += width) {
+    const w = Math.min(width, V - c0);
+    const [dhNext, dWc] = o.tidy(() => {
+      const { z, Wc } = baseChunk(o, r, cols, c0, w);
+      const { p, lse } = chunkSoftmax(o, z, true);
+      const scaled = o.mul(p, o.mul(o.exp(o.sub(lse, L)), weight)); // weight · softmax over the whole vocabulary, [M, w]
+      o.dispose(p);
+      const local = Int32Array.from(t.ids, (id) => (id >= c0 && id < c0 + w ? id - c0 : -1));
+      const hot = o.tidy(() => {
+        const h2 = o.oneHot(local, Math.max(2, w), M_ROWS); // tf.oneHot refuses depth 1
+        return o.mul(w >= 2 ? h2 : o.slice(h2, [0, 0], [M, w]), weight);
+      });
+      const dz = o.sub(scaled, hot); // weight · (softmax − onehot), [M, w]
+      o.dispose([scaled, hot]);
+      return [o.add(dhs, o.matMul(dz, Wc)), o.transpose(o.matMul(hsT, dz))]; // [M, D], [D, w] → [w, D]
+    });
+    o.dispose(dhs);
+    dhs = dhNext;
+    dW.push(dWc);
+  }
+  const zt = o.sum(o.mul(hs, targetRows(o, cols, t)), 1); // [M]
+  const loss = o.mul(o.sum(o.sub(o.reshape(L, [-1]), zt)), weight);
+  return { loss, dh: scatterRows(o, dhs, t.rows, N), dHead: o.concat(dW, 0) };
+}
+
+/** The scored rows' axis of a feed: it varies between batches. */
+const M_ROWS = ['M'];

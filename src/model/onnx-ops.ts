@@ -254,6 +254,15 @@ export class GraphOps implements Ops<Sym> {
     return this.op('Gather', [x, indices], shape, x.dtype, [{ name: 'axis', i: axis }]);
   }
 
+  oneHot(indices: Int32Array, depth: number, vary: Array<string | null> = []): Sym {
+    // ONNX counts negative indices from the end; one past the last column gives the all-zero row instead.
+    const at = this.feed(Int32Array.from(indices, (i) => (i < 0 ? depth : i)), [indices.length], 'int32', vary);
+    const values = this.constant(Float32Array.of(0, 1), [2], 'float32');
+    // ORT's CPU kernel for int32 indices and float values wants an int32 (or float) depth.
+    const d = this.constant(Int32Array.of(depth), [1], 'int32');
+    return this.op('OneHot', [at, d, values], [indices.length, depth], 'float32', [{ name: 'axis', i: -1 }]);
+  }
+
   private reduced(x: Sym, axis: number | undefined, keepDims: boolean): number[] {
     if (axis === undefined) return keepDims ? x.shape.map(() => 1) : [];
     const a = axis < 0 ? x.shape.length + axis : axis;

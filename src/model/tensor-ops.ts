@@ -69,6 +69,8 @@ export interface Ops<T> {
   slice(x: T, begin: number[], size: number[]): T;
   concat(xs: T[], axis?: number): T;
   gather(x: T, indices: T, axis?: number): T;
+  /** float32 one-hot [n, depth] of per-call indices (−1: an all-zero row). */
+  oneHot(indices: Int32Array, depth: number, vary?: Array<string | null>): T;
 
   /** Reductions over one axis (keepDims as tf), or over all axes when `axis` is omitted. */
   sum(x: T, axis?: number, keepDims?: boolean): T;
@@ -112,6 +114,7 @@ export const tfOps: Ops<tf.Tensor> = {
   slice: (x, begin, size) => tf.slice(x, begin, size),
   concat: (xs, axis) => tf.concat(xs, axis),
   gather: (x, indices, axis) => tf.gather(x, indices, axis),
+  oneHot: (indices, depth) => tf.oneHot(tf.tensor1d(indices, 'int32'), depth).cast('float32'),
   sum: (x, axis, keepDims) => tf.sum(x, axis, keepDims),
   max: (x, axis, keepDims) => tf.max(x, axis, keepDims),
   mean: (x, axis, keepDims) => tf.mean(x, axis, keepDims),

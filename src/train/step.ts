@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { RecordBatch } from 'apache-arrow';
 import { batchArrays } from '../io/arrow.ts';
 import { lossAndGrads, type TrainBatch } from '../model/grad.ts';
-import { lossAndGradsNative, nativePassSupported } from '../model/grad-native.ts';
+import { lossAndGradsNative } from '../model/grad-native.ts';
 import { headScores } from '../model/head.ts';
 import { forward } from '../model/llama.ts';
 import type { GradSink } from '../model/layer.ts';
@@ -75,10 +75,7 @@ export function updateGrads(t: Trainer, micro: StepBatch[], grads: GradSink): { 
   return { loss, tokens };
 }
 
-/**
- * updateGrads on the native engine (t.native): each micro-batch's whole pass is one ONNX Runtime graph (the same
- * source as TF.js, grad-native.ts); 'full' mode, whose trainable head is not in the graph yet, stays on TF.js.
- */
+/** updateGrads on the native engine (t.native): each micro-batch's whole pass is one ONNX Runtime graph (grad-native.ts). */
 export async function updateGradsNative(t: Trainer, micro: StepBatch[], grads: GradSink): Promise<{ loss: number; tokens: number }> {
   const tokens = micro.reduce((n, b) => n + countTargets(b.targets), 0);
   let loss = 0;
@@ -86,7 +83,7 @@ export async function updateGradsNative(t: Trainer, micro: StepBatch[], grads: G
     const dropoutSeed = t.rng.nextU32();
     if (tokens === 0 || countTargets(b.targets) === 0) continue;
     const o = { weight: 1 / tokens, recompute: t.recompute, dropoutSeed };
-    loss += nativePassSupported(t.table) ? (await lossAndGradsNative(t.model, t.table, b, o, grads, t.native)).loss : lossAndGrads(t.model, t.table, b, o, grads).loss;
+    loss += (await lossAndGradsNative(t.model, t.table, b, o, grads, t.native)).loss;
   }
   return { loss, tokens };
 }
