@@ -205,7 +205,12 @@ export function backendMemoryLimit(backend: BackendName, totalMemory: number): n
  * under `auto`, the first sentence of each reason a faster engine was passed over. `lines` are what setBackend logged.
  */
 export function engineLine(choice: BackendChoice, used: BackendName, lines: string[]): string {
-  const why = lines.map((l) => l.split(/\.\s/)[0].replace(/\.$/, '')).join('; ');
+  const why = lines
+    .map((l) => {
+      const absent = /^backend (\S+) skipped: .*which is not installed/.exec(l);
+      return absent ? `${absent[1]} not installed` : l.replace(/^backend /, '').split(/\.\s|; /)[0].replace(/\.$/, '');
+    })
+    .join('; ');
   const how = choice === 'auto' ? 'chosen by auto' : 'asked for';
   return `${used} (${how}${why ? `; ${why}` : ''})`;
 }

@@ -78,7 +78,8 @@ export function targetRows<T>(o: Ops<T>, cols: HeadColumnsOf<T>, t: Targets): T 
   const M = t.ids.length;
   const baseIds = Int32Array.from(t.ids, (id, i) => (t.extraPos[i] >= 0 ? 0 : Math.min(id, V0 - 1)));
   const base = o.gather(cols.head, o.feed(baseIds, [M], 'int32', M_AXIS), 0); // [M, D]
-  if (cols.extra === null || !t.extraPos.some((p) => p >= 0)) return base;
+  // A graph keeps the general form when no target is an extra row (keep all ones, pick all zeros): one session.
+  if (cols.extra === null || (o.dataBranches && !t.extraPos.some((p) => p >= 0))) return base;
   const n = cols.extraIds.length;
   const pick = new Float32Array(M * n); // [M, n] one-hot of the extra targets
   const keep = new Float32Array(M).fill(1);
@@ -145,7 +146,9 @@ export interface Rows<T = tf.Tensor2D> {
 export function scoredRows<T>(o: Ops<T>, h: T, rows: Int32Array): Rows<T> {
   const hs = o.gather(h, o.feed(rows, [rows.length], 'int32', M_AXIS)); // [M, D]
   const [M, D] = o.shape(hs);
-  return { hs, hsT: 2 * D >= M ? o.transpose(hs) : null };
+  // A graph always takes the transposed form: its structure must not depend on M, and (W·hsᵀ)ᵀ reads the head's
+  // rows in place (hs·Wcᵀ would have ORT fold a transposed copy of every chunk of the head).
+  return { hs, hsT: !o.dataBranches || 2 * D >= M ? o.transpose(hs) : null };
 }
 
 /** Logits of base rows [c0, c0 + w) for the scored rows, masked columns at NEG. */
@@ -163,7 +166,7 @@ export function baseChunk<T>(o: Ops<T>, r: Rows<T>, cols: HeadColumnsOf<T>, c0: 
 /** [M, D] rows placed at `rows` of an [N, D] zero matrix (a gather from rows + one zero row: no scatter kernel). */
 export function scatterRows<T>(o: Ops<T>, x: T, rows: Int32Array, N: number): T {
   const M = rows.length;
-  if (M === N) return x;
+  if (M === N && o.dataBranches) return x;
   const where = new Int32Array(N).fill(M);
   rows.forEach((r, k) => (where[r] = k));
   return o.gather(o.concat([x, o.zeros([1, o.shape(x)[1]])]), o.feed(where, [N], 'int32'));

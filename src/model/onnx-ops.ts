@@ -36,6 +36,7 @@ function broadcast(a: number[], b: number[]): number[] {
 }
 
 export class GraphOps implements Ops<Sym> {
+  readonly dataBranches = false;
   readonly nodes: OnnxNode[] = [];
   readonly inputs: OnnxValueInfo[] = [];
   /** Per-call values of the inputs, by name. */
@@ -125,9 +126,10 @@ export class GraphOps implements Ops<Sym> {
   bmm(a: Sym, b: Sym): Sym {
     return this.matMul(a, b);
   }
-  /** x · Wᵀ: ORT folds the transpose of an initializer once, when the session is built. */
+  /** x · Wᵀ as Gemm with transB: no transposed copy of the weight (ORT would fold a Transpose of an initializer into one). */
   linear(x: Sym, W: Sym): Sym {
-    return this.matMul(x, this.transpose(W));
+    if (x.shape.length !== 2) return this.matMul(x, this.transpose(W));
+    return this.op('Gemm', [x, W], [x.shape[0], W.shape[0]], 'float32', [{ name: 'transB', i: 1 }]);
   }
   linearBackward(dy: Sym, W: Sym): Sym {
     return this.matMul(dy, W);

@@ -15,6 +15,11 @@ import { tidy } from './scope.ts';
 export type OpDtype = 'float32' | 'int32';
 
 export interface Ops<T> {
+  /**
+   * True when the math may branch on per-call data to skip work (TF.js, eager: each call takes its own path). A graph
+   * is built once for every call of a shape: it takes the general path, so one session serves them all.
+   */
+  readonly dataBranches: boolean;
   shape(x: T): number[];
   /** Memory scopes: TF.js frees what a scope made and did not return; a graph has nothing to free. */
   tidy<R>(f: () => R): R;
@@ -80,6 +85,7 @@ export interface Ops<T> {
 
 /** The eager TF.js implementation: each op the tf call it stands for. */
 export const tfOps: Ops<tf.Tensor> = {
+  dataBranches: true,
   shape: (x) => x.shape,
   tidy: (f) => tidy(f),
   dispose: (xs) => tf.dispose(xs),
