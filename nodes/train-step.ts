@@ -63,7 +63,7 @@ const Params = TrainConfig.extend({
   checkpointDir: z.string().default('checkpoints').describe('checkpoint folder under the run folder'),
   resumeFrom: z.string().optional().describe('a checkpoint folder to resume from (default with --resume: the newest one)'),
   threads: z.union([z.literal('auto'), z.number().int().min(1)]).default('auto')
-    .describe("threads sharing each update's rows on the CPU backends (each holds the frozen model): 'auto' = one per core while they fit in memory; 1 on a GPU and in 'full' mode"),
+    .describe("threads sharing each update's rows on the CPU backends (each holds the frozen model): 'auto' = one per core while they fit in memory; 1 on a GPU, in 'full' mode and on the native engine (ONNX Runtime's own threads)"),
 }).strict();
 type Params = z.infer<typeof Params>;
 
