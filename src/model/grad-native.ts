@@ -5,8 +5,7 @@
 // extra rows' gradient. The token table's lookup and its backward (a gather and a one-hot product) stay on TF.js.
 import * as tf from '@tensorflow/tfjs';
 import { passOps, type GradTokenTable, type PassOptions, type PassResult, type TrainBatch } from './grad.ts';
-import { headChunk, scoredTargets } from './head.ts';
-import { headLossFullOps, headLossOps } from './head-loss.ts';
+import { traceHead } from './head-native.ts';
 import { addGrad, type GradSink } from './layer.ts';
 import { runGraph, type NativeOptions } from './native-run.ts';
 import { GraphOps, type Sym } from './onnx-ops.ts';
@@ -28,21 +27,9 @@ export async function lossAndGradsNative(
     const pass = passOps(g, model, table, b, { ...opts, recompute: false }, sink, () => g.hosted(x0));
     let next = pass.next();
     while (!next.done) {
-      const r = next.value;
-      const [N, D] = g.shape(r.h);
-      const V0 = g.shape(r.cols.head)[0];
-      const t = scoredTargets(r.targets, r.cols, V0 + r.cols.extraIds.filter((id) => id >= V0).length);
-      count = t.rows.length;
-      if (count === 0) throw new Error('lossAndGradsNative: no scored target in the batch (the step skips such batches)');
-      // The chunk follows N, not the scored rows, so batches with different counts share one session.
-      const width = r.chunk ?? headChunk(N, V0, D);
-      if (table.trainsHead) {
-        const out = headLossFullOps(g, r.h, t, r.cols.head, g.feedScalar(r.weight), width);
-        next = pass.next({ loss: out.loss, count, dh: out.dh, dExtra: null, dHead: out.dHead });
-      } else {
-        const out = headLossOps(g, r.h, t, r.cols, g.feedScalar(r.weight), width);
-        next = pass.next({ loss: out.loss, count, dh: out.dh, dExtra: out.dExtra });
-      }
+      const answer = traceHead(g, next.value, table.trainsHead);
+      count = answer.count;
+      next = pass.next(answer);
     }
     const { head, dE } = next.value;
     g.output('loss', head.loss as Sym);

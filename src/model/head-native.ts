@@ -2,8 +2,9 @@
 // graph: the frozen head is an initializer of the session, the hidden states and the extra rows are fed each call,
 // and only the loss, dh [N, D] and dExtra [n, D] come back; the [M, V] logits never leave the graph.
 import * as tf from '@tensorflow/tfjs';
+import type { HeadAnswer, HeadRequest } from './grad.ts';
 import { headChunk, scoredTargets, type HeadColumns, type HeadColumnsOf } from './head.ts';
-import { headLossOps, type HeadLossResult } from './head-loss.ts';
+import { headLossFullOps, headLossOps, type HeadLossResult } from './head-loss.ts';
 import { runGraph, type NativeOptions } from './native-run.ts';
 import { GraphOps, type Sym } from './onnx-ops.ts';
 
@@ -28,8 +29,8 @@ export async function headLossNative(h: tf.Tensor2D, targets: Int32Array, cols: 
     extraIds: cols.extraIds,
   };
   const hs = g.feed(h.dataSync() as Float32Array, [N, D], 'float32');
-  const r = headLossOps(g, hs, t, gcols, g.feedScalar(weight), o.chunk ?? headChunk(N, V0, D));
-  g.output('loss', r.loss);
+  const r = traceHead(g, { h: hs, targets, cols: gcols, weight, chunk: o.chunk }, false);
+  g.output('loss', r.loss as Sym);
   g.output('dh', r.dh);
   if (r.dExtra) g.output('dExtra', r.dExtra);
   const out = await runGraph(g, o);
@@ -39,4 +40,24 @@ export async function headLossNative(h: tf.Tensor2D, targets: Int32Array, cols: 
     dh: tf.tensor2d(out.dh.data, [N, D]),
     dExtra: r.dExtra ? tf.tensor2d(out.dExtra.data, cols.extra!.shape) : null,
   };
+}
+
+/**
+ * The head's loss and gradients traced into `g` (the one-pass head, or with `trainsHead` the two-pass one), for a
+ * batch with at least one scored target. The column chunk follows N, not the scored rows, so batches with different
+ * counts share one session.
+ */
+export function traceHead(g: GraphOps, r: HeadRequest<Sym>, trainsHead: boolean): HeadAnswer<Sym> {
+  const [N, D] = g.shape(r.h);
+  const V0 = g.shape(r.cols.head)[0];
+  const t = scoredTargets(r.targets, r.cols, V0 + r.cols.extraIds.filter((id) => id >= V0).length);
+  const count = t.rows.length;
+  if (count === 0) throw new Error('the native head needs at least one scored target (the step skips batches without one)');
+  const width = r.chunk ?? headChunk(N, V0, D);
+  if (trainsHead) {
+    const out = headLossFullOps(g, r.h, t, r.cols.head, g.feedScalar(r.weight), width);
+    return { loss: out.loss, count, dh: out.dh, dExtra: null, dHead: out.dHead };
+  }
+  const out = headLossOps(g, r.h, t, r.cols, g.feedScalar(r.weight), width);
+  return { loss: out.loss, count, dh: out.dh, dExtra: out.dExtra };
 }
