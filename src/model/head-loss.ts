@@ -4,7 +4,7 @@
 // gives the head's own gradient. The one-pass loss is written once against the op vocabulary (headLossOps): TF.js
 // runs it eagerly (headLossAndGrad), the native engine as an ONNX graph.
 import * as tf from '@tensorflow/tfjs';
-import { baseChunk, chunkSoftmax, fold, headChunk, NEG, scatterRows, scoredRows, scoredTargets, targetRows, type HeadColumns, type HeadColumnsOf, type Online, type Rows, type Targets } from './head.ts';
+import { baseChunk, chunkSoftmax, fold, headChunk, NEG, scatterRows, scoredRows, scoredTargets, targetRows, type HeadColumns, type HeadColumnsOf, type Online, type Targets } from './head.ts';
 import { tidy } from './scope.ts';
 import { tfOps, type Ops } from './tensor-ops.ts';
 
