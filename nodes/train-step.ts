@@ -37,6 +37,7 @@ import { peekFirst } from '../src/util/peek.ts';
 import { DataParallel } from '../src/train/parallel.ts';
 import { formatStepPlan, planRefusal, stepPlan, type StepPlan } from '../src/train/step-memory.ts';
 import { TrainConfig } from '../src/train/config.ts';
+import { NATIVE_DEVICES } from '../src/model/native-run.ts';
 import { PushQueue, trainLoop } from '../src/train/loop.ts';
 import { progressLine, StepClock } from '../src/train/progress-line.ts';
 import { estimateLines, estimateRun, timeOneUpdate } from '../src/train/estimate.ts';
@@ -57,6 +58,7 @@ async function modelAndTokenizer(dir: string): Promise<void> {
 
 const Params = TrainConfig.extend({
   model: pathParam({ mustExist: 'dir', check: modelAndTokenizer }).describe('base model folder (Hugging Face Llama family)'),
+  device: z.enum(NATIVE_DEVICES).default('cpu').describe("native engine only: ONNX Runtime's execution provider (cpu, webgpu, cuda); a GPU one leaves what it cannot run to the CPU"),
   backend: z.enum(BACKEND_CHOICES).optional().describe("engine: native or a TF.js backend (default: the pipeline's settings.backend)"),
   init: z.string().default('subtoken-mean').describe('new-row init: subtoken-mean, mean, zero, random, copy:<token>'),
   retrainTokens: z.array(z.string()).default([]).describe("existing tokens also retrained ('trainable-tokens' mode)"),
@@ -169,7 +171,7 @@ async function startTrainer(
     retrainTokens: p.retrainTokens, checkpointRoot: o.checkpointRoot, resume: o.resume,
   });
   const trainer = setup.trainer;
-  if (backend === 'native') trainer.native = {};
+  if (backend === 'native') trainer.native = { device: p.device };
   trainer.recompute = planned ? planned.plan.recompute : p.recompute === 'always';
   let parallel: DataParallel | null = null;
   if (planned && planned.threads > 1) {

@@ -1,16 +1,31 @@
 // Running traced graphs (onnx-ops.ts) on ONNX Runtime: one session per graph structure, built on first use (the
 // frozen tensors copied in once as initializers) and kept while the process lives, a few at most; every call feeds
 // only its per-call inputs and reads back only the outputs the graph declares.
+import { BackendUnavailable } from '../errors.ts';
 import { encodeModel } from '../io/onnx-proto.ts';
 import { nativeEngine, type Ort } from './native.ts';
 import type { GraphOps } from './onnx-ops.ts';
 
 type Session = import('onnxruntime-node').InferenceSession;
 
+export const NATIVE_DEVICES = ['cpu', 'webgpu', 'cuda'] as const;
+export type NativeDevice = (typeof NATIVE_DEVICES)[number];
+
 export interface NativeOptions {
   /** ONNX Runtime's intra-op threads (default: ORT's own choice, one per core). */
   threads?: number;
+  /** Execution provider (default cpu); a GPU one runs what it supports and leaves the rest to the CPU provider. */
+  device?: NativeDevice;
 }
+
+/** What a GPU execution provider needs, for the message when it cannot start. */
+const DEVICE_NEEDS: Record<NativeDevice, string> = {
+  cpu: '',
+  webgpu: 'webgpu is built into onnxruntime-node; it needs libvulkan1 and a Vulkan driver with a usable GPU adapter',
+  cuda:
+    "cuda needs onnxruntime-node's CUDA 12 provider libraries, which its install script downloads (tokenpipe skips it: " +
+    'reinstall with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node`, online), and CUDA 12 with cuDNN 9 on the library path',
+};
 
 /** Sessions by graph key, most recently used last. */
 const sessions = new Map<string, Promise<Session>>();
@@ -29,7 +44,8 @@ async function loadOrt(): Promise<Ort> {
 }
 
 async function sessionFor(g: GraphOps, o: NativeOptions): Promise<Session> {
-  const key = `${g.key()}|${o.threads ?? 0}`;
+  const device = o.device ?? 'cpu';
+  const key = `${g.key()}|${o.threads ?? 0}|${device}`;
   let s = sessions.get(key);
   if (s) {
     sessions.delete(key); // move to the most recent end
@@ -39,12 +55,19 @@ async function sessionFor(g: GraphOps, o: NativeOptions): Promise<Session> {
   const ort = await loadOrt();
   const bytes = encodeModel(g.toGraph());
   s = ort.InferenceSession.create(bytes, {
+    executionProviders: device === 'cpu' ? ['cpu'] : [device, 'cpu'],
+    // Errors come back as exceptions, explained below; ORT's own log line for them would only repeat them.
+    logSeverityLevel: 4,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
     // Constant folding would turn each Slice of the head (an initializer) into a chunk-sized copy: measured +200 MiB
     // RSS for a 256 MiB head. Unfolded, a chunk is copied per call, a few ms against its two products.
     extra: { optimization: { disable_specified_optimizers: 'ConstantFolding' } },
     ...(o.threads ? { intraOpNumThreads: o.threads, interOpNumThreads: 1 } : {}),
+  });
+  s = s.catch((e: Error) => {
+    if (device === 'cpu') throw e;
+    throw new BackendUnavailable('native', `ONNX Runtime's ${device} execution provider cannot start here: ${e.message.split('\n')[0]}. ${DEVICE_NEEDS[device]}; or use device cpu.`, { cause: e });
   });
   built++;
   sessions.set(key, s);

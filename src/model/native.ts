@@ -37,6 +37,8 @@ async function probe(importModule: (s: string) => Promise<unknown>): Promise<Nat
     };
   }
   if (!mod?.InferenceSession) return { ok: false, reason: 'onnxruntime-node loaded without an InferenceSession (a broken install?)' };
+  // ORT's own log would print each failure tokenpipe reports (as an exception with ORT's message) a second time.
+  if (mod.env) mod.env.logLevel = 'fatal';
   const providers = (mod.listSupportedBackends?.() ?? [{ name: 'cpu', bundled: true }]).filter((b) => b.bundled).map((b) => b.name);
   return { ok: true, ort: mod, version: mod.env?.versions?.node ?? packageVersion(), providers };
 }
