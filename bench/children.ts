@@ -17,10 +17,10 @@ export interface ChildResult {
   seconds: number;
 }
 
-export function runChild(cmd: string, args: string[], maxSeconds: number, onStderrLine?: (line: string) => void): Promise<ChildResult> {
+export function runChild(cmd: string, args: string[], maxSeconds: number, onStderrLine?: (line: string) => void, env?: Record<string, string>): Promise<ChildResult> {
   const t0 = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}) });
     let out = '';
     let err = '';
     let timedOut = false;

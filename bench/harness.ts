@@ -45,6 +45,8 @@ export interface OpenOptions {
   /** Threads sharing each update's rows, as train-step `threads: n` (default 1). */
   threads?: number;
   seed?: number;
+  /** 'native': each pass one ONNX Runtime graph with `threads` intra-op threads, one trainer (as train-step on backend native). */
+  engine?: 'wasm' | 'native';
 }
 
 /**
@@ -53,7 +55,8 @@ export interface OpenOptions {
  * rows picks recomputation, and n > 1 starts DataParallel (n − 1 workers, each loading the model).
  */
 export async function openTrainer(dir: string, mode: EmbeddingMode, opts: OpenOptions): Promise<BenchTrainer> {
-  const threads = opts.threads ?? 1;
+  const native = opts.engine === 'native';
+  const threads = native ? 1 : opts.threads ?? 1;
   const model = await loadModel(dir);
   const V0 = model.tokens.vocabSize;
   const H = model.config.hiddenSize;
@@ -67,6 +70,7 @@ export async function openTrainer(dir: string, mode: EmbeddingMode, opts: OpenOp
   const trainer = createTrainer(model, cfg, { newTokenIds: ids, newTokens: ids.map((i) => `<t${i}>`), embedRows: rows, headRows: rows }, seed);
   const plan = benchStepPlan(model.config, mode, { ...opts, threads });
   trainer.recompute = plan.recompute;
+  if (native) trainer.native = { threads: opts.threads ?? 1 };
   let dp: DataParallel | null = null;
   if (threads > 1) {
     try {

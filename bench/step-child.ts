@@ -2,7 +2,7 @@
 // wasm heap that only grows cannot touch the next one. Spawned by bench/children.ts:
 //
 //   node --import tsx bench/step-child.ts --model DIR --mode M --batch B --seq T [--accum A] [--steps K] [--warmup W]
-//                                         [--threads N] [--packed CACHE_DIR]
+//                                         [--threads N] [--engine wasm|native] [--packed CACHE_DIR]
 //
 // The update is the train node's (bench/harness.ts): trainStepParallel, with DataParallel over N threads when N > 1,
 // recomputation as the node's step plan picks it. Memory figures are the main thread's (its TF.js engine and heap);
@@ -30,6 +30,8 @@ const { values: a } = parseArgs({
     'new-tokens': { type: 'string', default: '16' },
     seed: { type: 'string', default: '0' },
     threads: { type: 'string', default: '1' },
+    /** wasm, or native (each pass one ONNX Runtime graph with --threads intra-op threads, one trainer). */
+    engine: { type: 'string', default: 'wasm' },
     /** A batch-packer cache folder: update k trains on its k-th batch instead of random ids (accum 1). */
     packed: { type: 'string' },
   },
@@ -42,7 +44,8 @@ const [B, T, accum, steps, warmup, newTokens, seed, threads] = [a.batch, a.seq, 
 const emit = (event: string, fields: Record<string, unknown>) =>
   process.stdout.write(JSON.stringify({ event, ...fields, peakTensorBytes: peak.peak(), maxRssBytes: maxRssBytes(), wasmHeapBytes: wasmHeapBytes() }) + '\n');
 
-await setBackend('wasm');
+const engine = a.engine === 'native' ? 'native' : 'wasm';
+await setBackend(engine);
 const peak = trackTensorPeak();
 reportPeakEvery(2000);
 try {
@@ -56,7 +59,7 @@ try {
 
 async function measure(): Promise<void> {
   let t0 = performance.now();
-  const t = await openTrainer(a.model!, mode, { newTokens, gradAccumulation: accum, seed, B, T, threads });
+  const t = await openTrainer(a.model!, mode, { newTokens, gradAccumulation: accum, seed, B, T, threads, engine });
   const plan = t.plan;
   emit('loaded', {
     seconds: (performance.now() - t0) / 1000, tensorBytes: tf.memory().numBytes, threads,

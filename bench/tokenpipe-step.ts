@@ -14,6 +14,8 @@ export interface TokenpipeJob {
   warmup: number;
   /** Threads sharing each update, as train-step `threads` (1: plain step; n > 1: DataParallel). */
   threads?: number;
+  /** wasm (default) or native: each pass one ONNX Runtime graph (see step-child.ts). */
+  engine?: 'wasm' | 'native';
   /** A batch-packer cache folder to take the batches from (see step-child.ts). */
   packed?: string;
 }
@@ -23,7 +25,7 @@ type Event = { event: string; seconds?: number; warmup?: boolean; secondsPerStep
 export async function runTokenpipe(job: TokenpipeJob, maxSeconds: number): Promise<StepRun> {
   const [cmd, args] = nodeArgs('bench/step-child.ts', [
     '--model', job.model, '--mode', job.mode, '--batch', String(job.B), '--seq', String(job.T), '--accum', String(job.accum),
-    '--steps', String(job.steps), '--warmup', String(job.warmup), '--threads', String(job.threads ?? 1), ...(job.packed ? ['--packed', job.packed] : []),
+    '--steps', String(job.steps), '--warmup', String(job.warmup), '--threads', String(job.threads ?? 1), '--engine', job.engine ?? 'wasm', ...(job.packed ? ['--packed', job.packed] : []),
   ]);
   const r = await runChild(cmd, args, maxSeconds);
   const events = r.events as Event[];

@@ -47,7 +47,9 @@ export async function runTorch(job: TorchJob, maxSeconds: number): Promise<StepR
     path.join(ROOT, 'bench', 'torch_step.py'), '--model', job.model, '--mode', job.mode, '--batch', String(job.B), '--seq', String(job.T),
     '--accum', String(job.accum), '--threads', String(job.threads), '--steps', String(job.steps), '--warmup', String(job.warmup),
   ];
-  const r = await runChild(PYTHON, args, maxSeconds);
+  // torch.set_num_threads does not bound OpenBLAS's (or OpenMP's) own threads: both are pinned to the compared count.
+  const n = String(job.threads);
+  const r = await runChild(PYTHON, args, maxSeconds, undefined, { OPENBLAS_NUM_THREADS: n, OMP_NUM_THREADS: n });
   const tokens = job.B * job.T * job.accum;
   const final = r.events.at(-1) as { seconds_per_step?: number; peak_rss_bytes?: number } | undefined;
   if (r.status === 'ok' && final?.seconds_per_step) {

@@ -8,7 +8,10 @@
 // process, as the yardstick for the GFLOP/s (one thread's rate: a 2-thread update can exceed it).
 //
 //   npm run bench -- train [--quick] [--shapes=reference,...] [--modes=trainable-tokens,...] [--steps=N]
-//                          [--warmup=N] [--max-seconds=S] [--threads=1,2] [--no-torch] [--torch-no-skip]
+//                          [--warmup=N] [--max-seconds=S] [--threads=1,2] [--engines=wasm,native] [--no-torch] [--torch-no-skip]
+//
+// --engines (default wasm,native): native runs the train node's step on backend native (each micro-batch's pass one
+// ONNX Runtime graph with n intra-op threads, one trainer); PyTorch runs once per thread count for both.
 //
 // Defaults: threads 1 and 2, 2 steps after 1 warm-up, every child stopped after 300 s (a crash or a timeout is a
 // row that says so, with what was measured before it; once a PyTorch run of a shape yields no rate at all, the
@@ -26,6 +29,7 @@ import { runTorch, torchInfo } from './torch.ts';
 
 interface Row {
   shape: string;
+  engine: 'wasm' | 'native';
   mode: EmbeddingMode;
   B: number;
   T: number;
@@ -51,6 +55,7 @@ export default async function trainShapes(o: BenchOptions): Promise<BenchOutput>
   const maxSeconds = num(o, 'max-seconds', quick ? 120 : 300);
   const threadKey = o.threads === undefined && o['torch-threads'] !== undefined ? 'torch-threads' : 'threads';
   const threads = list(o, threadKey, ['1', '2', '3', '4', '8'], quick ? ['2'] : ['1', '2']).map(Number);
+  const engines = list(o, 'engines', ['wasm', 'native'], ['wasm', 'native']) as Array<'wasm' | 'native'>;
   const torch = flag(o, 'no-torch') ? null : torchInfo();
   log(torch ? `  PyTorch ${torch.version}, BLAS_INFO=${torch.blas} (${torch.blasLibrary ?? 'library unknown'})` : '  PyTorch: not run (no torch in /usr/bin/python3, or --no-torch)');
 
@@ -69,9 +74,12 @@ export default async function trainShapes(o: BenchOptions): Promise<BenchOutput>
       for (const n of threads) {
         const tpThreads = mode === 'full' ? 1 : n; // the train node's rule: 'full' mode trains on one thread
         const job = { model: p.dir, mode, B, T, accum, steps, warmup };
-        const tp = await runTokenpipe({ ...job, threads: tpThreads }, maxSeconds);
-        const tokenpipe = { ...tp, gflops: tp.measured && tp.secondsPerStep ? flops.total / tp.secondsPerStep / 1e9 : null };
-        log(`  ${shape} ${mode} ${n}t: tokenpipe${tpThreads !== n ? ` (${tpThreads} thread, as the node in full mode)` : ''} ${describe(tp)}`);
+        const ours: Array<{ engine: 'wasm' | 'native'; tp: StepRun; tokenpipe: StepRun & { gflops: number | null } }> = [];
+        for (const engine of engines) {
+          const tp = await runTokenpipe({ ...job, threads: engine === 'native' ? n : tpThreads, engine }, maxSeconds);
+          ours.push({ engine, tp, tokenpipe: { ...tp, gflops: tp.measured && tp.secondsPerStep ? flops.total / tp.secondsPerStep / 1e9 : null } });
+          log(`  ${shape} ${mode} ${n}t: tokenpipe ${engine}${engine === 'wasm' && tpThreads !== n ? ` (${tpThreads} thread, as the node in full mode)` : ''} ${describe(tp)}`);
+        }
         let tr: StepRun | null = null;
         if (torch) {
           const hopeless = torchHopeless.get(shape);
@@ -85,8 +93,10 @@ export default async function trainShapes(o: BenchOptions): Promise<BenchOutput>
         }
         // A run stopped by the time limit after at least one timed update still has a measured rate.
         const tt = tr?.measured ? tr.tokensPerSec : null;
-        const ratio = tp.measured && tp.tokensPerSec && tt ? tp.tokensPerSec / tt : null;
-        rows.push({ shape, mode, B, T, accum, threads: n, tokenpipeThreads: tpThreads, gflopPerStep: flops.total / 1e9, tokenpipe, torch: tr, ratio });
+        for (const { engine, tp, tokenpipe } of ours) {
+          const ratio = tp.measured && tp.tokensPerSec && tt ? tp.tokensPerSec / tt : null;
+          rows.push({ shape, engine, mode, B, T, accum, threads: n, tokenpipeThreads: engine === 'native' ? n : tpThreads, gflopPerStep: flops.total / 1e9, tokenpipe, torch: tr, ratio });
+        }
       }
     }
   }
@@ -106,11 +116,11 @@ function describe(r: StepRun): string {
 function toResults(rows: Row[], rates: ReturnType<typeof measureMatmulRates>, withTorch: boolean): BenchResult[] {
   const out: BenchResult[] = rates.map((r) => ({ name: `wasm matmul ${r.name}`, value: r.gflops, unit: 'GFLOP/s' }));
   for (const r of rows) {
-    const what = `${r.shape} ${r.mode} ${r.threads}t`;
+    const what = `${r.shape} ${r.mode} ${r.threads}t${r.engine === 'native' ? ' native' : ''}`;
     const size = r.accum > 1 ? `B=${r.B} T=${r.T} x${r.accum} accum` : `B=${r.B} T=${r.T}`;
     const tp = r.tokenpipe;
     const mem = `peak RSS ${fmtBytes(tp.peakRssBytes)}, tensors (main thread) ${fmtBytes(tp.peakTensorBytes)}`;
-    const thr = r.tokenpipeThreads === 1 ? '1 thread, trainStep' : `${r.tokenpipeThreads} threads, DataParallel`;
+    const thr = r.engine === 'native' ? `native: the pass one ONNX Runtime graph (${r.threads} intra-op threads)` : r.tokenpipeThreads === 1 ? '1 thread, trainStep' : `${r.tokenpipeThreads} threads, DataParallel`;
     const rate = `${size}, ${thr}, ${fmt(tp.secondsPerStep)} s/step, ${fmt(tp.gflops)} GFLOP/s of ${fmt(r.gflopPerStep)} GFLOP, ${mem}`;
     out.push({
       name: `${what}: tokenpipe`, value: tp.measured ? tp.tokensPerSec : null, unit: 'tok/s',
@@ -118,8 +128,9 @@ function toResults(rows: Row[], rates: ReturnType<typeof measureMatmulRates>, wi
     });
     const t = r.torch;
     if (withTorch && t) {
-      out.push({
-        name: `${what}: PyTorch`, value: t.measured ? t.tokensPerSec : null, unit: 'tok/s',
+      // One PyTorch run serves every engine's row of its shape, mode and thread count: listed once.
+      if (rows.findIndex((q) => q.torch === t) === rows.indexOf(r)) out.push({
+        name: `${r.shape} ${r.mode} ${r.threads}t: PyTorch`, value: t.measured ? t.tokensPerSec : null, unit: 'tok/s',
         note: t.status === 'ok'
           ? `${fmt(t.secondsPerStep)} s/step, peak RSS ${fmtBytes(t.peakRssBytes)}`
           : `${t.secondsPerStep ? `${fmt(t.secondsPerStep)} s/step; ` : ''}${t.note}${!t.measured && t.tokensPerSec ? ` (~${fmt(t.tokensPerSec)} tok/s)` : ''}`,
@@ -131,16 +142,16 @@ function toResults(rows: Row[], rates: ReturnType<typeof measureMatmulRates>, wi
 }
 
 function printTable(rows: Row[], withTorch: boolean): void {
-  const head = ['shape', 'mode', 'threads', 's/step', 'tok/s', 'GFLOP/s', 'peak RSS', ...(withTorch ? ['torch tok/s', 'ratio'] : [])];
+  const head = ['shape', 'engine', 'mode', 'threads', 's/step', 'tok/s', 'GFLOP/s', 'peak RSS', ...(withTorch ? ['torch tok/s', 'ratio'] : [])];
   // Plain: every timed update ran; '*': fewer ran before the limit (see notes); '~': warm-up or estimate only.
   const cell = (r: StepRun) => (r.status === 'ok' ? fmt(r.tokensPerSec) : r.measured ? `${fmt(r.tokensPerSec)}*` : r.tokensPerSec ? `~${fmt(r.tokensPerSec)}` : r.status);
   const body = rows.map((r) => [
-    r.shape, r.mode, r.tokenpipeThreads === r.threads ? String(r.threads) : `${r.threads} (tp 1)`,
+    r.shape, r.engine, r.mode, r.tokenpipeThreads === r.threads ? String(r.threads) : `${r.threads} (tp 1)`,
     r.tokenpipe.secondsPerStep ? fmt(r.tokenpipe.secondsPerStep) : r.tokenpipe.status, cell(r.tokenpipe), fmt(r.tokenpipe.gflops),
     fmtBytes(r.tokenpipe.peakRssBytes), ...(withTorch ? [r.torch ? cell(r.torch) : 'n/a', r.ratio === null ? 'n/a' : `${r.ratio.toFixed(2)}x`] : []),
   ]);
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (c: string[]) => c.map((s, i) => (i < 2 ? s.padEnd(w[i]) : s.padStart(w[i]))).join(' | ');
+  const line = (c: string[]) => c.map((s, i) => (i < 3 ? s.padEnd(w[i]) : s.padStart(w[i]))).join(' | ');
   log(
     '\ntrain step on real shapes: tokenpipe (wasm, the train node\'s step at that thread count) vs PyTorch (same threads); ratio = tokenpipe / PyTorch tok/s\n' +
       '(* = stopped early, rate from the updates that ran; ~ = warm-up or estimate only)\n' +
@@ -148,7 +159,7 @@ function printTable(rows: Row[], withTorch: boolean): void {
   );
   for (const b of body) log(line(b));
   for (const r of rows) {
-    if (r.tokenpipe.note) log(`  ${r.shape} ${r.mode} ${r.threads}t tokenpipe: ${r.tokenpipe.note}`);
+    if (r.tokenpipe.note) log(`  ${r.shape} ${r.mode} ${r.threads}t tokenpipe ${r.engine}: ${r.tokenpipe.note}`);
     if (r.torch?.note) log(`  ${r.shape} ${r.mode} ${r.threads}t PyTorch: ${r.torch.note}`);
   }
 }

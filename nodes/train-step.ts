@@ -29,7 +29,7 @@ import type { TrainSnapshot } from '../src/train/items.ts';
 import { stepOfLine, type StepRecord } from '../src/train/step.ts';
 import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
 import type { PackedBatch } from '../src/data/items.ts';
-import { BACKEND_CHOICES, backendMemoryLimit, setBackend, type BackendChoice, type BackendName } from '../src/model/backend.ts';
+import { BACKEND_CHOICES, backendMemoryLimit, engineLine, setBackend, type BackendChoice, type BackendName } from '../src/model/backend.ts';
 import { loadModelConfig, type ModelConfig } from '../src/model/config.ts';
 import { checkModelFolder } from '../src/model/weights.ts';
 import { checkTokenizerFolder } from '../src/tokenizer/load.ts';
@@ -38,6 +38,7 @@ import { peekFirst } from '../src/util/peek.ts';
 import { DataParallel } from '../src/train/parallel.ts';
 import { formatStepPlan, planRefusal, stepPlan, type StepPlan } from '../src/train/step-memory.ts';
 import { TrainConfig } from '../src/train/config.ts';
+import { NATIVE_DEVICES } from '../src/model/native-run.ts';
 import { PushQueue, trainLoop } from '../src/train/loop.ts';
 import { progressLine, StepClock } from '../src/train/progress-line.ts';
 import { estimateLines, estimateRun, timeOneUpdate } from '../src/train/estimate.ts';
@@ -58,7 +59,8 @@ async function modelAndTokenizer(dir: string): Promise<void> {
 
 const Params = TrainConfig.extend({
   model: pathParam({ mustExist: 'dir', check: modelAndTokenizer }).describe('base model folder (Hugging Face Llama family)'),
-  backend: z.enum(BACKEND_CHOICES).optional().describe("TF.js backend (default: the pipeline's settings.backend)"),
+  device: z.enum(NATIVE_DEVICES).default('cpu').describe("native engine only: ONNX Runtime's execution provider (cpu, webgpu, cuda); a GPU one leaves what it cannot run to the CPU"),
+  backend: z.enum(BACKEND_CHOICES).optional().describe("engine: native or a TF.js backend (default: the pipeline's settings.backend)"),
   init: z.string().default('subtoken-mean').describe('new-row init: subtoken-mean, mean, zero, random, copy:<token>'),
   retrainTokens: z.array(z.string()).default([]).describe("existing tokens also retrained ('trainable-tokens' mode)"),
   checkpointDir: runPath({ default: 'checkpoints', kind: 'dir' }).describe('checkpoint folder under the run folder'),
@@ -66,7 +68,7 @@ const Params = TrainConfig.extend({
   allowBeyondContext: z.boolean().default(false)
     .describe("train on sequences longer than the model's max_position_embeddings (refused otherwise: positions past the context were never trained)"),
   threads: z.union([z.literal('auto'), z.number().int().min(1)]).default('auto')
-    .describe("threads sharing each update's rows on the CPU backends (each holds the frozen model): 'auto' = one per core while they fit in memory; 1 on a GPU and in 'full' mode"),
+    .describe("threads sharing each update's rows on the CPU backends (each holds the frozen model): 'auto' = one per core while they fit in memory; 1 on a GPU, in 'full' mode and on the native engine (ONNX Runtime's own threads)"),
 }).strict();
 type Params = z.infer<typeof Params>;
 
@@ -104,7 +106,10 @@ export default defineNode({
     const state = async function* (): AsyncGenerator<TrainSnapshot> {
       try {
         const tokenizer = await firstValue(inputs.tokenizer, 'train-step', 'tokenizer');
-        const backend = await setBackend((p.backend ?? ctx.backend) as BackendChoice);
+        const choice = (p.backend ?? ctx.backend) as BackendChoice;
+        const backendLines: string[] = [];
+        const backend = await setBackend(choice, { log: (l) => backendLines.push(l) });
+        const engine = engineLine(choice, backend, backendLines);
         // The first batch's shape is the step's; the loop still gets that batch first.
         const { first, all: batches } = await peekFirst(inputs.batches);
         const planned = first && planStep(ctx, tokenizer, backend, first.batch.numRows, first.seqLen);
@@ -117,7 +122,8 @@ export default defineNode({
         const { trainer, skip, resumedFrom, parallel } = await startTrainer(ctx, tokenizer, backend, planned, {
           checkpointRoot, resume: p.resumeFrom ?? Boolean(ctx.resume), key: `${ctx.runDir}/${ctx.name}`,
         });
-        emit(ctx, { type: 'train-start', node: ctx.name, backend, step: trainer.step, resumedFrom, skip, params: trainer.params.length, threads: planned?.threads ?? 1, recompute: trainer.recompute });
+        trainer.engine = engine;
+        emit(ctx, { type: 'train-start', node: ctx.name, backend, engine, step: trainer.step, resumedFrom, skip, params: trainer.params.length, threads: planned?.threads ?? 1, recompute: trainer.recompute });
         mkdirSync(ctx.runDir, { recursive: true });
         // The updates after the checkpoint are made again: their lines from earlier legs go, so each step is logged once.
         if (ctx.resume || p.resumeFrom) keepLinesAtomicSync(logFile, (l) => (stepOfLine(l) ?? 0) <= trainer.step);
@@ -187,6 +193,7 @@ async function startTrainer(
     retrainTokens: p.retrainTokens, checkpointRoot: o.checkpointRoot, resume: o.resume,
   });
   const trainer = setup.trainer;
+  if (backend === 'native') trainer.native = { device: p.device };
   trainer.recompute = planned ? planned.plan.recompute : p.recompute === 'always';
   let parallel: DataParallel | null = null;
   if (planned && planned.threads > 1) {
@@ -249,6 +256,7 @@ function planStep(ctx: TrainContext, tokenizer: TokenizerArtifact, backend: Back
   const c = loadModelConfig(p.model);
   // The same refusal as at load (checkGraph), for batches whose length no upstream param declared.
   if (T > c.maxPositionEmbeddings && !p.allowBeyondContext) throw new ContextExceeded(`${ctx.name}: the batches' ${beyondContext(T, c)}`);
+  // The native engine runs its graphs on ONNX Runtime's own threads: one trainer, no data-parallel workers.
   const cpu = backend === 'wasm' || backend === 'cpu';
   const most = cpu && p.embedding !== 'full' ? (p.threads === 'auto' ? os.availableParallelism() : p.threads) : 1;
   const planFor = (threads: number) => {

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
-import { setBackend } from '../src/model/backend.ts';
+import { engineLine, setBackend } from '../src/model/backend.ts';
 import { BackendUnavailable } from '../src/errors.ts';
 
 /** Checks a [17, 33] x [33, 9] matmul on the current backend against a plain triple loop. */
@@ -42,9 +42,36 @@ test('auto falls back to wasm here, saying why each native backend was skipped',
   const lines: string[] = [];
   assert.equal(await setBackend('auto', { log: (l) => lines.push(l) }), 'wasm');
   assert.equal(tf.getBackend(), 'wasm');
-  assert.equal(lines.length, 2);
-  assert.match(lines[0], /^backend tensorflow-gpu skipped: .*@tensorflow\/tfjs-node-gpu, which is not installed/);
-  assert.match(lines[1], /^backend tensorflow skipped: .*@tensorflow\/tfjs-node, which is not installed/);
+  assert.equal(lines.length, 3);
+  assert.match(lines[0], /^backend native not tried: its train step is not complete yet/);
+  assert.match(lines[1], /^backend tensorflow-gpu skipped: .*@tensorflow\/tfjs-node-gpu, which is not installed/);
+  assert.match(lines[2], /^backend tensorflow skipped: .*@tensorflow\/tfjs-node, which is not installed/);
+  assert.equal(
+    engineLine('auto', 'wasm', lines),
+    'wasm (chosen by auto; native not tried: its train step is not complete yet (issue 22); tensorflow-gpu not installed; tensorflow not installed)',
+  );
+});
+
+test('native loads onnxruntime-node, names its version and providers, and hosts the rest on wasm', async () => {
+  const lines: string[] = [];
+  assert.equal(await setBackend('native', { log: (l) => lines.push(l) }), 'native');
+  assert.equal(tf.getBackend(), 'wasm');
+  assert.equal(lines.length, 1);
+  assert.match(lines[0], /^backend native: onnxruntime-node 1\.30\.0 \(execution providers: cpu[,)]/);
+  assert.match(engineLine('native', 'native', lines), /^native \(asked for; native: onnxruntime-node 1\.30\.0 \(execution providers: cpu[^)]*\) runs each update's forward, loss and backward as one graph\)$/);
+});
+
+test('native where the binding cannot load: BackendUnavailable with the reason and the way back to wasm', async () => {
+  const importModule = async (s: string) => {
+    if (s === 'onnxruntime-node') throw Object.assign(new Error('libonnxruntime.so.1: cannot open shared object file'), { code: 'ERR_DLOPEN_FAILED' });
+    return import(s);
+  };
+  await assert.rejects(setBackend('native', { importModule }), (e: Error) => {
+    assert.ok(e instanceof BackendUnavailable);
+    assert.match(e.message, /^the native engine cannot run here: onnxruntime-node failed to load its native library on linux-x64: libonnxruntime\.so\.1: cannot open/);
+    assert.match(e.message, /Use --backend wasm \(or auto\) instead\.$/);
+    return true;
+  });
 });
 
 test('cpu selects and computes a matmul', async () => {
@@ -77,7 +104,7 @@ test('tensorflow when the package is absent: names the CPU package and its insta
 });
 
 test('an unknown backend name is refused', async () => {
-  await assert.rejects(setBackend('webgpu' as never), /unknown backend "webgpu"; choose one of auto, wasm, cpu, tensorflow, tensorflow-gpu/);
+  await assert.rejects(setBackend('webgpu' as never), /unknown backend "webgpu"; choose one of auto, native, wasm, cpu, tensorflow, tensorflow-gpu/);
 });
 
 test('tfjs-node-gpu installed but unable to load (missing CUDA library): the cause is in the message', async () => {

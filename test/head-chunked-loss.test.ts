@@ -1,13 +1,15 @@
 // The chunked head (src/model/head.ts) equals a plain float64 computation over the whole vocabulary: loss, dL/dh,
 // the extra rows' gradient (trainable new and replaced rows) and, for a trainable head, dL/dhead; whatever the
-// chunk width (one column, uneven chunks, all of V at once), ignoring −100, on wasm and cpu. Per-position scores
-// (loss and top-1) come from the same chunked pass.
+// chunk width (one column, uneven chunks, all of V at once), ignoring −100, on wasm and cpu, and on the native engine
+// (the same source traced into one ONNX Runtime graph). Per-position scores (loss and top-1) come from the same chunked pass.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { setBackend } from '../src/model/backend.ts';
 import { headLossAndGrad, headLossAndGradFull } from '../src/model/head-loss.ts';
 import { headScores, IGNORE_INDEX, type HeadColumns } from '../src/model/head.ts';
+import { headLossNative } from '../src/model/head-native.ts';
+import { sessionsBuilt } from '../src/model/native-run.ts';
 
 const N = 7, D = 4, V0 = 9;
 const val = (i: number, s: number) => Math.sin(i * 12.9898 + s) * 1.3;
@@ -62,14 +64,17 @@ function close(got: ArrayLike<number>, want: ArrayLike<number>, what: string, to
 
 const ref = reference();
 
-for (const backend of ['wasm', 'cpu'] as const) {
+for (const backend of ['wasm', 'cpu', 'native'] as const) {
   test(`chunked loss, dh and extra-row gradient equal the whole-vocabulary computation on ${backend}`, async () => {
     await setBackend(backend);
+    const lossAndGrad = backend === 'native'
+      ? (...a: Parameters<typeof headLossAndGrad>) => headLossNative(a[0], a[1], a[2], a[3], { chunk: a[4] })
+      : async (...a: Parameters<typeof headLossAndGrad>) => headLossAndGrad(...a);
     const before = tf.memory().numTensors;
     const ht = tf.tensor2d(Float32Array.from(h), [N, D]);
     const cols: HeadColumns = { head: tf.tensor2d(Float32Array.from(W), [V0, D]), masked: [3], extra: tf.tensor2d(Float32Array.from(R), [3, D]), extraIds };
     for (const chunk of [1, 4, 5, V0]) {
-      const r = headLossAndGrad(ht, targets, cols, weight, chunk);
+      const r = await lossAndGrad(ht, targets, cols, weight, chunk);
       assert.equal(r.count, 5);
       assert.ok(Math.abs(r.loss - ref.loss) <= 1e-5 * ref.loss, `chunk ${chunk}: loss ${r.loss} vs ${ref.loss}`);
       close(r.dh.dataSync(), ref.dh, `chunk ${chunk}: dh`);
@@ -80,14 +85,15 @@ for (const backend of ['wasm', 'cpu'] as const) {
       assert.deepEqual(Array.from(s.rows), [0, 2, 3, 4, 6]);
       tf.dispose([r.dh, r.dExtra!]);
     }
-    const none = headLossAndGrad(ht, new Int32Array(N).fill(IGNORE_INDEX), cols, weight);
+    const none = await lossAndGrad(ht, new Int32Array(N).fill(IGNORE_INDEX), cols, weight);
     assert.equal(none.count, 0);
     assert.ok(none.dh.dataSync().every((x) => x === 0) && none.dExtra!.dataSync().every((x) => x === 0));
     tf.dispose([none.dh, none.dExtra!, ht, cols.head, cols.extra!]);
     assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
   });
 
-  test(`a trainable head's two-pass gradient equals the whole-vocabulary computation on ${backend}`, async () => {
+  // 'full' mode's two-pass head runs on the native engine inside the whole pass (train-step-native-parity.test.ts).
+  if (backend !== 'native') test(`a trainable head's two-pass gradient equals the whole-vocabulary computation on ${backend}`, async () => {
     await setBackend(backend);
     const ht = tf.tensor2d(Float32Array.from(h), [N, D]);
     const head = tf.tensor2d(Float32Array.from(effective()), [V, D]);
@@ -101,6 +107,22 @@ for (const backend of ['wasm', 'cpu'] as const) {
     tf.dispose([ht, head]);
   });
 }
+
+test('native: one session serves batches with different numbers of scored rows', async () => {
+  await setBackend('native');
+  const ht = tf.tensor2d(Float32Array.from(h), [N, D]);
+  const cols: HeadColumns = { head: tf.tensor2d(Float32Array.from(W), [V0, D]), masked: [3], extra: tf.tensor2d(Float32Array.from(R), [3, D]), extraIds };
+  const fewer = Int32Array.from(targets, (t, i) => (i === 0 ? IGNORE_INDEX : t)); // 4 scored rows instead of 5
+  const first = await headLossNative(ht, targets, cols, weight, { chunk: 2 });
+  const built = sessionsBuilt();
+  const second = await headLossNative(ht, fewer, cols, 0.5, { chunk: 2 });
+  assert.equal(sessionsBuilt(), built, 'the second batch reused the first one\'s session');
+  assert.equal(second.count, 4);
+  assert.ok(second.dh.dataSync().slice(0, D).every((x) => x === 0), 'the unscored row has no gradient');
+  const rowLoss = (first.loss / weight) - (second.loss / 0.5); // row 0's nll
+  assert.ok(Math.abs(rowLoss - ref.nll[0]) <= 1e-5 * Math.abs(ref.nll[0]) + 1e-6, `row 0: ${rowLoss} vs ${ref.nll[0]}`);
+  tf.dispose([ht, cols.head, cols.extra!, first.dh, first.dExtra!, second.dh, second.dExtra!]);
+});
 
 test('a target outside the vocabulary is refused', async () => {
   await setBackend('cpu');

@@ -1,12 +1,13 @@
 // The hand-written backward of the whole model (src/model/grad.ts: chunked head, layers, norms, attention with
 // q/k norms and GQA) is right: a delta injected at the adapter entry point of a linear (LoRA with A = I, B = delta,
 // so the linear's output gains x·delta) gets gradients that match central finite differences of the loss, on wasm
-// and cpu, and the pass leaves no tensor behind.
+// and cpu, and on the native engine (the whole pass one ONNX Runtime graph), and the pass leaves no tensor behind.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { setBackend } from '../src/model/backend.ts';
 import { lossAndGrads } from '../src/model/grad.ts';
+import { lossAndGradsNative } from '../src/model/grad-native.ts';
 import { headScores } from '../src/model/head.ts';
 import { loraGradName, type GradSink } from '../src/model/layer.ts';
 import { forward } from '../src/model/llama.ts';
@@ -35,7 +36,7 @@ function loss(model: LlamaModel): number {
   });
 }
 
-for (const backend of ['wasm', 'cpu'] as const) {
+for (const backend of ['wasm', 'cpu', 'native'] as const) {
   test(`gradients through the model's backward match finite differences on ${backend}`, async () => {
     await setBackend(backend);
     const model = await loadModel(modelDir('qwen3')); // q/k norms, GQA, head_dim != hidden/heads
@@ -46,7 +47,10 @@ for (const backend of ['wasm', 'cpu'] as const) {
           inject(model, name, delta);
           const before = tf.memory().numTensors;
           const grads: GradSink = new Map();
-          const r = lossAndGrads(model, model.tokens as FrozenTokenTable, batch, { weight: 1 / 6, recompute }, grads);
+          const o = { weight: 1 / 6, recompute };
+          const r = backend === 'native'
+            ? await lossAndGradsNative(model, model.tokens as FrozenTokenTable, batch, o, grads)
+            : lossAndGrads(model, model.tokens as FrozenTokenTable, batch, o, grads);
           assert.equal(r.count, 6);
           assert.ok(Math.abs(r.loss - loss(model)) < 1e-5 * r.loss, `pass loss ${r.loss} vs forward ${loss(model)}`);
           const g = grads.get(loraGradName(name, 'B'))!.dataSync();

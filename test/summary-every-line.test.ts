@@ -16,7 +16,7 @@ import type { StepRecord } from '../src/train/step.ts';
 import { mainContext } from './helpers/context.ts';
 import { standInMetrics, standInTrainer } from './helpers/summary-node.ts';
 
-const LABELS = ['eval loss', 'new-token loss', 'new-token accuracy', 'new tokens', 'trainable parameters', 'train tokens', 'training memory', 'adapter size', 'adapter'];
+const LABELS = ['eval loss', 'new-token loss', 'new-token accuracy', 'new tokens', 'trainable parameters', 'train tokens', 'engine', 'training memory', 'adapter size', 'adapter'];
 const STEPS = 4;
 
 const trainer = standInTrainer;

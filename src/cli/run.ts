@@ -30,7 +30,7 @@ export default defineCommand({
     resume: { type: 'boolean', description: 'continue from the latest checkpoint of the run folder' },
     'resume-changed': { type: 'boolean', description: "with --resume: continue although the pipeline differs from the first leg's (the changes are recorded)" },
     'dry-run': { type: 'boolean', description: 'check and plan (graph, memory, data, time) without training or making a run folder' },
-    backend: { type: 'string', value: 'NAME', description: 'TF.js backend: auto|wasm|cpu|tensorflow|tensorflow-gpu (same as --set settings.backend=NAME)' },
+    backend: { type: 'string', value: 'NAME', description: 'engine: auto|native|wasm|cpu|tensorflow|tensorflow-gpu (same as --set settings.backend=NAME)' },
   },
   async run({ values, positionals }, io) {
     const [file] = expectArgs(positionals, ['FILE']);

@@ -1,4 +1,6 @@
-// Choosing the TensorFlow.js backend. The native backends (@tensorflow/tfjs-node and
+// Choosing the engine: the native engine (ONNX Runtime, src/model/native.ts) or a TensorFlow.js backend. The native
+// engine runs what it has built on ONNX Runtime and everything else on TF.js wasm, its host backend. The TF.js native
+// backends (@tensorflow/tfjs-node and
 // @tensorflow/tfjs-node-gpu) are optional and usually absent: they are only ever reached through
 // a dynamic import inside setBackend, so importing this module (or anything that imports it)
 // never fails for want of them.
@@ -7,8 +9,9 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { BackendUnavailable } from '../errors.ts';
+import { nativeEngine } from './native.ts';
 
-export const BACKEND_CHOICES = ['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'] as const;
+export const BACKEND_CHOICES = ['auto', 'native', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 /** What setBackend reports as actually in use. */
 export type BackendName = Exclude<BackendChoice, 'auto'>;
@@ -16,16 +19,23 @@ export type BackendName = Exclude<BackendChoice, 'auto'>;
 export interface SetBackendOptions {
   /** Loads an optional package; injectable so tests can stand in for tfjs-node(-gpu). */
   importModule?: (specifier: string) => Promise<unknown>;
-  /** Receives one line per backend that `auto` skipped, and why. */
+  /** Receives one line per backend that `auto` skipped, and why, and one saying what the native engine runs. */
   log?: (line: string) => void;
 }
+
+/**
+ * Whether `auto` tries the native engine first. Not yet: its train step is still being built (issue 22), and until
+ * it is complete and tested `auto` keeps choosing the engine that runs everything (`--backend native` opts in).
+ */
+export const NATIVE_IN_AUTO = false;
 
 const NODE_PKG = '@tensorflow/tfjs-node';
 const GPU_PKG = '@tensorflow/tfjs-node-gpu';
 
 /**
  * Selects a backend and returns the one actually in use. 'auto' tries tfjs-node-gpu, tfjs-node,
- * wasm, then cpu, and takes the first that loads. Asking for a specific backend that cannot be
+ * wasm, then cpu (the native engine first once NATIVE_IN_AUTO), and takes the first that loads.
+ * 'native' needs onnxruntime-node's binding and uses wasm as its TF.js host. Asking for a specific backend that cannot be
  * used throws BackendUnavailable with what to install or check.
  */
 export function setBackend(choice: BackendChoice, opts: SetBackendOptions = {}): Promise<BackendName> {
@@ -39,15 +49,19 @@ export function setBackend(choice: BackendChoice, opts: SetBackendOptions = {}):
 
 let queue: Promise<unknown> = Promise.resolve();
 
+const defaultImport = (s: string): Promise<unknown> => import(s);
+
 async function chooseBackend(choice: BackendChoice, opts: SetBackendOptions): Promise<BackendName> {
-  const importModule = opts.importModule ?? ((s: string) => import(s));
+  const importModule = opts.importModule ?? defaultImport;
   if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) {
     throw new BackendUnavailable(String(choice), `unknown backend "${String(choice)}"; choose one of ${BACKEND_CHOICES.join(', ')}`);
   }
-  if (choice !== 'auto') return useBackend(choice, importModule);
-  for (const candidate of ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const) {
+  if (choice !== 'auto') return useBackend(choice, importModule, opts.log);
+  if (!NATIVE_IN_AUTO) opts.log?.('backend native not tried: its train step is not complete yet (issue 22); --backend native opts in');
+  const order = NATIVE_IN_AUTO ? (['native', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const) : (['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const);
+  for (const candidate of order) {
     try {
-      return await useBackend(candidate, importModule);
+      return await useBackend(candidate, importModule, opts.log);
     } catch (e) {
       if (!(e instanceof BackendUnavailable)) throw e;
       // tfjs-node-gpu without a GPU still runs TensorFlow's CPU kernels, faster than wasm.
@@ -55,11 +69,19 @@ async function chooseBackend(choice: BackendChoice, opts: SetBackendOptions): Pr
       opts.log?.(`backend ${candidate} skipped: ${e.message}`);
     }
   }
-  throw new BackendUnavailable('auto', 'no TensorFlow.js backend could be initialised (tried tensorflow-gpu, tensorflow, wasm, cpu)');
+  throw new BackendUnavailable('auto', `no backend could be initialised (tried ${order.join(', ')})`);
 }
 
-async function useBackend(name: BackendName, importModule: (s: string) => Promise<unknown>): Promise<BackendName> {
+async function useBackend(name: BackendName, importModule: (s: string) => Promise<unknown>, log?: (line: string) => void): Promise<BackendName> {
   switch (name) {
+    case 'native': {
+      const ort = await nativeEngine(importModule === defaultImport ? undefined : importModule);
+      if (!ort.ok) throw new BackendUnavailable('native', `the native engine cannot run here: ${ort.reason}. Use --backend wasm (or auto) instead.`);
+      configureWasm();
+      await activate('wasm', 'native');
+      log?.(`backend native: onnxruntime-node ${ort.version} (execution providers: ${ort.providers.join(', ')}) runs each update's forward, loss and backward as one graph; the embedding lookup, AdamW, eval and generate run on TF.js wasm`);
+      return 'native';
+    }
     case 'cpu': {
       await activate('cpu', 'cpu');
       // The cpu backend's first write prints an "install tfjs-node" banner; choosing cpu here is
@@ -172,7 +194,23 @@ export const WASM_HEAP_MAX = 4294901760;
  * backends; null for the GPU backend, whose device memory is not known here.
  */
 export function backendMemoryLimit(backend: BackendName, totalMemory: number): number | null {
-  if (backend === 'wasm') return WASM_HEAP_MAX;
+  // The native engine keeps its model in the wasm host until its own memory plan exists (issue 22).
+  if (backend === 'wasm' || backend === 'native') return WASM_HEAP_MAX;
   if (backend === 'tensorflow-gpu') return null;
   return totalMemory;
+}
+
+/**
+ * One line naming the engine in use and why (for the run record and the summary): the choice that led to it and,
+ * under `auto`, the first sentence of each reason a faster engine was passed over. `lines` are what setBackend logged.
+ */
+export function engineLine(choice: BackendChoice, used: BackendName, lines: string[]): string {
+  const why = lines
+    .map((l) => {
+      const absent = /^backend (\S+) skipped: .*which is not installed/.exec(l);
+      return absent ? `${absent[1]} not installed` : l.replace(/^backend /, '').split(/\.\s|; /)[0].replace(/\.$/, '');
+    })
+    .join('; ');
+  const how = choice === 'auto' ? 'chosen by auto' : 'asked for';
+  return `${used} (${how}${why ? `; ${why}` : ''})`;
 }

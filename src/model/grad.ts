@@ -5,12 +5,12 @@
 // L inputs [N, H] plus one layer's record live at once, instead of L records.
 import * as tf from '@tensorflow/tfjs';
 import { buildMask, segmentIds } from './attention.ts';
-import type { HeadColumns } from './head.ts';
+import type { HeadColumns, HeadColumnsOf } from './head.ts';
 import { headLossAndGrad, headLossAndGradFull } from './head-loss.ts';
-import { decoderLayer, decoderLayerBackward, disposeSaved, type GradSink, type LayerContext, type LayerSaved } from './layer.ts';
-import { rmsNorm, rmsNormBackward } from './norm.ts';
-import { tidy } from './scope.ts';
+import { decoderLayerBackwardOps, decoderLayerOps, type GradSink, type LayerContext, type LayerSaved } from './layer.ts';
+import { rmsNormBackwardOps, rmsNormOps } from './norm.ts';
 import { ropeTables } from './rope.ts';
+import { tfOps, type Ops } from './tensor-ops.ts';
 import type { LlamaModel, TokenTable } from './weights.ts';
 
 /** A packed batch as the model takes it; every array [B*T] row-major. */
@@ -52,58 +52,130 @@ export interface PassResult {
   count: number;
 }
 
+/** The head's loss and gradients, asked of whoever drives the pass (TF.js at once; the graph builder inline). */
+export interface HeadRequest<T = tf.Tensor2D> {
+  h: T;
+  targets: Int32Array;
+  cols: HeadColumnsOf<T>;
+  weight: number;
+  chunk?: number;
+}
+
+/** What the head answers: TF.js gives the loss as a number, a graph as a node. */
+export interface HeadAnswer<T = tf.Tensor2D> {
+  loss: number | T;
+  count: number;
+  dh: T;
+  dExtra: T | null;
+  dHead?: T;
+}
+
+/** Where a pass ends: the head's answer and dL/d(embedding output) [N, H], for the token table's backward. */
+export interface PassEnd<T> {
+  head: HeadAnswer<T>;
+  dE: T;
+}
+
 /**
  * Adds dL/dp for every trainable tensor p of the model (LoRA factors, the table's params) to `grads` (kept
  * tensors, the caller disposes them). No tensor of the pass is left behind.
  */
 export function lossAndGrads(model: LlamaModel, table: GradTokenTable, b: TrainBatch, o: PassOptions, grads: GradSink): PassResult {
+  const pass = passOps(tfOps, model, table, b, o, grads as GradSink<tf.Tensor2D>, () => tf.tidy(() => table.embed(tf.tensor1d(b.inputIds, 'int32'))));
+  let next = pass.next();
+  while (!next.done) next = pass.next(answered(pass, () => headOnTfjs(table, next.value as HeadRequest)));
+  return tableBackward(table, b, next.value as PassEnd<tf.Tensor2D>, grads);
+}
+
+/** The token table's part of the backward, on TF.js; frees the pass's last tensors. */
+function tableBackward(table: GradTokenTable, b: TrainBatch, end: PassEnd<tf.Tensor2D>, grads: GradSink): PassResult {
+  const { head, dE } = end;
+  try {
+    table.backward(b.inputIds, dE, { dExtra: head.dExtra, dHead: head.dHead }, grads);
+  } finally {
+    tf.dispose([dE, head.dExtra ?? [], head.dHead ?? []]);
+  }
+  return { loss: head.loss as number, count: head.count };
+}
+
+/** The head's answer; if it throws, the pass is thrown into first, so its finally frees what it holds. */
+function answered<A, T>(pass: Generator<HeadRequest<T>, PassEnd<T>, HeadAnswer<T>>, f: () => A): A {
+  try {
+    return f();
+  } catch (e) {
+    pass.throw(e);
+    throw e;
+  }
+}
+
+function headOnTfjs(table: GradTokenTable, r: HeadRequest): HeadAnswer {
+  return table.trainsHead ? headLossAndGradFull(r.h, r.targets, r.cols.head, r.weight, r.chunk) : headLossAndGrad(r.h, r.targets, r.cols, r.weight, r.chunk);
+}
+
+/** Every tensor of a layer record, once (the optional q/k norm parts left out when absent). */
+function recordParts<T>(s: LayerSaved<T>): T[] {
+  const out: Array<T | undefined | null> = [s.g, s.u, ...Object.values(s.norm1), ...Object.values(s.norm2), ...(Object.values(s.attn) as Array<T | undefined>)];
+  for (const l of s.lora.values()) out.push(l.xd, l.t, ...(l.keep ? [l.keep] : []));
+  return [...new Set(out.filter((t): t is T => t !== undefined && t !== null))];
+}
+
+/**
+ * The pass, written once against the op vocabulary: embedding output (from `embed`) → layers → final norm → it
+ * yields for the head's loss and gradients and resumes with them → back through the norm and the layers. Returns the
+ * head's answer and dL/d(embedding output); LoRA gradients go to `grads`. On TF.js every other tensor is freed.
+ */
+export function* passOps<T>(
+  o: Ops<T>, model: LlamaModel, table: GradTokenTable, b: TrainBatch, opts: PassOptions, grads: GradSink<T>, embed: () => T,
+): Generator<HeadRequest<T>, PassEnd<T>, HeadAnswer<T>> {
   const { B, T } = b;
   const eps = model.config.rmsNormEps;
   const rope = ropeTables(b.positionIds, model.invFreq);
   const mask = buildMask(B, T, 0, b.documentIds ?? segmentIds(b.positionIds, B, T));
-  const ctx: LayerContext = { B, T, rope, mask, dropoutSeed: o.dropoutSeed, rowOffset: o.rowOffset };
+  const ctx: LayerContext = { B, T, rope, mask, dropoutSeed: opts.dropoutSeed, rowOffset: opts.rowOffset };
   const L = model.layers.length;
-  const inputs: tf.Tensor2D[] = []; // recompute: each layer's input [N, H]
-  const records: LayerSaved[] = []; // otherwise: each layer's record (which holds its input)
+  const inputs: T[] = []; // recompute: each layer's input [N, H]
+  const records: Array<LayerSaved<T>> = []; // otherwise: each layer's record (which holds its input)
+  const disposed = new Set<T>();
   try {
-    let x = tf.tidy(() => table.embed(tf.tensor1d(b.inputIds, 'int32'))); // [N, H]
+    let x = embed(); // [N, H]
     for (let i = 0; i < L; i++) {
-      const { y, saved } = decoderLayer(model, i, x, ctx, !o.recompute);
-      if (o.recompute) inputs.push(x);
+      const { y, saved } = decoderLayerOps(o, model, i, x, ctx, !opts.recompute);
+      if (opts.recompute) inputs.push(x);
       else {
         records.push(saved!);
-        if (saved!.norm1.x !== x) x.dispose(); // the record keeps the input it needs
+        if (saved!.norm1.x !== x) o.dispose(x); // the record keeps the input it needs
       }
       x = y;
     }
     const last = x;
-    const fin = tidy(() => rmsNorm(last, model.norm, eps, true)); // [N, H]; fin.saved.x is x
-    const cols: HeadColumns = table.headColumns();
-    const head = table.trainsHead
-      ? headLossAndGradFull(fin.y, b.targets, cols.head, o.weight, o.headChunk)
-      : headLossAndGrad(fin.y, b.targets, cols, o.weight, o.headChunk);
-    let d = tf.tidy(() => rmsNormBackward(fin.saved!, model.norm, head.dh)) as tf.Tensor2D; // [N, H]
-    tf.dispose([fin.y, fin.saved!.x, fin.saved!.r, head.dh]);
+    const normW = o.frozen(model.norm);
+    const fin = o.tidy(() => rmsNormOps(o, last, normW, eps, true)); // [N, H]; fin.saved.x is x
+    const c: HeadColumns = table.headColumns();
+    // A trainable head ('full' mode) changes every update: fed, not frozen.
+    const cols: HeadColumnsOf<T> = { head: table.trainsHead ? o.hosted(c.head) : o.frozen(c.head), masked: c.masked, extra: c.extra && o.hosted(c.extra), extraIds: c.extraIds };
+    const head: HeadAnswer<T> = yield { h: fin.y, targets: b.targets, cols, weight: opts.weight, chunk: opts.headChunk };
+    let d = o.tidy(() => rmsNormBackwardOps(o, fin.saved!, normW, head.dh)); // [N, H]
+    o.dispose([fin.y, fin.saved!.x, fin.saved!.r, head.dh]);
     for (let i = L - 1; i >= 0; i--) {
       let saved = records[i];
-      if (o.recompute) {
-        const again = decoderLayer(model, i, inputs[i], ctx, true);
-        again.y.dispose();
+      if (opts.recompute) {
+        const again = decoderLayerOps(o, model, i, inputs[i], ctx, true);
+        o.dispose(again.y);
         saved = again.saved!;
       }
-      const dx = decoderLayerBackward(model, i, saved, d, ctx, grads);
-      disposeSaved(saved);
-      if (o.recompute) inputs[i].dispose();
-      else records.pop();
-      d.dispose();
+      const dx = decoderLayerBackwardOps(o, model, i, saved, d, ctx, grads);
+      o.dispose(recordParts(saved));
+      if (opts.recompute) {
+        o.dispose(inputs[i]);
+        disposed.add(inputs[i]);
+      } else records.pop();
+      o.dispose(d);
       d = dx;
     }
-    table.backward(b.inputIds, d, { dExtra: head.dExtra, dHead: (head as { dHead?: tf.Tensor2D }).dHead }, grads);
-    tf.dispose([d, head.dExtra ?? [], (head as { dHead?: tf.Tensor2D }).dHead ?? []]);
-    return { loss: head.loss, count: head.count };
+    return { head, dE: d };
   } finally {
-    for (const r of records) disposeSaved(r);
-    tf.dispose(inputs.filter((t) => !t.isDisposed));
+    for (const r of records) o.dispose(recordParts(r));
+    o.dispose(inputs.filter((t) => !disposed.has(t)));
     tf.dispose([rope.cos, rope.sinSigned, mask]);
   }
 }

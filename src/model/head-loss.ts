@@ -1,10 +1,12 @@
 // The training side of the chunked head (head.ts): the loss of the scored rows and its gradients w.r.t. the hidden
 // states and the extra rows in ONE pass (online softmax: per chunk one forward product and one backward product, the
 // same two PyTorch does, nothing recomputed), and for a trainable head ('full' mode) a two-pass variant that also
-// gives the head's own gradient.
+// gives the head's own gradient. The one-pass loss is written once against the op vocabulary (headLossOps): TF.js
+// runs it eagerly (headLossAndGrad), the native engine as an ONNX graph.
 import * as tf from '@tensorflow/tfjs';
-import { baseChunk, chunkSoftmax, fold, headChunk, NEG, scatterRows, scoredRows, scoredTargets, targetRows, type HeadColumns, type Online } from './head.ts';
+import { baseChunk, chunkSoftmax, fold, headChunk, NEG, scatterRows, scoredRows, scoredTargets, targetRows, type HeadColumns, type HeadColumnsOf, type Online, type Targets } from './head.ts';
 import { tidy } from './scope.ts';
+import { tfOps, type Ops } from './tensor-ops.ts';
 
 export interface HeadLossResult {
   /** Σ over scored rows of weight · (lse − target logit), in nats. */
@@ -33,39 +35,51 @@ export function headLossAndGrad(h: tf.Tensor2D, targets: Int32Array, cols: HeadC
   }
   const width = chunk ?? headChunk(M, V0, D);
   return tidy(() => {
-    const r = scoredRows(h, t.rows);
-    const hs = r.hs; // [M, D]
-    let o: Online = { L: tf.fill([M, 1], NEG) as tf.Tensor2D, acc: tf.zeros([M, D]) };
-    const step = (next: Online) => {
-      tf.dispose([o.L, o.acc!]);
-      o = next;
-    };
-    for (let c0 = 0; c0 < V0; c0 += width) {
-      const w = Math.min(width, V0 - c0);
-      step(tidy(() => {
-        const { z, Wc } = baseChunk(r, cols, c0, w);
-        const { p, lse } = chunkSoftmax(z, true);
-        return fold(o, lse, tf.matMul(p, Wc) as tf.Tensor2D); // [M, w]·[w, D]: Wc is a fresh slice
-      }));
-    }
-    let dExtra: tf.Tensor2D | null = null;
-    if (cols.extra !== null) {
-      // The extra rows come last: with L final, their softmax over the whole vocabulary is exact at once.
-      const { p, lse } = chunkSoftmax(tf.matMul(hs, tf.transpose(cols.extra)) as tf.Tensor2D); // [M, n]
-      step(fold(o, lse, tf.matMul(p, tf.clone(cols.extra)) as tf.Tensor2D)); // a copy: the rows are a right operand (ops.ts rule 2)
-      const n = cols.extraIds.length;
-      const hot = new Float32Array(M * n);
-      t.extraPos.forEach((q, i) => q >= 0 && (hot[i * n + q] = 1));
-      const dz = tf.sub(tf.mul(p, tf.exp(tf.sub(lse, o.L))), tf.tensor2d(hot, [M, n])); // softmax − onehot on these columns, [M, n]
-      dExtra = tf.matMul(tf.transpose(dz), hs).mul(weight) as tf.Tensor2D; // [n, M]·[M, D] → [n, D]
-    }
-    const Wtgt = targetRows(cols, t); // [M, D]
-    const zt = tf.sum(tf.mul(hs, Wtgt), 1); // [M] target logits
-    const loss = tf.sum(tf.sub(o.L.reshape([M]), zt)).mul(weight);
-    // dh = weight · (softmax · W − W_target) on scored rows; acc is the softmax-weighted sum of rows.
-    const dh = scatterRows(tf.mul(tf.sub(o.acc!, Wtgt), weight) as tf.Tensor2D, t.rows, N); // [N, D]
-    return { loss: loss.dataSync()[0], count: M, dh, dExtra };
+    const r = headLossOps(tfOps, h, t, cols, tfOps.feedScalar(weight), width);
+    return { loss: r.loss.dataSync()[0], count: M, dh: r.dh as tf.Tensor2D, dExtra: r.dExtra as tf.Tensor2D | null };
   });
+}
+
+/**
+ * The one-pass loss and gradients of the scored rows `t` (at least one), in any engine: the loss as a scalar,
+ * dh [N, D] and dExtra [n, D] (null without extra rows). `weight` is a scalar; `width` the column chunk.
+ */
+export function headLossOps<T>(o: Ops<T>, h: T, t: Targets, cols: HeadColumnsOf<T>, weight: T, width: number): { loss: T; dh: T; dExtra: T | null } {
+  const [N, D] = o.shape(h);
+  const V0 = o.shape(cols.head)[0];
+  const r = scoredRows(o, h, t.rows);
+  const hs = r.hs; // [M, D]
+  let s: Online<T> = { L: o.fillRows(hs, 1, NEG), acc: o.zerosRows(hs, D) };
+  const step = (next: Online<T>) => {
+    o.dispose([s.L, s.acc!]);
+    s = next;
+  };
+  for (let c0 = 0; c0 < V0; c0 += width) {
+    const w = Math.min(width, V0 - c0);
+    step(o.tidy(() => {
+      const { z, Wc } = baseChunk(o, r, cols, c0, w);
+      const { p, lse } = chunkSoftmax(o, z, true);
+      return fold(o, s, lse, o.matMul(p, Wc)); // [M, w]·[w, D]: Wc is a fresh slice
+    }));
+  }
+  let dExtra: T | null = null;
+  if (cols.extra !== null) {
+    // The extra rows come last: with L final, their softmax over the whole vocabulary is exact at once.
+    const { p, lse } = chunkSoftmax(o, o.matMul(hs, o.transpose(cols.extra))); // [M, n]
+    step(fold(o, s, lse, o.matMul(p, o.clone(cols.extra)))); // a copy: the rows are a right operand (ops.ts rule 2)
+    const n = cols.extraIds.length;
+    const M = t.rows.length;
+    const hot = new Float32Array(M * n);
+    t.extraPos.forEach((q, i) => q >= 0 && (hot[i * n + q] = 1));
+    const dz = o.sub(o.mul(p, o.exp(o.sub(lse, s.L))), o.feed(hot, [M, n], 'float32', ['M'])); // softmax − onehot on these columns, [M, n]
+    dExtra = o.mul(o.matMul(o.transpose(dz), hs), weight); // [n, M]·[M, D] → [n, D]
+  }
+  const Wtgt = targetRows(o, cols, t); // [M, D]
+  const zt = o.sum(o.mul(hs, Wtgt), 1); // [M] target logits
+  const loss = o.mul(o.sum(o.sub(o.reshape(s.L, [-1]), zt)), weight);
+  // dh = weight · (softmax · W − W_target) on scored rows; acc is the softmax-weighted sum of rows.
+  const dh = scatterRows(o, o.mul(o.sub(s.acc!, Wtgt), weight), t.rows, N); // [N, D]
+  return { loss, dh, dExtra };
 }
 
 /**
@@ -81,39 +95,52 @@ export function headLossAndGradFull(h: tf.Tensor2D, targets: Int32Array, head: t
   if (M === 0) return { loss: 0, count: 0, dh: tf.zeros([N, D]), dExtra: null, dHead: tf.zerosLike(head) };
   const width = chunk ?? headChunk(M, V, D);
   return tidy(() => {
-    const r = scoredRows(h, t.rows);
-    const hs = r.hs; // [M, D]
-    const hsT = r.hsT ?? (tf.transpose(hs) as tf.Tensor2D); // [D, M]: dWcᵀ = hsᵀ·dz is a plain product, transposed back at [w, D]
-    let L = tf.fill([M, 1], NEG) as tf.Tensor2D;
-    for (let c0 = 0; c0 < V; c0 += width) {
-      const next = tidy(() => fold({ L, acc: null }, chunkSoftmax(baseChunk(r, cols, c0, Math.min(width, V - c0)).z, true).lse, null).L);
-      L.dispose();
-      L = next;
-    }
-    let dhs = tf.zeros([M, D]) as tf.Tensor2D;
-    const dW: tf.Tensor2D[] = [];
-    for (let c0 = 0; c0 < V; c0 += width) {
-      const w = Math.min(width, V - c0);
-      const [dhNext, dWc] = tidy(() => {
-        const { z, Wc } = baseChunk(r, cols, c0, w);
-        const { p, lse } = chunkSoftmax(z, true);
-        const scaled = tf.mul(p, tf.mul(tf.exp(tf.sub(lse, L)), weight)); // weight · softmax over the whole vocabulary, [M, w]
-        p.dispose();
-        const local = Int32Array.from(t.ids, (id) => (id >= c0 && id < c0 + w ? id - c0 : -1));
-        const hot = tidy(() => {
-          const h2 = tf.oneHot(tf.tensor1d(local, 'int32'), Math.max(2, w)).cast('float32'); // tf.oneHot refuses depth 1
-          return tf.mul(w >= 2 ? h2 : h2.slice([0, 0], [M, w]), weight);
-        });
-        const dz = tf.sub(scaled, hot) as tf.Tensor2D; // weight · (softmax − onehot), [M, w]
-        tf.dispose([scaled, hot]);
-        return [tf.add(dhs, tf.matMul(dz, Wc)) as tf.Tensor2D, tf.transpose(tf.matMul(hsT, dz)) as tf.Tensor2D]; // [M, D], [D, w] → [w, D]
-      });
-      dhs.dispose();
-      dhs = dhNext;
-      dW.push(dWc);
-    }
-    const zt = tf.sum(tf.mul(hs, targetRows(cols, t)), 1); // [M]
-    const loss = tf.sum(tf.sub(L.reshape([M]), zt)).mul(weight);
-    return { loss: loss.dataSync()[0], count: M, dh: scatterRows(dhs, t.rows, N), dExtra: null, dHead: tf.concat(dW, 0) as tf.Tensor2D };
+    const r = headLossFullOps(tfOps, h, t, head, tfOps.feedScalar(weight), width);
+    return { loss: r.loss.dataSync()[0], count: M, dh: r.dh as tf.Tensor2D, dExtra: null, dHead: r.dHead as tf.Tensor2D };
   });
 }
+
+/** The two-pass loss and gradients of a trainable head [V, D] for the scored rows `t` (at least one), in any engine. */
+export function headLossFullOps<T>(o: Ops<T>, h: T, t: Targets, head: T, weight: T, width: number): { loss: T; dh: T; dHead: T } {
+  const [N, D] = o.shape(h);
+  const V = o.shape(head)[0];
+  const M = t.rows.length;
+  const cols: HeadColumnsOf<T> = { head, masked: [], extra: null, extraIds: [] };
+  const r = scoredRows(o, h, t.rows);
+  const hs = r.hs; // [M, D]
+  const hsT = r.hsT ?? o.transpose(hs); // [D, M]: dWcᵀ = hsᵀ·dz is a plain product, transposed back at [w, D]
+  let L = o.fillRows(hs, 1, NEG);
+  for (let c0 = 0; c0 < V; c0 += width) {
+    const next = o.tidy(() => fold(o, { L, acc: null }, chunkSoftmax(o, baseChunk(o, r, cols, c0, Math.min(width, V - c0)).z, true).lse, null).L);
+    o.dispose(L);
+    L = next;
+  }
+  let dhs = o.zerosRows(hs, D);
+  const dW: T[] = [];
+  for (let c0 = 0; c0 < V; c0 += width) {
+    const w = Math.min(width, V - c0);
+    const [dhNext, dWc] = o.tidy(() => {
+      const { z, Wc } = baseChunk(o, r, cols, c0, w);
+      const { p, lse } = chunkSoftmax(o, z, true);
+      const scaled = o.mul(p, o.mul(o.exp(o.sub(lse, L)), weight)); // weight · softmax over the whole vocabulary, [M, w]
+      o.dispose(p);
+      const local = Int32Array.from(t.ids, (id) => (id >= c0 && id < c0 + w ? id - c0 : -1));
+      const hot = o.tidy(() => {
+        const h2 = o.oneHot(local, Math.max(2, w), M_ROWS); // tf.oneHot refuses depth 1
+        return o.mul(w >= 2 ? h2 : o.slice(h2, [0, 0], [M, w]), weight);
+      });
+      const dz = o.sub(scaled, hot); // weight · (softmax − onehot), [M, w]
+      o.dispose([scaled, hot]);
+      return [o.add(dhs, o.matMul(dz, Wc)), o.transpose(o.matMul(hsT, dz))]; // [M, D], [D, w] → [w, D]
+    });
+    o.dispose(dhs);
+    dhs = dhNext;
+    dW.push(dWc);
+  }
+  const zt = o.sum(o.mul(hs, targetRows(o, cols, t)), 1); // [M]
+  const loss = o.mul(o.sum(o.sub(o.reshape(L, [-1]), zt)), weight);
+  return { loss, dh: scatterRows(o, dhs, t.rows, N), dHead: o.concat(dW, 0) };
+}
+
+/** The scored rows' axis of a feed: it varies between batches. */
+const M_ROWS = ['M'];

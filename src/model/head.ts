@@ -9,11 +9,13 @@
 // operand is a temporary (src/model/ops.ts explains both rules). Chunks are folded with an online softmax (the
 // running log-sum-exp, and in training the softmax-weighted rows). This file holds the shared pieces, the scores
 // evaluation needs (loss and top-1 per scored row) and a few rows' full logits for generation; head-loss.ts the
-// training pass.
+// training pass. The pieces both passes share are written once against the op vocabulary (tensor-ops.ts): TF.js
+// runs them eagerly, the native engine as nodes of one ONNX graph.
 import * as tf from '@tensorflow/tfjs';
 import { ModelInputInvalid } from '../errors.ts';
 import { frozenLinear } from './ops.ts';
 import { tidy } from './scope.ts';
+import { tfOps, type Ops } from './tensor-ops.ts';
 
 export const IGNORE_INDEX = -100;
 
@@ -31,16 +33,18 @@ export function headChunk(rows: number, V: number, D: number, budgetFloats = 8 *
 }
 
 /** What a token table contributes to the head. All tensors are owned by the table. */
-export interface HeadColumns {
+export interface HeadColumnsOf<T> {
   /** Frozen base head [V0, D] (lm_head.weight; the embedding when tied). */
-  head: tf.Tensor2D;
+  head: T;
   /** Base ids whose column is replaced by an extra row (scored as −∞ in the base pass). */
   masked: number[];
   /** Extra rows [n, D] (trainable or constant), or null. */
-  extra: tf.Tensor2D | null;
+  extra: T | null;
   /** Vocabulary id of each extra row. */
   extraIds: number[];
 }
+
+export type HeadColumns = HeadColumnsOf<tf.Tensor2D>;
 
 /** Scored rows of a [N] target array and where each target's logit lives. */
 export interface Targets {
@@ -52,7 +56,7 @@ export interface Targets {
   extraPos: Int32Array;
 }
 
-export function scoredTargets(targets: Int32Array, cols: HeadColumns, V: number): Targets {
+export function scoredTargets(targets: Int32Array, cols: { extraIds: number[] }, V: number): Targets {
   const extraAt = new Map(cols.extraIds.map((id, k) => [id, k]));
   const rows: number[] = [];
   for (let i = 0; i < targets.length; i++) {
@@ -65,38 +69,42 @@ export function scoredTargets(targets: Int32Array, cols: HeadColumns, V: number)
   return { rows: Int32Array.from(rows), ids, extraPos: Int32Array.from(ids, (t) => extraAt.get(t) ?? -1) };
 }
 
+/** The number of scored rows varies between batches: the graph names that axis. */
+const M_AXIS = ['M'];
+
 /** [M, D] rows of the effective head W' for each target (base column, or its extra row). */
-export function targetRows(cols: HeadColumns, t: Targets): tf.Tensor2D {
-  const [V0] = cols.head.shape;
-  const baseIds = Int32Array.from(t.ids, (id, i) => (t.extraPos[i] >= 0 ? 0 : Math.min(id, V0 - 1)));
-  const base = tf.gather(cols.head, tf.tensor1d(baseIds, 'int32'), 0) as tf.Tensor2D; // [M, D]
-  if (cols.extra === null || !t.extraPos.some((p) => p >= 0)) return base;
-  const n = cols.extraIds.length;
+export function targetRows<T>(o: Ops<T>, cols: HeadColumnsOf<T>, t: Targets): T {
+  const [V0] = o.shape(cols.head);
   const M = t.ids.length;
+  const baseIds = Int32Array.from(t.ids, (id, i) => (t.extraPos[i] >= 0 ? 0 : Math.min(id, V0 - 1)));
+  const base = o.gather(cols.head, o.feed(baseIds, [M], 'int32', M_AXIS), 0); // [M, D]
+  // A graph keeps the general form when no target is an extra row (keep all ones, pick all zeros): one session.
+  if (cols.extra === null || (o.dataBranches && !t.extraPos.some((p) => p >= 0))) return base;
+  const n = cols.extraIds.length;
   const pick = new Float32Array(M * n); // [M, n] one-hot of the extra targets
   const keep = new Float32Array(M).fill(1);
   t.extraPos.forEach((p, i) => {
     if (p >= 0) (pick[i * n + p] = 1), (keep[i] = 0);
   });
-  return tf.add(tf.mul(base, tf.tensor2d(keep, [M, 1])), tf.matMul(tf.tensor2d(pick, [M, n]), cols.extra)) as tf.Tensor2D;
+  return o.add(o.mul(base, o.feed(keep, [M, 1], 'float32', M_AXIS)), o.matMul(o.feed(pick, [M, n], 'float32', M_AXIS), cols.extra));
 }
 
 /** Additive [1, width] mask of the chunk [c0, c0 + width): NEG at masked ids, or null when none falls inside. */
-function chunkMask(masked: number[], c0: number, width: number): tf.Tensor2D | null {
+function chunkMask<T>(o: Ops<T>, masked: number[], c0: number, width: number): T | null {
   const inside = masked.filter((id) => id >= c0 && id < c0 + width);
   if (inside.length === 0) return null;
   const m = new Float32Array(width);
   for (const id of inside) m[id - c0] = NEG;
-  return tf.tensor2d(m, [1, width]);
+  return o.constant(m, [1, width], 'float32');
 }
 
 /**
  * Running state of M rows over the chunks seen so far: L, the log-sum-exp of their logits, and (training) acc, the
  * softmax-weighted sum of their rows Σ_j softmax(z)_j·W_j, normalised to L.
  */
-export interface Online {
-  L: tf.Tensor2D; // [M, 1]
-  acc: tf.Tensor2D | null; // [M, D]
+export interface Online<T = tf.Tensor2D> {
+  L: T; // [M, 1]
+  acc: T | null; // [M, D]
 }
 
 /**
@@ -104,22 +112,22 @@ export interface Online {
  * on wasm (measured 2.2x faster than max, sub, exp, sum); the chunk's log-sum-exp is max(z) − log(max(p)), since
  * p's largest entry is exp(max(z) − lse). With `free`, z is disposed as soon as p exists (one [M, w] less).
  */
-export function chunkSoftmax(z: tf.Tensor2D, free = false): { p: tf.Tensor2D; lse: tf.Tensor2D } {
-  return tidy(() => {
-    const max = tf.max(z, 1, true) as tf.Tensor2D; // [M, 1]
-    const p = tf.softmax(z) as tf.Tensor2D; // [M, w]
-    if (free) z.dispose();
-    return { p, lse: tf.sub(max, tf.log(tf.max(p, 1, true))) as tf.Tensor2D };
+export function chunkSoftmax<T>(o: Ops<T>, z: T, free = false): { p: T; lse: T } {
+  return o.tidy(() => {
+    const max = o.max(z, 1, true); // [M, 1]
+    const p = o.softmax(z); // [M, w]
+    if (free) o.dispose(z);
+    return { p, lse: o.sub(max, o.log(o.max(p, 1, true))) };
   });
 }
 
-/** Folds a chunk (its log-sum-exp and, training, p·Wc [M, D]) into `o`: L' = log(e^L + e^lse), acc rescaled to L'. */
-export function fold(o: Online, lse: tf.Tensor2D, pW: tf.Tensor2D | null): Online {
-  return tidy(() => {
-    const hi = tf.maximum(o.L, lse);
-    const L = tf.add(hi, tf.log(tf.add(tf.exp(tf.sub(o.L, hi)), tf.exp(tf.sub(lse, hi))))) as tf.Tensor2D; // [M, 1]
-    if (pW === null || o.acc === null) return { L, acc: null };
-    const acc = tf.add(tf.mul(o.acc, tf.exp(tf.sub(o.L, L))), tf.mul(pW, tf.exp(tf.sub(lse, L)))) as tf.Tensor2D; // [M, D]
+/** Folds a chunk (its log-sum-exp and, training, p·Wc [M, D]) into `s`: L' = log(e^L + e^lse), acc rescaled to L'. */
+export function fold<T>(o: Ops<T>, s: Online<T>, lse: T, pW: T | null): Online<T> {
+  return o.tidy(() => {
+    const hi = o.maximum(s.L, lse);
+    const L = o.add(hi, o.log(o.add(o.exp(o.sub(s.L, hi)), o.exp(o.sub(lse, hi))))); // [M, 1]
+    if (pW === null || s.acc === null) return { L, acc: null };
+    const acc = o.add(o.mul(s.acc, o.exp(o.sub(s.L, L))), o.mul(pW, o.exp(o.sub(lse, L)))); // [M, D]
     return { L, acc };
   });
 }
@@ -130,35 +138,38 @@ export function fold(o: Online, lse: tf.Tensor2D, pW: tf.Tensor2D | null): Onlin
  * hsᵀ packed once (XNNPACK caches it by tensor): the other form, hs·Wcᵀ, transposes and packs a [D, w] chunk per
  * call, which measured 1.3-1.7x slower at D = 576 and 896 (a little faster at D = 256, M = 1024).
  */
-export interface Rows {
-  hs: tf.Tensor2D;
-  hsT: tf.Tensor2D | null;
+export interface Rows<T = tf.Tensor2D> {
+  hs: T;
+  hsT: T | null;
 }
 
-export function scoredRows(h: tf.Tensor2D, rows: Int32Array): Rows {
-  const hs = tf.gather(h, tf.tensor1d(rows, 'int32')) as tf.Tensor2D; // [M, D]
-  return { hs, hsT: 2 * hs.shape[1] >= hs.shape[0] ? (tf.transpose(hs) as tf.Tensor2D) : null };
+export function scoredRows<T>(o: Ops<T>, h: T, rows: Int32Array): Rows<T> {
+  const hs = o.gather(h, o.feed(rows, [rows.length], 'int32', M_AXIS)); // [M, D]
+  const [M, D] = o.shape(hs);
+  // A graph always takes the transposed form: its structure must not depend on M, and (W·hsᵀ)ᵀ reads the head's
+  // rows in place (hs·Wcᵀ would have ORT fold a transposed copy of every chunk of the head).
+  return { hs, hsT: !o.dataBranches || 2 * D >= M ? o.transpose(hs) : null };
 }
 
 /** Logits of base rows [c0, c0 + w) for the scored rows, masked columns at NEG. */
-export function baseChunk(r: Rows, cols: HeadColumns, c0: number, w: number): { z: tf.Tensor2D; Wc: tf.Tensor2D } {
-  const D = r.hs.shape[1];
-  return tidy(() => {
-    const Wc = tf.slice(cols.head, [c0, 0], [w, D]) as tf.Tensor2D; // [w, D]
-    let z = (r.hsT ? tf.transpose(tf.matMul(Wc, r.hsT)) : tf.matMul(r.hs, tf.transpose(Wc))) as tf.Tensor2D; // [M, w]
-    const mask = chunkMask(cols.masked, c0, w);
-    if (mask) z = tf.add(z, mask);
+export function baseChunk<T>(o: Ops<T>, r: Rows<T>, cols: HeadColumnsOf<T>, c0: number, w: number): { z: T; Wc: T } {
+  const D = o.shape(r.hs)[1];
+  return o.tidy(() => {
+    const Wc = o.slice(cols.head, [c0, 0], [w, D]); // [w, D]
+    let z = r.hsT ? o.transpose(o.matMul(Wc, r.hsT)) : o.matMul(r.hs, o.transpose(Wc)); // [M, w]
+    const mask = chunkMask(o, cols.masked, c0, w);
+    if (mask) z = o.add(z, mask);
     return { z, Wc };
   });
 }
 
 /** [M, D] rows placed at `rows` of an [N, D] zero matrix (a gather from rows + one zero row: no scatter kernel). */
-export function scatterRows(x: tf.Tensor2D, rows: Int32Array, N: number): tf.Tensor2D {
+export function scatterRows<T>(o: Ops<T>, x: T, rows: Int32Array, N: number): T {
   const M = rows.length;
-  if (M === N) return x;
+  if (M === N && o.dataBranches) return x;
   const where = new Int32Array(N).fill(M);
   rows.forEach((r, k) => (where[r] = k));
-  return tf.gather(tf.concat([x, tf.zeros([1, x.shape[1]])]), tf.tensor1d(where, 'int32')) as tf.Tensor2D;
+  return o.gather(o.concat([x, o.zeros([1, o.shape(x)[1]])]), o.feed(where, [N], 'int32'));
 }
 
 export interface HeadScores {
@@ -192,21 +203,21 @@ export function headScores(h: tf.Tensor2D, targets: Int32Array, cols: HeadColumn
     }
   };
   const nll = tf.tidy(() => {
-    const r = scoredRows(h, t.rows);
+    const r = scoredRows(tfOps, h, t.rows) as Rows;
     const hs = r.hs; // [M, D]
     let L = tf.fill([M, 1], NEG) as tf.Tensor2D;
     const add = (logits: () => tf.Tensor2D, idOf: (col: number) => number) => {
       const next = tidy(() => {
         const z = logits();
         consider(z, idOf);
-        return fold({ L, acc: null }, chunkSoftmax(z, true).lse, null).L;
+        return fold(tfOps, { L, acc: null }, chunkSoftmax(tfOps, z, true).lse, null).L as tf.Tensor2D;
       });
       L.dispose();
       L = next;
     };
-    for (let c0 = 0; c0 < V0; c0 += width) add(() => baseChunk(r, cols, c0, Math.min(width, V0 - c0)).z, (c) => c0 + c);
+    for (let c0 = 0; c0 < V0; c0 += width) add(() => baseChunk(tfOps, r, cols, c0, Math.min(width, V0 - c0)).z as tf.Tensor2D, (c) => c0 + c);
     if (cols.extra !== null) add(() => tf.matMul(hs, tf.transpose(cols.extra!)) as tf.Tensor2D, (c) => cols.extraIds[c]);
-    return tf.sub(L.reshape([M]), tf.sum(tf.mul(hs, targetRows(cols, t)), 1)); // [M]
+    return tf.sub(L.reshape([M]), tf.sum(tf.mul(hs, targetRows(tfOps, cols, t)), 1)); // [M]
   });
   const out = nll.dataSync() as Float32Array;
   nll.dispose();

@@ -3,6 +3,7 @@
 // no precision before the cos/sin (HF computes them in float32; the difference is far below 1e-4).
 import * as tf from '@tensorflow/tfjs';
 import type { RopeConfig } from './config.ts';
+import { tfOps, type Ops } from './tensor-ops.ts';
 
 /** inv_freq[j] for j < D/2, with linear / llama3 scaling applied. */
 export function invFreq(rope: RopeConfig, headDim: number): Float64Array {
@@ -60,20 +61,28 @@ export function ropeTables(positions: Int32Array, inv: Float64Array): RopeTables
 }
 
 /** [N, heads, D] with its two halves exchanged. Two slices and a concat: the wasm Reverse kernel over a [.., 2, D/2] view measured about 2x slower. */
-function swapHalves(x: tf.Tensor3D): tf.Tensor3D {
-  const half = x.shape[2] / 2;
-  return tf.concat([tf.slice(x, [0, 0, half], [-1, -1, half]), tf.slice(x, [0, 0, 0], [-1, -1, half])], 2); // [N, heads, D]
+function swapHalves<T>(o: Ops<T>, x: T): T {
+  const half = o.shape(x)[2] / 2;
+  return o.concat([o.slice(x, [0, 0, half], [-1, -1, half]), o.slice(x, [0, 0, 0], [-1, -1, half])], 2); // [N, heads, D]
 }
 
 /** x: [N, heads, D] → same shape, rotated. */
-export function applyRope(x: tf.Tensor3D, t: RopeTables): tf.Tensor3D {
-  return tf.tidy(() => tf.add(tf.mul(x, t.cos), tf.mul(swapHalves(x), t.sinSigned)));
+export function applyRopeOps<T>(o: Ops<T>, x: T, t: RopeTables): T {
+  return o.tidy(() => o.add(o.mul(x, o.hosted(t.cos)), o.mul(swapHalves(o, x), o.hosted(t.sinSigned))));
 }
 
 /**
  * The transpose of applyRope (its gradient): rope(x) = x·cos + P(x)·sin with P the half swap, so
  * dx = dy·cos + Pᵀ(dy·sin), and Pᵀ = P (swapping the halves twice is the identity).
  */
+export function applyRopeBackwardOps<T>(o: Ops<T>, dy: T, t: RopeTables): T {
+  return o.tidy(() => o.add(o.mul(dy, o.hosted(t.cos)), swapHalves(o, o.mul(dy, o.hosted(t.sinSigned)))));
+}
+
+export function applyRope(x: tf.Tensor3D, t: RopeTables): tf.Tensor3D {
+  return applyRopeOps(tfOps, x, t) as tf.Tensor3D;
+}
+
 export function applyRopeBackward(dy: tf.Tensor3D, t: RopeTables): tf.Tensor3D {
-  return tf.tidy(() => tf.add(tf.mul(dy, t.cos), swapHalves(tf.mul(dy, t.sinSigned) as tf.Tensor3D)));
+  return applyRopeBackwardOps(tfOps, dy, t) as tf.Tensor3D;
 }

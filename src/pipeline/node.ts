@@ -84,7 +84,7 @@ export interface MainContext<P> {
   runDir: string;
   /** Global seed of the run. */
   seed: number;
-  /** TF.js backend the run asks for (settings.backend): 'auto' | 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu'. */
+  /** Engine the run asks for (settings.backend): 'auto' | 'native' | 'wasm' | 'cpu' | 'tensorflow' | 'tensorflow-gpu'. */
   backend: string;
   /** Aborted on SIGINT or on a fatal error elsewhere: sources stop producing. */
   signal: AbortSignal;

@@ -4,12 +4,12 @@
 import path from 'node:path';
 import { z } from 'zod';
 
-export const BACKENDS = ['auto', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'] as const;
+export const BACKENDS = ['auto', 'native', 'wasm', 'cpu', 'tensorflow', 'tensorflow-gpu'] as const;
 
 /** Run-wide settings. Every field has a default, so `settings:` may be left out. */
 export const SettingsSchema = z.strictObject({
   seed: z.number().int().default(0).describe('global seed of the run; nodes derive their own seeds from it'),
-  backend: z.enum(BACKENDS).default('auto').describe('TensorFlow.js backend; auto = tensorflow-gpu, tensorflow, wasm, cpu (first that loads)'),
+  backend: z.enum(BACKENDS).default('auto').describe('engine: native (ONNX Runtime, wasm for the rest) or a TensorFlow.js backend; auto = tensorflow-gpu, tensorflow, wasm, cpu (first that loads)'),
   outputDir: z.string().min(1).default('runs').describe('parent folder of run folders, relative to the current directory'),
   workers: z.number().int().min(0).default(0).describe('worker threads of the shared pool; 0 = derived from the machine'),
   edgeBuffer: z.number().int().min(1).default(16).describe('items buffered per edge before the producer is paused'),

@@ -56,6 +56,7 @@ export function summaryLines(r: BranchRecord, title: string, o: { pipe?: string;
     info('trainable parameters', fmtTrainable(r)),
     ...(r.throughput ? [info('train tokens', fmtThroughput(r.throughput, r.seconds))] : []),
     ...(r.packCache ? [info('pack cache', fmtPackCache(r.packCache))] : []),
+    ...(r.engine ? [info('engine', r.engine)] : []),
     info('training memory', fmtMemory(r.memory)),
     ...(r.diverged ? [info('diverged', r.diverged.message), info('last good checkpoint', r.diverged.lastGood ?? 'none (no checkpoint before the divergence)')] : []),
     info('adapter size', r.adapter ? `${formatBytes(r.adapter.weightsBytes)} weights, ${formatBytes(r.adapter.folderBytes)} folder` : 'n/a (no adapter folder found)'),

@@ -93,6 +93,8 @@ export interface BranchRecord {
   throughput?: { tokens: number; tokensPerSec?: number; wallTokensPerSec: number };
   /** This leg's train batches: reused from the pack cache, or packed by it (when the packer says). */
   packCache?: PackCacheInfo;
+  /** The engine the updates ran on and why (train-step sets it on the trainer); absent for a trainer set up elsewhere. */
+  engine?: string;
 }
 
 const F32 = 4;
@@ -134,6 +136,7 @@ export class BranchRecorder {
         trainable: { lora, tokens: total - lora, total },
         memory: trainingMemory(total, t.opt.stateBytes()),
         newTokens: [...t.tokens.newTokens], intermediates: intermediateTokens(s), special: specialTokens(s), baseModel: s.baseModel, seconds: 0,
+        ...(t.engine ? { engine: t.engine } : {}),
       };
     }
     const r = this.rec;

@@ -12,7 +12,7 @@ import type { StepRecord } from './step.ts';
 
 export type TrainEvent =
   /** Training starts: `threads` share each update's rows, `recompute` says whether layers are recomputed. */
-  | { type: 'train-start'; backend: string; step: number; resumedFrom?: string; skip: number; params: number; threads: number; recompute: boolean }
+  | { type: 'train-start'; backend: string; engine: string; step: number; resumedFrom?: string; skip: number; params: number; threads: number; recompute: boolean }
   | ({ type: 'train-step'; line: string } & StepRecord)
   /** The watchdog stopped training; `checkpoint` is the last good one. */
   | { type: 'train-diverged'; step: number; message: string; checkpoint?: string }

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { RecordBatch } from 'apache-arrow';
 import { batchArrays } from '../io/arrow.ts';
 import { lossAndGrads, type TrainBatch } from '../model/grad.ts';
+import { lossAndGradsNative } from '../model/grad-native.ts';
 import { headScores } from '../model/head.ts';
 import { forward } from '../model/llama.ts';
 import type { GradSink } from '../model/layer.ts';
@@ -74,6 +75,19 @@ export function updateGrads(t: Trainer, micro: StepBatch[], grads: GradSink): { 
   return { loss, tokens };
 }
 
+/** updateGrads on the native engine (t.native): each micro-batch's whole pass is one ONNX Runtime graph (grad-native.ts). */
+export async function updateGradsNative(t: Trainer, micro: StepBatch[], grads: GradSink): Promise<{ loss: number; tokens: number }> {
+  const tokens = micro.reduce((n, b) => n + countTargets(b.targets), 0);
+  let loss = 0;
+  for (const b of micro) {
+    const dropoutSeed = t.rng.nextU32();
+    if (tokens === 0 || countTargets(b.targets) === 0) continue;
+    const o = { weight: 1 / tokens, recompute: t.recompute, dropoutSeed };
+    loss += (await lossAndGradsNative(t.model, t.table, b, o, grads, t.native)).loss;
+  }
+  return { loss, tokens };
+}
+
 /** One update over `micro` batches (gradient accumulation) on this thread; throws TrainingDiverged before a bad update. */
 export function trainStep(t: Trainer, micro: StepBatch[]): StepUpdate {
   const grads: GradSink = new Map();
@@ -86,10 +100,10 @@ export function trainStep(t: Trainer, micro: StepBatch[]): StepUpdate {
 
 /** The same update with the rows shared across `dp`'s threads (src/train/parallel.ts), or on this thread without one. */
 export async function trainStepParallel(t: Trainer, micro: StepBatch[], dp: DataParallel | null): Promise<StepUpdate> {
-  if (dp === null) return trainStep(t, micro);
+  if (dp === null && !t.native) return trainStep(t, micro);
   const grads: GradSink = new Map();
   try {
-    return applyUpdate(t, grads, await dp.updateGrads(t, micro, grads));
+    return applyUpdate(t, grads, dp ? await dp.updateGrads(t, micro, grads) : await updateGradsNative(t, micro, grads));
   } finally {
     tf.dispose([...grads.values()]);
   }

@@ -12,6 +12,7 @@ import type { TrainConfig } from './config.ts';
 import { LoraSet, modelShape } from '../model/lora.ts';
 import { AdamW, type ParamGroup } from './optimizer.ts';
 import type { Param } from '../model/params.ts';
+import type { NativeOptions } from '../model/native-run.ts';
 import { Rng } from '../model/rng.ts';
 import { createTokenTable, type TrainTokenTable } from '../model/tokens.ts';
 import { Watchdog } from './watchdog.ts';
@@ -55,6 +56,10 @@ export interface Trainer {
    * with a loss hook the loss where each new token is the target. Set by setupTrainer.
    */
   describeInit?: (lossAtTargets?: LossAtTargets) => Promise<InitReport>;
+  /** The engine the updates run on and why it was chosen (src/model/backend.ts engineLine); set by the train node. */
+  engine?: string;
+  /** Set on the native engine: each micro-batch's pass runs as one ONNX Runtime graph (step.ts updateGradsNative). */
+  native?: NativeOptions;
 }
 
 /** Sets `model` up for training. The model's token table is replaced (and owned by the trainer). */

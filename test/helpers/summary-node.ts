@@ -18,6 +18,7 @@ export const standInTrainer = {
   opt: { stateBytes: () => 1024 },
   cfg: { embedding: 'trainable-tokens', gradAccumulation: 1 },
   tokens: { newTokens: ['<x>'], newTokenIds: [9] },
+  engine: 'wasm (asked for)',
 } as unknown as TrainSnapshot['trainer'];
 
 /** The evaluator's metrics at `step`: loss 5 falling by 0.5 per update, one new token '<x>'. */
