@@ -43,12 +43,12 @@ test('auto falls back to wasm here, saying why each native backend was skipped',
   assert.equal(await setBackend('auto', { log: (l) => lines.push(l) }), 'wasm');
   assert.equal(tf.getBackend(), 'wasm');
   assert.equal(lines.length, 3);
-  assert.match(lines[0], /^backend native not tried: its train step is not complete yet/);
+  assert.match(lines[0], /^backend native not tried: auto does not choose it yet/);
   assert.match(lines[1], /^backend tensorflow-gpu skipped: .*@tensorflow\/tfjs-node-gpu, which is not installed/);
   assert.match(lines[2], /^backend tensorflow skipped: .*@tensorflow\/tfjs-node, which is not installed/);
   assert.equal(
     engineLine('auto', 'wasm', lines),
-    'wasm (chosen by auto; native not tried: its train step is not complete yet (issue 22); tensorflow-gpu not installed; tensorflow not installed)',
+    'wasm (chosen by auto; native not tried: auto does not choose it yet (its memory plan, evaluation and generation are still wasm-only); tensorflow-gpu not installed; tensorflow not installed)',
   );
 });
 

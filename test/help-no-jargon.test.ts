@@ -28,3 +28,16 @@ test('tools/random-model.ts --help names no issue numbers', () => {
   assert.match(r.stdout, /shapes:/);
   assert.doesNotMatch(r.stdout, JARGON);
 });
+
+test('no message in src/ or nodes/ names an issue number (comments may)', async () => {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const files = ['src', 'nodes'].flatMap((d) => readdirSync(path.join(ROOT, d), { recursive: true, encoding: 'utf8' })
+    .filter((f) => /\.(ts|mjs)$/.test(f)).map((f) => path.join(ROOT, d, f)));
+  const offenders: string[] = [];
+  for (const f of files) {
+    // Comments out (block, then line comments not inside a string's "//"), what is left is code and its strings.
+    const code = readFileSync(f, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
+    code.split('\n').forEach((line, i) => { if (JARGON.test(line)) offenders.push(`${path.relative(ROOT, f)}:${i + 1}: ${line.trim()}`); });
+  }
+  assert.deepEqual(offenders, []);
+});

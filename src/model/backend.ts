@@ -24,8 +24,8 @@ export interface SetBackendOptions {
 }
 
 /**
- * Whether `auto` tries the native engine first. Not yet: its train step is still being built (issue 22), and until
- * it is complete and tested `auto` keeps choosing the engine that runs everything (`--backend native` opts in).
+ * Whether `auto` tries the native engine first. Not yet: the native train step runs, but its memory plan, evaluation and
+ * generation do not yet, and until they do `auto` keeps choosing the engine that runs everything (`--backend native` opts in).
  */
 export const NATIVE_IN_AUTO = false;
 
@@ -57,7 +57,7 @@ async function chooseBackend(choice: BackendChoice, opts: SetBackendOptions): Pr
     throw new BackendUnavailable(String(choice), `unknown backend "${String(choice)}"; choose one of ${BACKEND_CHOICES.join(', ')}`);
   }
   if (choice !== 'auto') return useBackend(choice, importModule, opts.log);
-  if (!NATIVE_IN_AUTO) opts.log?.('backend native not tried: its train step is not complete yet (issue 22); --backend native opts in');
+  if (!NATIVE_IN_AUTO) opts.log?.('backend native not tried: auto does not choose it yet (its memory plan, evaluation and generation are still wasm-only); --backend native opts in');
   const order = NATIVE_IN_AUTO ? (['native', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const) : (['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const);
   for (const candidate of order) {
     try {
