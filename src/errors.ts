@@ -135,6 +135,13 @@ export class NodeFailed extends TokenpipeError {
   }
 }
 
+/** A node's input ended without what the node needs (a value, a token list, any eval batch). */
+export class NodeInputMissing extends TokenpipeError {
+  constructor(readonly node: string, detail: string) {
+    super('NODE_INPUT_MISSING', `${node}: ${detail}`);
+  }
+}
+
 /** A value output yielded no item or more than one (a value edge carries exactly one). */
 export class ValueEdgeInvalid extends TokenpipeError {
   constructor(readonly edge: string, detail: string) {
@@ -165,6 +172,13 @@ export class WorkerError extends TokenpipeError {
 }
 
 // --- io (safetensors, peft adapter files, arrow) ---
+
+/** This machine cannot run tokenpipe's file formats at all (a big-endian host). */
+export class PlatformUnsupported extends TokenpipeError {
+  constructor(detail: string) {
+    super('PLATFORM_UNSUPPORTED', detail);
+  }
+}
 
 /** Where a safetensors problem sits: the file and, when known, the tensor. */
 function stWhere(file: string, tensor?: string): string {
