@@ -7,7 +7,7 @@ import path from 'node:path';
 import { CorpusParams, readCorpus } from '../src/data/corpus.ts';
 import { writeFillerJsonl } from '../test/helpers/data.ts';
 import type { BenchResult } from './run.ts';
-import { BenchOptionInvalid } from '../src/errors.ts';
+import { BenchOptionInvalid } from './errors.ts';
 import { tokenizeRows } from './tokenize.ts';
 
 export default async function (): Promise<BenchResult[]> {

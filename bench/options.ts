@@ -1,7 +1,7 @@
 // Options of `npm run bench -- [FILTER ...] [--key=value | --flag ...]`: words pick bench files (bench/run.ts),
 // `--` arguments reach every bench, each reading the keys it knows. Values take the `--key=value` form only, so a
 // bare word after a flag stays a filter (`--quick train` runs the train benches quickly).
-import { BenchOptionInvalid } from '../src/errors.ts';
+import { BenchOptionInvalid } from './errors.ts';
 
 export type BenchOptions = Record<string, string | true>;
 

@@ -13,7 +13,7 @@
 // every 2 s a `memory` line with the high-water marks so far, even in the middle of an update.
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
-import { BenchOptionInvalid } from '../src/errors.ts';
+import { BenchOptionInvalid } from './errors.ts';
 import { EMBEDDING_MODES, openTrainer, packedBatches, randomBatch, setBackend, update, type EmbeddingMode, type StepBatch } from './harness.ts';
 import { median } from './stats.ts';
 import { maxRssBytes, reportPeakEvery, trackTensorPeak, wasmHeapBytes } from './tensor-peak.ts';

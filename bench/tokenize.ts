@@ -14,7 +14,7 @@ import type { Document } from '../src/data/items.ts';
 import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
 import { brownTexts, lenmlArtifact } from '../test/helpers/data.ts';
 import type { BenchResult } from './run.ts';
-import { BenchOptionInvalid } from '../src/errors.ts';
+import { BenchOptionInvalid } from './errors.ts';
 
 /** Every file of the Brown corpus (500 texts, 15,667 paragraphs, 5.8 MB without tags). */
 export function brownCorpusTexts(): string[] {

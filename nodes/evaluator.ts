@@ -12,6 +12,7 @@
 // how often the model emits it there. The step-0 evaluation also scores the base model with its
 // own tokenizer on the same text (`baseOwn`, src/train/base-eval.ts): the summary's bits-per-byte "before".
 // Each evaluation is appended to <runDir>/<metricsFile> as one JSON line.
+import { NodeInputMissing } from '../src/errors.ts';
 import { appendSync } from '../src/io/append.ts';
 import { keepLinesAtomicSync } from '../src/io/atomic.ts';
 import path from 'node:path';
@@ -81,7 +82,7 @@ export default defineNode({
         } else if (due) {
           // The train loop is suspended until this snapshot is passed on, so the weights are those of s.step.
           held ??= await collect();
-          if (held.length === 0) throw new Error(`${ctx.name}: the eval input produced no batches (is the eval split empty?)`);
+          if (held.length === 0) throw new NodeInputMissing(ctx.name, 'the eval input produced no batches (is the eval split empty?)');
           const t = s.trainer;
           tok ??= runTokenizer(s);
           let m = evaluate(t.model, held, t.tokens.newTokenIds, t.tokens.newTokens, { byteLengths: tok.byteLengths });

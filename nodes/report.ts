@@ -12,6 +12,7 @@
 // and adapter size side by side) and hands a text table to `pipe run` for stdout.
 import path from 'node:path';
 import { z } from 'zod';
+import { PipelineUnrunnable } from '../src/errors.ts';
 import { runPath } from '../src/pipeline/schema.ts';
 import { defineNode } from '../src/pipeline/node.ts';
 import { stream } from '../src/pipeline/kinds.ts';
@@ -55,7 +56,7 @@ export default defineNode({
   run(inputs, ctx) {
     const p = ctx.params;
     const connected = BRANCHES.filter((b) => inputs[b]);
-    if (connected.length === 0) throw new Error(`${ctx.name}: connect at least one of the inputs ${BRANCHES.join(', ')}`);
+    if (connected.length === 0) throw new PipelineUnrunnable(`${ctx.name}: connect at least one of the inputs ${BRANCHES.join(', ')}`);
     // One journal per branch: a resumed leg's report covers the whole run (src/report/journal.ts).
     const recorders = new Map(connected.map((b) => [b, new BranchRecorder(b, { file: path.join(ctx.runDir, 'records', `${ctx.name}-${b}.jsonl`), resume: ctx.resume })]));
     let open = connected.length;

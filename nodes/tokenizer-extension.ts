@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { NodeInputMissing } from '../src/errors.ts';
 import { defineNode } from '../src/pipeline/node.ts';
 import { value } from '../src/pipeline/kinds.ts';
 import { pathParam, runPath } from '../src/pipeline/schema.ts';
@@ -42,7 +43,7 @@ export default defineNode({
         list = v;
         break;
       }
-      if (!list) throw new Error(`${ctx.name}: the tokens input ended without a token list`);
+      if (!list) throw new NodeInputMissing(ctx.name, 'the tokens input ended without a token list');
       const base = loadTokenizer(p.model);
       const extended = extendTokenizer(base, list.tokens, { mode: p.mode, unmergeable: p.unmergeable });
       const { report } = extended;

@@ -1,6 +1,10 @@
 // Every error tokenpipe raises on purpose is a named class from this file, so callers
 // (the executor, the CLI, tests) can tell kinds apart with `instanceof` and `code`,
-// and messages stay consistent. Each area keeps its classes under its own heading.
+// and messages stay consistent. Each area keeps its classes under its own heading. Only errors
+// live here (and asIoFailed, which makes the IoFailed the executor and the io layer share);
+// how a pipeline-file issue is printed is util/config-issue.ts, the tools' and benches' own
+// errors are tools/errors.ts and bench/errors.ts.
+import { formatIssue, type ConfigIssue } from './util/config-issue.ts';
 
 export class TokenpipeError extends Error {
   /** Stable machine-readable code, e.g. 'CONFIG_INVALID'. */
@@ -73,37 +77,6 @@ export class OutputNotOurs extends TokenpipeError {
 // --- pipeline (files, graph, executor, pool, CLI) ---
 // pipeline files, graph and CLI (loader side)
 
-/** One problem found in a pipeline file (or a --set override). */
-export interface ConfigIssue {
-  severity: 'error' | 'warning';
-  /** Kind of problem: 'yaml', 'schema', 'unknown-node', 'unknown-key', 'node-module', 'cycle', ... */
-  code: string;
-  message: string;
-  /** Field path in the pipeline file, e.g. ['nodes', 'pack', 'with', 'seqLen']. */
-  path: Array<string | number>;
-  /** "did you mean" candidate, already part of `message`. */
-  suggestion?: string;
-  file?: string;
-  line?: number;
-  column?: number;
-  /** The `--set` argument the offending value came from, when it did not come from the file. */
-  override?: string;
-}
-
-/** `nodes.pack.with.list[0]` */
-export function formatIssuePath(path: Array<string | number>): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
-}
-
-/** `file:line:col: error: nodes.pack.with.seqLen: message` (compiler style, so editors can jump to it). */
-export function formatIssue(i: ConfigIssue): string {
-  const where = i.override
-    ? `--set ${i.override}`
-    : `${i.file ?? '<pipeline>'}${i.line ? `:${i.line}:${i.column ?? 1}` : ''}`;
-  const field = i.path.length ? `${formatIssuePath(i.path)}: ` : '';
-  return `${where}: ${i.severity}: ${field}${i.message}`;
-}
-
 /** The pipeline file (with its overrides) is invalid; `issues` lists every error and warning found. */
 export class ConfigInvalid extends TokenpipeError {
   readonly issues: ConfigIssue[];
@@ -162,6 +135,13 @@ export class NodeFailed extends TokenpipeError {
   }
 }
 
+/** A node's input ended without what the node needs (a value, a token list, any eval batch). */
+export class NodeInputMissing extends TokenpipeError {
+  constructor(readonly node: string, detail: string) {
+    super('NODE_INPUT_MISSING', `${node}: ${detail}`);
+  }
+}
+
 /** A value output yielded no item or more than one (a value edge carries exactly one). */
 export class ValueEdgeInvalid extends TokenpipeError {
   constructor(readonly edge: string, detail: string) {
@@ -192,6 +172,13 @@ export class WorkerError extends TokenpipeError {
 }
 
 // --- io (safetensors, peft adapter files, arrow) ---
+
+/** This machine cannot run tokenpipe's file formats at all (a big-endian host). */
+export class PlatformUnsupported extends TokenpipeError {
+  constructor(detail: string) {
+    super('PLATFORM_UNSUPPORTED', detail);
+  }
+}
 
 /** Where a safetensors problem sits: the file and, when known, the tensor. */
 function stWhere(file: string, tensor?: string): string {
@@ -430,22 +417,6 @@ export class ContextExceeded extends RefusedBeforeWork {
 export class AdapterMismatch extends TokenpipeError {
   constructor(detail: string) {
     super('ADAPTER_MISMATCH', detail);
-  }
-}
-
-// --- tools and benches (random model generator, bench harness) ---
-
-/** tools/random-model.ts cannot build what was asked: unknown shape, bad override, tokenizer/config disagreement. */
-export class RandomModelInvalid extends TokenpipeError {
-  constructor(detail: string) {
-    super('RANDOM_MODEL_INVALID', `random model: ${detail}`);
-  }
-}
-
-/** A bench was started with options it cannot use (unknown shape or mode, non-numeric count). */
-export class BenchOptionInvalid extends TokenpipeError {
-  constructor(detail: string) {
-    super('BENCH_OPTION_INVALID', `bench: ${detail}`);
   }
 }
 

@@ -3,7 +3,7 @@
 // up by hand on a toy shape. No timing here: speed lives in `npm run bench`.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BenchOptionInvalid } from '../src/errors.ts';
+import { BenchOptionInvalid } from '../bench/errors.ts';
 import { crashLine } from '../bench/children.ts';
 import { stepFlops } from '../bench/flops.ts';
 import { list, num, parseBenchOptions } from '../bench/options.ts';

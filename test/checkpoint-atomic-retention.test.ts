@@ -70,27 +70,33 @@ test('a failing write leaves the previous checkpoint as the latest and no partia
   assert.deepEqual(await removeStaleTemps(root), ['step-00000003.tmp-999-dead']);
 });
 
-test('SIGKILL during a checkpoint write leaves every complete-named checkpoint loadable', async () => {
-  const root = mkdtempSync(path.join(tmpdir(), 'tp-ckpt-kill-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures/train/ckpt-writer.ts'), root], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve) => {
+for (const where of ['file', 'folder'] as const) {
+  test(`SIGKILL during a checkpoint write (before the ${where} rename) leaves every complete-named checkpoint loadable`, async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'tp-ckpt-kill-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'fixtures/train/ckpt-writer.ts'), root, where], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('writing 3\n')) {
-        setTimeout(() => child.kill('SIGKILL'), 15);
-        resolve();
-      }
+    // The child stops inside checkpoint 3's write and says so: kill it there.
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes(`paused 3 ${where}\n`)) {
+          child.kill('SIGKILL');
+          resolve();
+        }
+      });
+      child.on('exit', () => reject(new Error(`the writer exited without pausing: ${out}`)));
     });
+    await new Promise((r) => child.on('exit', r));
+    const entries = await listCheckpoints(root);
+    assert.deepEqual(entries.map((e) => e.step), [1, 2]);
+    for (const e of entries) {
+      const c = await loadCheckpoint(e.dir);
+      assert.equal(c.optimizer.params[0].expAvg.length, 2_000_000);
+      assert.equal(c.adapter.lora.get('model.layers.0.self_attn.q_proj')!.A[0], e.step);
+    }
+    // The killed write left its temp folder behind, ignored above and removed here.
+    assert.ok(readdirSync(root).some((n) => n.startsWith('step-00000003.tmp-')));
+    await removeStaleTemps(root);
+    assert.ok(readdirSync(root).every((n) => !n.includes('.tmp-')));
   });
-  await new Promise((r) => child.on('exit', r));
-  const entries = await listCheckpoints(root);
-  assert.ok(entries.length >= 2, `got ${entries.map((e) => e.step)}`);
-  for (const e of entries) {
-    const c = await loadCheckpoint(e.dir);
-    assert.equal(c.optimizer.params[0].expAvg.length, 2_000_000);
-    assert.equal(c.adapter.lora.get('model.layers.0.self_attn.q_proj')!.A[0], e.step);
-  }
-  await removeStaleTemps(root);
-  assert.ok(readdirSync(root).every((n) => !n.includes('.tmp-')));
-});
+}

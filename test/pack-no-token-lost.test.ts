@@ -100,18 +100,14 @@ test('a pool thread refuses a piece table made for another tokenizer', () => {
 
 test('documents read while the tokenizer is pending are spilled and packed the same', async () => {
   const docs = await docsOf();
-  let pulled = 0;
+  let arrive!: (a: TokenizerArtifact) => void;
+  const tokenizer = new Promise<TokenizerArtifact>((resolve) => (arrive = resolve));
   const source = (async function* () {
-    for (const d of docs) {
-      pulled++;
-      yield d;
-    }
+    for (const d of docs) yield d;
+    // The tokenizer arrives only once the packer pulled past the last document, i.e. after the
+    // whole stream was drained (as after token discovery).
+    arrive(artifact);
   })();
-  // The tokenizer arrives only after the whole stream was drained (as after token discovery).
-  const tokenizer = new Promise<TokenizerArtifact>((resolve) => {
-    const wait = () => (pulled === docs.length ? setTimeout(() => resolve(artifact), 20) : setTimeout(wait, 5));
-    wait();
-  });
   const spilled = await pack(source, tokenizer, 'run2');
   const direct = await pack(gen(docs), Promise.resolve(artifact), 'run3');
   assert.ok(spilled.status.spilled >= docs.length - 1, `spilled ${spilled.status.spilled}`);

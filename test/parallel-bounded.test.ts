@@ -2,8 +2,27 @@
 // room, keeps input order when asked, and stops the source on error or early exit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { boundedParallel, SKIP } from '../src/util/parallel.ts';
+
+/** One turn of the event loop: every settled promise has run its callbacks. */
+const turn = () => new Promise<void>((r) => setImmediate(r));
+
+/** Tasks that finish when the test says so: `gate.wait(x)` resolves on `gate.release(x)`. */
+function gated() {
+  const waiting = new Map<number, () => void>();
+  const started: number[] = [];
+  return {
+    started,
+    wait: (x: number) => new Promise<void>((r) => (started.push(x), waiting.set(x, r))),
+    release(x: number) {
+      waiting.get(x)!();
+      waiting.delete(x);
+    },
+    get pending() {
+      return [...waiting.keys()];
+    },
+  };
+}
 
 /** A source that counts how far it has been pulled and whether it was closed. */
 function counted(n: number) {
@@ -24,8 +43,21 @@ function counted(n: number) {
 test('keeps input order when tasks finish out of order', async () => {
   const { it } = counted(20);
   const out: number[] = [];
-  // Later items finish first.
-  for await (const x of boundedParallel(it, async (x) => (await sleep(20 - x), x * 2), { concurrency: 5 })) out.push(x);
+  const gate = gated();
+  // Later items finish first: whenever tasks are waiting, the newest one is released.
+  const iter = boundedParallel(it, async (x) => (await gate.wait(x), x * 2), { concurrency: 5 })[Symbol.asyncIterator]();
+  let next = iter.next();
+  for (;;) {
+    await turn();
+    const pending = gate.pending;
+    if (pending.length > 0) gate.release(Math.max(...pending));
+    const r = await Promise.race([next, turn().then(() => undefined)]);
+    if (!r) continue;
+    if (r.done) break;
+    out.push(r.value);
+    next = iter.next();
+  }
+  assert.ok(gate.started.length === 20);
   assert.deepEqual(out, Array.from({ length: 20 }, (_, i) => i * 2));
 });
 
@@ -36,7 +68,8 @@ test('never runs more than `concurrency` tasks at once', async () => {
   const fn = async (x: number) => {
     running++;
     peak = Math.max(peak, running);
-    await sleep(2);
+    // Stay running for a few event-loop turns, so that any extra task the pool would start overlaps this one.
+    for (let i = 0; i < 3; i++) await turn();
     running--;
     return x;
   };
@@ -50,8 +83,8 @@ test('a consumer that stops reading stops the source at concurrency + highWaterM
   const { s, it } = counted(1000);
   const iter = boundedParallel(it, async (x) => x, { concurrency: 4, highWaterMark: 3 })[Symbol.asyncIterator]();
   assert.equal((await iter.next()).value, 0);
-  // Let every possible pull happen while nobody consumes.
-  await sleep(30);
+  // Let every possible pull happen while nobody consumes (the tasks settle at once).
+  for (let i = 0; i < 10; i++) await turn();
   // Held: up to 4 in flight + 3 finished, plus the one already consumed.
   assert.ok(s.pulled <= 1 + 4 + 3, `pulled ${s.pulled}`);
   assert.ok(s.pulled >= 4, `pulled only ${s.pulled}: no parallelism`);
@@ -62,8 +95,21 @@ test('a consumer that stops reading stops the source at concurrency + highWaterM
 test('unordered mode yields as tasks finish', async () => {
   const { it } = counted(3);
   const out: number[] = [];
-  const delays = [30, 1, 10];
-  for await (const x of boundedParallel(it, async (x) => (await sleep(delays[x]), x), { concurrency: 3, ordered: false })) out.push(x);
+  const gate = gated();
+  const order = [1, 2, 0];
+  const iter = boundedParallel(it, async (x) => (await gate.wait(x), x), { concurrency: 3, ordered: false })[Symbol.asyncIterator]();
+  const first = iter.next();
+  // All three start; then they finish in the order 1, 2, 0, each release yielding one item.
+  for (let i = 0; i < 10 && gate.started.length < 3; i++) await turn();
+  assert.equal(gate.started.length, 3);
+  gate.release(order[0]);
+  out.push((await first).value);
+  for (const x of order.slice(1)) {
+    const next = iter.next();
+    gate.release(x);
+    out.push((await next).value);
+  }
+  assert.equal((await iter.next()).done, true);
   assert.deepEqual(out, [1, 2, 0]);
 });
 

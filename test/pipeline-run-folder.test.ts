@@ -6,6 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { Subject } from 'rxjs';
 import { runPipeline } from '../src/pipeline/run.ts';
 import { pipeline } from './fixtures/pipeline/build.ts';
 import { newProbe, scaleMain, sink, source } from './fixtures/pipeline/main-nodes.ts';
@@ -62,15 +63,17 @@ test('run folder holds pipeline.json and events.jsonl; --log and opts.events see
 test('on a TTY the progress block is redrawn in place', async () => {
   const probe = newProbe();
   const p = pipeline('tty', {
-    src: { def: source, params: { count: 40, delayMs: 15, probe } },
+    src: { def: source, params: { count: 40, probe } },
     out: { def: sink, params: { probe }, from: { in: 'src.out' } },
   });
   const progress = capture();
-  const r = await runPipeline(p, { runDir: path.join(tmp, 'tty'), progress: 'tty', progressStream: progress.stream });
+  // One redraw when the sink's 20th item arrives, then the final one.
+  const ticks = new Subject<void>();
+  probe.onReceive = (_name, n) => n === 20 && ticks.next();
+  const r = await runPipeline(p, { runDir: path.join(tmp, 'tty'), progress: 'tty', progressStream: progress.stream, progressTicks: ticks });
   assert.equal(r.status, 'completed');
   const text = progress.text();
   // Three lines (header + two nodes): each redraw moves the cursor back up three lines.
-  // The run lasts >= 600 ms, so the 250 ms redraw happens before the final one.
   assert.match(text, /\x1b\[3F/);
   assert.match(text, /\x1b\[2K  src +done/);
 });

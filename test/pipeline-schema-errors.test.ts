@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { checkPipeline, loadPipeline } from '../src/pipeline/load.ts';
-import { ConfigInvalid, formatIssue } from '../src/errors.ts';
+import { ConfigInvalid } from '../src/errors.ts';
+import { formatIssue } from '../src/util/config-issue.ts';
 
 const dir = 'test/fixtures/pipelines';
 

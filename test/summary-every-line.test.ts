@@ -55,7 +55,10 @@ function channel() {
   };
 }
 
-const tick = () => new Promise((r) => setTimeout(r, Math.random() * 3));
+/** 0 to 2 event-loop turns at random, so the step events and the states interleave differently each leg. */
+const tick = async () => {
+  for (let i = Math.floor(Math.random() * 3); i > 0; i--) await new Promise((r) => setImmediate(r));
+};
 
 /** One leg through the summary node; returns the summary text it emitted. */
 async function leg(runDir: string, o: { events: 'with' | 'late' | 'none'; resume: boolean; from: number; to: number }): Promise<string> {
@@ -75,10 +78,10 @@ async function leg(runDir: string, o: { events: 'with' | 'late' | 'none'; resume
   })();
   const out = await summaryNode.run(o.events === 'none' ? { state } : { events, state }, ctx);
   if (o.events === 'late') {
-    setTimeout(() => {
+    setImmediate(() => {
       for (let step = o.from + 1; step <= o.to; step++) events.push({ step, loss: 6 - step, lr: 1e-3, gradNorm: 1, tokensPerSec: 500, tokens: 100 });
       events.end();
-    }, 5);
+    });
   }
   if (!out) throw new Error('the summary node returned no outputs');
   for await (const _ of out.state) await tick();

@@ -16,7 +16,8 @@ export default defineNode({
     const s = ctx.state as { inside: number };
     s.inside++;
     if (s.inside > 1) throw new Error('process() overlapped itself on one thread');
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
     s.inside--;
     return item;
   },

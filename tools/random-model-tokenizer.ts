@@ -6,7 +6,7 @@
 // fewer merges.
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RandomModelInvalid } from '../src/errors.ts';
+import { RandomModelInvalid } from './errors.ts';
 import { readTokenizerFiles } from '../src/tokenizer/files.ts';
 import type { TokenizerPlan } from './random-model-shapes.ts';
 

@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { RandomModelInvalid } from '../src/errors.ts';
+import { RandomModelInvalid } from './errors.ts';
 import { f32ToBf16, writeShardedSafetensors, type TensorToWrite } from '../src/io/safetensors.ts';
 import { parseModelConfig, type ModelConfig } from '../src/model/config.ts';
 import { tensorPlan as modelTensorPlan } from '../src/model/tensor-plan.ts';

@@ -246,6 +246,7 @@ export async function loadAdapter(dir: string): Promise<LoadedAdapter> {
 async function readJson(dir: string, file: string): Promise<Record<string, unknown>> {
   try {
     const v = JSON.parse(await readFile(file, 'utf8'));
+    // internal: caught just below and rethrown as AdapterFormatError naming the file.
     if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('top level is not an object');
     return v;
   } catch (e) {

@@ -1,7 +1,8 @@
 // What a `pipe` subcommand is, and the helpers they share. Each command lives in its own file
 // under src/cli/ and is listed in commands.ts.
 import { parseArgs } from 'node:util';
-import { formatIssue, UsageError, type ConfigIssue } from '../errors.ts';
+import { UsageError } from '../errors.ts';
+import { formatIssue, type ConfigIssue } from '../util/config-issue.ts';
 import { checkPipeline, type CheckResult } from '../pipeline/load.ts';
 import { didYouMean, hint } from '../pipeline/suggest.ts';
 

@@ -2,12 +2,12 @@
 // loaded into one buffer, only the tensor asked for.
 import { open, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { SafetensorsDtypeError, SafetensorsLayoutError, SafetensorsTensorNotFound } from '../errors.ts';
+import { PlatformUnsupported, SafetensorsDtypeError, SafetensorsLayoutError, SafetensorsTensorNotFound } from '../errors.ts';
 import { bytesToF32, DTYPES, hasTypedArray, type TypedArray } from './dtypes.ts';
 import { checkPrefix, elementCount, parseHeader, type TensorInfo } from './safetensors-header.ts';
 
 // Typed-array views reinterpret bytes in host order; safetensors data is little-endian.
-if (endianness() !== 'LE') throw new Error('tokenpipe safetensors I/O needs a little-endian host');
+if (endianness() !== 'LE') throw new PlatformUnsupported('tokenpipe safetensors I/O needs a little-endian host');
 
 /** Largest single read: stays under the 2 GiB limit of one fs read, and bounds conversion scratch. */
 const READ_CHUNK = 1 << 26;

@@ -3,7 +3,7 @@
 // ([B, nkv, g·T, D]) so one batched matMul against that kv head's keys serves them all, with no copy of k or v.
 // Written once against the op vocabulary (tensor-ops.ts), for TF.js and the ONNX graph alike.
 import * as tf from '@tensorflow/tfjs';
-import { linear, linearBackward, type GradSink, type LayerContext, type LoraSaved } from './layer.ts';
+import { linear, linearBackward, type GradSink, type LayerContext, type LoraSaved } from './linear.ts';
 import { rmsNormBackwardOps, rmsNormOps, type NormSaved } from './norm.ts';
 import { applyRopeBackwardOps, applyRopeOps } from './rope.ts';
 import type { Ops } from './tensor-ops.ts';

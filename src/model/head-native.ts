@@ -52,6 +52,7 @@ export function traceHead(g: GraphOps, r: HeadRequest<Sym>, trainsHead: boolean)
   const V0 = g.shape(r.cols.head)[0];
   const t = scoredTargets(r.targets, r.cols, V0 + r.cols.extraIds.filter((id) => id >= V0).length);
   const count = t.rows.length;
+  // internal: the step skips batches without a scored target before it gets here.
   if (count === 0) throw new Error('the native head needs at least one scored target (the step skips batches without one)');
   const width = r.chunk ?? headChunk(N, V0, D);
   if (trainsHead) {

@@ -245,6 +245,7 @@ export function headLogits(h: tf.Tensor2D, cols: HeadColumns, V: number): tf.Ten
     }
     const appended = cols.extraIds.map((id, k) => [id, k] as const).filter(([id]) => id >= V0).sort((a, b) => a[0] - b[0]);
     if (appended.length === 0) return z;
+    // internal: the token table appends ids V0.. in order; a caller bug otherwise.
     if (appended.some(([id], j) => id !== V0 + j) || V !== V0 + appended.length) throw new Error(`appended ids must run ${V0}, ${V0 + 1}, ... up to ${V - 1}`);
     const cols2 = tf.gather(zx, tf.tensor1d(appended.map(([, k]) => k), 'int32'), 1); // [n, appended]
     return tf.concat([z, cols2], 1).reshape([n, V]) as tf.Tensor2D;

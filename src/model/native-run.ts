@@ -39,7 +39,7 @@ export function sessionsBuilt(): number {
 
 async function loadOrt(): Promise<Ort> {
   const p = await nativeEngine();
-  if (!p.ok) throw new Error(`the native engine cannot run here: ${p.reason}`);
+  if (!p.ok) throw new BackendUnavailable('native', `the native engine cannot run here: ${p.reason}`);
   return p.ort;
 }
 

@@ -29,6 +29,7 @@ function broadcast(a: number[], b: number[]): number[] {
   for (let i = 0; i < n; i++) {
     const x = a[a.length - n + i] ?? 1;
     const y = b[b.length - n + i] ?? 1;
+    // internal: graph-building shapes come from the model's own ops; a mismatch is a bug here.
     if (x !== y && x !== 1 && y !== 1) throw new Error(`shapes [${a}] and [${b}] do not broadcast`);
     out.push(x === 1 ? y : x);
   }
@@ -226,6 +227,7 @@ export class GraphOps implements Ops<Sym> {
   matMul(a: Sym, b: Sym): Sym {
     const [m, k] = a.shape.slice(-2);
     const [k2, n] = b.shape.slice(-2);
+    // internal: as above: the step builds the graph from checked shapes.
     if (k !== k2) throw new Error(`matMul: [${a.shape}] · [${b.shape}]`);
     const lead = broadcast(a.shape.slice(0, -2), b.shape.slice(0, -2));
     return this.op('MatMul', [a, b], [...lead, m, n], 'float32');

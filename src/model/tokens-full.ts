@@ -7,7 +7,8 @@ import type { HeadColumns } from './head.ts';
 import { addGrad, type GradSink } from './layer.ts';
 import type { FrozenTokenTable } from './weights.ts';
 import type { Param } from './params.ts';
-import { replaceRows, type IdRows, type TokenTableInit, type TrainTokenTable } from './tokens.ts';
+import { replaceRows } from './token-rows.ts';
+import type { IdRows, TokenTableInit, TrainTokenTable } from './tokens.ts';
 
 /** Adds the rows of dE [N, H] at ids into a dense [V, H] gradient, in JS: deterministic, any backend. */
 function scatterAdd(V: number, ids: Int32Array, dE: tf.Tensor2D): tf.Tensor2D {

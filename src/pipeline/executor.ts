@@ -10,7 +10,7 @@
 // Failure: the first NodeFailed is the run's error; it halts the run (sources stop) and the
 // rest unwinds through the edges. Rejected items go to the rejects sink and the run goes on.
 import { forkJoin, from, lastValueFrom, defaultIfEmpty } from 'rxjs';
-import { NodeFailed } from '../errors.ts';
+import { NodeFailed, NodeModuleInvalid } from '../errors.ts';
 import { isOperatorNode, type AnyOperatorNodeDef, type MainContext, type MainNodeDef, type Outputs, type WorkerNodeDef } from './node.ts';
 import { bridgeOperator } from './operator.ts';
 import type { ResolvedNode, ResolvedPipeline } from './resolved.ts';
@@ -191,7 +191,7 @@ export class Executor {
       const key = `${node.name}.${out}`;
       const source = produced.then((o) => {
         const it = o?.[out];
-        if (!it) throw new Error(`run() returned no '${out}' output`);
+        if (!it) throw new NodeModuleInvalid(`node '${node.name}'`, `run() returned no '${out}' output`);
         return it;
       });
       source.catch(() => {});

@@ -2,7 +2,7 @@
 // check out, each node that declares one sees the params of the nodes upstream of its inputs, e.g.
 // train-step compares the packer's seqLen with its model's context. The framework knows no
 // domain: it only walks edges and turns the issues into ConfigIssues at the named param.
-import type { ConfigIssue } from '../errors.ts';
+import type { ConfigIssue } from '../util/config-issue.ts';
 import type { GraphView, NodeDef } from './node.ts';
 import type { EdgeRef } from './resolved.ts';
 

@@ -2,7 +2,7 @@
 // node definitions declare (names, stream vs value, item kind), finds missing inputs, cycles,
 // fan-outs of linear item kinds (kinds.ts) and unused outputs, and gives a topological order.
 // Issues carry field paths only; load.ts turns paths into file:line:column.
-import type { ConfigIssue } from '../errors.ts';
+import type { ConfigIssue } from '../util/config-issue.ts';
 import { linearFanout } from './kinds.ts';
 import type { NodeDef, PortSpec } from './node.ts';
 import type { EdgeRef, ResolvedPipeline } from './resolved.ts';

@@ -7,7 +7,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import fg from 'fast-glob';
 import type { z } from 'zod';
-import type { ConfigIssue } from '../errors.ts';
+import type { ConfigIssue } from '../util/config-issue.ts';
 import { walkParams, type ParamPath } from './param-walk.ts';
 import { inputPathSpec, type InputPathSpec } from './schema.ts';
 

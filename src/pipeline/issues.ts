@@ -1,7 +1,7 @@
 // Turning zod's issues into ConfigIssues with "did you mean" hints. zod reports an unknown
 // key without the allowed ones, so the schema is walked to the issue's path to find them.
 import type { z } from 'zod';
-import type { ConfigIssue } from '../errors.ts';
+import type { ConfigIssue } from '../util/config-issue.ts';
 import { didYouMean, hint } from './suggest.ts';
 
 type Path = Array<string | number>;

@@ -19,6 +19,7 @@
 //              `process` returning undefined drops the item.
 import type { z } from 'zod';
 import type { OperatorFunction } from 'rxjs';
+import { NodeInputMissing } from '../errors.ts';
 
 /** A stream edge carries many items; a value edge carries one artifact (late readers still get it). */
 export type EdgeKind = 'stream' | 'value';
@@ -228,5 +229,5 @@ export function defineNode(def: NodeDef): NodeDef {
  */
 export async function firstValue<T>(input: AsyncIterable<T>, node: string, port: string): Promise<T> {
   for await (const v of input) return v;
-  throw new Error(`${node}: value input '${port}' ended without a value`);
+  throw new NodeInputMissing(node, `value input '${port}' ended without a value`);
 }

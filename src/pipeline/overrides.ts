@@ -4,7 +4,7 @@
 // validation, so the same schemas check them; each overridden path is remembered so that an
 // issue about it points at the `--set` argument rather than at a line of the file.
 import YAML from 'yaml';
-import type { ConfigIssue } from '../errors.ts';
+import type { ConfigIssue } from '../util/config-issue.ts';
 import { didYouMean, hint } from './suggest.ts';
 
 type Path = Array<string | number>;

@@ -65,6 +65,7 @@ export class RunPool {
 
   /** Started lazily: a run without worker nodes or runOnPool never pays for threads. */
   private get pool(): Piscina {
+    // internal: the executor never uses the pool after closing it.
     if (this.closed) throw new Error('the worker pool is closed');
     this.piscina ??= new Piscina({
       filename: ENTRY,

@@ -2,7 +2,7 @@
 // node's own status line when it published one (ctx.status: the train node's step/total and ETA).
 // On a TTY the block of lines is redrawn in place; otherwise plain lines are printed at a
 // modest interval so a CI log stays readable.
-import { interval, type Subscription } from 'rxjs';
+import { interval, type Observable, type Subscription } from 'rxjs';
 import type { NodeStats } from './executor.ts';
 
 export type ProgressMode = 'tty' | 'plain' | 'none';
@@ -13,6 +13,8 @@ export interface ProgressOptions {
   ttyIntervalMs?: number;
   /** Interval between plain blocks (ms). */
   plainIntervalMs?: number;
+  /** Redraw on each emission instead of on a clock (tests drive the redraws with a Subject). */
+  ticks?: Observable<unknown>;
 }
 
 export interface Progress {
@@ -47,7 +49,8 @@ export function startProgress(mode: ProgressMode, sample: () => NodeStats[], opt
     }
   };
 
-  const sub: Subscription = interval(mode === 'tty' ? (opts.ttyIntervalMs ?? 250) : (opts.plainIntervalMs ?? 10_000)).subscribe(() => render(false));
+  const ticks = opts.ticks ?? interval(mode === 'tty' ? (opts.ttyIntervalMs ?? 250) : (opts.plainIntervalMs ?? 10_000));
+  const sub: Subscription = ticks.subscribe(() => render(false));
   return {
     stop() {
       sub.unsubscribe();

@@ -9,7 +9,7 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
-import type { ConfigIssue } from '../errors.ts';
+import type { ConfigIssue } from '../util/config-issue.ts';
 import { walkParams, type ParamPath } from './param-walk.ts';
 import { runPathSpec, type RunPathSpec } from './schema.ts';
 

@@ -6,7 +6,7 @@
 // A second SIGINT, or the drain taking longer than drainTimeoutMs, stops the pool at once.
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { interval } from 'rxjs';
+import { interval, type Observable } from 'rxjs';
 import { asIoFailed, NodeFailed, RefusedBeforeWork } from '../errors.ts';
 import { appendSync } from '../io/append.ts';
 import { removeLeftoverTemps } from '../io/owned-dir.ts';
@@ -31,6 +31,8 @@ export interface RunOptions {
   /** Default 'none'; the CLI passes defaultProgressMode(). */
   progress?: ProgressMode;
   progressStream?: NodeJS.WritableStream;
+  /** Redraw the progress block on each emission instead of on its clock (tests). */
+  progressTicks?: Observable<unknown>;
   /** Install a SIGINT handler for the duration of the run (the CLI sets this). */
   handleSigint?: boolean;
   /** Continue from the newest checkpoint of runDir (nodes read ctx.resume). */
@@ -140,7 +142,7 @@ async function runLeg(p: ResolvedPipeline, opts: RunOptions, runDir: string, sta
     }, { once: true });
   });
 
-  const progress = startProgress(opts.progress ?? 'none', () => exec.snapshot(), { stream: opts.progressStream });
+  const progress = startProgress(opts.progress ?? 'none', () => exec.snapshot(), { stream: opts.progressStream, ticks: opts.progressTicks });
   const ticks = interval(1000).subscribe((i) => {
     exec.checkStalls();
     if (i % 5 === 4) events.emitOwn({ type: 'progress', nodes: exec.snapshot() });

@@ -14,6 +14,9 @@ import { registerLoaders } from './loaders.mjs';
 
 registerLoaders();
 
+// The plain Errors thrown below reach the main thread in the envelope and surface there as
+// NodeFailed (named, with this message); this .mjs loads before TypeScript can be imported.
+
 /** name -> { modulePath, exportName, params, valueInputs } of the run's worker nodes. */
 const specs = workerData?.nodes ?? {};
 const modules = new Map();
@@ -36,6 +39,7 @@ function importModule(modulePath) {
 async function exportOf(modulePath, exportName) {
   const mod = await importModule(modulePath);
   const value = mod[exportName];
+  // internal: becomes NodeFailed on the main thread (see the top).
   if (value === undefined) throw new Error(`${modulePath} has no export '${exportName}'`);
   return value;
 }
@@ -47,6 +51,7 @@ function nodeState(name) {
     p = (async () => {
       const def = await exportOf(spec.modulePath, spec.exportName);
       if (def?.placement !== 'worker' || typeof def.process !== 'function') {
+        // internal: becomes NodeFailed on the main thread (see the top).
         throw new Error(`${spec.modulePath} (${spec.exportName}) is not a worker node definition`);
       }
       const state = def.init ? await def.init(spec.params, nodeValues.get(name) ?? {}) : undefined;
@@ -75,6 +80,7 @@ async function send(envelope) {
 
 async function runNodeTask(task) {
   const spec = specs[task.node];
+  // internal: becomes NodeFailed on the main thread (see the top).
   if (!spec) throw new Error(`worker node '${task.node}' is not part of this run's pool`);
   if (task.values) nodeValues.set(task.node, task.values);
   const hasValues = spec.valueInputs.length === 0 || nodeValues.has(task.node);
@@ -91,6 +97,7 @@ async function runNodeTask(task) {
 async function runCallTask(task) {
   try {
     const fn = await exportOf(task.modulePath, task.exportName);
+    // internal: becomes NodeFailed on the main thread (see the top).
     if (typeof fn !== 'function') throw new Error(`${task.modulePath}: export '${task.exportName}' is not a function`);
     return send({ ok: true, value: await fn(task.arg), threadId });
   } catch (error) {
@@ -118,6 +125,7 @@ function dispatch(task) {
     case 'ping':
       return { ok: true, value: threadId, threadId };
     default:
+      // internal: becomes NodeFailed on the main thread (see the top).
       throw new Error(`unknown pool task kind '${task.kind}'`);
   }
 }

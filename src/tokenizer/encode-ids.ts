@@ -29,6 +29,7 @@ import { byteLevelString } from './symbols.ts';
 import { MAX_PIECE } from './bounded-cache.ts';
 import { createSharedPieces, DEFAULT_SIZE, SharedPieces, type SharedPiecesBuffers } from './shared-pieces.ts';
 import type { IdSink } from './id-buffer.ts';
+import { internalsAsExpected } from './tokenizers-internals.ts';
 import { AddedTokenSplitter, firstPieces, regexlessByteLevel, splitChain, stripAround, tokenId, wrapping, type ByteLevelFields, type PreTokenizerLike, type TokenizerParts, type Wrap } from './tokenizer-parts.ts';
 
 export interface IdEncoder {
@@ -42,6 +43,7 @@ export interface IdEncoder {
 
 /** Ids as `tok.encode(text, { add_special_tokens }).ids` gives them, without building its tokens. */
 export function idEncoder(tok: Tokenizer): IdEncoder {
+  if (!internalsAsExpected(tok)) return new PlainEncoder(tok);
   const t = tok as unknown as TokenizerParts;
   const wraps = [wrapping(t, false), wrapping(t, true)];
   // BPE only: another model (Unigram, WordPiece) may not encode pieces independently.

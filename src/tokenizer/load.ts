@@ -209,6 +209,7 @@ export function artifactFromFiles(
   newTokens: string[],
   newTokenIds: number[],
 ): TokenizerArtifact {
+  // internal: callers build both lists together.
   if (newTokens.length !== newTokenIds.length) throw new Error('artifactFromFiles: newTokens and newTokenIds differ in length');
   return { tokenizerJson, tokenizerConfig, hash: tokenizerHash(tokenizerJson, tokenizerConfig), baseVocabSize, newTokenIds, newTokens };
 }

@@ -59,6 +59,7 @@ let nextId = 1;
  * its pages stay unmapped until used.
  */
 export function createSharedPieces(owner: string, size: SharedPiecesSize = DEFAULT_SIZE, shared = true): SharedPiecesBuffers {
+  // internal: sizes come from code (DEFAULT_SIZE, tests), not from users.
   if (size.slots & (size.slots - 1)) throw new Error(`shared pieces: slots must be a power of two, got ${size.slots}`);
   return {
     // Distinct across threads that create tables too: the pid and a counter would collide only within one process.

@@ -16,6 +16,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { BoundedCache } from './bounded-cache.ts';
 import { fastByteLevel, splitByMatch } from './fast-pre-tokenizers.ts';
 import { scanBpe } from './scan-bpe.ts';
+import { internalsAsExpected } from './tokenizers-internals.ts';
 
 type Json = Record<string, any>;
 
@@ -29,7 +30,12 @@ export interface TokenizerOptions {
 }
 
 export function createTokenizer(tokenizerJson: Json, tokenizerConfig: Json, opts: TokenizerOptions = {}): Tokenizer {
-  const tok = new Tokenizer(tokenizerJson, tokenizerConfig);
+  return speedUp(new Tokenizer(tokenizerJson, tokenizerConfig), opts);
+}
+
+/** Attaches the fast paths to `tok` (in place), unless its internals are not those of 0.2.0 (then one warning). */
+export function speedUp(tok: Tokenizer, opts: TokenizerOptions = {}): Tokenizer {
+  if (!internalsAsExpected(tok)) return tok;
   const t = tok as unknown as { pre_tokenizer: unknown; model: unknown };
   const caches = opts.wordCaches ?? true;
   fastByteLevel(t.pre_tokenizer, caches);

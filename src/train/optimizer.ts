@@ -49,6 +49,7 @@ export class AdamW {
     this.cfg = AdamWConfig.parse(cfg);
     for (const group of groups) {
       for (const param of group.params) {
+        // internal: the trainer builds the groups; a param in two is a bug.
         if (this.slots.has(param.name)) throw new Error(`AdamW: param "${param.name}" is in two groups`);
         // tf.variable copies its initial value: free the zeros it was made from.
         const zeros = () => {

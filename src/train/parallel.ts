@@ -101,6 +101,7 @@ export class DataParallel {
       loss += r.value.loss;
       for (const [name, g] of Object.entries(r.value.grads)) {
         const shape = t.params.find((p) => p.name === name)?.variable.shape;
+        // internal: the worker returns gradients for the params it was sent.
         if (!shape) throw new Error(`data-parallel worker returned a gradient for unknown param ${name}`);
         tf.tidy(() => addGrad(grads, name, tf.tensor(g, shape)));
       }

@@ -60,6 +60,7 @@ export async function run(task: WorkerTask): Promise<WorkerReply> {
   if (task.warm) return { loss: 0, grads: {} };
   for (const p of t.params) {
     const v = task.params[p.name];
+    // internal: the main thread sends every param at its own size.
     if (!v || v.length !== p.variable.size) throw new Error(`data-parallel worker: no value of the right size for param ${p.name}`);
     tf.tidy(() => p.variable.assign(tf.tensor(v, p.variable.shape)));
   }

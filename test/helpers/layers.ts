@@ -52,13 +52,85 @@ export function importsOf(root: string, rel: string): string[] {
   const { importedFiles } = ts.preProcessFile(readFileSync(path.join(root, rel), 'utf8'), true, true);
   const out: string[] = [];
   for (const { fileName: spec } of importedFiles) {
-    // `import 'tokenpipe'` from inside the package is the public API: src/index.ts, the top.
-    if (spec === 'tokenpipe' || spec.startsWith('tokenpipe/')) out.push('src/index.ts');
-    else if (spec.startsWith('./') || spec.startsWith('../')) {
-      out.push(path.relative(root, path.resolve(root, path.dirname(rel), spec)).split(path.sep).join('/'));
-    }
+    const target = resolveSpec(root, rel, spec);
+    if (target) out.push(target);
   }
   return out;
+}
+
+/** A relative or self-package specifier as a root-relative path; undefined for a package. */
+function resolveSpec(root: string, rel: string, spec: string): string | undefined {
+  // `import 'tokenpipe'` from inside the package is the public API: src/index.ts, the top.
+  if (spec === 'tokenpipe' || spec.startsWith('tokenpipe/')) return 'src/index.ts';
+  if (spec.startsWith('./') || spec.startsWith('../')) return path.relative(root, path.resolve(root, path.dirname(rel), spec)).split(path.sep).join('/');
+  return undefined;
+}
+
+/**
+ * The imports of one file that load code at run time: like importsOf, without the type-only
+ * ones (`import type`, `export type`, or named imports that are all `type X`), which vanish
+ * when TypeScript is stripped and so cannot make a load-order cycle.
+ */
+export function valueImportsOf(root: string, rel: string): string[] {
+  const sf = ts.createSourceFile(rel, readFileSync(path.join(root, rel), 'utf8'), ts.ScriptTarget.Latest, false);
+  const specs: string[] = [];
+  const visit = (n: ts.Node) => {
+    if (ts.isImportDeclaration(n) && ts.isStringLiteral(n.moduleSpecifier)) {
+      const c = n.importClause;
+      const typeOnly = c && (c.isTypeOnly || (!c.name && c.namedBindings && ts.isNamedImports(c.namedBindings) && c.namedBindings.elements.length > 0 && c.namedBindings.elements.every((e) => e.isTypeOnly)));
+      if (!typeOnly) specs.push(n.moduleSpecifier.text);
+    } else if (ts.isExportDeclaration(n) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) {
+      const e = n.exportClause;
+      const typeOnly = n.isTypeOnly || (e && ts.isNamedExports(e) && e.elements.length > 0 && e.elements.every((x) => x.isTypeOnly));
+      if (!typeOnly) specs.push(n.moduleSpecifier.text);
+    } else if (ts.isCallExpression(n) && n.expression.kind === ts.SyntaxKind.ImportKeyword && n.arguments[0] && ts.isStringLiteral(n.arguments[0])) {
+      specs.push(n.arguments[0].text);
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(sf);
+  return specs.map((s) => resolveSpec(root, rel, s)).filter((t): t is string => t !== undefined);
+}
+
+/**
+ * Import cycles among the files of `dir` (value imports only), one line per strongly connected
+ * group, its files sorted and joined by ' <-> '. Empty when the import graph is a DAG.
+ */
+export function importCycles(root: string, dir = 'src'): string[] {
+  const files = sourceFiles(root, dir).sort();
+  const known = new Set(files);
+  const edges = new Map(files.map((f) => [f, valueImportsOf(root, f).filter((t) => known.has(t))]));
+  // Tarjan's strongly connected components.
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const out: string[] = [];
+  let next = 0;
+  const connect = (v: string) => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of edges.get(v)!) {
+      if (!index.has(w)) {
+        connect(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const group: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        group.push(w);
+      } while (w !== v);
+      if (group.length > 1 || edges.get(v)!.includes(v)) out.push(group.sort().join(' <-> '));
+    }
+  };
+  for (const f of files) if (!index.has(f)) connect(f);
+  return out.sort();
 }
 
 function sourceFiles(root: string, dir: string): string[] {
