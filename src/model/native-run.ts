@@ -19,13 +19,15 @@ export interface NativeOptions {
   device?: NativeDevice;
   /**
    * Bytes of initializers past which the model goes to ONNX Runtime as files, its tensors of 64 KiB and more as
-   * external data beside it (default 1 GiB: protobuf caps one serialized model at 2 GB). A limit under 64 KiB is
+   * external data beside it (default 64 MiB; past 2 GB it must: protobuf caps one serialized model there). Read
+   * from files, a session costs less memory to build than from one serialized buffer (measured on reference-128k:
+   * 126 MiB less at the peak, half its weights). A limit under 64 KiB is
    * also the size from which a tensor goes out: 0 sends every initializer of every model as external data.
    */
   inlineLimit?: number;
 }
 
-export const DEFAULT_INLINE_LIMIT = 2 ** 30;
+export const DEFAULT_INLINE_LIMIT = 64 * 2 ** 20;
 const EXTERNAL_MIN_BYTES = 64 * 1024;
 const DTYPE_BYTES = { float32: 4, int32: 4, int64: 8, bool: 1 } as const;
 
@@ -100,6 +102,10 @@ async function sessionFor(g: GraphOps, o: NativeOptions): Promise<Session> {
     logSeverityLevel: 4,
     graphOptimizationLevel: 'all',
     executionMode: 'sequential',
+    // ORT's CPU arena keeps every size class it ever served: peak RSS at B=8 T=128 (models sent as files) on
+    // reference-128k 2.26 GiB with it, 1.81 GiB without; SmolLM2-135M 5.0 GiB (still growing) against 4.3 GiB; no
+    // slower on the (loaded) shared machine. docs/native-engine.md has the figures.
+    enableCpuMemArena: false,
     // Constant folding would turn each Slice of the head (an initializer) into a chunk-sized copy: measured +200 MiB
     // RSS for a 256 MiB head. Unfolded, a chunk is copied per call, a few ms against its two products.
     extra: { optimization: { disable_specified_optimizers: 'ConstantFolding' } },
