@@ -43,7 +43,7 @@ test('a run past the machine memory is refused with what to change', () => {
   for (const knob of ['seqLen', 'batchSize', 'gradAccumulation']) assert.match(why, new RegExp(knob));
 });
 
-test('Llama-3.2-1B: refused while the wasm host must hold its 4.7 GiB of float32 weights', () => {
+test('Llama-3.2-1B: refused while the wasm host must hold its 4.6 GiB of float32 weights', () => {
   const p = nativeStepPlan({ ...llama1b, limit: 64 * GiB }, 'trainable-tokens');
   assert.equal(p.fits, false, 'the machine has room; the host heap does not');
   assert.ok(p.native!.hostHeap > WASM_HEAP_MAX);
