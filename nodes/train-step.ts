@@ -37,6 +37,7 @@ import { ContextExceeded, MemoryPlanExceeded } from '../src/errors.ts';
 import { peekFirst } from '../src/util/peek.ts';
 import { DataParallel } from '../src/train/parallel.ts';
 import { formatStepPlan, planRefusal, stepPlan, type StepPlan } from '../src/train/step-memory.ts';
+import { formatNativePlan, nativePlanRefusal, nativeStepPlan } from '../src/train/step-memory-native.ts';
 import { TrainConfig } from '../src/train/config.ts';
 import { NATIVE_DEVICES } from '../src/model/native-run.ts';
 import { PushQueue, trainLoop } from '../src/train/loop.ts';
@@ -262,16 +263,22 @@ function planStep(ctx: TrainContext, tokenizer: TokenizerArtifact, backend: Back
   const planFor = (threads: number) => {
     // A thread's share is at most one micro-batch's rows at a time.
     const rows = Math.min(B, Math.ceil((B * p.gradAccumulation) / threads));
-    return stepPlan({ ...planInput(p, c, tokenizer), B: rows, T, recompute: p.recompute, limit: backendMemoryLimit(backend, os.totalmem() / threads) }, p.embedding);
+    const input = { ...planInput(p, c, tokenizer), B: rows, T, recompute: p.recompute, limit: backendMemoryLimit(backend, os.totalmem() / threads) };
+    return backend === 'native' ? nativeStepPlan(input, p.embedding) : stepPlan(input, p.embedding);
   };
   let threads = most;
   let plan = planFor(threads);
   // 'auto' threads: as many as fit in the machine's memory side by side.
   while (p.threads === 'auto' && threads > 1 && (!plan.fits || threads * plan.heap > 0.8 * os.totalmem())) plan = planFor(--threads);
-  const lines = [...formatMemoryPlans(planInput(p, c, tokenizer), p.embedding), '', ...formatStepPlan(plan, { node: ctx.name, backend, B: Math.min(B, Math.ceil((B * p.gradAccumulation) / threads)), T, threads })];
+  const rows = Math.min(B, Math.ceil((B * p.gradAccumulation) / threads));
+  const stepLines = plan.native ? formatNativePlan(plan, { node: ctx.name, B: rows, T }) : formatStepPlan(plan, { node: ctx.name, backend, B: rows, T, threads });
+  const lines = [...formatMemoryPlans(planInput(p, c, tokenizer), p.embedding), '', ...stepLines];
   writeFileAtomicSync(planFile(ctx), lines.join('\n') + '\n', { fsync: false });
   emit(ctx, { type: 'memory-plan', node: ctx.name, mode: p.embedding, lines, plan: memoryPlan(planInput(p, c, tokenizer), p.embedding), step: plan, threads });
-  if (!plan.fits) throw new MemoryPlanExceeded(planRefusal(plan, { node: ctx.name, backend, B, T, gradAccumulation: p.gradAccumulation }));
+  if (!plan.fits) {
+    const what = { node: ctx.name, backend, B, T, gradAccumulation: p.gradAccumulation };
+    throw new MemoryPlanExceeded(plan.native ? nativePlanRefusal(plan, what) : planRefusal(plan, what));
+  }
   return { plan, threads };
 }
 

@@ -12,7 +12,8 @@ import { parseModelConfig } from '../src/model/config.ts';
 import { tensorPlan } from '../src/model/tensor-plan.ts';
 import { PIPE, ROOT } from './fixtures/train/tiny-pipeline.ts';
 
-test('a plan over the wasm heap is refused before loading, with exit 2 and what to change', () => {
+/** `pipe run` of a 3-step train on the 8B-shaped folder with `backend`: its result and run folder. */
+function refusedRun(backend: string) {
   const dir = mkdtempSync(path.join(tmpdir(), 'tp-refuse-'));
   const model = path.join(dir, 'llama-8b-shape');
   mkdirSync(model);
@@ -37,7 +38,7 @@ test('a plan over the wasm heap is refused before loading, with exit 2 and what 
   writeFileSync(path.join(dir, 'corpus.txt'), Array.from({ length: 40 }, (_, i) => `line ${i} of the harbour town and its boats`).join('\n'));
   const file = path.join(dir, 'train.yaml');
   writeFileSync(file, `name: refused
-settings: { outputDir: ${JSON.stringify(path.join(dir, 'runs'))}, backend: wasm, workers: 1 }
+settings: { outputDir: ${JSON.stringify(path.join(dir, 'runs'))}, backend: ${backend}, workers: 1 }
 nodes:
   corpus: { use: corpus-reader, with: { paths: corpus.txt, textMode: line, evalFraction: 0.2 } }
   tokens: { use: token-discovery, with: { model: ${JSON.stringify(model)}, tokens: ["<harbour>"], mine: false } }
@@ -47,13 +48,27 @@ nodes:
   save: { use: checkpoint-sink, from: { state: train.state } }
 `);
   const r = spawnSync(process.execPath, [PIPE, 'run', file], { encoding: 'utf8', cwd: ROOT });
+  return { r, runDir: /run folder: (\S+)/.exec(r.stderr)?.[1] };
+}
+
+test('a plan over the wasm heap is refused before loading, with exit 2 and what to change', () => {
+  const { r, runDir } = refusedRun('wasm');
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /train: one training update needs about [\d.]+ GiB of wasm memory, more than its 4\.00 GiB/);
   assert.match(r.stderr, /frozen weights [\d.]+ GiB/);
   for (const knob of ['seqLen', 'batchSize', 'gradAccumulation']) assert.match(r.stderr, new RegExp(knob));
   assert.match(r.stderr, /this model needs a backend with more memory/);
   assert.doesNotMatch(r.stderr, /^  at /m, 'a refusal says what to change, not where in tokenpipe it was raised');
-  const runDir = /run folder: (\S+)/.exec(r.stderr)![1];
-  assert.ok(existsSync(path.join(runDir, 'memory-plan.txt')), 'the plan is kept in the run folder');
-  assert.ok(!existsSync(path.join(runDir, 'checkpoints')) && !existsSync(path.join(runDir, 'adapter')), 'nothing was trained or written');
+  assert.ok(existsSync(path.join(runDir!, 'memory-plan.txt')), 'the plan is kept in the run folder');
+  assert.ok(!existsSync(path.join(runDir!, 'checkpoints')) && !existsSync(path.join(runDir!, 'adapter')), 'nothing was trained or written');
+});
+
+test('on the native engine the plan is its own (machine memory, the wasm host apart) and refuses before loading', () => {
+  const { r, runDir } = refusedRun('native');
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /train: on the native engine the TF\.js wasm host still holds the frozen model \([\d.]+ GiB\)/);
+  const plan = readFileSync(path.join(runDir!, 'memory-plan.txt'), 'utf8');
+  assert.match(plan, /native \(ONNX Runtime\)/);
+  assert.match(plan, /predicted peak +[\d.]+ GiB resident \(machine memory [\d.]+ GiB\)/);
+  assert.ok(!existsSync(path.join(runDir!, 'checkpoints')), 'nothing was trained or written');
 });

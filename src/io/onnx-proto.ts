@@ -5,7 +5,8 @@
 //   GraphProto      node 1, name 2, initializer 5, input 11, output 12
 //   NodeProto       input 1, output 2, name 3, op_type 4, attribute 5, domain 7
 //   AttributeProto  name 1, f 2, i 3, t 5, floats 7, ints 8, type 20
-//   TensorProto     dims 1, data_type 2, name 8, raw_data 9
+//   TensorProto     dims 1, data_type 2, name 8, raw_data 9, external_data 13 (StringStringEntryProto key 1,
+//                   value 2: location, offset, length), data_location 14 (1 = EXTERNAL)
 //   ValueInfoProto  name 1, type 2 → TypeProto.tensor_type 1 → elem_type 1, shape 2 → dim 1 → dim_value 1 | dim_param 2
 
 /** TensorProto.DataType values used here. */
@@ -27,8 +28,17 @@ export interface OnnxTensor {
   name: string;
   dtype: OnnxDtype;
   dims: number[];
-  /** Little-endian bytes of the values. */
-  data: Uint8Array;
+  /** Little-endian bytes of the values; a function when they are read only as they are written (model weights). */
+  data: Uint8Array | (() => Uint8Array);
+  /** A model weight: may go to external data (constants ONNX reads for shape inference must stay inline). */
+  weight?: boolean;
+  /** Where the bytes lie instead (ONNX external data): a file beside the model, relative to its folder. */
+  external?: { location: string; offset: number; length: number };
+}
+
+/** The bytes of `t`, read now if they are read lazily. */
+export function tensorBytes(t: OnnxTensor): Uint8Array {
+  return typeof t.data === 'function' ? t.data() : t.data;
 }
 
 export interface OnnxValueInfo {
@@ -117,7 +127,12 @@ function tensor(w: Writer, t: OnnxTensor): void {
   for (const d of t.dims) w.int(1, d);
   w.int(2, ONNX_TYPE[t.dtype]);
   w.string(8, t.name);
-  w.bytes(9, t.data);
+  if (!t.external) return w.bytes(9, tensorBytes(t));
+  const { location, offset, length } = t.external;
+  for (const [key, value] of [['location', location], ['offset', String(offset)], ['length', String(length)]]) {
+    w.message(13, (e) => (e.string(1, key), e.string(2, value)));
+  }
+  w.int(14, 1);
 }
 
 function attribute(w: Writer, a: OnnxAttr): void {
@@ -150,7 +165,7 @@ function valueInfo(w: Writer, v: OnnxValueInfo): void {
   );
 }
 
-/** The serialized ModelProto of `g` (everything inline: the caller keeps it under protobuf's 2 GB). */
+/** The serialized ModelProto of `g` (inline tensors count toward protobuf's 2 GB: onnx-external.ts moves big ones out). */
 export function encodeModel(g: OnnxGraph): Uint8Array {
   const w = new Writer();
   w.int(1, 8); // IR version 8 (ONNX 1.13+), read by every ONNX Runtime since 1.14

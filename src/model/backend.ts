@@ -194,8 +194,8 @@ export const WASM_HEAP_MAX = 4294901760;
  * backends; null for the GPU backend, whose device memory is not known here.
  */
 export function backendMemoryLimit(backend: BackendName, totalMemory: number): number | null {
-  // The native engine keeps its model in the wasm host until its own memory plan exists (issue 22).
-  if (backend === 'wasm' || backend === 'native') return WASM_HEAP_MAX;
+  // The native engine's limit is the machine's: its plan (step-memory-native.ts) checks the wasm host's heap itself.
+  if (backend === 'wasm') return WASM_HEAP_MAX;
   if (backend === 'tensorflow-gpu') return null;
   return totalMemory;
 }

@@ -42,7 +42,7 @@ export class GraphOps implements Ops<Sym> {
   readonly inputs: OnnxValueInfo[] = [];
   /** Per-call values of the inputs, by name. */
   readonly feeds = new Map<string, { data: Float32Array | Int32Array; shape: number[]; dtype: OpDtype }>();
-  readonly constants: OnnxTensor[] = [];
+  readonly constants: Array<OnnxTensor & { data: Uint8Array }> = [];
   readonly frozenSources = new Map<string, { name: string; src: FrozenSource }>();
   readonly outputs: Array<{ name: string; sym: Sym }> = [];
   private n = 0;
@@ -292,9 +292,9 @@ export class GraphOps implements Ops<Sym> {
     return h.digest('hex');
   }
 
-  /** The graph with its frozen tensors read (call once per key). */
+  /** The graph (call once per key); its frozen tensors are read as they are written, one at a time. */
   toGraph(): OnnxGraph {
-    const frozen: OnnxTensor[] = [...this.frozenSources.values()].map((f) => ({ name: f.name, dtype: 'float32' as OnnxDtype, dims: f.src.shape, data: bytesOf(f.src.read()) }));
+    const frozen: OnnxTensor[] = [...this.frozenSources.values()].map((f) => ({ name: f.name, dtype: 'float32' as OnnxDtype, dims: f.src.shape, weight: true, data: () => bytesOf(f.src.read()) }));
     return {
       name: 'tokenpipe',
       opset: 17,

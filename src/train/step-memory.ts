@@ -53,13 +53,30 @@ export interface StepPlan {
   fits: boolean;
   /** Logits chunk width [rows, chunk] of the head. */
   headChunk: number;
+  /** On the native engine (step-memory-native.ts): `heap` is then the predicted peak RSS of the process. */
+  native?: NativeMemory;
+}
+
+/** The native engine's peak, in bytes of resident memory: the host's, ONNX Runtime's, the process's own. */
+export interface NativeMemory {
+  /** Node, TF.js and ONNX Runtime loaded, before any model. */
+  process: number;
+  /** The TF.js wasm host: the frozen model as loaded, the trainable state, the loader's leftovers. */
+  host: number;
+  /** The host's wasm heap alone, under its own 4 GiB ceiling. */
+  hostHeap: number;
+  hostHeapLimit: number;
+  /** The frozen weights once more, as the session's initializers. */
+  initializers: number;
+  /** ONNX Runtime's working set during a run: the activations kept for the backward, the head's logits, fixed costs. */
+  working: number;
 }
 
 const F32 = 4;
 /** dlmalloc's bookkeeping and fragmentation in the wasm heap, measured on the bench shapes (bench/memory.bench.ts). */
-const HEAP_SLACK = 1.05;
+export const HEAP_SLACK = 1.05;
 /** What the wasm heap holds before any tensor (emscripten's initial memory). */
-const HEAP_BASE = 16 * 2 ** 20;
+export const HEAP_BASE = 16 * 2 ** 20;
 
 /** Float32 elements of the frozen model as src/model/weights.ts loads it. */
 export function weightElements(s: StepModelShape): number {
