@@ -17,10 +17,12 @@ export interface ChildResult {
   seconds: number;
 }
 
-export function runChild(cmd: string, args: string[], maxSeconds: number, onStderrLine?: (line: string) => void, env?: Record<string, string>): Promise<ChildResult> {
+/** `env`: variables set over this process's environment; an undefined value removes that variable in the child. */
+export function runChild(cmd: string, args: string[], maxSeconds: number, onStderrLine?: (line: string) => void, env?: Record<string, string | undefined>): Promise<ChildResult> {
   const t0 = performance.now();
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}) });
+    const childEnv = env ? Object.fromEntries(Object.entries({ ...process.env, ...env }).filter(([, v]) => v !== undefined)) : undefined;
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...(childEnv ? { env: childEnv } : {}) });
     let out = '';
     let err = '';
     let timedOut = false;

@@ -108,6 +108,20 @@ export function benchStepPlan(
   return stepPlan({ ...planInput(c, o.newTokens, o.gradAccumulation), B: rows, T: o.T, recompute: 'auto', limit }, mode);
 }
 
+/**
+ * What the memory plan predicts for one bench run of `engine`, and what that figure is a prediction of, or null where
+ * the engine has no plan: wasm's step plan predicts its wasm heap (a fit check against the 4 GiB ceiling). The native
+ * engine's own plan is being written (issue 22): until src/train exports it, native has none here (the bench prints
+ * n/a) rather than wasm's, which backendMemoryLimit('native') still answers with.
+ */
+export function predictedMemory(
+  engine: 'wasm' | 'native', c: ModelConfig, mode: EmbeddingMode, o: { newTokens: number; gradAccumulation: number; B: number; T: number; threads: number },
+): { bytes: number; of: string; fits: boolean; limit: number | null; plan: StepPlan } | null {
+  if (engine === 'native') return null;
+  const plan = benchStepPlan(c, mode, { ...o, backend: 'wasm' });
+  return { bytes: plan.heap, of: 'wasm heap per thread', fits: plan.fits, limit: plan.limit, plan };
+}
+
 /** B rows of T random ids below V (seeded LCG), each row one document scored at every position but its last. */
 export function randomBatch(V: number, B: number, T: number, seed: number): StepBatch {
   let s = seed >>> 0;

@@ -6,6 +6,12 @@ import { ensureRandomModel, REAL_SHAPES, type ShapeName } from '../tools/random-
 
 export { REAL_SHAPES, type ShapeName };
 
+/** The train bench's shapes (issue 22): the real ones plus Llama-3.2-1B, which only engines without wasm's 4 GiB heap can fit. */
+export const TRAIN_SHAPES: ShapeName[] = [...REAL_SHAPES, 'llama-3.2-1b'];
+
+/** The train bench's workload on every shape (issue 22): one micro-batch of B=8 rows of T=128 tokens per update. */
+export const TRAIN_WORKLOAD: Workload = { B: 8, T: 128, accum: 1 };
+
 export const NEW_TOKENS = 16;
 export const LORA_RANK = 8;
 

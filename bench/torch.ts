@@ -1,11 +1,13 @@
 // The PyTorch side of the train bench: bench/torch_step.py on the same folder, mode and sizes, run by
-// /usr/bin/python3 when it has torch (apt python3-torch as is: Debian's reference BLAS, recorded).
+// /usr/bin/python3 when it has torch, every BLAS thread pool pinned to the compared thread count, and its sgemm
+// rate and kernel read back from the child's first line (bench/torch-env.ts says what a ratio needs).
 // A run stopped by the time limit still yields a rate from its progress lines when one update (or, with
 // gradient accumulation, one micro-batch) finished.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, runChild, type StepRun } from './children.ts';
+import { ROOT, runChild, type ChildResult, type StepRun } from './children.ts';
+import { torchChildEnv } from './torch-env.ts';
 import { median } from './stats.ts';
 
 export const PYTHON = '/usr/bin/python3';
@@ -42,16 +44,42 @@ export interface TorchJob {
   warmup: number;
 }
 
-export async function runTorch(job: TorchJob, maxSeconds: number): Promise<StepRun> {
+/** The child's first JSON line (torch_step.py blas_report): its sgemm rate, kernel and thread environment. */
+export interface TorchBlas {
+  sgemmGflops: number;
+  kernel: unknown;
+  env: Record<string, string | null>;
+}
+
+export type TorchRun = StepRun & { blas: TorchBlas | null };
+
+export interface TorchExec {
+  /** Interpreter and script (tests put a stand-in here); default /usr/bin/python3 bench/torch_step.py. */
+  python?: string;
+  script?: string;
+  /** Drop OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE in the child (bench/torch-env.ts). */
+  unsetCoreType?: boolean;
+}
+
+export async function runTorch(job: TorchJob, maxSeconds: number, exec: TorchExec = {}): Promise<TorchRun> {
+  const r = await runTorchChild(job, maxSeconds, exec);
+  const b = r.events.find((e) => e.event === 'blas') as { sgemm_gflops?: number; kernel?: unknown; env?: Record<string, string | null> } | undefined;
+  const blas = b?.sgemm_gflops === undefined ? null : { sgemmGflops: b.sgemm_gflops, kernel: b.kernel ?? null, env: b.env ?? {} };
+  return { ...stepRunOf(job, r), blas };
+}
+
+function runTorchChild(job: TorchJob, maxSeconds: number, exec: TorchExec) {
   const args = [
-    path.join(ROOT, 'bench', 'torch_step.py'), '--model', job.model, '--mode', job.mode, '--batch', String(job.B), '--seq', String(job.T),
+    exec.script ?? path.join(ROOT, 'bench', 'torch_step.py'), '--model', job.model, '--mode', job.mode, '--batch', String(job.B), '--seq', String(job.T),
     '--accum', String(job.accum), '--threads', String(job.threads), '--steps', String(job.steps), '--warmup', String(job.warmup),
   ];
-  // torch.set_num_threads does not bound OpenBLAS's (or OpenMP's) own threads: both are pinned to the compared count.
-  const n = String(job.threads);
-  const r = await runChild(PYTHON, args, maxSeconds, undefined, { OPENBLAS_NUM_THREADS: n, OMP_NUM_THREADS: n });
+  // torch.set_num_threads does not bound OpenBLAS's (or OpenMP's, MKL's) own threads: all are pinned to the compared count.
+  return runChild(exec.python ?? PYTHON, args, maxSeconds, undefined, torchChildEnv(job.threads, process.env, { unsetCoreType: exec.unsetCoreType }));
+}
+
+function stepRunOf(job: TorchJob, r: ChildResult): StepRun {
   const tokens = job.B * job.T * job.accum;
-  const final = r.events.at(-1) as { seconds_per_step?: number; peak_rss_bytes?: number } | undefined;
+  const final = r.events.filter((e) => e.event === undefined).at(-1) as { seconds_per_step?: number; peak_rss_bytes?: number } | undefined;
   if (r.status === 'ok' && final?.seconds_per_step) {
     return { status: 'ok', measured: true, secondsPerStep: final.seconds_per_step, tokensPerSec: tokens / final.seconds_per_step, peakRssBytes: final.peak_rss_bytes ?? null, raw: final };
   }

@@ -14,7 +14,10 @@ MLP, q/k/v/o/MLP biases where the config says, tied or untied head) on B x T ran
   frozen            LoRA only; the 16 new rows are constants
 then clip_grad_norm_(1.0) and AdamW(lr 1e-3, weight decay 0). With --accum A, A micro-batches of B x T per update.
 Prints one JSON line on stdout; progress on stderr ("step k/n: S s", and "micro m/A of step k: S s" since the
-update began) so a caller that stops it early still learns the rate.
+update began) so a caller that stops it early still learns the rate. Before loading the model it prints a first JSON
+line, {"event": "blas", ...}: torch's sgemm rate (1024^3 fp32, GFLOP/s, at --threads), the BLAS kernel that ran
+(threadpoolctl, else OpenBLAS's openblas_get_corename) and the thread/kernel environment variables it saw
+(--blas-only: that line alone).
 
 Dev check of the math (not a CI test: CI has no Python), on the committed tiny fixture models, whose weights are
 scaled so logits are O(1) (a wrong op moves them far past 1e-4; the random-model folders' 0.02-std logits would not):
@@ -163,7 +166,57 @@ def blas_info():
     return {'blas': info, 'blas_library': os.path.realpath(lib) if os.path.exists(lib) else None}
 
 
+def blas_kernel():
+    """Which BLAS and kernel this process runs: threadpoolctl's report when it is installed, else OpenBLAS's own
+    openblas_get_corename/config from the already-loaded libblas (None when that is not OpenBLAS)."""
+    try:
+        import threadpoolctl
+        return {'source': 'threadpoolctl', 'pools': threadpoolctl.threadpool_info()}
+    except ImportError:
+        pass
+    import ctypes
+    for name in ('libblas.so.3', 'libopenblas.so.0'):
+        try:
+            lib = ctypes.CDLL(name, mode=os.RTLD_NOLOAD | os.RTLD_GLOBAL)
+        except OSError:
+            continue
+        if not hasattr(lib, 'openblas_get_corename'):
+            return {'source': name, 'pools': [{'internal_api': 'not openblas (no openblas_get_corename)'}]}
+        for f in ('openblas_get_corename', 'openblas_get_config'):
+            getattr(lib, f).restype = ctypes.c_char_p
+        return {'source': name, 'pools': [{'internal_api': 'openblas', 'architecture': lib.openblas_get_corename().decode(),
+                                           'config': lib.openblas_get_config().decode(), 'num_threads': lib.openblas_get_num_threads()}]}
+    return {'source': None, 'pools': []}
+
+
+def sgemm_rate(threads):
+    """GFLOP/s of a 1024^3 float32 matmul in this process, at its thread settings: the median of up to 10 timed
+    products after 2 warm-ups (at least 3, stopping past 3 s so a reference BLAS does not stall the bench)."""
+    torch.set_num_threads(threads)
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(1024, 1024, generator=g), torch.randn(1024, 1024, generator=g)
+    for _ in range(2):
+        x @ y
+    times, t_all = [], time.perf_counter()
+    while len(times) < 10 and (len(times) < 3 or time.perf_counter() - t_all < 3.0):
+        t0 = time.perf_counter()
+        x @ y
+        times.append(time.perf_counter() - t0)
+    return 2 * 1024 ** 3 / statistics.median(times) / 1e9
+
+
+def blas_report(threads):
+    """The BLAS facts one JSON line carries (printed before the model loads, so a run stopped later still has them)."""
+    env = {k: os.environ.get(k) for k in ('OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_CORETYPE', 'OPENBLAS_L2_SIZE')}
+    return {'event': 'blas', 'sgemm_gflops': sgemm_rate(threads), 'torch_threads': torch.get_num_threads(),
+            'kernel': blas_kernel(), 'env': env, **blas_info()}
+
+
 def run(a):
+    blas = blas_report(a.threads)
+    print(json.dumps(blas), flush=True)
+    if a.blas_only:
+        return None
     torch.set_num_threads(a.threads)
     cfg = ref.load_config(a.model)
     W = load_weights(a.model)
@@ -190,7 +243,7 @@ def run(a):
     return {'mode': a.mode, 'threads': a.threads, 'B': a.batch, 'T': a.seq, 'accum': a.accum, 'steps': a.steps,
             'warmup': a.warmup, 'seconds_per_step': s, 'tokens_per_sec': a.batch * a.seq * a.accum / s,
             'step_seconds': times, 'peak_rss_bytes': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-            'torch_version': torch.__version__, **blas_info()}
+            'torch_version': torch.__version__, **blas_info(), 'sgemm_gflops': blas['sgemm_gflops'], 'kernel': blas['kernel']}
 
 
 def check(a):
@@ -231,10 +284,13 @@ def main():
     p.add_argument('--warmup', type=int, default=1)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--check', action='store_true', help='compare the math with tools/reference.py and exit')
+    p.add_argument('--blas-only', action='store_true', help='print the BLAS line (sgemm rate, kernel) and exit')
     a = p.parse_args()
     if a.check:
         sys.exit(0 if check(a) else 1)
-    print(json.dumps(run(a)))
+    out = run(a)
+    if out is not None:
+        print(json.dumps(out))
 
 
 if __name__ == '__main__':

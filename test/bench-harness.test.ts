@@ -63,3 +63,24 @@ test('fit table: every real config plans, and the verdicts follow the sizes (sma
   assert.ok(Math.abs(by['SmolLM2-135M'].wasm.bytes.weights / 4 / 134.5e6 - 1) < 0.02);
   assert.equal(fitTable(rows, o).filter((l) => l.startsWith('| ')).length, 1 + rows.length);
 });
+
+test('train bench shapes: Llama-3.2-1B as the fit table plans it; the wasm plan refuses it (no run), and fits the others', async () => {
+  const { predictedMemory } = await import('../bench/harness.ts');
+  const { TRAIN_SHAPES, TRAIN_WORKLOAD } = await import('../bench/real-shapes.ts');
+  const { shapeModelConfig } = await import('../tools/random-model.ts');
+  assert.deepEqual(TRAIN_SHAPES, ['reference', 'reference-128k', 'smollm2-135m', 'qwen2.5-0.5b', 'llama-3.2-1b']);
+  assert.deepEqual(TRAIN_WORKLOAD, { B: 8, T: 128, accum: 1 });
+  const { REAL_CONFIGS } = await import('../tools/fit-table.ts');
+  const { parseModelConfig } = await import('../bench/harness.ts');
+  const c = shapeModelConfig('llama-3.2-1b');
+  const dims = (m: typeof c) => [m.vocabSize, m.hiddenSize, m.numLayers, m.numHeads, m.numKvHeads, m.intermediateSize, m.headDim, m.tieWordEmbeddings];
+  assert.deepEqual(dims(c), [128256, 2048, 16, 32, 8, 8192, 64, true]);
+  assert.deepEqual(dims(c), dims(parseModelConfig(REAL_CONFIGS['Llama-3.2-1B'], 'fit-table')));
+  const o = { newTokens: 16, gradAccumulation: 1, B: 8, T: 128, threads: 2 };
+  const big = predictedMemory('wasm', c, 'trainable-tokens', o)!;
+  assert.equal(big.fits, false);
+  assert.ok(big.bytes > big.limit!);
+  for (const s of ['reference', 'reference-128k', 'smollm2-135m', 'qwen2.5-0.5b'] as const) {
+    assert.equal(predictedMemory('wasm', shapeModelConfig(s), 'trainable-tokens', o)!.fits, true, s);
+  }
+});

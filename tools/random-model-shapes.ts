@@ -16,6 +16,10 @@
 //   heads, rope_theta 1e6, rms_norm_eps 1e-6, max_position_embeddings 32768, max_window_layers 24,
 //   sliding_window 32768 with use_sliding_window false, tied, torch_dtype bfloat16, vocab 151936,
 //   bos = eos = 151643) and its generation_config.json.
+// - Llama-3.2-1B: meta-llama/Llama-3.2-1B config.json (hidden 2048, intermediate 8192, 16 layers, 32 heads, 8 kv
+//   heads, head_dim 64, rope_theta 500000, rope_scaling llama3 factor 32 / low 1 / high 4 / original 8192,
+//   max_position_embeddings 131072, rms_norm_eps 1e-5, tied, torch_dtype bfloat16, vocab 128256, bos 128000,
+//   eos 128001), as tools/fit-table.ts plans it.
 // Looked up through copies of those files published on the Hugging Face hub (the search tool's docs corpus).
 
 export type StorageDType = 'F32' | 'BF16';
@@ -176,6 +180,30 @@ export const SHAPES = {
     tokenizerNote:
       'The Qwen3 tokenizer (151669 ids: the 151643 base ids and 22 added tokens of Qwen2.5, plus 4 more); the config ' +
       'pads the vocabulary to 151936 past it, as the real Qwen2.5 does (its tokenizer has 151665).',
+  },
+  'llama-3.2-1b': {
+    about: 'Llama-3.2-1B: V=128256 D=2048 L=16 H=32 KV=8 F=8192, tied, llama3 rope scaling, bf16',
+    config: {
+      ...LLAMA2_FIELDS,
+      bos_token_id: 128000,
+      eos_token_id: 128001,
+      head_dim: 64,
+      hidden_size: 2048,
+      intermediate_size: 8192,
+      max_position_embeddings: 131072,
+      num_attention_heads: 32,
+      num_hidden_layers: 16,
+      num_key_value_heads: 8,
+      rope_scaling: { factor: 32.0, high_freq_factor: 4.0, low_freq_factor: 1.0, original_max_position_embeddings: 8192, rope_type: 'llama3' },
+      rope_theta: 500000.0,
+      tie_word_embeddings: true,
+      torch_dtype: 'bfloat16',
+      vocab_size: 128256,
+    },
+    generation: { bos_token_id: 128000, do_sample: true, eos_token_id: 128001, temperature: 0.6, top_p: 0.9 },
+    dtype: 'BF16',
+    tokenizer: { from: 'llama3_1' },
+    special: { bos_token_id: '<|begin_of_text|>', eos_token_id: '<|end_of_text|>' },
   },
   tiny: {
     about: 'tests only: a few-KB Llama with GQA, untied, f32, no tokenizer',
