@@ -14,7 +14,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { ModelInputInvalid } from '../errors.ts';
 import { frozenLinear } from './ops.ts';
-import { tidy } from './scope.ts';
 import { tfOps, type Ops } from './tensor-ops.ts';
 
 export const IGNORE_INDEX = -100;
@@ -181,6 +180,50 @@ export interface HeadScores {
   rows: Int32Array;
 }
 
+/** One chunk's best logit and its column per scored row ([M] each), and the vocabulary id of a column of the chunk. */
+export interface ChunkTop<T> {
+  max: T;
+  arg: T;
+  idOf: (col: number) => number;
+}
+
+/**
+ * Folds one chunk's per-row best (values `v`, columns `a`) into the running top-1. Strictly greater keeps the first
+ * maximum across chunks; an extra id below a base tie loses to the base id.
+ */
+export function foldTop1(best: Float32Array, top1: Int32Array, v: ArrayLike<number>, a: ArrayLike<number>, idOf: (col: number) => number): void {
+  for (let i = 0; i < best.length; i++) {
+    const id = idOf(a[i]);
+    if (v[i] > best[i] || (v[i] === best[i] && id < top1[i])) (best[i] = v[i]), (top1[i] = id);
+  }
+}
+
+/**
+ * The scores written once (TF.js runs them eagerly, the native engine as one graph): per scored row −log p(target)
+ * [M], returned, and each chunk's best logit and its column, handed to `consider` chunk by chunk (TF.js reads them
+ * at once, a graph marks them as outputs). `t` has at least one scored row.
+ */
+export function headScoresOps<T>(o: Ops<T>, h: T, t: Targets, cols: HeadColumnsOf<T>, width: number, consider: (c: ChunkTop<T>) => void): T {
+  const V0 = o.shape(cols.head)[0];
+  return o.tidy(() => {
+    const r = scoredRows(o, h, t.rows);
+    const hs = r.hs; // [M, D]
+    let L = o.fillRows(hs, 1, NEG); // [M, 1]
+    const add = (logits: () => T, idOf: (col: number) => number) => {
+      const next = o.tidy(() => {
+        const z = logits(); // [M, w]
+        consider({ max: o.max(z, 1), arg: o.argMax(z, 1), idOf });
+        return fold(o, { L, acc: null }, chunkSoftmax(o, z, true).lse, null).L;
+      });
+      o.dispose(L);
+      L = next;
+    };
+    for (let c0 = 0; c0 < V0; c0 += width) add(() => baseChunk(o, r, cols, c0, Math.min(width, V0 - c0)).z, (c) => c0 + c);
+    if (cols.extra !== null) add(() => o.matMul(hs, o.transpose(cols.extra!)), (c) => cols.extraIds[c]);
+    return o.sub(o.reshape(L, [-1]), o.sum(o.mul(hs, targetRows(o, cols, t)), 1)); // [M]
+  });
+}
+
 /** Forward only: per scored row the loss and the top-1 id, chunk by chunk (what eval and the metrics need). */
 export function headScores(h: tf.Tensor2D, targets: Int32Array, cols: HeadColumns, chunk?: number): HeadScores {
   const D = h.shape[1];
@@ -192,32 +235,10 @@ export function headScores(h: tf.Tensor2D, targets: Int32Array, cols: HeadColumn
   const width = chunk ?? headChunk(M, V0, D);
   const best = new Float32Array(M).fill(-Infinity);
   const top1 = new Int32Array(M);
-  const consider = (z: tf.Tensor2D, idOf: (col: number) => number) => {
-    const [mx, am] = tf.tidy(() => [tf.max(z, 1), tf.argMax(z, 1)]);
-    const v = mx.dataSync(), a = am.dataSync();
-    tf.dispose([mx, am]);
-    for (let i = 0; i < M; i++) {
-      const id = idOf(a[i]);
-      // Strictly greater keeps the first maximum across chunks; an extra id below a base tie loses to the base id.
-      if (v[i] > best[i] || (v[i] === best[i] && id < top1[i])) (best[i] = v[i]), (top1[i] = id);
-    }
-  };
-  const nll = tf.tidy(() => {
-    const r = scoredRows(tfOps, h, t.rows) as Rows;
-    const hs = r.hs; // [M, D]
-    let L = tf.fill([M, 1], NEG) as tf.Tensor2D;
-    const add = (logits: () => tf.Tensor2D, idOf: (col: number) => number) => {
-      const next = tidy(() => {
-        const z = logits();
-        consider(z, idOf);
-        return fold(tfOps, { L, acc: null }, chunkSoftmax(tfOps, z, true).lse, null).L as tf.Tensor2D;
-      });
-      L.dispose();
-      L = next;
-    };
-    for (let c0 = 0; c0 < V0; c0 += width) add(() => baseChunk(tfOps, r, cols, c0, Math.min(width, V0 - c0)).z as tf.Tensor2D, (c) => c0 + c);
-    if (cols.extra !== null) add(() => tf.matMul(hs, tf.transpose(cols.extra!)) as tf.Tensor2D, (c) => cols.extraIds[c]);
-    return tf.sub(L.reshape([M]), tf.sum(tf.mul(hs, targetRows(tfOps, cols, t)), 1)); // [M]
+  const nll = headScoresOps(tfOps, h, t, cols, width, (c) => {
+    const v = c.max.dataSync(), a = c.arg.dataSync();
+    tf.dispose([c.max, c.arg]);
+    foldTop1(best, top1, v, a, c.idOf);
   });
   const out = nll.dataSync() as Float32Array;
   nll.dispose();

@@ -281,6 +281,12 @@ export class GraphOps implements Ops<Sym> {
     return this.op('ReduceMean', [x], this.reduced(x, axis, keepDims), x.dtype, [{ name: 'axes', ints: [axis] }, { name: 'keepdims', i: keepDims ? 1 : 0 }]);
   }
 
+  argMax(x: Sym, axis: number): Sym {
+    // ArgMax gives int64 (first maximum: select_last_index 0); cast to int32 so it reads back as an Int32Array.
+    const a = this.op('ArgMax', [x], this.reduced(x, axis, false), 'int32', [{ name: 'axis', i: axis }, { name: 'keepdims', i: 0 }]);
+    return this.op('Cast', [a], a.shape, 'int32', [{ name: 'to', i: 6 }]);
+  }
+
   /** What identifies this graph's structure: equal keys, one session. */
   key(): string {
     const h = createHash('sha256');
