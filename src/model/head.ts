@@ -13,7 +13,7 @@
 // runs them eagerly, the native engine as nodes of one ONNX graph.
 import * as tf from '@tensorflow/tfjs';
 import { ModelInputInvalid } from '../errors.ts';
-import { frozenLinear } from './ops.ts';
+import { tidy } from './scope.ts';
 import { tfOps, type Ops } from './tensor-ops.ts';
 
 export const IGNORE_INDEX = -100;
@@ -250,24 +250,27 @@ export function headScores(h: tf.Tensor2D, targets: Int32Array, cols: HeadColumn
  * masked ones replaced by their extra rows, then the appended ids. Training and evaluation never build [N, V].
  */
 export function headLogits(h: tf.Tensor2D, cols: HeadColumns, V: number): tf.Tensor2D {
-  return tf.tidy(() => {
-    let z = frozenLinear(h, cols.head); // [n, V0]
-    if (cols.extra === null) return z;
-    const [n] = h.shape;
-    const V0 = cols.head.shape[0];
-    const zx = tf.matMul(h, tf.transpose(cols.extra)) as tf.Tensor2D; // [n, k]
-    const inside = cols.extraIds.map((id, k) => [id, k] as const).filter(([id]) => id < V0);
-    if (inside.length > 0) {
-      // Replaced columns: z·keep + zx·place, place [k, V0] one-hot (a dense op, no scatter kernel).
-      const keep = new Float32Array(V0).fill(1);
-      const place = new Float32Array(cols.extraIds.length * V0);
-      for (const [id, k] of inside) (keep[id] = 0), (place[k * V0 + id] = 1);
-      z = tf.add(tf.mul(z, tf.tensor2d(keep, [1, V0])), tf.matMul(zx, tf.tensor2d(place, [cols.extraIds.length, V0]))) as tf.Tensor2D;
-    }
-    const appended = cols.extraIds.map((id, k) => [id, k] as const).filter(([id]) => id >= V0).sort((a, b) => a[0] - b[0]);
-    if (appended.length === 0) return z;
-    if (appended.some(([id], j) => id !== V0 + j) || V !== V0 + appended.length) throw new Error(`appended ids must run ${V0}, ${V0 + 1}, ... up to ${V - 1}`);
-    const cols2 = tf.gather(zx, tf.tensor1d(appended.map(([, k]) => k), 'int32'), 1); // [n, appended]
-    return tf.concat([z, cols2], 1).reshape([n, V]) as tf.Tensor2D;
-  });
+  return tidy(() => headLogitsOps(tfOps, h, cols, V)) as tf.Tensor2D;
+}
+
+/** headLogits written once: TF.js runs it eagerly, the native engine's generate graph as nodes. */
+export function headLogitsOps<T>(o: Ops<T>, h: T, cols: HeadColumnsOf<T>, V: number): T {
+  let z = o.linear(h, cols.head); // [n, V0]
+  if (cols.extra === null) return z;
+  const [n] = o.shape(h);
+  const V0 = o.shape(cols.head)[0];
+  const zx = o.matMul(h, o.transpose(cols.extra)); // [n, k]
+  const inside = cols.extraIds.map((id, k) => [id, k] as const).filter(([id]) => id < V0);
+  if (inside.length > 0) {
+    // Replaced columns: z·keep + zx·place, place [k, V0] one-hot (a dense op, no scatter kernel).
+    const keep = new Float32Array(V0).fill(1);
+    const place = new Float32Array(cols.extraIds.length * V0);
+    for (const [id, k] of inside) (keep[id] = 0), (place[k * V0 + id] = 1);
+    z = o.add(o.mul(z, o.constant(keep, [1, V0], 'float32')), o.matMul(zx, o.constant(place, [cols.extraIds.length, V0], 'float32')));
+  }
+  const appended = cols.extraIds.map((id, k) => [id, k] as const).filter(([id]) => id >= V0).sort((a, b) => a[0] - b[0]);
+  if (appended.length === 0) return z;
+  if (appended.some(([id], j) => id !== V0 + j) || V !== V0 + appended.length) throw new Error(`appended ids must run ${V0}, ${V0 + 1}, ... up to ${V - 1}`);
+  const cols2 = o.gather(zx, o.constant(Int32Array.from(appended, ([, k]) => k), [appended.length], 'int32'), 1); // [n, appended]
+  return o.reshape(o.concat([z, cols2], 1), [n, V]);
 }

@@ -120,6 +120,12 @@ export class GraphOps implements Ops<Sym> {
     }
     return s;
   }
+  /** hosted(t), its axes named by `vary` (lengths that change between calls: the KV cache's past). Call before tracing. */
+  hostedVarying(t: tf.Tensor, vary: Array<string | null>): Sym {
+    const s = this.feed(t.dataSync() as Float32Array, t.shape, 'float32', vary);
+    this.hostedSyms.set(t.id, s);
+    return s;
+  }
   sigmoid(x: Sym): Sym {
     return this.unary('Sigmoid', x);
   }
