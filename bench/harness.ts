@@ -14,6 +14,7 @@ import { TrainConfig } from '../src/train/config.ts';
 import { memoryPlan } from '../src/train/memory-plan.ts';
 import { DataParallel } from '../src/train/parallel.ts';
 import { formatStepPlan, stepPlan, type StepPlan } from '../src/train/step-memory.ts';
+import { nativeStepPlan } from '../src/train/step-memory-native.ts';
 import { stepBatch, trainStepParallel, type StepBatch, type StepUpdate } from '../src/train/step.ts';
 import { createTrainer, disposeTrainer, type Trainer } from '../src/train/trainer.ts';
 
@@ -117,7 +118,11 @@ export function benchStepPlan(
 export function predictedMemory(
   engine: 'wasm' | 'native', c: ModelConfig, mode: EmbeddingMode, o: { newTokens: number; gradAccumulation: number; B: number; T: number; threads: number },
 ): { bytes: number; of: string; fits: boolean; limit: number | null; plan: StepPlan } | null {
-  if (engine === 'native') return null;
+  if (engine === 'native') {
+    // One trainer on ORT's own threads takes every row; the plan is the process's peak RSS against the machine's memory.
+    const plan = nativeStepPlan({ ...planInput(c, o.newTokens, o.gradAccumulation), B: o.B, T: o.T, recompute: 'never', limit: backendMemoryLimit('native', os.totalmem()) }, mode);
+    return { bytes: plan.heap, of: 'peak RSS', fits: plan.fits, limit: plan.limit, plan };
+  }
   const plan = benchStepPlan(c, mode, { ...o, backend: 'wasm' });
   return { bytes: plan.heap, of: 'wasm heap per thread', fits: plan.fits, limit: plan.limit, plan };
 }

@@ -20,7 +20,7 @@ import { z } from 'zod';
 import { runPath } from '../src/pipeline/schema.ts';
 import { defineNode } from '../src/pipeline/node.ts';
 import { stream } from '../src/pipeline/kinds.ts';
-import { evaluate, type EvalMetrics } from '../src/train/evaluate.ts';
+import { evaluateOn, type EvalMetrics } from '../src/train/evaluate.ts';
 import { evaluateBaseOwn } from '../src/train/base-eval.ts';
 import { tokenByteLengths } from '../src/tokenizer/bytes.ts';
 import { loadTokenizer, type LoadedTokenizer } from '../src/tokenizer/load.ts';
@@ -85,7 +85,8 @@ export default defineNode({
           if (held.length === 0) throw new NodeInputMissing(ctx.name, 'the eval input produced no batches (is the eval split empty?)');
           const t = s.trainer;
           tok ??= runTokenizer(s);
-          let m = evaluate(t.model, held, t.tokens.newTokenIds, t.tokens.newTokens, { byteLengths: tok.byteLengths });
+          // On the native engine (t.native) the eval forward and head run as one ONNX Runtime graph too.
+          let m = await evaluateOn(t.model, held, t.tokens.newTokenIds, t.tokens.newTokens, { byteLengths: tok.byteLengths, native: t.native });
           // Only at a fresh start are the weights still the base model's (LoRA zero, base rows as loaded).
           if (s.reason === 'start') m = { ...m, baseOwn: baseOwn(s, tok.ext, held) };
           metrics = m;

@@ -12,7 +12,8 @@ function trained(backend: string) {
   const { runDir, stdout } = pipeRun(file, '--backend', backend);
   const events = readFileSync(path.join(runDir, 'events.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
   const losses = readFileSync(path.join(runDir, 'train.log'), 'utf8').trim().split('\n').map((l) => Number(/loss\s+(\S+)/.exec(l)![1]));
-  return { start: events.find((e) => e.type === 'train-start'), losses, stdout };
+  const evals = readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; loss: number; bitsPerByte: number; newToken: { loss: number } });
+  return { start: events.find((e) => e.type === 'train-start'), losses, stdout, evals };
 }
 
 test('pipe run --backend native trains like wasm and names its engine', () => {
@@ -25,4 +26,11 @@ test('pipe run --backend native trains like wasm and names its engine', () => {
   assert.match(wasm.stdout, /\n {2}engine {16}wasm \(asked for\)\n/);
   assert.equal(native.losses.length, 4);
   native.losses.forEach((l, i) => assert.ok(Math.abs(l - wasm.losses[i]) <= 1e-4, `update ${i + 1}: native ${l} vs wasm ${wasm.losses[i]}`));
+  // The evaluator runs the native eval graph (evaluateOn): its figures equal wasm's too.
+  assert.ok(native.evals.length > 0);
+  assert.deepEqual(native.evals.map((e) => e.step), wasm.evals.map((e) => e.step));
+  native.evals.forEach((e, i) => {
+    for (const k of ['loss', 'bitsPerByte'] as const) assert.ok(Math.abs(e[k] - wasm.evals[i][k]) <= 1e-4, `eval ${e.step} ${k}: ${e[k]} vs ${wasm.evals[i][k]}`);
+    assert.ok(Math.abs(e.newToken.loss - wasm.evals[i].newToken.loss) <= 1e-4, `eval ${e.step} new-token loss`);
+  });
 });

@@ -2,7 +2,7 @@
 // bits per byte, which compares models whose tokenizers cut the text differently.
 import { readFile } from 'node:fs/promises';
 import { UsageError } from '../errors.ts';
-import { DEFAULT_EVAL_MAX_LEN, evaluateText } from '../model/eval.ts';
+import { DEFAULT_EVAL_MAX_LEN, evaluateText, evaluateTextNative } from '../model/eval.ts';
 import { disposeModel } from '../model/weights.ts';
 import { tokenByteLengths } from '../tokenizer/bytes.ts';
 import { defineCommand, EXIT, expectArgs } from './command.ts';
@@ -35,14 +35,15 @@ export default defineCommand({
     } catch (e) {
       throw new UsageError(`cannot read --text ${values.text}: ${(e as Error).message}`);
     }
-    const { model, tokenizer } = await loadForCli(values);
+    const { model, tokenizer, engine } = await loadForCli(values);
     // The whole trained context by default; past it the loss says little, so a longer --max-len is noted.
     const ctx = model.config.maxPositionEmbeddings;
     const maxLen = given ?? ctx ?? DEFAULT_EVAL_MAX_LEN;
     if (ctx && maxLen > ctx) io.err(`pipe eval: note: --max-len ${maxLen} is longer than the model's max_position_embeddings (${ctx})`);
     try {
       const byteLengths = tokenByteLengths(tokenizer);
-      const r = evaluateText(model, tokenizer, text, { maxLen, byteLengths });
+      // --backend native: each batch's forward and chunked head run as one ONNX Runtime graph.
+      const r = engine === 'native' ? await evaluateTextNative(model, tokenizer, text, { maxLen, byteLengths }) : evaluateText(model, tokenizer, text, { maxLen, byteLengths });
       const bpb = r.bitsPerByte ?? NaN;
       // Without a BOS the first token is text nothing predicts: say so, since another tokenizer's first token spells other bytes.
       const unscored = r.ids.length > 0 ? byteLengths[r.ids[0]] : 0;

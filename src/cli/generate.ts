@@ -2,6 +2,7 @@
 // With --chat (--user, --messages) the prompt is messages rendered by the chat template, and only the reply is printed.
 import { UsageError } from '../errors.ts';
 import { generate, TextStreamer } from '../model/generate.ts';
+import { generateNative } from '../model/generate-native.ts';
 import { disposeModel } from '../model/weights.ts';
 import { defineCommand, EXIT, expectArgs, type CliIO } from './command.ts';
 import { loadForCli, MODEL_OPTIONS, numberOption } from './model-options.ts';
@@ -44,7 +45,7 @@ export default defineCommand({
     const topP = numberOption(values, 'top-p', (n) => n > 0 && n <= 1, 'a number in (0, 1]');
     const seed = numberOption(values, 'seed', (n) => Number.isInteger(n), 'an integer');
     const write = io.write ?? ((s: string) => void process.stdout.write(s));
-    const { model, tokenizer } = await loadForCli(values);
+    const { model, tokenizer, engine } = await loadForCli(values);
     try {
       const prompt = messages ? renderChatPrompt(messages, tokenizer, values['chat-template'] as string | undefined) : (values.prompt as string);
       const promptIds = tokenizer.encode(prompt, { addSpecialTokens: !messages });
@@ -54,17 +55,20 @@ export default defineCommand({
       const eosTokenIds = [...model.config.eosTokenIds, ...[...END_OF_TURN, ...stops].map((t) => tokenizer.tokenToId(t)).filter((id) => id !== undefined)];
       const streamer = new TextStreamer(tokenizer, promptIds);
       if (!messages) write(prompt);
-      generate(model, promptIds, {
+      const opts = {
         maxNewTokens,
         temperature,
         topP,
         seed,
         eosTokenIds,
-        onToken: (id) => {
+        onToken: (id: number) => {
           const delta = streamer.push(id);
           if (delta) write(delta);
         },
-      });
+      };
+      // --backend native: each step's forward runs as one ONNX Runtime graph (generate-native.ts).
+      if (engine === 'native') await generateNative(model, promptIds, opts);
+      else generate(model, promptIds, opts);
       write(streamer.end() + '\n');
       return EXIT.ok;
     } finally {

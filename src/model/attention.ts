@@ -100,15 +100,15 @@ export function attentionForwardOps<T>(o: Ops<T>, model: LlamaModel, layerIndex:
   const vh = o.tidy(() => o.transpose(o.reshape(linear(o, model, layer.v, x, ctx, rec), [B, T, nkv, D]), [0, 2, 1, 3])); // [B, nkv, T, D]
   let keys = kh;
   let values = vh;
-  // The KV cache is inference on TF.js only (generate): its tensors are tf tensors.
-  if (ctx.cache) [keys, values] = ctx.cache.append(layerIndex, kh as unknown as tf.Tensor4D, vh as unknown as tf.Tensor4D) as unknown as [T, T]; // [B, nkv, Tk, D] each
-  const Tk = o.shape(keys)[2];
+  // The KV cache (inference): tensors of this engine, TF.js's or the graph's.
+  if (ctx.cache) [keys, values] = (ctx.cache as { append(l: number, k: T, v: T): [T, T] }).append(layerIndex, kh, vh); // [B, nkv, Tk, D] each
+  // Tk as -1: a graph's past length varies between decoding steps (one session serves them all).
   const p = o.tidy(() => {
     // Three [B, nkv, g·T, Tk] tensors in a row (scores, masked, probs): each freed once the next exists.
-    const scores = o.tidy(() => o.reshape(o.bmm(qh, o.transpose(keys, [0, 1, 3, 2])), [B, nkv, g, T, Tk])); // [B, nkv, g, T, Tk]
+    const scores = o.tidy(() => o.reshape(o.bmm(qh, o.transpose(keys, [0, 1, 3, 2])), [B, nkv, g, T, -1])); // [B, nkv, g, T, Tk]
     const masked = o.add(scores, o.hosted(ctx.mask));
     o.dispose(scores);
-    return o.reshape(o.softmax(masked), [B, nkv, g * T, Tk]); // softmax in float32
+    return o.reshape(o.softmax(masked), [B, nkv, g * T, -1]); // [B, nkv, g·T, Tk], softmax in float32
   });
   const y = o.tidy(() => {
     const out = o.reshape(

@@ -79,7 +79,7 @@ async function useBackend(name: BackendName, importModule: (s: string) => Promis
       if (!ort.ok) throw new BackendUnavailable('native', `the native engine cannot run here: ${ort.reason}. Use --backend wasm (or auto) instead.`);
       configureWasm();
       await activate('wasm', 'native');
-      log?.(`backend native: onnxruntime-node ${ort.version} (execution providers: ${ort.providers.join(', ')}) runs each update's forward, loss and backward as one graph; the embedding lookup, AdamW, eval and generate run on TF.js wasm`);
+      log?.(`backend native: onnxruntime-node ${ort.version} (execution providers: ${ort.providers.join(', ')}) runs each update's forward, loss and backward as one graph; eval and generate run as graphs too; the embedding lookup and AdamW run on TF.js wasm`);
       return 'native';
     }
     case 'cpu': {

@@ -9,6 +9,8 @@ import { ModelInputInvalid } from '../errors.ts';
 import { headScores } from './head.ts';
 import { shiftLabels } from './loss.ts';
 import { forward } from './llama.ts';
+import { headScoresNative } from './eval-native.ts';
+import type { NativeOptions } from './native-run.ts';
 import type { LlamaModel } from './weights.ts';
 
 export const DEFAULT_EVAL_MAX_LEN = 1024;
@@ -74,38 +76,71 @@ export function evalWindows(n: number, maxLen: number, overlap = true): Array<[n
   return out;
 }
 
-export function evaluateIds(model: LlamaModel, ids: Int32Array, opts: EvalOptions = {}): EvalResult {
+/** The windows of `ids` as batches: consecutive windows of the same length (all but possibly the last) together. */
+function* windowBatches(ids: Int32Array, opts: EvalOptions): Generator<{ inputIds: Int32Array; B: number; T: number; targets: Int32Array }> {
   const maxLen = opts.maxLen ?? DEFAULT_EVAL_MAX_LEN;
   const windows = evalWindows(ids.length, maxLen, opts.overlap ?? true);
   const perBatch = Math.max(1, Math.floor((opts.batchTokens ?? Math.max(maxLen, 2048)) / maxLen));
-  let sum = 0; // float64 across windows
-  let count = 0;
-  let bytes = 0;
   for (let i = 0; i < windows.length; ) {
-    // Batch consecutive windows of the same length (all but possibly the last one).
     const T = windows[i][1] - windows[i][0];
     let B = 1;
     while (B < perBatch && i + B < windows.length && windows[i + B][1] - windows[i + B][0] === T) B++;
     const inputIds = new Int32Array(B * T); // [B*T]
     for (let b = 0; b < B; b++) inputIds.set(ids.subarray(windows[i + b][0], windows[i + b][1]), b * T);
-    const targets = shiftLabels(inputIds, B, T);
-    // Hidden states first, then the chunked head: no [B*T, V] logits at once.
-    const hidden = forward(model, { inputIds, B, T, output: 'hidden' }); // [B, T, H]
-    const h2 = hidden.reshape([B * T, hidden.shape[2]]) as tf.Tensor2D; // [B*T, H]
-    const { nll, rows } = headScores(h2, targets, model.tokens.headColumns(), opts.headChunk);
-    for (let k = 0; k < nll.length; k++) sum += nll[k];
-    if (opts.byteLengths) for (const r of rows) bytes += opts.byteLengths[targets[r]];
-    tf.dispose([hidden, h2]);
-    count += B * (T - 1);
+    yield { inputIds, B, T, targets: shiftLabels(inputIds, B, T) };
     i += B;
   }
-  const loss = count === 0 ? NaN : sum / count;
-  const out: EvalResult = { tokens: count, loss, ppl: Math.exp(loss) };
-  return opts.byteLengths ? { ...out, bytes, bitsPerByte: bitsPerByte(sum, bytes) } : out;
+}
+
+/** Sums over the batches' scored rows (float64 across windows). */
+class Sums {
+  sum = 0;
+  count = 0;
+  bytes = 0;
+  constructor(private readonly byteLengths?: ArrayLike<number>) {}
+  add(b: { B: number; T: number; targets: Int32Array }, nll: Float32Array, rows: Int32Array): void {
+    for (let k = 0; k < nll.length; k++) this.sum += nll[k];
+    if (this.byteLengths) for (const r of rows) this.bytes += this.byteLengths[b.targets[r]];
+    this.count += b.B * (b.T - 1);
+  }
+  result(): EvalResult {
+    const loss = this.count === 0 ? NaN : this.sum / this.count;
+    const out: EvalResult = { tokens: this.count, loss, ppl: Math.exp(loss) };
+    return this.byteLengths ? { ...out, bytes: this.bytes, bitsPerByte: bitsPerByte(this.sum, this.bytes) } : out;
+  }
+}
+
+export function evaluateIds(model: LlamaModel, ids: Int32Array, opts: EvalOptions = {}): EvalResult {
+  const sums = new Sums(opts.byteLengths);
+  for (const b of windowBatches(ids, opts)) {
+    // Hidden states first, then the chunked head: no [B*T, V] logits at once.
+    const hidden = forward(model, { inputIds: b.inputIds, B: b.B, T: b.T, output: 'hidden' }); // [B, T, H]
+    const h2 = hidden.reshape([b.B * b.T, hidden.shape[2]]) as tf.Tensor2D; // [B*T, H]
+    const { nll, rows } = headScores(h2, b.targets, model.tokens.headColumns(), opts.headChunk);
+    tf.dispose([hidden, h2]);
+    sums.add(b, nll, rows);
+  }
+  return sums.result();
+}
+
+/** evaluateIds on the native engine: each batch's forward and chunked head one ONNX Runtime graph (eval-native.ts). */
+export async function evaluateIdsNative(model: LlamaModel, ids: Int32Array, opts: EvalOptions = {}, native: NativeOptions = {}): Promise<EvalResult> {
+  const sums = new Sums(opts.byteLengths);
+  for (const b of windowBatches(ids, opts)) {
+    const { nll, rows } = await headScoresNative(model, b, model.tokens.headColumns(), native, opts.headChunk);
+    sums.add(b, nll, rows);
+  }
+  return sums.result();
 }
 
 /** Encodes `text` the way the model's tokenizer does by default (post-processor special tokens added). */
 export function evaluateText(model: LlamaModel, tokenizer: TokenEncoder, text: string, opts: EvalOptions = {}): EvalResult & { ids: Int32Array } {
   const ids = tokenizer.encode(text, { addSpecialTokens: true });
   return { ...evaluateIds(model, ids, opts), ids };
+}
+
+/** evaluateText on the native engine. */
+export async function evaluateTextNative(model: LlamaModel, tokenizer: TokenEncoder, text: string, opts: EvalOptions = {}, native: NativeOptions = {}): Promise<EvalResult & { ids: Int32Array }> {
+  const ids = tokenizer.encode(text, { addSpecialTokens: true });
+  return { ...(await evaluateIdsNative(model, ids, opts, native)), ids };
 }

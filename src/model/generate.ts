@@ -24,21 +24,36 @@ export interface GenerateOptions {
   onToken?: (id: number) => void;
 }
 
-/** Returns the new ids (not the prompt). */
-export function generate(model: LlamaModel, promptIds: ArrayLike<number>, opts: GenerateOptions = {}): number[] {
+/** What every engine's decoding loop shares: the checked options, the stop ids and the choice of the next id. */
+export interface Decoding {
+  maxNew: number;
+  eos: Set<number>;
+  /** The next id from a row of logits [V]: argmax when greedy, else a draw from the seeded RNG. */
+  choose(row: Float32Array): number;
+}
+
+export function decoding(model: LlamaModel, promptIds: ArrayLike<number>, opts: GenerateOptions): Decoding {
   if (promptIds.length === 0) throw new ModelInputInvalid('generate needs a prompt of at least one token');
-  const maxNew = opts.maxNewTokens ?? 64;
   const temperature = opts.temperature ?? 0;
   const topP = opts.topP ?? 1;
   if (!(temperature >= 0)) throw new ModelInputInvalid(`temperature must be >= 0, got ${temperature}`);
   if (!(topP > 0 && topP <= 1)) throw new ModelInputInvalid(`top-p must be in (0, 1], got ${topP}`);
-  const eos = new Set(opts.eosTokenIds ?? model.config.eosTokenIds);
   const rng = Rng.seeded(opts.seed ?? 0, 'generate');
+  return {
+    maxNew: opts.maxNewTokens ?? 64,
+    eos: new Set(opts.eosTokenIds ?? model.config.eosTokenIds),
+    choose: (row) => (temperature === 0 ? argmax(row) : sample(row, temperature, topP, rng)),
+  };
+}
+
+/** Returns the new ids (not the prompt). */
+export function generate(model: LlamaModel, promptIds: ArrayLike<number>, opts: GenerateOptions = {}): number[] {
+  const d = decoding(model, promptIds, opts);
   const seq = Array.from(promptIds);
   const out: number[] = [];
   const cache = opts.useCache === false ? null : new KVCache(model.layers.length);
   try {
-    for (let step = 0; step < maxNew; step++) {
+    for (let step = 0; step < d.maxNew; step++) {
       // With a cache, the first step feeds the prompt, later steps only the newest token.
       const feed = cache === null ? seq : step === 0 ? seq : seq.slice(-1);
       const logits = forward(model, {
@@ -50,11 +65,11 @@ export function generate(model: LlamaModel, promptIds: ArrayLike<number>, opts: 
       }); // [1, 1, V]
       const row = logits.dataSync() as Float32Array;
       logits.dispose();
-      const id = temperature === 0 ? argmax(row) : sample(row, temperature, topP, rng);
+      const id = d.choose(row);
       seq.push(id);
       out.push(id);
       opts.onToken?.(id);
-      if (eos.has(id)) break;
+      if (d.eos.has(id)) break;
     }
   } finally {
     cache?.dispose();

@@ -13,7 +13,6 @@
 // runs them eagerly, the native engine as nodes of one ONNX graph.
 import * as tf from '@tensorflow/tfjs';
 import { ModelInputInvalid } from '../errors.ts';
-import { frozenLinear } from './ops.ts';
 import { tidy } from './scope.ts';
 import { tfOps, type Ops } from './tensor-ops.ts';
 
@@ -181,6 +180,50 @@ export interface HeadScores {
   rows: Int32Array;
 }
 
+/** One chunk's best logit and its column per scored row ([M] each), and the vocabulary id of a column of the chunk. */
+export interface ChunkTop<T> {
+  max: T;
+  arg: T;
+  idOf: (col: number) => number;
+}
+
+/**
+ * Folds one chunk's per-row best (values `v`, columns `a`) into the running top-1. Strictly greater keeps the first
+ * maximum across chunks; an extra id below a base tie loses to the base id.
+ */
+export function foldTop1(best: Float32Array, top1: Int32Array, v: ArrayLike<number>, a: ArrayLike<number>, idOf: (col: number) => number): void {
+  for (let i = 0; i < best.length; i++) {
+    const id = idOf(a[i]);
+    if (v[i] > best[i] || (v[i] === best[i] && id < top1[i])) (best[i] = v[i]), (top1[i] = id);
+  }
+}
+
+/**
+ * The scores written once (TF.js runs them eagerly, the native engine as one graph): per scored row −log p(target)
+ * [M], returned, and each chunk's best logit and its column, handed to `consider` chunk by chunk (TF.js reads them
+ * at once, a graph marks them as outputs). `t` has at least one scored row.
+ */
+export function headScoresOps<T>(o: Ops<T>, h: T, t: Targets, cols: HeadColumnsOf<T>, width: number, consider: (c: ChunkTop<T>) => void): T {
+  const V0 = o.shape(cols.head)[0];
+  return o.tidy(() => {
+    const r = scoredRows(o, h, t.rows);
+    const hs = r.hs; // [M, D]
+    let L = o.fillRows(hs, 1, NEG); // [M, 1]
+    const add = (logits: () => T, idOf: (col: number) => number) => {
+      const next = o.tidy(() => {
+        const z = logits(); // [M, w]
+        consider({ max: o.max(z, 1), arg: o.argMax(z, 1), idOf });
+        return fold(o, { L, acc: null }, chunkSoftmax(o, z, true).lse, null).L;
+      });
+      o.dispose(L);
+      L = next;
+    };
+    for (let c0 = 0; c0 < V0; c0 += width) add(() => baseChunk(o, r, cols, c0, Math.min(width, V0 - c0)).z, (c) => c0 + c);
+    if (cols.extra !== null) add(() => o.matMul(hs, o.transpose(cols.extra!)), (c) => cols.extraIds[c]);
+    return o.sub(o.reshape(L, [-1]), o.sum(o.mul(hs, targetRows(o, cols, t)), 1)); // [M]
+  });
+}
+
 /** Forward only: per scored row the loss and the top-1 id, chunk by chunk (what eval and the metrics need). */
 export function headScores(h: tf.Tensor2D, targets: Int32Array, cols: HeadColumns, chunk?: number): HeadScores {
   const D = h.shape[1];
@@ -192,32 +235,10 @@ export function headScores(h: tf.Tensor2D, targets: Int32Array, cols: HeadColumn
   const width = chunk ?? headChunk(M, V0, D);
   const best = new Float32Array(M).fill(-Infinity);
   const top1 = new Int32Array(M);
-  const consider = (z: tf.Tensor2D, idOf: (col: number) => number) => {
-    const [mx, am] = tf.tidy(() => [tf.max(z, 1), tf.argMax(z, 1)]);
-    const v = mx.dataSync(), a = am.dataSync();
-    tf.dispose([mx, am]);
-    for (let i = 0; i < M; i++) {
-      const id = idOf(a[i]);
-      // Strictly greater keeps the first maximum across chunks; an extra id below a base tie loses to the base id.
-      if (v[i] > best[i] || (v[i] === best[i] && id < top1[i])) (best[i] = v[i]), (top1[i] = id);
-    }
-  };
-  const nll = tf.tidy(() => {
-    const r = scoredRows(tfOps, h, t.rows) as Rows;
-    const hs = r.hs; // [M, D]
-    let L = tf.fill([M, 1], NEG) as tf.Tensor2D;
-    const add = (logits: () => tf.Tensor2D, idOf: (col: number) => number) => {
-      const next = tidy(() => {
-        const z = logits();
-        consider(z, idOf);
-        return fold(tfOps, { L, acc: null }, chunkSoftmax(tfOps, z, true).lse, null).L as tf.Tensor2D;
-      });
-      L.dispose();
-      L = next;
-    };
-    for (let c0 = 0; c0 < V0; c0 += width) add(() => baseChunk(tfOps, r, cols, c0, Math.min(width, V0 - c0)).z as tf.Tensor2D, (c) => c0 + c);
-    if (cols.extra !== null) add(() => tf.matMul(hs, tf.transpose(cols.extra!)) as tf.Tensor2D, (c) => cols.extraIds[c]);
-    return tf.sub(L.reshape([M]), tf.sum(tf.mul(hs, targetRows(tfOps, cols, t)), 1)); // [M]
+  const nll = headScoresOps(tfOps, h, t, cols, width, (c) => {
+    const v = c.max.dataSync(), a = c.arg.dataSync();
+    tf.dispose([c.max, c.arg]);
+    foldTop1(best, top1, v, a, c.idOf);
   });
   const out = nll.dataSync() as Float32Array;
   nll.dispose();
@@ -229,25 +250,28 @@ export function headScores(h: tf.Tensor2D, targets: Int32Array, cols: HeadColumn
  * masked ones replaced by their extra rows, then the appended ids. Training and evaluation never build [N, V].
  */
 export function headLogits(h: tf.Tensor2D, cols: HeadColumns, V: number): tf.Tensor2D {
-  return tf.tidy(() => {
-    let z = frozenLinear(h, cols.head); // [n, V0]
-    if (cols.extra === null) return z;
-    const [n] = h.shape;
-    const V0 = cols.head.shape[0];
-    const zx = tf.matMul(h, tf.transpose(cols.extra)) as tf.Tensor2D; // [n, k]
-    const inside = cols.extraIds.map((id, k) => [id, k] as const).filter(([id]) => id < V0);
-    if (inside.length > 0) {
-      // Replaced columns: z·keep + zx·place, place [k, V0] one-hot (a dense op, no scatter kernel).
-      const keep = new Float32Array(V0).fill(1);
-      const place = new Float32Array(cols.extraIds.length * V0);
-      for (const [id, k] of inside) (keep[id] = 0), (place[k * V0 + id] = 1);
-      z = tf.add(tf.mul(z, tf.tensor2d(keep, [1, V0])), tf.matMul(zx, tf.tensor2d(place, [cols.extraIds.length, V0]))) as tf.Tensor2D;
-    }
-    const appended = cols.extraIds.map((id, k) => [id, k] as const).filter(([id]) => id >= V0).sort((a, b) => a[0] - b[0]);
-    if (appended.length === 0) return z;
-    // internal: the token table appends ids V0.. in order; a caller bug otherwise.
-    if (appended.some(([id], j) => id !== V0 + j) || V !== V0 + appended.length) throw new Error(`appended ids must run ${V0}, ${V0 + 1}, ... up to ${V - 1}`);
-    const cols2 = tf.gather(zx, tf.tensor1d(appended.map(([, k]) => k), 'int32'), 1); // [n, appended]
-    return tf.concat([z, cols2], 1).reshape([n, V]) as tf.Tensor2D;
-  });
+  return tidy(() => headLogitsOps(tfOps, h, cols, V)) as tf.Tensor2D;
+}
+
+/** headLogits written once: TF.js runs it eagerly, the native engine's generate graph as nodes. */
+export function headLogitsOps<T>(o: Ops<T>, h: T, cols: HeadColumnsOf<T>, V: number): T {
+  let z = o.linear(h, cols.head); // [n, V0]
+  if (cols.extra === null) return z;
+  const [n] = o.shape(h);
+  const V0 = o.shape(cols.head)[0];
+  const zx = o.matMul(h, o.transpose(cols.extra)); // [n, k]
+  const inside = cols.extraIds.map((id, k) => [id, k] as const).filter(([id]) => id < V0);
+  if (inside.length > 0) {
+    // Replaced columns: z·keep + zx·place, place [k, V0] one-hot (a dense op, no scatter kernel).
+    const keep = new Float32Array(V0).fill(1);
+    const place = new Float32Array(cols.extraIds.length * V0);
+    for (const [id, k] of inside) (keep[id] = 0), (place[k * V0 + id] = 1);
+    z = o.add(o.mul(z, o.constant(keep, [1, V0], 'float32')), o.matMul(zx, o.constant(place, [cols.extraIds.length, V0], 'float32')));
+  }
+  const appended = cols.extraIds.map((id, k) => [id, k] as const).filter(([id]) => id >= V0).sort((a, b) => a[0] - b[0]);
+  if (appended.length === 0) return z;
+  // internal: the token table appends ids V0.. in order; a caller bug otherwise.
+  if (appended.some(([id], j) => id !== V0 + j) || V !== V0 + appended.length) throw new Error(`appended ids must run ${V0}, ${V0 + 1}, ... up to ${V - 1}`);
+  const cols2 = o.gather(zx, o.constant(Int32Array.from(appended, ([, k]) => k), [appended.length], 'int32'), 1); // [n, appended]
+  return o.reshape(o.concat([z, cols2], 1), [n, V]);
 }

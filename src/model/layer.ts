@@ -16,7 +16,7 @@ import type { Linear, LlamaModel } from './weights.ts';
 
 // The linear pieces live in linear.ts (attention.ts uses them too); re-exported for the callers of this module.
 export { addGrad, addGradOps, linear, linearBackward, loraForward, loraForwardOps, loraGradName } from './linear.ts';
-export type { DropoutRows, GradSink, LayerContext, LinearLora, LoraSaved, ModelAdapters } from './linear.ts';
+export type { DropoutRows, KVAppend, GradSink, LayerContext, LinearLora, LoraSaved, ModelAdapters } from './linear.ts';
 
 export interface LayerSaved<T = tf.Tensor> {
   norm1: NormSaved<T>;

@@ -30,12 +30,17 @@ export interface LayerContext {
   rope: RopeTables;
   /** Additive [B, 1, 1, T, Tk]. */
   mask: tf.Tensor;
-  /** Inference on TF.js only. */
-  cache?: KVCache;
+  /** Inference: the KV cache (TF.js's KVCache, or the native engine's past keys/values, generate-native.ts). */
+  cache?: KVCache | KVAppend;
   /** Set in a training forward: LoRA dropout is on, each adapter's mask seeded from this. */
   dropoutSeed?: number;
   /** Row of this batch's first row in the micro-batch the seed belongs to (a data-parallel share), default 0. */
   rowOffset?: number;
+}
+
+/** A KV cache as attention uses it: this step's keys/values [B, nkv, T, D] in, the whole ones [B, nkv, past+T, D] out. */
+export interface KVAppend {
+  append(layer: number, k: unknown, v: unknown): [unknown, unknown];
 }
 
 /** LoRA dropout of one forward: masks are drawn per row, so a micro-batch split across threads gets the same ones. */

@@ -4,9 +4,10 @@ import * as tf from '@tensorflow/tfjs';
 import { ModelInputInvalid, ModelUnsupported } from '../errors.ts';
 import { buildMask, segmentIds } from './attention.ts';
 import type { KVCache } from './kv-cache.ts';
-import { decoderLayer, type LayerContext } from './layer.ts';
-import { rmsNorm } from './norm.ts';
+import { decoderLayerOps, type LayerContext } from './layer.ts';
+import { rmsNormOps } from './norm.ts';
 import { ropeTables } from './rope.ts';
+import { tfOps, type Ops } from './tensor-ops.ts';
 import { tableLogits, type LlamaModel } from './weights.ts';
 
 /** Token ids, row-major [B*T]. */
@@ -48,19 +49,12 @@ export function forward(model: LlamaModel, input: ForwardInput): tf.Tensor3D {
   const out = tf.tidy(() => {
     const rope = ropeTables(positions, model.invFreq);
     const ctx: LayerContext = { B, T, rope, mask: buildMask(B, T, past, documents), cache };
-    let h = model.tokens.embed(tf.tensor1d(inputIds, 'int32')); // [N, H]
-    for (let i = 0; i < model.layers.length; i++) {
-      const next = decoderLayer(model, i, h, ctx).y;
-      h.dispose(); // one layer's activations at a time
-      h = next;
-    }
     const H = cfg.hiddenSize;
-    let rows = T;
-    if (input.lastOnly && T > 1) {
-      h = h.reshape([B, T, H]).slice([0, T - 1, 0], [B, 1, H]).reshape([B, H]); // [B, H]
-      rows = 1;
-    }
-    h = rmsNorm(h, model.norm, cfg.rmsNormEps).y;
+    const last = input.lastOnly && T > 1;
+    const x = model.tokens.embed(tf.tensor1d(inputIds, 'int32')); // [N, H]
+    const pick = last ? (h: tf.Tensor) => h.reshape([B, T, H]).slice([0, T - 1, 0], [B, 1, H]).reshape([B, H]) : undefined; // [B, H]
+    const rows = last ? 1 : T;
+    const h = hiddenOps(tfOps, model, x, ctx, pick) as tf.Tensor2D;
     if (input.output === 'hidden') return h.reshape([B, rows, H]) as tf.Tensor3D;
     const logits = tableLogits(model.tokens, h); // [B·T', V]: callers with many rows use the chunked head
     return logits.reshape([B, rows, logits.shape[1]]) as tf.Tensor3D; // [B, T', V]
@@ -69,7 +63,23 @@ export function forward(model: LlamaModel, input: ForwardInput): tf.Tensor3D {
   return out;
 }
 
-function defaultPositions(B: number, T: number, past: number): Int32Array {
+/**
+ * The embedding output x [N, H] → the final-normed hidden states [N, H], written once for both engines (TF.js
+ * eagerly, the native engine's eval and generate graphs); `pick` selects rows before the final norm (the last
+ * position, for generation). Frees each layer's input as it goes (x too).
+ */
+export function hiddenOps<T>(o: Ops<T>, model: LlamaModel, x: T, ctx: LayerContext, pick?: (h: T) => T): T {
+  let h = x;
+  for (let i = 0; i < model.layers.length; i++) {
+    const next = decoderLayerOps(o, model, i, h, ctx).y;
+    o.dispose(h); // one layer's activations at a time
+    h = next;
+  }
+  if (pick) h = pick(h);
+  return rmsNormOps(o, h, o.frozen(model.norm), model.config.rmsNormEps).y;
+}
+
+export function defaultPositions(B: number, T: number, past: number): Int32Array {
   const p = new Int32Array(B * T);
   for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) p[b * T + t] = past + t;
   return p;

@@ -121,6 +121,12 @@ export class GraphOps implements Ops<Sym> {
     }
     return s;
   }
+  /** hosted(t), its axes named by `vary` (lengths that change between calls: the KV cache's past). Call before tracing. */
+  hostedVarying(t: tf.Tensor, vary: Array<string | null>): Sym {
+    const s = this.feed(t.dataSync() as Float32Array, t.shape, 'float32', vary);
+    this.hostedSyms.set(t.id, s);
+    return s;
+  }
   sigmoid(x: Sym): Sym {
     return this.unary('Sigmoid', x);
   }
@@ -281,6 +287,12 @@ export class GraphOps implements Ops<Sym> {
   }
   mean(x: Sym, axis: number, keepDims = false): Sym {
     return this.op('ReduceMean', [x], this.reduced(x, axis, keepDims), x.dtype, [{ name: 'axes', ints: [axis] }, { name: 'keepdims', i: keepDims ? 1 : 0 }]);
+  }
+
+  argMax(x: Sym, axis: number): Sym {
+    // ArgMax gives int64 (first maximum: select_last_index 0); cast to int32 so it reads back as an Int32Array.
+    const a = this.op('ArgMax', [x], this.reduced(x, axis, false), 'int32', [{ name: 'axis', i: axis }, { name: 'keepdims', i: 0 }]);
+    return this.op('Cast', [a], a.shape, 'int32', [{ name: 'to', i: 6 }]);
   }
 
   /** What identifies this graph's structure: equal keys, one session. */

@@ -81,6 +81,8 @@ export interface Ops<T> {
   sum(x: T, axis?: number, keepDims?: boolean): T;
   max(x: T, axis: number, keepDims?: boolean): T;
   mean(x: T, axis: number, keepDims?: boolean): T;
+  /** int32 index of the first maximum along `axis` (the axis dropped). */
+  argMax(x: T, axis: number): T;
 }
 
 /** The eager TF.js implementation: each op the tf call it stands for. */
@@ -124,6 +126,7 @@ export const tfOps: Ops<tf.Tensor> = {
   sum: (x, axis, keepDims) => tf.sum(x, axis, keepDims),
   max: (x, axis, keepDims) => tf.max(x, axis, keepDims),
   mean: (x, axis, keepDims) => tf.mean(x, axis, keepDims),
+  argMax: (x, axis) => tf.argMax(x, axis),
 };
 
 /** The dropout multiplier as tfOps makes it (and a graph feeds it): keep/(1−p), one seeded [T, inF] draw per row. */

@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs';
 import { bitsPerByte } from '../model/eval.ts';
 import { headScores, type HeadColumns } from '../model/head.ts';
 import { forward } from '../model/llama.ts';
+import { headScoresNative } from '../model/eval-native.ts';
+import type { NativeOptions } from '../model/native-run.ts';
 import type { LlamaModel } from '../model/weights.ts';
 import type { StepBatch } from './step.ts';
 
@@ -90,41 +92,80 @@ export function scoreBatch(model: LlamaModel, b: StepBatch, cols: HeadColumns = 
 }
 
 export function evaluate(model: LlamaModel, batches: Iterable<StepBatch>, newTokenIds: number[], newTokens: string[], opts: EvaluateOptions = {}): EvalMetrics {
-  const index = new Map(newTokenIds.map((id, k) => [id, k]));
-  const n = newTokenIds.length;
-  const count = new Float64Array(n), lossSum = new Float64Array(n), right = new Float64Array(n), predicted = new Float64Array(n);
-  let tokens = 0;
-  let total = 0;
-  let bytes = 0;
-  const byteLengths = opts.byteLengths;
+  const tally = new Tally(newTokenIds, opts.byteLengths);
+  for (const b of batches) tally.add(scoreBatch(model, b, opts.columns));
+  return tally.metrics(newTokens);
+}
+
+/**
+ * evaluate on the engine the trainer runs: with `native` (the native engine's options), each batch's forward and
+ * chunked head is one ONNX Runtime graph (src/model/eval-native.ts; figures equal to float rounding); without, the
+ * TF.js path above, unchanged.
+ */
+export async function evaluateOn(
+  model: LlamaModel, batches: Iterable<StepBatch>, newTokenIds: number[], newTokens: string[], opts: EvaluateOptions & { native?: NativeOptions } = {},
+): Promise<EvalMetrics> {
+  if (!opts.native) return evaluate(model, batches, newTokenIds, newTokens, opts);
+  const tally = new Tally(newTokenIds, opts.byteLengths);
   for (const b of batches) {
-    const { nll, top1, targets } = scoreBatch(model, b, opts.columns);
+    const s = await headScoresNative(model, b, opts.columns, opts.native);
+    tally.add({ nll: s.nll, top1: s.top1, targets: Int32Array.from(s.rows, (r) => b.targets[r]) });
+  }
+  return tally.metrics(newTokens);
+}
+
+/** The running sums of an evaluation, batch by batch (float64 across batches). */
+class Tally {
+  private readonly index: Map<number, number>;
+  private readonly count: Float64Array;
+  private readonly lossSum: Float64Array;
+  private readonly right: Float64Array;
+  private readonly predicted: Float64Array;
+  private tokens = 0;
+  private total = 0;
+  private bytes = 0;
+
+  constructor(newTokenIds: number[], private readonly byteLengths?: ArrayLike<number>) {
+    this.index = new Map(newTokenIds.map((id, k) => [id, k]));
+    const n = newTokenIds.length;
+    this.count = new Float64Array(n);
+    this.lossSum = new Float64Array(n);
+    this.right = new Float64Array(n);
+    this.predicted = new Float64Array(n);
+  }
+
+  add({ nll, top1, targets }: { nll: Float32Array; top1: Int32Array; targets: Int32Array }): void {
+    const { index, byteLengths } = this;
     for (let i = 0; i < nll.length; i++) {
       const target = targets[i];
-      tokens++;
-      total += nll[i];
-      if (byteLengths) bytes += byteLengths[target];
+      this.tokens++;
+      this.total += nll[i];
+      if (byteLengths) this.bytes += byteLengths[target];
       const p = index.get(top1[i]);
-      if (p !== undefined) predicted[p]++;
+      if (p !== undefined) this.predicted[p]++;
       const k = index.get(target);
       if (k === undefined) continue;
-      count[k]++;
-      lossSum[k] += nll[i];
-      if (top1[i] === target) right[k]++;
+      this.count[k]++;
+      this.lossSum[k] += nll[i];
+      if (top1[i] === target) this.right[k]++;
     }
   }
-  const perToken: Record<string, TokenMetrics> = {};
-  let newCount = 0, newLoss = 0, newRight = 0;
-  for (let k = 0; k < n; k++) {
-    perToken[newTokens[k]] = {
-      count: count[k], loss: lossSum[k] / count[k], acc: right[k] / count[k], predicted: predicted[k], emissionRate: predicted[k] / count[k],
-    };
-    newCount += count[k];
-    newLoss += lossSum[k];
-    newRight += right[k];
+
+  metrics(newTokens: string[]): EvalMetrics {
+    const { count, lossSum, right, predicted, tokens, total, bytes } = this;
+    const perToken: Record<string, TokenMetrics> = {};
+    let newCount = 0, newLoss = 0, newRight = 0;
+    for (let k = 0; k < count.length; k++) {
+      perToken[newTokens[k]] = {
+        count: count[k], loss: lossSum[k] / count[k], acc: right[k] / count[k], predicted: predicted[k], emissionRate: predicted[k] / count[k],
+      };
+      newCount += count[k];
+      newLoss += lossSum[k];
+      newRight += right[k];
+    }
+    const loss = total / tokens;
+    const newToken = { count: newCount, loss: newLoss / newCount, acc: newRight / newCount, macroAcc: macroAccuracy(perToken) };
+    const out: EvalMetrics = { tokens, loss, ppl: Math.exp(loss), newToken, perToken };
+    return this.byteLengths ? { ...out, bytes, bitsPerByte: bitsPerByte(total, bytes) } : out;
   }
-  const loss = total / tokens;
-  const newToken = { count: newCount, loss: newLoss / newCount, acc: newRight / newCount, macroAcc: macroAccuracy(perToken) };
-  const out: EvalMetrics = { tokens, loss, ppl: Math.exp(loss), newToken, perToken };
-  return byteLengths ? { ...out, bytes, bitsPerByte: bitsPerByte(total, bytes) } : out;
 }

@@ -72,7 +72,7 @@ export function nativePlanRefusal(p: StepPlan, what: { node: string; B: number; 
   if (n.hostHeap > n.hostHeapLimit) {
     return (
       `${what.node}: on the native engine the TF.js wasm host still holds the frozen model (${size(p.bytes.weights)}), and its heap would need ` +
-      `${size(n.hostHeap)}, more than its ${size(n.hostHeapLimit)}: this model cannot train on native until the weights are loaded for ONNX Runtime only (issue 22).`
+      `${size(n.hostHeap)}, more than its ${size(n.hostHeapLimit)}: this model cannot train on native until the weights are loaded for ONNX Runtime only.`
     );
   }
   return (
