@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, runChild, type ChildResult, type StepRun } from './children.ts';
-import { torchChildEnv } from './torch-env.ts';
+import { torchChildEnv, torchIntraOpChoices } from './torch-env.ts';
 import { median } from './stats.ts';
 
 export const PYTHON = '/usr/bin/python3';
@@ -51,7 +51,12 @@ export interface TorchBlas {
   env: Record<string, string | null>;
 }
 
-export type TorchRun = StepRun & { blas: TorchBlas | null };
+export type TorchRun = StepRun & {
+  blas: TorchBlas | null;
+  /** torch's intra-op threads of this run; with runTorchBest, every layout tried and its rate. */
+  intraOp?: number;
+  tried?: Array<{ intraOp: number; tokensPerSec: number | null; note?: string }>;
+};
 
 export interface TorchExec {
   /** Interpreter and script (tests put a stand-in here); default /usr/bin/python3 bench/torch_step.py. */
@@ -59,22 +64,33 @@ export interface TorchExec {
   script?: string;
   /** Drop OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE in the child (bench/torch-env.ts). */
   unsetCoreType?: boolean;
+  /** torch's intra-op threads (torch.set_num_threads, OMP_NUM_THREADS); default job.threads. The BLAS keeps job.threads. */
+  intraOp?: number;
 }
 
 export async function runTorch(job: TorchJob, maxSeconds: number, exec: TorchExec = {}): Promise<TorchRun> {
   const r = await runTorchChild(job, maxSeconds, exec);
   const b = r.events.find((e) => e.event === 'blas') as { sgemm_gflops?: number; kernel?: unknown; env?: Record<string, string | null> } | undefined;
   const blas = b?.sgemm_gflops === undefined ? null : { sgemmGflops: b.sgemm_gflops, kernel: b.kernel ?? null, env: b.env ?? {} };
-  return { ...stepRunOf(job, r), blas };
+  return { ...stepRunOf(job, r), blas, intraOp: exec.intraOp ?? job.threads };
+}
+
+/** PyTorch at each of its thread layouts for job.threads (torchIntraOpChoices), the fastest kept: the strongest baseline. */
+export async function runTorchBest(job: TorchJob, maxSeconds: number, exec: TorchExec = {}): Promise<TorchRun> {
+  const runs: TorchRun[] = [];
+  for (const intraOp of torchIntraOpChoices(job.threads)) runs.push(await runTorch(job, maxSeconds, { ...exec, intraOp }));
+  const rate = (r: TorchRun) => (r.measured ? r.tokensPerSec ?? 0 : 0);
+  const best = runs.reduce((a, r) => (rate(r) > rate(a) ? r : a));
+  return { ...best, tried: runs.map((r) => ({ intraOp: r.intraOp!, tokensPerSec: r.measured ? r.tokensPerSec : null, ...(r.note ? { note: r.note } : {}) })) };
 }
 
 function runTorchChild(job: TorchJob, maxSeconds: number, exec: TorchExec) {
   const args = [
     exec.script ?? path.join(ROOT, 'bench', 'torch_step.py'), '--model', job.model, '--mode', job.mode, '--batch', String(job.B), '--seq', String(job.T),
-    '--accum', String(job.accum), '--threads', String(job.threads), '--steps', String(job.steps), '--warmup', String(job.warmup),
+    '--accum', String(job.accum), '--threads', String(exec.intraOp ?? job.threads), '--steps', String(job.steps), '--warmup', String(job.warmup),
   ];
   // torch.set_num_threads does not bound OpenBLAS's (or OpenMP's, MKL's) own threads: all are pinned to the compared count.
-  return runChild(exec.python ?? PYTHON, args, maxSeconds, undefined, torchChildEnv(job.threads, process.env, { unsetCoreType: exec.unsetCoreType }));
+  return runChild(exec.python ?? PYTHON, args, maxSeconds, undefined, torchChildEnv(job.threads, process.env, { unsetCoreType: exec.unsetCoreType, intraOp: exec.intraOp }));
 }
 
 function stepRunOf(job: TorchJob, r: ChildResult): StepRun {

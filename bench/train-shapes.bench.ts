@@ -29,7 +29,7 @@ import { LORA_RANK, NEW_TOKENS, prepareShape, TRAIN_SHAPES, TRAIN_WORKLOAD } fro
 import type { BenchOutput } from './run.ts';
 import { runTokenpipe } from './tokenpipe-step.ts';
 import { blasSafetyVars, torchRatio } from './torch-env.ts';
-import { runTorch, torchInfo, type TorchRun } from './torch.ts';
+import { runTorchBest, torchInfo, type TorchRun } from './torch.ts';
 import { printTable, toResults, type Engine, type Row } from './train-shapes-report.ts';
 
 const log = (s: string) => process.stderr.write(s + '\n');
@@ -78,8 +78,8 @@ export default async function trainShapes(o: BenchOptions): Promise<BenchOutput>
         let tr: TorchRun | null = null;
         if (torch) {
           const hopeless = torchHopeless.get(shape);
-          tr = hopeless ? skipped(hopeless) : await runTorch({ ...job, threads: n }, maxSeconds, { unsetCoreType });
-          log(`  ${shape} ${mode} ${n}t: PyTorch ${describe(tr)}${tr.blas ? `, sgemm ${tr.blas.sgemmGflops.toFixed(1)} GFLOP/s` : ''}`);
+          tr = hopeless ? skipped(hopeless) : await runTorchBest({ ...job, threads: n }, maxSeconds, { unsetCoreType });
+          log(`  ${shape} ${mode} ${n}t: PyTorch ${describe(tr)}${tr.blas ? `, sgemm ${tr.blas.sgemmGflops.toFixed(1)} GFLOP/s` : ''}${tr.tried ? `; intra-op threads tried: ${tr.tried.map((t) => `${t.intraOp} → ${t.tokensPerSec?.toPrecision(3) ?? 'no rate'} tok/s`).join(', ')}` : ''}`);
           // No rate at all within the limit (not even a warm-up update or micro-batch): the shape's other
           // PyTorch runs would burn the same time for nothing.
           if (!hopeless && !keepGoing && tr.status === 'timed out' && tr.tokensPerSec === null) {
