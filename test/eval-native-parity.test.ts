@@ -8,7 +8,7 @@ import { setBackend } from '../src/model/backend.ts';
 import { sessionsBuilt } from '../src/model/native-run.ts';
 import { evaluate, evaluateOn } from '../src/train/evaluate.ts';
 import { disposeTrainer } from '../src/train/trainer.ts';
-import { fixtureBatch, fixtureTrainer } from './fixtures/train/setup.ts';
+import { fixtureBatch, fixtureTrainer, withNonzeroLoraB } from './fixtures/train/setup.ts';
 
 const LORA = { r: 2, alpha: 4, dropout: 0, rslora: false, targetModules: 'all-linear' as const };
 
@@ -17,9 +17,7 @@ for (const [kind, embedding] of [['untied', 'trainable-tokens'], ['tied', 'train
     await setBackend('native');
     const t = await fixtureTrainer(kind, { embedding, lora: LORA });
     try {
-      const w = t.lora.toPeft();
-      for (const v of w.values()) v.B = Float32Array.from(v.B, (_, i) => 0.2 * Math.cos(i + v.inF));
-      t.lora.load(w);
+      withNonzeroLoraB(t);
       const batches = [fixtureBatch(t, 8, 0), fixtureBatch(t, 8, 1)];
       batches[1].targets[3] = -100; // another number of scored rows: the same graph
       const byteLengths = Int32Array.from({ length: t.table.vocabSize }, (_, i) => 1 + (i % 3));

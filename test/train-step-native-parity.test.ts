@@ -13,7 +13,7 @@ import { sessionsBuilt } from '../src/model/native-run.ts';
 import { Rng } from '../src/model/rng.ts';
 import { updateGrads, updateGradsNative } from '../src/train/step.ts';
 import { disposeTrainer } from '../src/train/trainer.ts';
-import { fixtureBatch, fixtureTrainer } from './fixtures/train/setup.ts';
+import { fixtureBatch, fixtureTrainer, withNonzeroLoraB } from './fixtures/train/setup.ts';
 
 const LORA = { r: 2, alpha: 4, dropout: 0.1, rslora: false, targetModules: 'all-linear' as const };
 
@@ -22,10 +22,7 @@ for (const [kind, embedding] of [['untied', 'trainable-tokens'], ['tied', 'train
     await setBackend('native');
     const t = await fixtureTrainer(kind, { embedding, lora: LORA });
     try {
-      // B starts at zero: give it values so every gradient path carries signal.
-      const w = t.lora.toPeft();
-      for (const v of w.values()) v.B = Float32Array.from(v.B, (_, i) => 0.2 * Math.cos(i + v.inF));
-      t.lora.load(w);
+      withNonzeroLoraB(t);
       const batches = [fixtureBatch(t), fixtureBatch(t, 8, 1)];
       batches[1].targets[3] = -100; // a different number of scored rows
       const start = t.rng.state();
