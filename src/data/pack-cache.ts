@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { pidAlive as alive } from '../util/pid.ts';
 import type { RecordBatch } from 'apache-arrow';
 import { BATCH_FORMAT_VERSION, batchArrays, makeBatch, writeIpcFile, type BatchArrays } from '../io/arrow.ts';
 import { writeFileAtomic } from '../io/atomic.ts';
@@ -130,15 +131,6 @@ export async function tokenizerFile(root: string, artifact: TokenizerArtifact): 
     await writeFileAtomic(file, json, { mkdir: true, fsync: false });
   }
   return file;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**

@@ -10,6 +10,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, type Dirent } from 'n
 import { readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { pidAlive as alive } from '../util/pid.ts';
 import { asIoFailed, OutputNotOurs } from '../errors.ts';
 
 /** The marker file: its presence says "tokenpipe wrote this folder and may replace it". */
@@ -73,17 +74,6 @@ export async function removeOwnedDir(dir: string): Promise<boolean> {
  * assembled) and `<name>.old-<pid>-<8 hex>` (a folder moved aside by replaceDir).
  */
 export const LEFTOVER_NAME = /\.(?:tmp|old)-(\d+)-[0-9a-f]{8}$/;
-
-/** Whether a process with this id runs (a temp of a live process is not a leftover). */
-function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Removes what a killed process left under `root`: entries named like LEFTOVER_NAME whose

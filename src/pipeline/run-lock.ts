@@ -8,6 +8,7 @@
 import { closeSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pidAlive } from '../util/pid.ts';
 import { RunFolderLocked } from '../errors.ts';
 
 export const LOCK_FILE = 'run.lock';
@@ -126,13 +127,7 @@ export function readHolder(file: string): LockHolder | undefined {
 /** This host, and no process with that pid (EPERM: it exists, under another user). */
 function isStale(h: LockHolder): boolean {
   if (h.hostname !== os.hostname()) return false;
-  if (h.pid === process.pid) return false;
-  try {
-    process.kill(h.pid, 0);
-    return false;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return !pidAlive(h.pid);
 }
 
 function unlinkQuiet(file: string): void {
