@@ -13,7 +13,7 @@ const BASE = path.join(ROOT, 'fixtures', 'base');
 const readJson = (f: string) => JSON.parse(readFileSync(path.join(BASE, f), 'utf8'));
 const config = readJson('config.json');
 
-/** The header read by hand (spec §5), independent of src/io. */
+/** The header read by hand (llama-family-spec.md §5), independent of src/io. */
 function rawHeader(file: string): { n: number; size: number; json: Record<string, any>; text: string } {
   const buf = readFileSync(file);
   const n = Number(buf.readBigUInt64LE(0));
@@ -21,7 +21,7 @@ function rawHeader(file: string): { n: number; size: number; json: Record<string
   return { n, size: buf.length, json: JSON.parse(text), text };
 }
 
-/** Every tensor a tied LlamaForCausalLM saves, from the config alone (spec §2). */
+/** Every tensor a tied LlamaForCausalLM saves, from the config alone (llama-family-spec.md §2). */
 function expectedShapes(c: any): Map<string, number[]> {
   const H = c.hidden_size, I = c.intermediate_size, D = c.head_dim ?? H / c.num_attention_heads;
   const m = new Map<string, number[]>([['model.embed_tokens.weight', [c.vocab_size, H]], ['model.norm.weight', [H]]]);

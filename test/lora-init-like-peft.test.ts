@@ -7,7 +7,7 @@ import { loraForward } from '../src/model/layer.ts';
 import { LoraSet, loraScaling, loraTargets, LoraConfig, type LoraLayer, type ModelShape } from '../src/model/lora.ts';
 import { Rng } from '../src/model/rng.ts';
 
-// Llama-3.2-1B dimensions, whose r=8 LoRA shapes PEFT documents (peft-trainable-tokens.md 3.6).
+// Llama-3.2-1B dimensions, whose r=8 LoRA shapes PEFT documents (peft-trainable-tokens.md §3.6).
 const llama1b: ModelShape = {
   vocabSize: 128256, hiddenSize: 2048, intermediateSize: 8192, numLayers: 16,
   numHeads: 32, numKvHeads: 8, headDim: 64, tieWordEmbeddings: true,

@@ -1,5 +1,5 @@
 // The adapter folder matches what real PEFT 0.15.2 wrote for the same setup
-// (shared/docs/peft-observed.md): every key, dtype, shape, metadata entry and config field,
+// (docs/peft-observed.md): every key, dtype, shape, metadata entry and config field,
 // read back from disk independently of the writer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reference Llama-family causal LM (HF transformers semantics) for tokenpipe's goldens.
 
-A dev tool, never a runtime dependency. Written from shared/docs/llama-family-spec.md §1-4, independently of the
+A dev tool, never a runtime dependency. Written from docs/llama-family-spec.md §1-4, independently of the
 TypeScript code it checks. All math runs in float64 on the stored weights upcast exactly (f16/bf16 -> f64), so
 goldens stand for the exact math and the f32 TypeScript forward must land within 1e-4.
 
@@ -20,7 +20,7 @@ import struct
 
 import torch
 
-# --- safetensors (spec §5) -------------------------------------------------------------------------------------
+# --- safetensors (llama-family-spec.md §5) ---------------------------------------------------------------------
 
 _ST_DTYPES = {
     'F64': (torch.float64, 8), 'F32': (torch.float32, 4), 'F16': (torch.float16, 2), 'BF16': (torch.bfloat16, 2),
@@ -84,7 +84,7 @@ def write_safetensors(path, tensors, metadata=None):
     os.replace(tmp, path)
 
 
-# --- config (spec §1) ------------------------------------------------------------------------------------------
+# --- config (llama-family-spec.md §1) --------------------------------------------------------------------------
 
 _DEFAULTS = {
     #            vocab  H     I      L   nh  nkv(absent) head_dim(absent) max_pos
@@ -140,7 +140,7 @@ def load_config(model_dir):
     }
 
 
-# --- model (spec §3) ---------------------------------------------------------------------------------------------
+# --- model (llama-family-spec.md §3) -----------------------------------------------------------------------------
 
 def load_weights(model_dir):
     w, _ = read_safetensors(os.path.join(model_dir, 'model.safetensors'))
@@ -238,7 +238,7 @@ def forward(W, cfg, ids, pos, return_hidden=False):
     return h @ head.T
 
 
-# --- loss, eval, generation (spec §4) ---------------------------------------------------------------------------
+# --- loss, eval, generation (llama-family-spec.md §4) -----------------------------------------------------------
 
 def causal_lm_loss_sum(logits, labels):
     """HF ForCausalLMLoss pieces: target(t) = labels[t+1], -100 ignored. -> (sum of token losses, count)."""

@@ -1,5 +1,5 @@
 // PEFT adapter folders: what `PeftModel.from_pretrained` loads unchanged (checked against the
-// files real PEFT 0.15.2 wrote, shared/docs/peft-observed.md):
+// files real PEFT 0.15.2 wrote, docs/peft-observed.md):
 //   adapter_model.safetensors   F32, metadata {"format":"pt"}
 //     base_model.model.<module>.lora_A.weight                          [r, in]
 //     base_model.model.<module>.lora_B.weight                          [out, r]

@@ -14,7 +14,7 @@ const MASKED = -1e9;
 
 /**
  * Segment id per token from position ids [B*T]: a new segment starts wherever p[t] ≠ p[t-1] + 1 (the rule HF's
- * mask path uses for packed rows, spec §4). Row starts always begin a segment.
+ * mask path uses for packed rows, llama-family-spec.md §4). Row starts always begin a segment.
  */
 export function segmentIds(positions: Int32Array, B: number, T: number): Int32Array {
   const seg = new Int32Array(B * T);

@@ -1,5 +1,5 @@
 // Keys and values of the tokens seen so far, per layer, for incremental decoding: [B, nkv, T, D] each,
-// post-RoPE, as in HF (spec §3.4).
+// post-RoPE, as in HF (llama-family-spec.md §3.4).
 import * as tf from '@tensorflow/tfjs';
 
 export class KVCache {

@@ -4,7 +4,7 @@
 // scaling = alpha / r, or alpha / sqrt(r) with rsLoRA.
 // In memory A is held as [in, r] and B as [r, out] (transposes of PEFT's lora_A [r, in] and
 // lora_B [out, r]) so the forward is two plain matMuls: a transposed-b matMul is several times
-// slower on the wasm backend (architecture.md section 3). PEFT layout is produced at save time.
+// slower on the wasm backend (architecture.md §3). PEFT layout is produced at save time.
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { AdapterMismatch } from '../errors.ts';

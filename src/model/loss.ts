@@ -1,4 +1,4 @@
-// Causal-LM targets as HF ForCausalLMLoss builds them (spec §4): shifted labels, ignore index −100. The loss itself
+// Causal-LM targets as HF ForCausalLMLoss builds them (llama-family-spec.md §4): shifted labels, ignore index −100. The loss itself
 // is the chunked head's (src/model/head.ts): token mean over the scored targets.
 import { ModelInputInvalid } from '../errors.ts';
 import { IGNORE_INDEX } from './head.ts';

@@ -13,7 +13,7 @@ export interface PlannedTensor {
   fields: string[];
 }
 
-/** `base` is the module prefix ('model.'; '' for a bare LlamaModel checkpoint, spec §2). */
+/** `base` is the module prefix ('model.'; '' for a bare LlamaModel checkpoint, llama-family-spec.md §2). */
 export function tensorPlan(c: ModelConfig, base = 'model.'): PlannedTensor[] {
   const { hiddenSize: H, intermediateSize: I, numHeads: nh, numKvHeads: nkv, headDim: D, vocabSize: V } = c;
   const out: PlannedTensor[] = [];

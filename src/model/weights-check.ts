@@ -42,7 +42,7 @@ export function checkWeightsAgainstConfig(config: ModelConfig, ws: WeightSet, di
   const mismatch = (field: string, weights: string) =>
     new ModelConfigMismatch(file, field, `${values[field]}${absurd(field)} but ${weights}: config.json and the weights disagree`);
 
-  // A bare LlamaModel checkpoint has no "model." prefix (spec §2).
+  // A bare LlamaModel checkpoint has no "model." prefix (llama-family-spec.md §2).
   const base = ws.has('model.embed_tokens.weight') || !ws.has('embed_tokens.weight') ? 'model.' : '';
   const embedName = `${base}embed_tokens.weight`;
   if (!ws.has(embedName)) throw new ModelWeightsInvalid(dir, embedName, 'missing from the checkpoint (every Llama-family model has one)');

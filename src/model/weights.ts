@@ -137,7 +137,7 @@ export async function loadModel(dir: string): Promise<LlamaModel> {
 
 async function fromWeightSet(dir: string, config: ModelConfig, ws: WeightSet): Promise<LlamaModel> {
   const { hiddenSize: H, intermediateSize: I, numHeads: nh, numKvHeads: nkv, headDim: D, vocabSize: V } = config;
-  // A bare LlamaModel checkpoint has no "model." prefix (spec §2).
+  // A bare LlamaModel checkpoint has no "model." prefix (llama-family-spec.md §2).
   const base = ws.has('model.embed_tokens.weight') || !ws.has('embed_tokens.weight') ? 'model.' : '';
   const made: tf.Tensor[] = [];
   const read = async (name: string, shape: number[]): Promise<tf.Tensor> => {

@@ -5,7 +5,7 @@
 // pull their input through boundedParallel onto the shared pool. RxJS carries the
 // orchestration: the event stream, progress ticks, and the join of every node's end. Data
 // items meet RxJS only inside an operator node, fed by a bridge that pulls (operator.ts):
-// RxJS operators left to themselves buffer without bound (anchors §1.2).
+// RxJS operators left to themselves buffer without bound (anchors-pipeline-style.md §1.2).
 //
 // Failure: the first NodeFailed is the run's error; it halts the run (sources stop) and the
 // rest unwinds through the edges. Rejected items go to the rejects sink and the run goes on.

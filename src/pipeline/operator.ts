@@ -2,7 +2,7 @@
 //
 // An operator node gives `operator(params, ctx)`, which returns `(in$) => out$` (node.ts). RxJS
 // pushes: `from(asyncIterable)` drains its source as fast as it can and operators keep whatever
-// arrives (anchors §1.2), so the bridge does not hand the input edge to RxJS. It reads the edge
+// arrives (anchors-pipeline-style.md §1.2), so the bridge does not hand the input edge to RxJS. It reads the edge
 // itself, one item at a time, and pushes that item into in$ only when the node's reader asks for
 // an output and none is waiting; what out$ emits goes into a buffer the reader takes from.
 //

@@ -1,5 +1,5 @@
 // The training section of a train-step node's params: one zod schema with defaults is both
-// the type and the validation (anchors-pipeline-style §2.3 lesson 2).
+// the type and the validation (anchors-pipeline-style.md §2.3, lesson 2).
 import { z } from 'zod';
 import { EmbeddingMode } from '../model/modes.ts';
 import { LoraConfig } from '../model/lora.ts';

@@ -5,7 +5,7 @@
 //
 // Why not RxJS mergeMap(f, n): it caps running inners but buffers the rest of the source in
 // an unbounded array, and from(asyncIterable) drains its iterator as fast as it yields
-// (anchors §1.2). Here the source is *pulled*: `it.next()` is called only when both the
+// (anchors-pipeline-style.md §1.2). Here the source is *pulled*: `it.next()` is called only when both the
 // in-flight count and the finished-but-unconsumed count have room, so a slow consumer slows
 // the source. Items held by one stage: at most concurrency + highWaterMark - 1.
 
