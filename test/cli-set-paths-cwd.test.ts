@@ -1,4 +1,4 @@
-// `--set` paths, as README says (issue 21): a path typed on the command line is relative to the
+// `--set` paths, as docs/pipeline-files.md says (issue 21): a path typed on the command line is relative to the
 // current directory, one in the file relative to the file, for every path param: the corpus
 // reader's `paths` too (they are relative to its `cwd` param, the file's folder by default, and
 // used to resolve against the file's folder when given with --set). The node still sees a name

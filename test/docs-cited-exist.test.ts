@@ -4,7 +4,7 @@
 // The rule, for the text files (.ts .mts .mjs .js .py .yaml .yml .sh .md) under src/, nodes/,
 // bench/, tools/, test/, pipelines/, and README.md and docs/*.md (URLs are ignored):
 // - a Markdown link `[text](target)` in a .md file must resolve, relative to that file, to a file
-//   or folder (an `#anchor` is dropped);
+//   or folder, and its `#anchor`, if any, to a heading of the .md file it names (GitHub's anchors);
 // - a document named in text, `name.md` or `dir/name.md`, must exist: a name with a folder is
 //   looked up from the repository root, then from the citing file's folder; a bare name in docs/,
 //   at the root, then beside the citing file. Two names are files the code writes, not citations:
@@ -52,11 +52,19 @@ function resolveDoc(name: string, from: string): string | undefined {
 }
 
 const headingCache = new Map<string, string[]>();
-function hasSection(doc: string, section: string): boolean {
+function headings(doc: string): string[] {
   if (!headingCache.has(doc)) headingCache.set(doc, readFileSync(doc, 'utf8').split('\n').filter((l) => /^#+\s/.test(l)));
+  return headingCache.get(doc)!;
+}
+
+/** The anchors GitHub makes of a file's headings: lower case, punctuation dropped, spaces as '-'. */
+function anchors(doc: string): Set<string> {
+  return new Set(headings(doc).map((h) => h.replace(/^#+\s+/, '').trim().toLowerCase().replace(/[^\p{L}\p{N}_\- ]/gu, '').replace(/ /g, '-')));
+}
+function hasSection(doc: string, section: string): boolean {
   const escaped = section.replace(/\./g, '\\.');
   const re = new RegExp(`^#+\\s+${escaped}(?:\\.(?!\\d)|\\s|$)`);
-  return headingCache.get(doc)!.some((h) => re.test(h));
+  return headings(doc).some((h) => re.test(h));
 }
 
 /** Every broken citation in one file, as `file:line: what`. */
@@ -69,9 +77,11 @@ export function brokenCitations(file: string): string[] {
     const line = raw.replace(/\bhttps?:\/\/[^\s)>\]`'"]+/g, (u) => ' '.repeat(u.length));
     if (isMd) {
       for (const m of line.matchAll(/\]\(([^)\s]+)\)/g)) {
-        const target = m[1].split('#')[0];
-        if (!target || /^[a-z]+:/.test(target)) continue;
-        if (!existsSync(path.join(path.dirname(file), target))) problems.push(`${at}: link to ${m[1]}: no such file`);
+        const [target, anchor] = m[1].split('#');
+        if (/^[a-z]+:/.test(target)) continue;
+        const dest = target ? path.join(path.dirname(file), target) : file;
+        if (!existsSync(dest)) problems.push(`${at}: link to ${m[1]}: no such file`);
+        else if (anchor && dest.endsWith('.md') && !anchors(dest).has(anchor)) problems.push(`${at}: link to ${m[1]}: no such heading`);
       }
     }
     const names: { index: number; doc: string | undefined }[] = [];
@@ -104,7 +114,7 @@ test('every document cited in the code and the docs is in the repository, with t
   assert.deepEqual(files.flatMap(brokenCitations), []);
 });
 
-test('the check finds a missing document, a missing section, a section with no document and a dead link', () => {
+test('the check finds a missing document, a missing section, a section with no document, a dead link and a dead anchor', () => {
   const fixture = path.join(root, 'test', 'fixtures', 'doc-citations');
   assert.deepEqual(
     readdirSync(fixture)
@@ -112,6 +122,7 @@ test('the check finds a missing document, a missing section, a section with no d
       .flatMap((f) => brokenCitations(path.join(fixture, f))),
     [
       'test/fixtures/doc-citations/cites.md:3: link to ./absent.md: no such file',
+      'test/fixtures/doc-citations/cites.md:3: link to cites.md#nowhere: no such heading',
       'test/fixtures/doc-citations/cites.md:3: cites ./absent.md: not in the repository',
       'test/fixtures/doc-citations/cites.md:5: cites shared/docs/llama-family-spec.md: not in the repository',
       'test/fixtures/doc-citations/cites.ts:2: docs/architecture.md has no section 9',

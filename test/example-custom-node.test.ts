@@ -1,4 +1,4 @@
-// The README's custom node example runs as documented: `pipe run pipelines/examples/custom-node/pipeline.yaml`,
+// The custom node example of README and docs/nodes.md runs as documented: `pipe run pipelines/examples/custom-node/pipeline.yaml`,
 // its worker node and its RxJS operator node included.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

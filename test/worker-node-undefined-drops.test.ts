@@ -1,5 +1,5 @@
 // A worker node's process() returning undefined drops the item: the next node never sees it
-// (what README and `pipe nodes --items` promise to custom-node authors).
+// (what docs/nodes.md and `pipe nodes --items` promise to custom-node authors).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runWorkerLineNode } from './helpers/worker-line-node.ts';

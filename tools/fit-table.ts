@@ -1,7 +1,7 @@
 // Which real model sizes fit on the CPU backends: the train node's step plan (src/train/step-memory.ts stepPlan,
-// through bench/harness.ts) for public configs, printed as the Markdown table the README keeps, so the table is
-// generated, not typed. Nothing is loaded or downloaded: the config.json fields that matter are written out below
-// (from each model's Hugging Face config.json).
+// through bench/harness.ts) for public configs, printed as the Markdown table docs/backends-and-memory.md keeps,
+// so the table is generated, not typed. Nothing is loaded or downloaded: the config.json fields that matter are
+// written out below (from each model's Hugging Face config.json).
 //
 //   node --import tsx tools/fit-table.ts [--batch 8] [--seq 128] [--accum 1] [--ram 16,32] [--mode trainable-tokens]
 //
