@@ -1,5 +1,5 @@
 // Backend selection: wasm and cpu load and compute; the native backends are absent on this machine
-// and asking for them explains what to install; auto falls back to wasm. A stand-in module plays
+// and asking for them explains what to install; auto picks the native engine, else falls back to wasm. A stand-in module plays
 // tfjs-node-gpu for the "loaded, but no GPU" and "installed but broken" paths.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -38,17 +38,31 @@ test('wasm selects and computes a matmul, whatever the working directory', async
   await checkMatmul();
 });
 
-test('auto falls back to wasm here, saying why each native backend was skipped', async () => {
+test('auto picks the native engine where onnxruntime-node loads, naming what it passed over', async () => {
   const lines: string[] = [];
-  assert.equal(await setBackend('auto', { log: (l) => lines.push(l) }), 'wasm');
+  assert.equal(await setBackend('auto', { log: (l) => lines.push(l) }), 'native');
+  assert.equal(tf.getBackend(), 'wasm'); // the native engine's TF.js host
+  assert.equal(lines.length, 2);
+  assert.match(lines[0], /^backend tensorflow-gpu skipped: .*@tensorflow\/tfjs-node-gpu, which is not installed/);
+  assert.match(lines[1], /^backend native: onnxruntime-node 1\.30\.0 \(execution providers: cpu[,)]/);
+  assert.match(engineLine('auto', 'native', lines), /^native \(chosen by auto; tensorflow-gpu not installed; native: onnxruntime-node 1\.30\.0 /);
+});
+
+test('auto falls back to wasm where the native engine cannot load, saying why each faster one was skipped', async () => {
+  // Every optional package missing, as on a platform onnxruntime-node ships no binary for.
+  const importModule = async (s: string) => {
+    throw Object.assign(new Error(`Cannot find package '${s}' imported from tokenpipe`), { code: 'ERR_MODULE_NOT_FOUND' });
+  };
+  const lines: string[] = [];
+  assert.equal(await setBackend('auto', { importModule, log: (l) => lines.push(l) }), 'wasm');
   assert.equal(tf.getBackend(), 'wasm');
   assert.equal(lines.length, 3);
-  assert.match(lines[0], /^backend native not tried: auto does not choose it yet/);
-  assert.match(lines[1], /^backend tensorflow-gpu skipped: .*@tensorflow\/tfjs-node-gpu, which is not installed/);
+  assert.match(lines[0], /^backend tensorflow-gpu skipped: .*not installed/);
+  assert.match(lines[1], /^backend native skipped: the native engine cannot run here: the package onnxruntime-node is not installed/);
   assert.match(lines[2], /^backend tensorflow skipped: .*@tensorflow\/tfjs-node, which is not installed/);
   assert.equal(
     engineLine('auto', 'wasm', lines),
-    'wasm (chosen by auto; native not tried: auto does not choose it yet (its memory plan, evaluation and generation are still wasm-only); tensorflow-gpu not installed; tensorflow not installed)',
+    'wasm (chosen by auto; tensorflow-gpu not installed; native skipped: the native engine cannot run here: the package onnxruntime-node is not installed (`npm install` brings it); tensorflow not installed)',
   );
 });
 

@@ -24,17 +24,17 @@ export interface SetBackendOptions {
 }
 
 /**
- * Whether `auto` tries the native engine first. Not yet: the native train step runs, but its memory plan, evaluation and
- * generation do not yet, and until they do `auto` keeps choosing the engine that runs everything (`--backend native` opts in).
+ * The order `auto` tries: a TensorFlow GPU first (only where tfjs-node-gpu finds a device), then the native engine
+ * (ONNX Runtime's CPU kernels, one graph per update: faster than TensorFlow's op-by-op CPU kernels and than wasm,
+ * docs/benchmarks.md), then TensorFlow's CPU kernels, wasm (runs everywhere), cpu.
  */
-export const NATIVE_IN_AUTO = false;
+export const AUTO_ORDER = ['tensorflow-gpu', 'native', 'tensorflow', 'wasm', 'cpu'] as const;
 
 const NODE_PKG = '@tensorflow/tfjs-node';
 const GPU_PKG = '@tensorflow/tfjs-node-gpu';
 
 /**
- * Selects a backend and returns the one actually in use. 'auto' tries tfjs-node-gpu, tfjs-node,
- * wasm, then cpu (the native engine first once NATIVE_IN_AUTO), and takes the first that loads.
+ * Selects a backend and returns the one actually in use. 'auto' tries AUTO_ORDER and takes the first that loads.
  * 'native' needs onnxruntime-node's binding and uses wasm as its TF.js host. Asking for a specific backend that cannot be
  * used throws BackendUnavailable with what to install or check.
  */
@@ -57,19 +57,17 @@ async function chooseBackend(choice: BackendChoice, opts: SetBackendOptions): Pr
     throw new BackendUnavailable(String(choice), `unknown backend "${String(choice)}"; choose one of ${BACKEND_CHOICES.join(', ')}`);
   }
   if (choice !== 'auto') return useBackend(choice, importModule, opts.log);
-  if (!NATIVE_IN_AUTO) opts.log?.('backend native not tried: auto does not choose it yet (its memory plan, evaluation and generation are still wasm-only); --backend native opts in');
-  const order = NATIVE_IN_AUTO ? (['native', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const) : (['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const);
-  for (const candidate of order) {
+  for (const candidate of AUTO_ORDER) {
     try {
       return await useBackend(candidate, importModule, opts.log);
     } catch (e) {
       if (!(e instanceof BackendUnavailable)) throw e;
-      // tfjs-node-gpu without a GPU still runs TensorFlow's CPU kernels, faster than wasm.
-      if (candidate === 'tensorflow-gpu' && (e as { noGpu?: boolean }).noGpu) return 'tensorflow';
+      // tfjs-node-gpu without a GPU leaves its "tensorflow" backend registered: 'tensorflow' below takes it if
+      // the native engine cannot run.
       opts.log?.(`backend ${candidate} skipped: ${e.message}`);
     }
   }
-  throw new BackendUnavailable('auto', `no backend could be initialised (tried ${order.join(', ')})`);
+  throw new BackendUnavailable('auto', `no backend could be initialised (tried ${AUTO_ORDER.join(', ')})`);
 }
 
 async function useBackend(name: BackendName, importModule: (s: string) => Promise<unknown>, log?: (line: string) => void): Promise<BackendName> {
