@@ -1,9 +1,10 @@
 // The step memory plan's phases (src/train/step-phases.ts) against the pass itself (src/model/grad.ts, probed at each
 // phase boundary): what the pass holds at every boundary is predicted exactly (it is a function of the shapes alone,
 // so any tensor the forward or backward starts keeping, or stops freeing, fails here), and the most held within each
-// phase is predicted within a band (the transients of a layer or of the head are modelled, not traced). Over tied and
-// untied heads, recomputation on and off, LoRA dropout, LoRA on q/v or every linear, the three embedding modes and
-// several B×T.
+// phase within a narrow band (the transients of a layer or of the head are modelled, not traced). Over tied and
+// untied heads, recomputation on and off, LoRA dropout, LoRA on q/v or every linear, the three embedding modes,
+// several B×T, attention-dominated shapes with and without split products, one or several chunks of the head, and
+// both of its product forms.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
@@ -26,31 +27,48 @@ interface Case {
   targets: 'all-linear' | ['q_proj', 'v_proj'];
   B: number;
   T: number;
+  /** Vocabulary: past 8192 the head runs in several chunks (head.ts headChunk). */
+  V: number;
+  /** Attention heads, key/value heads and MLP width, when not 4, 2 and 256 (attention-dominated shapes). */
+  heads?: [number, number, number];
 }
 
 const QV: ['q_proj', 'v_proj'] = ['q_proj', 'v_proj'];
 const cases: Case[] = [
-  { embedding: 'trainable-tokens', tied: false, recompute: false, dropout: 0, targets: QV, B: 2, T: 32 },
-  { embedding: 'trainable-tokens', tied: true, recompute: true, dropout: 0.1, targets: 'all-linear', B: 1, T: 64 },
-  { embedding: 'trainable-tokens', tied: false, recompute: false, dropout: 0.1, targets: 'all-linear', B: 2, T: 32 },
-  { embedding: 'full', tied: false, recompute: false, dropout: 0.1, targets: QV, B: 2, T: 32 },
-  { embedding: 'full', tied: true, recompute: true, dropout: 0, targets: 'all-linear', B: 1, T: 64 },
-  { embedding: 'frozen', tied: false, recompute: false, dropout: 0, targets: QV, B: 4, T: 16 },
+  { embedding: 'trainable-tokens', tied: false, recompute: false, dropout: 0, targets: QV, B: 2, T: 32, V: 3000 },
+  { embedding: 'trainable-tokens', tied: true, recompute: true, dropout: 0.1, targets: 'all-linear', B: 1, T: 64, V: 3000 },
+  { embedding: 'trainable-tokens', tied: false, recompute: false, dropout: 0.1, targets: 'all-linear', B: 2, T: 32, V: 3000 },
+  { embedding: 'full', tied: false, recompute: false, dropout: 0.1, targets: QV, B: 2, T: 32, V: 3000 },
+  { embedding: 'full', tied: true, recompute: true, dropout: 0, targets: 'all-linear', B: 1, T: 64, V: 3000 },
+  { embedding: 'trainable-tokens', tied: false, recompute: false, dropout: 0, targets: QV, B: 2, T: 32, V: 20000 },
+  { embedding: 'full', tied: false, recompute: true, dropout: 0, targets: QV, B: 2, T: 32, V: 20000 },
+  { embedding: 'frozen', tied: false, recompute: false, dropout: 0, targets: QV, B: 1, T: 128, V: 3000, heads: [4, 2, 64] },
+  { embedding: 'trainable-tokens', tied: true, recompute: true, dropout: 0, targets: QV, B: 1, T: 128, V: 3000, heads: [4, 1, 64] },
+  { embedding: 'trainable-tokens', tied: false, recompute: false, dropout: 0, targets: 'all-linear', B: 2, T: 64, V: 3000, heads: [8, 1, 64] },
+  { embedding: 'frozen', tied: false, recompute: false, dropout: 0, targets: QV, B: 4, T: 16, V: 3000 },
+  // More scored rows than 2·hidden: the head's chunks take the other product form (head.ts scoredRows).
+  { embedding: 'trainable-tokens', tied: true, recompute: false, dropout: 0, targets: 'all-linear', B: 4, T: 64, V: 8000 },
+  { embedding: 'full', tied: false, recompute: false, dropout: 0, targets: QV, B: 1, T: 256, V: 5000, heads: [3, 1, 256] },
 ];
 
-/** The phase's peak may be under-predicted by at most this fraction, and over-predicted by at most PEAK_OVER. */
-const PEAK_UNDER = 0.2;
-const PEAK_OVER = 0.6;
+/**
+ * A phase's peak may be under-predicted by at most PEAK_UNDER and over-predicted by at most PEAK_OVER (fractions of
+ * the measured one). The transients are formulas of the shapes read off the kernel sequence of each part (a layer's
+ * MLP, attention and q/k/v backward, the head's chunks), not traced; over these cases they land within −6% / +13%.
+ */
+const PEAK_UNDER = 0.08;
+const PEAK_OVER = 0.15;
 
 // The engine's byte count, kept by TF.js as it allocates and frees (what tf.memory().numBytes reads), and the kernels
 // tf.profile has recorded so far: each kernel's record carries the byte count right after it ran.
 const engineState = () => (tf.engine() as unknown as { state: { numBytes: number; activeProfile: { kernels: unknown[] } } }).state;
 
 for (const c of cases) {
-  const name = `${c.embedding}, ${c.tied ? 'tied' : 'untied'}, recompute ${c.recompute}, dropout ${c.dropout}, ${c.targets === 'all-linear' ? 'all-linear' : 'q/v'}, ${c.B}x${c.T}`;
+  const name = `${c.embedding}, ${c.tied ? 'tied' : 'untied'}, recompute ${c.recompute}, dropout ${c.dropout}, ${c.targets === 'all-linear' ? 'all-linear' : 'q/v'}, ${c.B}x${c.T}, V ${c.V}${c.heads ? `, heads ${c.heads.join('/')}` : ''}`;
   test(`every phase boundary of the pass holds what the plan predicts (${name})`, async () => {
     await setBackend('wasm');
-    const s = { V: 3000, D: 96, L: 2, heads: 4, kvHeads: 2, F: 256, tied: c.tied };
+    const [heads, kvHeads, F] = c.heads ?? [4, 2, 256];
+    const s = { V: c.V, D: 96, L: 2, heads, kvHeads, F, tied: c.tied };
     const cfg = TrainConfig.parse({ steps: 3, embedding: c.embedding, recompute: c.recompute ? 'always' : 'never', lora: { targetModules: c.targets, dropout: c.dropout } });
     const n = 3;
     const t = createTrainer(randomModel(s), cfg, {

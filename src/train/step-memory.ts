@@ -16,7 +16,7 @@ import type { EmbeddingMode } from '../model/modes.ts';
 import { headChunk } from '../model/head.ts';
 import { loraTargets, type ModelShape } from '../model/lora.ts';
 import { memoryPlan, type PlanInput } from './memory-plan.ts';
-import { attentionSplits, headElements, layerBackwardElements, layerForwardElements, passPhases, recordElements, stepDims } from './step-phases.ts';
+import { headElements, headMasks, layerBackwardElements, layerForwardElements, passPhases, recordElements, stepDims } from './step-phases.ts';
 
 /** Shape fields the activation count needs beyond ModelShape. */
 export type StepModelShape = ModelShape & { qkNorm?: boolean; qkvBias?: boolean; oBias?: boolean; mlpBias?: boolean };
@@ -109,8 +109,8 @@ export function stepPlan(input: StepPlanInput, mode: EmbeddingMode): StepPlan {
   const kept = L * record + 2 * N * D;
   const rebuilt = (L + 1) * N * D + record;
   const c = headChunk(N, V, D);
-  const head = headElements(N, N, D, c, mode === 'full' ? V : null);
-  const layer = Math.max(layerBackwardElements(d, attentionSplits(s, input.B, input.T)), layerForwardElements(d));
+  const head = headElements(N, N, D, c, V, mode === 'full', headMasks(input, mode));
+  const layer = Math.max(layerBackwardElements(d, s, input.B, input.T), layerForwardElements(d, input.lora, input.B, false));
   // AdamW updates one parameter at a time (optimizer.ts): a few copies of the largest one exist at once.
   const largest = mode === 'full' ? V * D : Math.max(...loraTargets(s, input.lora).map((t) => input.lora.r * Math.max(t.inF, t.outF)), (input.newTokens + 1) * D);
   const update = 4 * largest;

@@ -10,6 +10,7 @@
 import { targetModuleNames, type LoraConfig } from '../model/lora.ts';
 import type { EmbeddingMode } from '../model/modes.ts';
 import { headChunk } from '../model/head.ts';
+import { bmmSplits } from '../model/ops.ts';
 import { memoryPlan } from './memory-plan.ts';
 import type { StepPlanInput } from './step-memory.ts';
 
@@ -57,34 +58,62 @@ export function recordElements(d: Dims, s: Shape, lora: LoraConfig): number {
   return n;
 }
 
-/** Whether bmm (ops.ts) splits the attention products of this shape into one XNNPACK product per element. */
+/** Whether bmm (ops.ts) splits the attention products of this shape into one plain product per element (the same rule). */
 export function attentionSplits(s: Shape, B: number, T: number): boolean {
   const g = s.numHeads / s.numKvHeads;
-  return B * s.numKvHeads > 1 && g * T * s.headDim * T >= 2 ** 21;
-}
-
-/** The widest moment of a layer's backward beyond its record and the incoming gradient: the MLP's [N, I] products, the attention's [B, nh, T, T] ones, or q/k/v's RoPE and projections. */
-export function layerBackwardElements(d: Dims, split: boolean): number {
-  const { N, D, F, Q, Kd, P } = d;
-  return Math.max(4 * N * F + 3 * N * D, (split ? 3 : 2) * P + 5 * N * D, 10 * N * Q + 3 * N * Kd);
-}
-
-/** The same for a layer's forward, beyond its record and output. */
-export function layerForwardElements(d: Dims): number {
-  const { N, D, F, Q, P } = d;
-  return Math.max(3 * N * F + 2 * N * D, P + 3 * N * D, 4 * N * Q + 2 * N * D);
+  return bmmSplits(B * s.numKvHeads, T, g * T, s.headDim);
 }
 
 /**
- * The head pass (head.ts) over M scored rows: hs, the softmax-weighted rows, the target rows and dh, plus one chunk:
- * its rows [c, D], logits and probabilities [M, c]. 'full' mode keeps every chunk's gradient and joins them: 2·V·D.
+ * The widest moment of a layer's backward beyond its record and the incoming gradient: the MLP's [N, I] products;
+ * the attention's [B, nh, T, T] ones (dS and its transpose, which the product reshapes; split per element, also one
+ * element's slices of both operands, and the pieces joined); or q/k/v's RoPE backward and projections. Counted as
+ * TF.js counts tensor bytes: a reshape is a tensor of its own.
  */
-export function headElements(M: number, N: number, D: number, c: number, fullV: number | null): number {
-  const state = 3 * M * D + 2 * N * D + (2 * D >= M ? M * D : 0); // + hsᵀ when the chunks use it (head.ts)
-  // The rows and their transpose while the logits are made, then the rows, logits and probabilities.
-  const chunk = Math.max(2 * M * c + c * D, M * c + 2 * c * D);
-  if (fullV === null) return state + chunk;
-  return state + chunk + M * c + 2 * fullV * D;
+export function layerBackwardElements(d: Dims, s: Shape, B: number, T: number): number {
+  const { N, D, F, Q, Kd, P } = d;
+  const attention = attentionSplits(s, B, T) ? (3 + 2 / (B * s.numKvHeads)) * P + 8 * N * Q + 4 * N * Kd : 3 * P + N * Q + 2 * N * Kd;
+  return Math.max(4 * N * F + 3 * N * D, attention, 13 * N * Q + 2 * N * Kd);
+}
+
+/**
+ * The same for a layer's forward, beyond its output and what its record keeps. The MLP: σ(g), g·σ(g) and m [N, I],
+ * unless down_proj's adapter keeps m itself; with dropout on down_proj, its mask is drawn per row ([T, I] each,
+ * joined), compared and cast beside m. Without a record (recomputing), the gate and up products (and down_proj's
+ * mask and dropped input) and the softmax probabilities beside the scores are made and freed inside it too.
+ */
+export function layerForwardElements(d: Dims, lora: LoraConfig, B: number, recordless: boolean): number {
+  const { N, D, F, Q, P } = d;
+  const down = targetModuleNames(lora).includes('down_proj');
+  const dropDown = down && lora.dropout > 0;
+  const keepsM = !recordless && down && !dropDown;
+  let mlp = keepsM ? 2 * N * F : (dropDown ? (B > 1 ? 4.25 : 3.25) : 3) * N * F + N * D;
+  if (recordless) mlp += N * D + 2 * N * F * (dropDown ? 2 : 1);
+  return Math.max(mlp, (recordless ? 3 : 1) * P + 3 * N * D, 4 * N * Q + 2 * N * D);
+}
+
+/**
+ * The most the head (head-loss.ts) holds at once over M scored rows, beyond its input. Its state: hs [M, D], the
+ * online-softmax L [M, 1] and acc (or 'full': dhs) [M, D], and hsᵀ [D, M] when the chunks' products use it (2D ≥ M;
+ * 'full' always makes it). A chunk of c columns: its rows Wc [c, D], the logits z [M, c] (made through a [c, M]
+ * product and a transpose, or without hsᵀ through Wcᵀ [D, c]) and the probabilities beside z; masked base columns
+ * (retrained existing ids) add a masked copy of z. 'full' mode's second pass also holds, per chunk, the scaled
+ * probabilities, the one-hot targets (int32, then float32, then weighted), and the head's gradient [D, c] and its
+ * transpose [c, D]; every earlier chunk's gradient stays until all are joined (2·V·D).
+ */
+export function headElements(M: number, N: number, D: number, c: number, V: number, full: boolean, masked: boolean): number {
+  const t = 2 * D >= M;
+  const state = (2 + (t || full ? 1 : 0)) * M * D + M;
+  const z = (masked ? 2 : 1) * M * c;
+  const logits = Math.max(c * D + M * c + z, t ? 0 : 2 * c * D + z);
+  if (full) return state + Math.max((V - c) * D + Math.max(logits, c * D + 4 * M * c, 3 * c * D + M * c), 2 * V * D);
+  // After the chunks: the target rows, weight·(acc − rows) and dh scattered to [N, D].
+  return state + Math.max(logits, 3 * M * D + N * D);
+}
+
+/** Whether the head masks base columns: existing ids retrained (or, 'frozen', replaced) as extra rows. */
+export function headMasks(input: StepPlanInput, mode: EmbeddingMode): boolean {
+  return mode !== 'full' && ((input.shape.tieWordEmbeddings ? input.extraEmbedRows : input.extraHeadRows) ?? 0) > 0;
 }
 
 export function stepDims(input: StepPlanInput): Dims {
@@ -109,19 +138,16 @@ export function passPhases(input: StepPlanInput, mode: EmbeddingMode, recompute:
   const rows = memoryPlan(input, 'trainable-tokens').counts;
   const E = mode === 'full' ? V * D : (s.tieWordEmbeddings ? rows.embedRows : rows.headRows) * D;
   const perLayer = memoryPlan(input, mode).counts.lora / L; // LoRA gradients a layer's backward adds to the sink
-  const forward = layerForwardElements(d);
-  const backward = layerBackwardElements(d, attentionSplits(s, input.B, input.T));
-  const head = headElements(N, N, D, headChunk(N, V, D), mode === 'full' ? V : null);
-  const dropDown = input.lora.dropout > 0 && targetModuleNames(input.lora).includes('down_proj');
+  const backward = layerBackwardElements(d, s, input.B, input.T);
+  const head = headElements(N, N, D, headChunk(N, V, D), V, mode === 'full', headMasks(input, mode));
+  const forward = layerForwardElements(d, input.lora, input.B, recompute);
   const out: Phase[] = [];
   const push = (p: Omit<Phase, 'sink'> & { sink?: number }) => out.push({ sink: 0, ...p });
   // The ids and the embedding output; a row table (not 'full') also gathers from the base and the new rows and joins them.
   push({ at: 'embed', live: ctx + X, peak: ctx + X + N + (mode === 'full' ? 0 : 3 * X + 2 * N) });
   for (let i = 0; i < L; i++) {
     const live = ctx + (i + 1) * held + X; // the layers' records (or inputs) so far and the output y
-    // Recomputing, no record holds the gate and up products [N, I] (nor, with dropout on down_proj, its mask and
-    // dropped input): they are made and freed inside the forward.
-    push({ at: 'forward', layer: i, live, peak: live + forward + (recompute ? 2 * N * d.F * (dropDown ? 2 : 1) : 0) });
+    push({ at: 'forward', layer: i, live, peak: live + forward });
   }
   const atHead = ctx + L * held + 2 * X + N; // + the final norm's output and its scales [N]
   push({ at: 'head', live: atHead, peak: atHead + 2 * X + 2 * N });
