@@ -3,7 +3,7 @@
 // so any tensor the forward or backward starts keeping, or stops freeing, fails here), and the most held within each
 // phase within a narrow band (the transients of a layer or of the head are modelled, not traced). Over tied and
 // untied heads, recomputation on and off, LoRA dropout, LoRA on q/v or every linear, the three embedding modes,
-// several B×T, attention-dominated shapes with and without split products, one or several chunks of the head, and
+// several B×T, Qwen's q/k norms and q/k/v biases, attention-dominated shapes with and without split products, one or several chunks of the head, and
 // both of its product forms.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -11,7 +11,6 @@ import * as tf from '@tensorflow/tfjs';
 import { setBackend } from '../src/model/backend.ts';
 import { lossAndGrads, type PassPoint } from '../src/model/grad.ts';
 import type { GradSink } from '../src/model/layer.ts';
-import { modelShape } from '../src/model/lora.ts';
 import type { EmbeddingMode } from '../src/model/modes.ts';
 import { TrainConfig } from '../src/train/config.ts';
 import { passPhases } from '../src/train/step-phases.ts';
@@ -31,6 +30,8 @@ interface Case {
   V: number;
   /** Attention heads, key/value heads and MLP width, when not 4, 2 and 256 (attention-dominated shapes). */
   heads?: [number, number, number];
+  /** Qwen3's per-head q/k norms, or Qwen2's q/k/v biases. */
+  qwen?: 'qk-norm' | 'qkv-bias';
 }
 
 const QV: ['q_proj', 'v_proj'] = ['q_proj', 'v_proj'];
@@ -46,6 +47,8 @@ const cases: Case[] = [
   { embedding: 'trainable-tokens', tied: true, recompute: true, dropout: 0, targets: QV, B: 1, T: 128, V: 3000, heads: [4, 1, 64] },
   { embedding: 'trainable-tokens', tied: false, recompute: false, dropout: 0, targets: 'all-linear', B: 2, T: 64, V: 3000, heads: [8, 1, 64] },
   { embedding: 'frozen', tied: false, recompute: false, dropout: 0, targets: QV, B: 4, T: 16, V: 3000 },
+  { embedding: 'trainable-tokens', tied: false, recompute: false, dropout: 0.1, targets: 'all-linear', B: 2, T: 32, V: 3000, qwen: 'qk-norm' },
+  { embedding: 'trainable-tokens', tied: true, recompute: true, dropout: 0, targets: QV, B: 2, T: 32, V: 3000, qwen: 'qkv-bias' },
   // More scored rows than 2·hidden: the head's chunks take the other product form (head.ts scoredRows).
   { embedding: 'trainable-tokens', tied: true, recompute: false, dropout: 0, targets: 'all-linear', B: 4, T: 64, V: 8000 },
   { embedding: 'full', tied: false, recompute: false, dropout: 0, targets: QV, B: 1, T: 256, V: 5000, heads: [3, 1, 256] },
@@ -64,11 +67,11 @@ const PEAK_OVER = 0.15;
 const engineState = () => (tf.engine() as unknown as { state: { numBytes: number; activeProfile: { kernels: unknown[] } } }).state;
 
 for (const c of cases) {
-  const name = `${c.embedding}, ${c.tied ? 'tied' : 'untied'}, recompute ${c.recompute}, dropout ${c.dropout}, ${c.targets === 'all-linear' ? 'all-linear' : 'q/v'}, ${c.B}x${c.T}, V ${c.V}${c.heads ? `, heads ${c.heads.join('/')}` : ''}`;
+  const name = `${c.embedding}, ${c.tied ? 'tied' : 'untied'}, recompute ${c.recompute}, dropout ${c.dropout}, ${c.targets === 'all-linear' ? 'all-linear' : 'q/v'}, ${c.B}x${c.T}, V ${c.V}${c.heads ? `, heads ${c.heads.join('/')}` : ''}${c.qwen ? `, ${c.qwen}` : ''}`;
   test(`every phase boundary of the pass holds what the plan predicts (${name})`, async () => {
     await setBackend('wasm');
     const [heads, kvHeads, F] = c.heads ?? [4, 2, 256];
-    const s = { V: c.V, D: 96, L: 2, heads, kvHeads, F, tied: c.tied };
+    const s = { V: c.V, D: 96, L: 2, heads, kvHeads, F, tied: c.tied, qkNorm: c.qwen === 'qk-norm', qkvBias: c.qwen === 'qkv-bias' };
     const cfg = TrainConfig.parse({ steps: 3, embedding: c.embedding, recompute: c.recompute ? 'always' : 'never', lora: { targetModules: c.targets, dropout: c.dropout } });
     const n = 3;
     const t = createTrainer(randomModel(s), cfg, {
@@ -86,7 +89,8 @@ for (const c of cases) {
       marks.push({ p, kernels: engineState().activeProfile.kernels.length, live: elements(engineState().numBytes - base), sink });
     };
     const prof = await tf.profile(() => void lossAndGrads(t.model, t.table, b, { weight: 0.01, recompute: c.recompute, dropoutSeed: 5, probe }, grads));
-    const input = { shape: modelShape(t.model), lora: cfg.lora, newTokens: n, B: c.B, T: c.T, recompute: cfg.recompute, limit: null };
+    // The model's whole config, as the train node plans from it (q/k norms and biases included).
+    const input = { shape: t.model.config, lora: cfg.lora, newTokens: n, B: c.B, T: c.T, recompute: cfg.recompute, limit: null };
     const plan = passPhases(input, c.embedding, c.recompute);
     try {
       assert.deepEqual(marks.map((m) => m.p), plan.map((q) => (q.layer === undefined ? { at: q.at } : { at: q.at, layer: q.layer })), 'the plan has the pass\'s phases, in order');
