@@ -126,7 +126,7 @@ function headOnTfjs(table: GradTokenTable, r: HeadRequest): HeadAnswer {
 }
 
 /** Every tensor of a layer record, once (the optional q/k norm parts left out when absent). */
-function recordParts<T>(s: LayerSaved<T>): T[] {
+export function recordParts<T>(s: LayerSaved<T>): T[] {
   const out: Array<T | undefined | null> = [s.g, s.u, ...Object.values(s.norm1), ...Object.values(s.norm2), ...(Object.values(s.attn) as Array<T | undefined>)];
   for (const l of s.lora.values()) out.push(l.xd, l.t, ...(l.keep ? [l.keep] : []));
   return [...new Set(out.filter((t): t is T => t !== undefined && t !== null))];

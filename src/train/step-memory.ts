@@ -103,7 +103,7 @@ export function stepPlan(input: StepPlanInput, mode: EmbeddingMode): StepPlan {
   const sets = s.tieWordEmbeddings ? 1 : 2;
   const rowTables = mode === 'full' ? 0 : sets * V + (mode === 'frozen' ? (base.counts.embedRows || input.newTokens) * D * sets : 0);
   const weights = weightElements(s) - s.vocabSize * D * sets + frozenVocab + rowTables;
-  const record = recordElements(d, s, input.lora);
+  const record = recordElements(s, input.lora, input.B, input.T);
   // Activations alive during the backward (reported): every record (+ the final norm's input and output), or,
   // recomputing, every layer's input and one rebuilt record.
   const kept = L * record + 2 * N * D;

@@ -4,10 +4,17 @@
 // compares every phase with this list (test/memory-plan-phases.test.ts): a tensor the pass starts keeping, or stops
 // freeing, moves a boundary and fails it. step-memory.ts takes the step's peak from these phases.
 //
+// What a layer keeps for its backward (its record, the largest term) is not written here: it is read off layer.ts by
+// running the layer's training forward on shapes alone (shape-ops.ts), so a change to the record changes the plan.
 // Per boundary, `live` is what is held there (exact: a function of the shapes alone); per phase, `peak` is the most
 // held at once between the previous boundary and this one, from the modelled transients of a layer or of the head.
 // Both include the gradient sink as a first micro-batch fills it (`sink`): later micro-batches add into a full one.
-import { targetModuleNames, type LoraConfig } from '../model/lora.ts';
+import { recordParts } from '../model/grad.ts';
+import { decoderLayerOps, type LayerContext } from '../model/layer.ts';
+import { loraTargets, targetModuleNames, type LoraConfig } from '../model/lora.ts';
+import type { RopeTables } from '../model/rope.ts';
+import { shaped, shapeOps } from '../model/shape-ops.ts';
+import type { LlamaModel } from '../model/weights.ts';
 import type { EmbeddingMode } from '../model/modes.ts';
 import { headChunk } from '../model/head.ts';
 import { bmmSplits } from '../model/ops.ts';
@@ -33,29 +40,34 @@ export interface Dims {
   Kd: number;
   /** Attention scores [B, nh, T, T]. */
   P: number;
-  r: number;
 }
 
 type Shape = StepPlanInput['shape'];
 
-/** Elements one layer's record keeps (layer.ts LayerSaved, its input included), given which linears carry LoRA. */
-export function recordElements(d: Dims, s: Shape, lora: LoraConfig): number {
-  const { N, D, F, Q, Kd, P, r } = d;
-  const names = new Set(targetModuleNames(lora));
-  let n = 2 * N * D + 2 * N + N * Q + 2 * N * Kd + P + 2 * N * F; // x, x2, their scales, qh, kh, vh, probs, gate, up
-  if (s.qkNorm) n += N * (Q + Kd) + N * (s.numHeads + s.numKvHeads);
-  const inputs: Record<string, number> = { q_proj: D, k_proj: D, v_proj: D, o_proj: Q, gate_proj: D, up_proj: D, down_proj: F };
-  if (lora.dropout > 0) {
-    for (const m of names) n += 2 * N * inputs[m] + N * r; // dropped-out input and its mask, and x·A
-  } else {
-    for (const m of names) n += N * r;
-    // Without dropout an adapter keeps its input itself; q/k/v share one, as do gate/up.
-    if (names.has('q_proj') || names.has('k_proj') || names.has('v_proj')) n += N * D;
-    if (names.has('o_proj')) n += N * Q;
-    if (names.has('gate_proj') || names.has('up_proj')) n += N * D;
-    if (names.has('down_proj')) n += N * F;
-  }
-  return n;
+/** A one-layer model of this shape with adapters where `lora` puts them, as shape-ops stand-ins (nothing allocated). */
+function shapeModel(s: Shape, lora: LoraConfig): LlamaModel {
+  const D = s.hiddenSize, hd = s.headDim, Q = s.numHeads * hd, Kd = s.numKvHeads * hd, F = s.intermediateSize;
+  const lin = (name: string, inF: number, outF: number, bias = false) => ({ name: `model.layers.0.${name}`, w: shaped([outF, inF]), bias: bias ? shaped([outF]) : null });
+  const layer = {
+    inputNorm: shaped([D]), postNorm: shaped([D]), qNorm: s.qkNorm ? shaped([hd]) : null, kNorm: s.qkNorm ? shaped([hd]) : null,
+    q: lin('self_attn.q_proj', D, Q, s.qkvBias), k: lin('self_attn.k_proj', D, Kd, s.qkvBias), v: lin('self_attn.v_proj', D, Kd, s.qkvBias),
+    o: lin('self_attn.o_proj', Q, D, s.oBias), gate: lin('mlp.gate_proj', D, F, s.mlpBias), up: lin('mlp.up_proj', D, F, s.mlpBias), down: lin('mlp.down_proj', F, D, s.mlpBias),
+  };
+  const targets = loraTargets({ ...s, numLayers: 1 }, lora);
+  const adapters = new Map(targets.map((t, index) => [t.path, { A: shaped([t.inF, lora.r]), B: shaped([lora.r, t.outF]), scaling: 1, dropout: lora.dropout, index }]));
+  return { config: { numHeads: s.numHeads, numKvHeads: s.numKvHeads, headDim: hd, rmsNormEps: 1e-6 }, layers: [layer], adapters } as unknown as LlamaModel;
+}
+
+/**
+ * Elements one layer's record keeps (layer.ts LayerSaved, its input included): read off the layer itself, its
+ * training forward run on shapes alone (shape-ops.ts) and every tensor of its record (grad.ts recordParts) sized.
+ */
+export function recordElements(s: Shape, lora: LoraConfig, B: number, T: number): number {
+  const N = B * T;
+  const hd = s.headDim;
+  const ctx: LayerContext = { B, T, rope: { cos: shaped([N, 1, hd]), sinSigned: shaped([N, 1, hd]) } as RopeTables, mask: shaped([B, 1, 1, T, T]), dropoutSeed: 0 };
+  const { saved } = decoderLayerOps(shapeOps, shapeModel(s, lora), 0, { shape: [N, s.hiddenSize] }, ctx, true);
+  return recordParts(saved!).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
 }
 
 /** Whether bmm (ops.ts) splits the attention products of this shape into one plain product per element (the same rule). */
@@ -118,7 +130,7 @@ export function headMasks(input: StepPlanInput, mode: EmbeddingMode): boolean {
 
 export function stepDims(input: StepPlanInput): Dims {
   const s = input.shape;
-  return { N: input.B * input.T, D: s.hiddenSize, F: s.intermediateSize, Q: s.numHeads * s.headDim, Kd: s.numKvHeads * s.headDim, P: input.B * s.numHeads * input.T * input.T, r: input.lora.r };
+  return { N: input.B * input.T, D: s.hiddenSize, F: s.intermediateSize, Q: s.numHeads * s.headDim, Kd: s.numKvHeads * s.headDim, P: input.B * s.numHeads * input.T * input.T };
 }
 
 /** The phases of one micro-batch's pass, boundary by boundary in the order the pass reaches them. */
@@ -131,7 +143,7 @@ export function passPhases(input: StepPlanInput, mode: EmbeddingMode, recompute:
   const X = N * D; // one [N, H] activation
   // The pass's context: the attention mask [B, 1, 1, T, T] and the RoPE tables cos, sin [N, headDim].
   const ctx = input.B * input.T * input.T + 2 * N * s.headDim;
-  const R = recordElements(d, s, input.lora);
+  const R = recordElements(s, input.lora, input.B, input.T);
   // What a layer holds for its backward: its record, or (recomputing) its input until the record is rebuilt.
   const held = recompute ? X : R;
   // The head's answer beside dh: the extra rows' gradient [n, D], or in 'full' mode the whole head's [V, D].
