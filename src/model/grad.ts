@@ -43,7 +43,18 @@ export interface PassOptions {
   rowOffset?: number;
   /** Head column chunk (default: headChunk). */
   headChunk?: number;
+  /** Called at each phase boundary of the pass (tests read the engine's live bytes there: docs/memory-plan.md). */
+  probe?: PassProbe;
 }
+
+/**
+ * A boundary of the pass, in order: 'embed' (embedding output made), 'forward' after layer i, 'head' just before
+ * the head runs, 'dh' once it has answered, 'norm' after the final norm's backward, 'backward' after layer i's
+ * backward (i from L−1 down), 'table' after the token table's backward (TF.js only). Everything between two
+ * boundaries is one phase of the step memory plan (src/train/step-phases.ts passPhases).
+ */
+export type PassPoint = { at: 'embed' | 'head' | 'dh' | 'norm' | 'table' } | { at: 'forward' | 'backward'; layer: number };
+export type PassProbe = (p: PassPoint) => void;
 
 export interface PassResult {
   /** Σ weight · loss over scored positions. */
@@ -84,7 +95,9 @@ export function lossAndGrads(model: LlamaModel, table: GradTokenTable, b: TrainB
   const pass = passOps(tfOps, model, table, b, o, grads as GradSink<tf.Tensor2D>, () => tf.tidy(() => table.embed(tf.tensor1d(b.inputIds, 'int32'))));
   let next = pass.next();
   while (!next.done) next = pass.next(answered(pass, () => headOnTfjs(table, next.value as HeadRequest)));
-  return tableBackward(table, b, next.value as PassEnd<tf.Tensor2D>, grads);
+  const r = tableBackward(table, b, next.value as PassEnd<tf.Tensor2D>, grads);
+  o.probe?.({ at: 'table' });
+  return r;
 }
 
 /** The token table's part of the backward, on TF.js; frees the pass's last tensors. */
@@ -113,7 +126,7 @@ function headOnTfjs(table: GradTokenTable, r: HeadRequest): HeadAnswer {
 }
 
 /** Every tensor of a layer record, once (the optional q/k norm parts left out when absent). */
-function recordParts<T>(s: LayerSaved<T>): T[] {
+export function recordParts<T>(s: LayerSaved<T>): T[] {
   const out: Array<T | undefined | null> = [s.g, s.u, ...Object.values(s.norm1), ...Object.values(s.norm2), ...(Object.values(s.attn) as Array<T | undefined>)];
   for (const l of s.lora.values()) out.push(l.xd, l.t, ...(l.keep ? [l.keep] : []));
   return [...new Set(out.filter((t): t is T => t !== undefined && t !== null))];
@@ -138,6 +151,7 @@ export function* passOps<T>(
   const disposed = new Set<T>();
   try {
     let x = embed(); // [N, H]
+    opts.probe?.({ at: 'embed' });
     for (let i = 0; i < L; i++) {
       const { y, saved } = decoderLayerOps(o, model, i, x, ctx, !opts.recompute);
       if (opts.recompute) inputs.push(x);
@@ -146,6 +160,7 @@ export function* passOps<T>(
         if (saved!.norm1.x !== x) o.dispose(x); // the record keeps the input it needs
       }
       x = y;
+      opts.probe?.({ at: 'forward', layer: i });
     }
     const last = x;
     const normW = o.frozen(model.norm);
@@ -153,9 +168,12 @@ export function* passOps<T>(
     const c: HeadColumns = table.headColumns();
     // A trainable head ('full' mode) changes every update: fed, not frozen.
     const cols: HeadColumnsOf<T> = { head: table.trainsHead ? o.hosted(c.head) : o.frozen(c.head), masked: c.masked, extra: c.extra && o.hosted(c.extra), extraIds: c.extraIds };
+    opts.probe?.({ at: 'head' });
     const head: HeadAnswer<T> = yield { h: fin.y, targets: b.targets, cols, weight: opts.weight, chunk: opts.headChunk };
+    opts.probe?.({ at: 'dh' });
     let d = o.tidy(() => rmsNormBackwardOps(o, fin.saved!, normW, head.dh)); // [N, H]
     o.dispose([fin.y, fin.saved!.x, fin.saved!.r, head.dh]);
+    opts.probe?.({ at: 'norm' });
     for (let i = L - 1; i >= 0; i--) {
       let saved = records[i];
       if (opts.recompute) {
@@ -171,6 +189,7 @@ export function* passOps<T>(
       } else records.pop();
       o.dispose(d);
       d = dx;
+      opts.probe?.({ at: 'backward', layer: i });
     }
     return { head, dE: d };
   } finally {

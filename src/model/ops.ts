@@ -38,6 +38,11 @@ export function frozenLinearBackward(dy: tf.Tensor2D, W: tf.Tensor2D): tf.Tensor
 const SPLIT_ROWS = 16;
 const SPLIT_MACS = 2 ** 16;
 
+/** Whether bmm on wasm splits a batched [M, K]·[K, N] product into one plain product per element (the memory plan asks too). */
+export function bmmSplits(batch: number, M: number, K: number, N: number): boolean {
+  return batch > 1 && M >= SPLIT_ROWS && M * K * N >= SPLIT_MACS;
+}
+
 /**
  * Batched a [..., M, K] · b [..., K, N]. The wasm backend sends any product with a batch > 1 to its plain loop
  * (~2 GFLOP/s); past a size, one XNNPACK product per batch element (slices are cheap heap copies, the results
@@ -49,7 +54,7 @@ export function bmm(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   const N = b.shape[b.rank - 1];
   const lead = a.shape.slice(0, -2);
   const batch = lead.reduce((x, y) => x * y, 1);
-  if (!onWasm() || batch === 1 || M < SPLIT_ROWS || M * K * N < SPLIT_MACS) return tf.matMul(a, b);
+  if (!onWasm() || !bmmSplits(batch, M, K, N)) return tf.matMul(a, b);
   return tf.tidy(() => {
     const a3 = a.reshape([batch, M, K]);
     const b3 = b.reshape([batch, K, N]);

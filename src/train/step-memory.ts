@@ -1,20 +1,22 @@
 // What one training update holds at its peak, predicted from the shapes alone (before any weight is loaded), so a
 // run that would not fit is refused with numbers instead of dying with `Aborted()` in the wasm heap.
 //
-// The prediction follows src/model/grad.ts and layer.ts phase by phase, in float32 elements:
+// The pass's part comes from its phases (step-phases.ts), one per boundary of src/model/grad.ts's pass, and each is
+// tested against the pass itself, probed at that boundary (test/memory-plan-phases.test.ts, docs/memory-plan.md):
 //   forward    each layer keeps a record (its input, norms' scales, rotated q/k, v, softmax probs, gate/up, LoRA
 //              inputs); with recomputation only each layer's input is kept and one record is rebuilt at a time
 //   head       the hidden states of the scored rows, the online-softmax state and one [rows, chunk] logits chunk
 //   backward   the gradient sink, and the widest temporaries of a layer (the MLP's [N, I] products, the
 //              attention's [B, nh, T, T] ones)
-//   update     all gradients, and AdamW's temporaries for one parameter at a time
-// The peak is the largest phase on top of the frozen weights and the trainable state. Tensor bytes are checked
-// against measured peaks on varied shapes (test/memory-plan-peak.test.ts) and on the real ones (bench memory);
-// the heap adds XNNPACK's packed operands and allocator slack.
+// then the update: all gradients, and AdamW's temporaries for one parameter at a time. The peak is the largest phase
+// on top of the frozen weights and the trainable state. The whole peak is checked against measured ones on varied
+// shapes (test/memory-plan-peak.test.ts) and on the real ones (bench memory); the heap adds XNNPACK's packed operands
+// and allocator slack.
 import type { EmbeddingMode } from '../model/modes.ts';
 import { headChunk } from '../model/head.ts';
-import { loraTargets, targetModuleNames, type LoraConfig, type ModelShape } from '../model/lora.ts';
+import { loraTargets, type ModelShape } from '../model/lora.ts';
 import { memoryPlan, type PlanInput } from './memory-plan.ts';
+import { headElements, headMasks, layerBackwardElements, layerForwardElements, passPhases, recordElements, stepDims } from './step-phases.ts';
 
 /** Shape fields the activation count needs beyond ModelShape. */
 export type StepModelShape = ModelShape & { qkNorm?: boolean; qkvBias?: boolean; oBias?: boolean; mlpBias?: boolean };
@@ -86,72 +88,13 @@ export function weightElements(s: StepModelShape): number {
   return s.numLayers * perLayer + D + s.vocabSize * D * (s.tieWordEmbeddings ? 1 : 2);
 }
 
-interface Dims {
-  N: number;
-  D: number;
-  F: number;
-  Q: number;
-  Kd: number;
-  P: number;
-  r: number;
-}
-
-/** Elements one layer's record keeps (layer.ts LayerSaved), given which linears carry LoRA. */
-function recordElements(d: Dims, s: StepModelShape, lora: LoraConfig): number {
-  const { N, D, F, Q, Kd, P, r } = d;
-  const names = new Set(targetModuleNames(lora));
-  let n = 2 * N * D + 2 * N + N * Q + 2 * N * Kd + P + 2 * N * F; // x, x2, their scales, qh, kh, vh, probs, gate, up
-  if (s.qkNorm) n += N * (Q + Kd) + N * (s.numHeads + s.numKvHeads);
-  const inputs: Record<string, number> = { q_proj: D, k_proj: D, v_proj: D, o_proj: Q, gate_proj: D, up_proj: D, down_proj: F };
-  if (lora.dropout > 0) {
-    for (const m of names) n += 2 * N * inputs[m] + N * r; // dropped-out input and its mask, and x·A
-  } else {
-    for (const m of names) n += N * r;
-    // Without dropout an adapter keeps its input itself; q/k/v share one, as do gate/up.
-    if (names.has('q_proj') || names.has('k_proj') || names.has('v_proj')) n += N * D;
-    if (names.has('o_proj')) n += N * Q;
-    if (names.has('gate_proj') || names.has('up_proj')) n += N * D;
-    if (names.has('down_proj')) n += N * F;
-  }
-  return n;
-}
-
-/** Whether bmm (ops.ts) splits the attention products of this shape into one XNNPACK product per element. */
-function attentionSplits(s: StepModelShape, B: number, T: number): boolean {
-  const g = s.numHeads / s.numKvHeads;
-  return B * s.numKvHeads > 1 && g * T * s.headDim * T >= 2 ** 21;
-}
-
-/**
- * The widest moment of a layer's forward or backward beyond its record (and the incoming gradient): the MLP's
- * [N, I] products, the attention's [B, nh, T, T] ones, or q/k/v's RoPE and projections, whichever is largest.
- */
-function layerTransientElements(d: Dims, split: boolean): number {
-  const { N, D, F, Q, Kd, P } = d;
-  const backward = Math.max(4 * N * F + 3 * N * D, (split ? 3 : 2) * P + 5 * N * D, 10 * N * Q + 3 * N * Kd);
-  const forward = Math.max(3 * N * F + 2 * N * D, P + 3 * N * D, 4 * N * Q + 2 * N * D);
-  return Math.max(backward, forward);
-}
-
-/**
- * The head pass (head.ts) over M scored rows: hs, the softmax-weighted rows, the target rows and dh, plus one chunk:
- * its rows [c, D], logits and probabilities [M, c]. 'full' mode keeps every chunk's gradient and joins them: 2·V·D.
- */
-function headElements(M: number, N: number, D: number, c: number, fullV: number | null): number {
-  const state = 3 * M * D + 2 * N * D + (2 * D >= M ? M * D : 0); // + hsᵀ when the chunks use it (head.ts)
-  // The rows and their transpose while the logits are made, then the rows, logits and probabilities.
-  const chunk = Math.max(2 * M * c + c * D, M * c + 2 * c * D);
-  if (fullV === null) return state + chunk;
-  return state + chunk + M * c + 2 * fullV * D;
-}
-
 export function stepPlan(input: StepPlanInput, mode: EmbeddingMode): StepPlan {
   const s = input.shape;
   const base = memoryPlan(input, mode);
   const trainable = base.counts.trainable;
   const N = input.B * input.T;
   const D = s.hiddenSize;
-  const d: Dims = { N, D, F: s.intermediateSize, Q: s.numHeads * s.headDim, Kd: s.numKvHeads * s.headDim, P: input.B * s.numHeads * input.T * input.T, r: input.lora.r };
+  const d = stepDims(input);
   const L = s.numLayers;
   const V = s.vocabSize + input.newTokens;
   // 'full' keeps the vocabulary matrices as trainable variables in place of the frozen ones.
@@ -160,21 +103,24 @@ export function stepPlan(input: StepPlanInput, mode: EmbeddingMode): StepPlan {
   const sets = s.tieWordEmbeddings ? 1 : 2;
   const rowTables = mode === 'full' ? 0 : sets * V + (mode === 'frozen' ? (base.counts.embedRows || input.newTokens) * D * sets : 0);
   const weights = weightElements(s) - s.vocabSize * D * sets + frozenVocab + rowTables;
-  const record = recordElements(d, s, input.lora);
-  // Activations alive at the head and during the backward: every record (+ the final norm's input and output), or,
-  // recomputing, every layer's input with no record at the head and one rebuilt record during the backward.
-  const keptAt = { head: L * record + 2 * N * D, backward: L * record + 2 * N * D };
-  const recomputeAt = { head: (L + 1) * N * D + 2 * N * D, backward: (L + 1) * N * D + record };
+  const record = recordElements(s, input.lora, input.B, input.T);
+  // Activations alive during the backward (reported): every record (+ the final norm's input and output), or,
+  // recomputing, every layer's input and one rebuilt record.
+  const kept = L * record + 2 * N * D;
+  const rebuilt = (L + 1) * N * D + record;
   const c = headChunk(N, V, D);
-  const head = headElements(N, N, D, c, mode === 'full' ? V : null);
-  const layer = layerTransientElements(d, attentionSplits(s, input.B, input.T));
+  const head = headElements(N, N, D, c, V, mode === 'full', headMasks(input, mode));
+  const layer = Math.max(layerBackwardElements(d, s, input.B, input.T), layerForwardElements(d, input.lora, input.B, false));
   // AdamW updates one parameter at a time (optimizer.ts): a few copies of the largest one exist at once.
   const largest = mode === 'full' ? V * D : Math.max(...loraTargets(s, input.lora).map((t) => input.lora.r * Math.max(t.inF, t.outF)), (input.newTokens + 1) * D);
   const update = 4 * largest;
   const state = 3 * trainable; // params and the two moments, always there
-  const sink = trainable; // gradients, filled during the backward, all alive during the update
-  const peakOf = (a: { head: number; backward: number }) => (weights + state + Math.max(a.head + head, a.backward + layer + sink, sink + update)) * F32;
-  const peak = { kept: peakOf(keptAt), recompute: peakOf(recomputeAt) };
+  // The pass's phases (step-phases.ts, tested against the pass itself). A first micro-batch fills the gradient sink
+  // as it goes; a later one (accumulation) runs beside a full sink.
+  const accumulating = (input.gradAccumulation ?? 1) > 1;
+  const passPeak = (recompute: boolean) => Math.max(...passPhases(input, mode, recompute).map((p) => p.peak + (accumulating ? trainable - p.sink : 0)));
+  const peakOf = (recompute: boolean) => (weights + state + Math.max(passPeak(recompute), trainable + update)) * F32;
+  const peak = { kept: peakOf(false), recompute: peakOf(true) };
   // XNNPACK packs each product's right operand for the call: the largest is a transposed MLP weight or a head chunk.
   const packed = Math.max(D * s.intermediateSize, c * D) * F32;
   const heapOf = (p: number) => Math.round((p + packed) * HEAP_SLACK + HEAP_BASE);
@@ -185,7 +131,7 @@ export function stepPlan(input: StepPlanInput, mode: EmbeddingMode): StepPlan {
     mode, trainable,
     bytes: {
       weights: weights * F32, params: base.bytes.params, grads: base.bytes.grads, optimizer: base.bytes.optimizer,
-      activations: { kept: keptAt.backward * F32, recompute: recomputeAt.backward * F32 },
+      activations: { kept: kept * F32, recompute: rebuilt * F32 },
       temporary: { head: head * F32, layer: layer * F32, update: update * F32 },
       peak,
     },

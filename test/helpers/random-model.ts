@@ -14,26 +14,30 @@ export interface RandomShape {
   kvHeads: number;
   F: number;
   tied: boolean;
+  /** Qwen3's per-head q/k norms, and Qwen2's q/k/v biases. */
+  qkNorm?: boolean;
+  qkvBias?: boolean;
 }
 
 export function randomModel(s: RandomShape, seed = 1): LlamaModel {
   const hd = s.D / s.heads;
   let k = seed;
   const rnd = (shape: [number, number]) => tf.randomNormal(shape, 0, 0.05, 'float32', k++) as tf.Tensor2D;
-  const lin = (name: string, inF: number, outF: number) => ({ name, w: rnd([outF, inF]), bias: null });
+  const lin = (name: string, inF: number, outF: number, bias = false) => ({ name, w: rnd([outF, inF]), bias: bias ? (tf.fill([outF], 0.01) as tf.Tensor1D) : null });
+  const headNorm = () => (s.qkNorm ? (tf.ones([hd]) as tf.Tensor1D) : null);
   const layers = Array.from({ length: s.L }, (_, l) => {
     const p = `model.layers.${l}`;
     return {
-      inputNorm: tf.ones([s.D]) as tf.Tensor1D, postNorm: tf.ones([s.D]) as tf.Tensor1D, qNorm: null, kNorm: null,
-      q: lin(`${p}.self_attn.q_proj`, s.D, s.heads * hd), k: lin(`${p}.self_attn.k_proj`, s.D, s.kvHeads * hd),
-      v: lin(`${p}.self_attn.v_proj`, s.D, s.kvHeads * hd), o: lin(`${p}.self_attn.o_proj`, s.heads * hd, s.D),
+      inputNorm: tf.ones([s.D]) as tf.Tensor1D, postNorm: tf.ones([s.D]) as tf.Tensor1D, qNorm: headNorm(), kNorm: headNorm(),
+      q: lin(`${p}.self_attn.q_proj`, s.D, s.heads * hd, s.qkvBias), k: lin(`${p}.self_attn.k_proj`, s.D, s.kvHeads * hd, s.qkvBias),
+      v: lin(`${p}.self_attn.v_proj`, s.D, s.kvHeads * hd, s.qkvBias), o: lin(`${p}.self_attn.o_proj`, s.heads * hd, s.D),
       gate: lin(`${p}.mlp.gate_proj`, s.D, s.F), up: lin(`${p}.mlp.up_proj`, s.D, s.F), down: lin(`${p}.mlp.down_proj`, s.F, s.D),
     };
   });
   const config: ModelConfig = {
     modelType: 'llama', vocabSize: s.V, hiddenSize: s.D, intermediateSize: s.F, numLayers: s.L, numHeads: s.heads, numKvHeads: s.kvHeads,
-    headDim: hd, rmsNormEps: 1e-5, maxPositionEmbeddings: 4096, rope: { type: 'default', theta: 10000 }, qkvBias: false, oBias: false,
-    mlpBias: false, qkNorm: false, tieWordEmbeddings: s.tied, bosTokenId: null, eosTokenIds: [], padTokenId: null, slidingWindow: null,
+    headDim: hd, rmsNormEps: 1e-5, maxPositionEmbeddings: 4096, rope: { type: 'default', theta: 10000 }, qkvBias: s.qkvBias ?? false, oBias: false,
+    mlpBias: false, qkNorm: s.qkNorm ?? false, tieWordEmbeddings: s.tied, bosTokenId: null, eosTokenIds: [], padTokenId: null, slidingWindow: null,
     storageDtype: 'float32', source: '(random, in memory)',
   };
   const tokens = new FrozenTokenTable(rnd([s.V, s.D]), s.tied ? null : rnd([s.V, s.D]));
