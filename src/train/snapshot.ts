@@ -23,7 +23,7 @@ export function snapshotCadence(asks: SnapshotAsk[] | undefined): Cadence {
     s.reason === 'end' || s.reason === 'interrupt' || (s.reason === 'start' ? Boolean(a.atStart) : s.reason === 'step' && a.every !== undefined && s.step % a.every === 0);
   if (!asks) return { weights: (s) => s.reason !== 'diverged', optimizer: (s) => s.reason !== 'diverged' };
   return {
-    weights: (s) => asks.some((a) => wants(a, s)),
+    weights: (s) => s.reason === 'end' || s.reason === 'interrupt' || asks.some((a) => wants(a, s)),
     optimizer: (s) => asks.some((a) => a.optimizer && wants(a, s)),
   };
 }
