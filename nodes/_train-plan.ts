@@ -111,9 +111,9 @@ export function memoryPlanName(node: string): string {
  * --dry-run: train batches per epoch, updates and epochs, from the first batch's plan (waits for packing); with a
  * timed update, the tokens and the wall time those updates take.
  */
-export async function dataPlan(ctx: TrainContext, first: PackedBatch | undefined, timeUpdate: (() => ReturnType<typeof timeOneUpdate>) | undefined): Promise<void> {
+export async function dataPlan(ctx: TrainContext, first: PackedBatch | undefined, batches: AsyncIterable<PackedBatch>, timeUpdate: (() => ReturnType<typeof timeOneUpdate>) | undefined): Promise<void> {
   const p = ctx.params;
-  const d = await planOf(first, p.steps, p.gradAccumulation);
+  const d = await planOf(first, p.steps, p.gradAccumulation, batches);
   const lines = d ? planLines(d) : ['  train batches per epoch  unknown (the batches do not come from a batch-packer)'];
   // Timed once the packing is done (planOf waits for it): packer workers on the same cores made the update 4x slower.
   const timed = await timeUpdate?.();

@@ -116,7 +116,7 @@ export default defineNode({
         const planned = first && planStep(ctx, tokenizer, backend, first.batch.numRows, first.seqLen);
         if (ctx.dryRun) {
           if (!planned) planOnly(ctx, tokenizer);
-          await dataPlan(ctx, first, planned && first ? () => timedUpdate(ctx, tokenizer, backend, planned, first) : undefined);
+          await dataPlan(ctx, first, batches, planned && first ? () => timedUpdate(ctx, tokenizer, backend, planned, first) : undefined);
           return;
         }
         const checkpointRoot = path.join(ctx.runDir, p.checkpointDir);
@@ -153,7 +153,7 @@ export default defineNode({
           },
         });
         // Known before the first batch arrives: the summary says whether the batches were reused or packed now.
-        const packCache = await first?.plan?.cache;
+        const packCache = first?.plan?.cache;
         const clock = new StepClock();
         try {
           yield* trainLoop({
