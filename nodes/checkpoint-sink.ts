@@ -4,8 +4,10 @@
 // eval loss. Every folder is written under a temp name and renamed (src/train/checkpoint.ts).
 //
 // Inputs
-//   state        stream of TrainSnapshot (from evaluator, or straight from train-step)
+//   state        stream of TrainSnapshot (from train-step, or an evaluator's: then with eval metrics for
+//                'best' and the README); it asks train-step for weights and optimizer state every `every`
 //   fingerprint  value {hash, files} from corpus-reader (optional): corpus hashes in the README
+// Everything a checkpoint holds comes from the snapshot, a value: the sink may lag the train loop.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -15,8 +17,10 @@ import { defineNode } from '../src/pipeline/node.ts';
 import { formatChange, readLegs } from '../src/pipeline/run-record.ts';
 import { stream, value } from '../src/pipeline/kinds.ts';
 import { saveAdapter, type AdapterExtras, type Provenance } from '../src/adapter/peft.ts';
-import { saveCheckpoint } from '../src/train/checkpoint.ts';
-import { checkpointContents } from '../src/train/trainer.ts';
+import { saveCheckpoint, type CheckpointContents } from '../src/train/checkpoint.ts';
+import type { SnapshotAsk, TrainSnapshot } from '../src/train/items.ts';
+import type { WatchdogState } from '../src/train/watchdog.ts';
+import { NodeInputMissing } from '../src/errors.ts';
 import type { Fingerprint } from '../src/data/items.ts';
 import { emit } from './_events.ts';
 import { CORPUS_FINGERPRINT, TRAIN_STATE } from './_kinds.ts';
@@ -37,6 +41,7 @@ export default defineNode({
   },
   outputs: {},
   placement: 'main',
+  asks: (p): SnapshotAsk => ({ every: p.every, optimizer: true }),
   async run(inputs, ctx) {
     const p = ctx.params;
     let fingerprint: Fingerprint | undefined;
@@ -52,15 +57,17 @@ export default defineNode({
     };
     let lastSaved = -1;
     let lastMetrics: Record<string, number> | undefined;
+    // The eval losses the watchdog judges a collapse against (step 0's and the last), kept with its state.
+    const evals: { start?: number; last?: number } = {};
     for await (const item of inputs.state) {
       const s = item;
       // A diverged run leaves its last good checkpoint as it is and writes no final adapter (train-step fails the run next).
       if (s.reason === 'diverged') continue;
       if (s.metrics) lastMetrics = { eval_loss: s.metrics.loss, eval_ppl: s.metrics.ppl, new_token_loss: s.metrics.newToken.loss, new_token_acc: s.metrics.newToken.acc };
+      if (s.metrics && Number.isFinite(s.metrics.loss)) evals[s.step === 0 ? 'start' : 'last'] = s.metrics.loss;
       const due = s.reason !== 'step' || s.step % p.every === 0;
       if (!due || (s.step === lastSaved && s.reason !== 'end') || s.step === 0) continue;
-      // Export now, synchronously: the train loop waits until this item is consumed.
-      const contents = checkpointContents(s.trainer, s.baseModel, { consumed: s.consumed }, s.metrics?.loss);
+      const contents = checkpointOf(s, evals, ctx.name);
       const extras: AdapterExtras = {
         tokenizer: { tokenizerJson: s.tokenizer.tokenizerJson, tokenizerConfig: s.tokenizer.tokenizerConfig },
         provenance: { ...provenance, step: s.step, metrics: lastMetrics },
@@ -79,6 +86,31 @@ export default defineNode({
     }
   },
 });
+
+/** A checkpoint's contents from a snapshot that carries weights, optimizer state and trainer state. */
+function checkpointOf(s: TrainSnapshot, evals: { start?: number; last?: number }, node: string): CheckpointContents {
+  if (!s.weights || !s.optimizer || !s.state) {
+    throw new NodeInputMissing(node, `the snapshot of step ${s.step} (${s.reason}) carries no weights or optimizer state: its train node was not asked for them`);
+  }
+  const { watchdog, ...state } = s.state;
+  return { adapter: s.weights, optimizer: s.optimizer, state: { ...state, evalLoss: s.metrics?.loss, watchdog: watchdog && withEvals(watchdog, evals) } };
+}
+
+/**
+ * The watchdog's state with the eval losses seen here. Its fields in the order a watchdog that was told them
+ * as they came would hold them (step 0's before the first update, the last after it), so a checkpoint's bytes
+ * do not depend on where the losses were joined in.
+ */
+function withEvals(w: WatchdogState, evals: { start?: number; last?: number }): WatchdogState {
+  let out: WatchdogState = { ...w };
+  if (evals.start !== undefined) {
+    out = 'evalStart' in out
+      ? { ...out, evalStart: evals.start }
+      : Object.fromEntries(Object.entries(out).flatMap(([k, v]) => (k === 'dead' ? [[k, v], ['evalStart', evals.start]] : [[k, v]]))) as WatchdogState;
+  }
+  if (evals.last !== undefined) out.evalLast = evals.last;
+  return out;
+}
 
 /** sha256 of the pipeline file the run was started from (named in <runDir>/pipeline.json). */
 function pipelineIdentity(runDir: string): Pick<Provenance, 'pipelineHash' | 'pipelineFile'> {

@@ -1,11 +1,13 @@
 // evaluator: held-out metrics of the training model every `every` updates and at the end.
 //
 // Inputs
-//   state   stream of TrainSnapshot from train-step
+//   state   stream of TrainSnapshot from train-step (it asks for weights at every/atStart: `asks`)
 //   eval    stream of PackedBatch (the packer's eval output; read once, kept in memory)
 // Outputs
 //   state   the same snapshots; an evaluated one goes on as a copy with `metrics` set (a
-//           snapshot is never changed once yielded). Feed checkpoint-sink.
+//           snapshot is never changed once yielded): for a summary or a checkpoint sink.
+// It scores the shared frozen model (src/train/frozen-models.ts) with the snapshot's trainable
+// tensors (src/train/eval-model.ts), not the trainer: the train loop may be steps ahead.
 // Metrics: loss and perplexity over every scored token, and bits per byte over the bytes those
 // tokens spell (comparable across tokenizers); at positions whose target is a new token, loss and
 // top-1 accuracy (pooled, and the mean over new tokens that occur as targets), and per new token
@@ -25,9 +27,11 @@ import { evaluateBaseOwn } from '../src/train/base-eval.ts';
 import { tokenByteLengths } from '../src/tokenizer/bytes.ts';
 import { loadTokenizer, type LoadedTokenizer } from '../src/tokenizer/load.ts';
 import { writeInitReport as writeInitFiles } from '../src/tokenizer/report.ts';
-import type { Trainer } from '../src/train/trainer.ts';
-import type { TrainSnapshot } from '../src/train/items.ts';
+import { EvalModel } from '../src/train/eval-model.ts';
+import { postEval } from '../src/train/eval-board.ts';
+import type { SnapshotAsk, TrainRun, TrainSnapshot } from '../src/train/items.ts';
 import { stepBatch, type StepBatch } from '../src/train/step.ts';
+import type { LlamaModel } from '../src/model/weights.ts';
 import { emit } from './_events.ts';
 import { BATCH, TRAIN_STATE } from './_kinds.ts';
 
@@ -50,6 +54,7 @@ export default defineNode({
     state: stream(TRAIN_STATE, { description: 'snapshots with metrics, for checkpoint-sink' }),
   },
   placement: 'main',
+  asks: (p): SnapshotAsk => ({ every: p.every, atStart: p.atStart }),
   runFiles: () => ['init-report.json', 'init-report.txt'],
   run(inputs, ctx) {
     const p = ctx.params;
@@ -67,38 +72,46 @@ export default defineNode({
       return out;
     };
     let first = true;
+    // Opened at the first snapshot with weights, while the train node still holds the frozen weights: one copy for both.
+    let model: EvalModel | undefined;
     const state = async function* (): AsyncGenerator<TrainSnapshot> {
-      for await (const s of inputs.state) {
-        const due = s.reason === 'end' || (s.reason === 'step' && s.step % p.every === 0) || (s.reason === 'start' && p.atStart);
-        if (first && ctx.resume) {
-          // A resumed leg evaluates again from its checkpoint on: earlier legs' lines from there go, so each step has one.
-          const from = s.reason === 'step' || due ? s.step : s.step + 1;
-          keepLinesAtomicSync(file, (l) => evalStep(l) < from);
+      try {
+        for await (const s of inputs.state) {
+          const due = s.reason === 'end' || (s.reason === 'step' && s.step % p.every === 0) || (s.reason === 'start' && p.atStart);
+          if (first && ctx.resume) {
+            // A resumed leg evaluates again from its checkpoint on: earlier legs' lines from there go, so each step has one.
+            const from = s.reason === 'step' || due ? s.step : s.step + 1;
+            keepLinesAtomicSync(file, (l) => evalStep(l) < from);
+          }
+          first = false;
+          let metrics: EvalMetrics | undefined;
+          if (due && last?.step === s.step) {
+            metrics = last; // the end of training right after a periodic evaluation: same weights
+          } else if (due) {
+            if (!s.weights) throw new NodeInputMissing(ctx.name, `the snapshot of step ${s.step} (${s.reason}) carries no weights: its train node was not asked for them`);
+            model ??= await EvalModel.open(s.baseModel, s.run, s.weights);
+            held ??= await collect();
+            if (held.length === 0) throw new NodeInputMissing(ctx.name, 'the eval input produced no batches (is the eval split empty?)');
+            const run = s.run;
+            tok ??= runTokenizer(s);
+            const at = model.at(s.weights);
+            // On the native engine (run.native) the eval forward and head run as one ONNX Runtime graph too.
+            let m = await evaluateOn(at, held, run.tokens.newTokenIds, run.tokens.newTokens, { byteLengths: tok.byteLengths, native: run.native });
+            // Only at a fresh start are the weights still the base model's (LoRA zero, base rows as loaded).
+            if (s.reason === 'start') m = { ...m, baseOwn: baseOwn(s, at, tok.ext, held) };
+            metrics = m;
+            last = { ...m, step: s.step };
+            postEval(run.id, s.step, m.loss); // a collapse is judged against the step-0 evaluation too
+            const line = { type: 'eval' as const, step: s.step, final: s.reason === 'end', time: new Date().toISOString(), ...m };
+            appendSync(file, JSON.stringify(line) + '\n');
+            emit(ctx, { node: ctx.name, ...line, perToken: undefined });
+            if (s.reason === 'start' && run.describeInit) await reportInitLosses(ctx.runDir, run, m);
+          }
+          // The snapshot it received stays as it was: an evaluated one goes on as a new object.
+          yield metrics ? { ...s, metrics } : s;
         }
-        first = false;
-        let metrics: EvalMetrics | undefined;
-        if (due && last?.step === s.step) {
-          metrics = last; // the end of training right after a periodic evaluation: same weights
-        } else if (due) {
-          // The train loop is suspended until this snapshot is passed on, so the weights are those of s.step.
-          held ??= await collect();
-          if (held.length === 0) throw new NodeInputMissing(ctx.name, 'the eval input produced no batches (is the eval split empty?)');
-          const t = s.trainer;
-          tok ??= runTokenizer(s);
-          // On the native engine (t.native) the eval forward and head run as one ONNX Runtime graph too.
-          let m = await evaluateOn(t.model, held, t.tokens.newTokenIds, t.tokens.newTokens, { byteLengths: tok.byteLengths, native: t.native });
-          // Only at a fresh start are the weights still the base model's (LoRA zero, base rows as loaded).
-          if (s.reason === 'start') m = { ...m, baseOwn: baseOwn(s, tok.ext, held) };
-          metrics = m;
-          last = { ...m, step: s.step };
-          t.watchdog.observeEval(s.step, m.loss); // a collapse is judged against the step-0 evaluation too
-          const line = { type: 'eval' as const, step: s.step, final: s.reason === 'end', time: new Date().toISOString(), ...m };
-          appendSync(file, JSON.stringify(line) + '\n');
-          emit(ctx, { node: ctx.name, ...line, perToken: undefined });
-          if (s.reason === 'start' && t.describeInit) await reportInitLosses(ctx.runDir, t, m);
-        }
-        // The snapshot it received stays as it was: an evaluated one goes on as a new object.
-        yield metrics ? { ...s, metrics } : s;
+      } finally {
+        model?.close();
       }
     };
     return { state: state() };
@@ -121,18 +134,18 @@ function runTokenizer(s: TrainSnapshot): { ext: LoadedTokenizer; byteLengths: In
 }
 
 /** The base model with its own tokenizer (the model folder's) on the eval text; undefined when that tokenizer does not load. */
-function baseOwn(s: TrainSnapshot, ext: LoadedTokenizer, held: StepBatch[]): EvalMetrics['baseOwn'] {
+function baseOwn(s: TrainSnapshot, model: LlamaModel, ext: LoadedTokenizer, held: StepBatch[]): EvalMetrics['baseOwn'] {
   let base: LoadedTokenizer;
   try {
     base = loadTokenizer(s.baseModel);
   } catch {
     return undefined; // the summary then shows n/a: better than a baseline from another tokenizer
   }
-  return evaluateBaseOwn(s.trainer.model, held, ext, base, s.trainer.table.baseVocabSize);
+  return evaluateBaseOwn(model, held, ext, base, s.run.baseVocabSize);
 }
 
 /** The init report with, per new token, the loss before training where it is the target (eval split). */
-async function reportInitLosses(runDir: string, t: Trainer, m: EvalMetrics): Promise<void> {
+async function reportInitLosses(runDir: string, t: TrainRun, m: EvalMetrics): Promise<void> {
   const byId = new Map(t.tokens.newTokenIds.map((id, k) => [id, m.perToken[t.tokens.newTokens[k]]]));
   const r = await t.describeInit!(async (ids) => new Map(ids.flatMap((id) => {
     const pt = byId.get(id);

@@ -6,7 +6,7 @@
 // Outputs
 //   frozen, trainable-tokens, full   the same snapshots, unchanged: feed each branch's checkpoint-sink
 // Passes every branch through rather than ending it, for the reason nodes/summary.ts gives: the
-// state edge must not fan out, and the adapter exists once the sink has taken the last snapshot.
+// adapter exists once the sink behind it has taken the last snapshot.
 // When every connected branch has ended it writes report.md, report.json and loss-curve.svg in
 // the run folder (eval loss, new-token loss and accuracy, trainable parameters, training memory
 // and adapter size side by side) and hands a text table to `pipe run` for stdout.

@@ -5,9 +5,9 @@
 //   events  stream of StepRecord from train-step (optional): tokens/s per update in the summary
 // Outputs
 //   state   the same snapshots, unchanged: feed checkpoint-sink
-// Sits between evaluator and checkpoint-sink because the state edge must not fan out (the
-// train loop would run ahead of the slower branch; the graph refuses it, src/train/items.ts) and because, once the
-// sink has taken the last snapshot, the adapter folder exists and can be measured.
+// Snapshots are values (src/train/items.ts) and may fan out; the summary still sits between the
+// evaluator and the checkpoint sink when it should measure the adapter: once the sink has asked for
+// the snapshot after the last one, the adapter folder exists.
 // At the end it writes report.md, report.json, loss-curve.svg and summary.txt in the run folder
 // and hands the summary table to `pipe run`, which prints it on stdout after the run.
 // For "before" numbers, give the evaluator `atStart: true` (an evaluation at step 0).

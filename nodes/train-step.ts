@@ -5,8 +5,10 @@
 //   tokenizer  value TokenizerArtifact: the new tokens and their ids
 // Outputs
 //   events     stream of StepRecord, one per update (also logged to <runDir>/<node name>.log)
-//   state      stream of TrainSnapshot: the live trainer after every update and at the end.
-//              Chain it (evaluator → checkpoint-sink); the loop waits for each to be taken.
+//   state      stream of TrainSnapshot: immutable snapshots after every update, at the start and at
+//              the end; fan it out freely. The weights (and the optimizer state) are copied into the
+//              snapshots the nodes downstream ask for (NodeDef.asks: the evaluator's every/atStart,
+//              the checkpoint sink's every), src/train/snapshot.ts.
 // Before loading the model, the first batch's shape (B x T) and the model's config give the
 // step's memory plan (src/train/step-memory.ts): written to <runDir>/memory-plan.txt, used to
 // choose recomputation ('auto'), and a run that cannot fit is refused (exit 2) with what to change.
@@ -18,8 +20,7 @@
 // While training, the node's progress line (step/total, loss, lr, tok/s, ETA) goes to ctx.status.
 import { mkdirSync } from 'node:fs';
 import { appendSync } from '../src/io/append.ts';
-import os from 'node:os';
-import { keepLinesAtomicSync, writeFileAtomicSync } from '../src/io/atomic.ts';
+import { keepLinesAtomicSync } from '../src/io/atomic.ts';
 import path from 'node:path';
 import { z } from 'zod';
 import { defineNode, firstValue, type MainContext } from '../src/pipeline/node.ts';
@@ -29,27 +30,26 @@ import type { TrainSnapshot } from '../src/train/items.ts';
 import { stepOfLine, type StepRecord } from '../src/train/step.ts';
 import type { TokenizerArtifact } from '../src/tokenizer/items.ts';
 import type { PackedBatch } from '../src/data/items.ts';
-import { BACKEND_CHOICES, backendMemoryLimit, engineLine, setBackend, type BackendChoice, type BackendName } from '../src/model/backend.ts';
-import { loadModelConfig, type ModelConfig } from '../src/model/config.ts';
+import { BACKEND_CHOICES, engineLine, setBackend, type BackendChoice, type BackendName } from '../src/model/backend.ts';
 import { checkModelFolder } from '../src/model/weights.ts';
 import { checkTokenizerFolder } from '../src/tokenizer/load.ts';
-import { ContextExceeded, MemoryPlanExceeded } from '../src/errors.ts';
 import { peekFirst } from '../src/util/peek.ts';
 import { DataParallel } from '../src/train/parallel.ts';
-import { formatStepPlan, planRefusal, stepPlan, type StepPlan } from '../src/train/step-memory.ts';
-import { formatNativePlan, nativePlanRefusal, nativeStepPlan } from '../src/train/step-memory-native.ts';
+import type { StepPlan } from '../src/train/step-memory.ts';
 import { TrainConfig } from '../src/train/config.ts';
 import { NATIVE_DEVICES } from '../src/model/native-run.ts';
 import { PushQueue, trainLoop } from '../src/train/loop.ts';
 import { progressLine, StepClock } from '../src/train/progress-line.ts';
-import { estimateLines, estimateRun, timeOneUpdate } from '../src/train/estimate.ts';
-import { formatMemoryPlans, memoryPlan } from '../src/train/memory-plan.ts';
+import { timeOneUpdate } from '../src/train/estimate.ts';
 import { setupTrainer } from '../src/train/setup.ts';
+import { snapshotAsks, snapshotCadence, trainRun } from '../src/train/snapshot.ts';
+import { listenEvals } from '../src/train/eval-board.ts';
 import { writeInitReport } from '../src/tokenizer/report.ts';
 import { disposeTrainer } from '../src/train/trainer.ts';
 import { setAsideFrom } from '../src/train/checkpoint.ts';
-import { isShort, planLines, planOf, shortMessage, withDataPlan } from '../src/train/data-plan.ts';
+import { isShort, shortMessage, withDataPlan } from '../src/train/data-plan.ts';
 import { emit } from './_events.ts';
+import { beyondContext, dataPlan, memoryPlanName, planOnly, planStep, safeConfig } from './_train-plan.ts';
 import { BATCH, STEP_EVENT, TOKENIZER, TRAIN_STATE } from './_kinds.ts';
 
 /** Checked before the run starts: the model (config and weight files) and its tokenizer load. */
@@ -85,7 +85,7 @@ export default defineNode({
   },
   outputs: {
     events: stream(STEP_EVENT, { description: 'one per optimizer update' }),
-    state: stream(TRAIN_STATE, { description: 'live trainer after each update; chain evaluator → checkpoint-sink' }),
+    state: stream(TRAIN_STATE, { description: 'immutable snapshots: step, weights and optimizer state where asked; fans out freely' }),
   },
   placement: 'main',
   checkGraph(p, graph) {
@@ -116,7 +116,7 @@ export default defineNode({
         const planned = first && planStep(ctx, tokenizer, backend, first.batch.numRows, first.seqLen);
         if (ctx.dryRun) {
           if (!planned) planOnly(ctx, tokenizer);
-          await dataPlan(ctx, first, planned && first ? () => timedUpdate(ctx, tokenizer, backend, planned, first) : undefined);
+          await dataPlan(ctx, first, batches, planned && first ? () => timedUpdate(ctx, tokenizer, backend, planned, first) : undefined);
           return;
         }
         const checkpointRoot = path.join(ctx.runDir, p.checkpointDir);
@@ -124,6 +124,11 @@ export default defineNode({
           checkpointRoot, resume: p.resumeFrom ?? Boolean(ctx.resume), key: `${ctx.runDir}/${ctx.name}`,
         });
         trainer.engine = engine;
+        const run = trainRun(trainer, { id: `${ctx.runDir}/${ctx.name}`, seed: ctx.seed, backend });
+        // The evaluators' losses reach the watchdog as numbers (its collapse test), not through the graph.
+        const unlisten = listenEvals(run.id, (step, loss) => trainer.watchdog.observeEval(step, loss));
+        const downstream = ctx.downstream?.('state');
+        const cadence = snapshotCadence(downstream && snapshotAsks(downstream));
         emit(ctx, { type: 'train-start', node: ctx.name, backend, engine, step: trainer.step, resumedFrom, skip, params: trainer.params.length, threads: planned?.threads ?? 1, recompute: trainer.recompute });
         mkdirSync(ctx.runDir, { recursive: true });
         // The updates after the checkpoint are made again: their lines from earlier legs go, so each step is logged once.
@@ -148,11 +153,11 @@ export default defineNode({
           },
         });
         // Known before the first batch arrives: the summary says whether the batches were reused or packed now.
-        const packCache = await first?.plan?.cache;
+        const packCache = first?.plan?.cache;
         const clock = new StepClock();
         try {
           yield* trainLoop({
-            trainer, skip, signal: ctx.signal, batches: dataBatches, parallel,
+            trainer, skip, signal: ctx.signal, batches: dataBatches, parallel, run, cadence,
             base: { baseModel: p.model, tokenizer, checkpointRoot, ...(packCache ? { packCache } : {}) },
             onStep(r, line) {
               ctx.status(progressLine({ record: r, total: trainer.totalSteps, ...clock.tick(r) }));
@@ -172,6 +177,7 @@ export default defineNode({
             },
           });
         } finally {
+          unlisten();
           await parallel?.close();
           disposeTrainer(trainer);
         }
@@ -190,7 +196,7 @@ async function startTrainer(
 ) {
   const p = ctx.params;
   const setup = await setupTrainer({
-    model: p.model, tokenizer, cfg: trainConfig(p), seed: ctx.seed, init: p.init,
+    model: p.model, tokenizer, cfg: trainConfig(p), seed: ctx.seed, init: p.init, backend,
     retrainTokens: p.retrainTokens, checkpointRoot: o.checkpointRoot, resume: o.resume,
   });
   const trainer = setup.trainer;
@@ -232,100 +238,4 @@ async function timedUpdate(ctx: TrainContext, tokenizer: TokenizerArtifact, back
 function trainConfig(p: Params): TrainConfig {
   const keys = Object.keys(TrainConfig.shape);
   return Object.fromEntries(Object.entries(p).filter(([k]) => keys.includes(k))) as TrainConfig;
-}
-
-/** What the memory plans take from the params, the model's config and the tokenizer. */
-function planInput(p: Params, c: ModelConfig, tokenizer: TokenizerArtifact) {
-  const inside = tokenizer.newTokenIds.filter((id) => id < c.vocabSize).length;
-  return {
-    shape: c,
-    lora: p.lora,
-    newTokens: tokenizer.newTokenIds.filter((id) => id >= c.vocabSize).length,
-    extraEmbedRows: inside + p.retrainTokens.length,
-    extraHeadRows: inside + p.retrainTokens.length,
-    gradAccumulation: p.gradAccumulation,
-  };
-}
-
-/**
- * The step's memory plan for B x T micro-batches, before any weight is loaded: how many threads (each holds the
- * frozen model), whether to recompute, and a refusal (MemoryPlanExceeded, exit 2) when even the leanest option
- * does not fit. Written to memory-plan.txt and sent as a 'memory-plan' event (--dry-run prints it).
- */
-function planStep(ctx: TrainContext, tokenizer: TokenizerArtifact, backend: BackendName, B: number, T: number): { plan: StepPlan; threads: number } {
-  const p = ctx.params;
-  const c = loadModelConfig(p.model);
-  // The same refusal as at load (checkGraph), for batches whose length no upstream param declared.
-  if (T > c.maxPositionEmbeddings && !p.allowBeyondContext) throw new ContextExceeded(`${ctx.name}: the batches' ${beyondContext(T, c)}`);
-  // The native engine runs its graphs on ONNX Runtime's own threads: one trainer, no data-parallel workers.
-  const cpu = backend === 'wasm' || backend === 'cpu';
-  const most = cpu && p.embedding !== 'full' ? (p.threads === 'auto' ? os.availableParallelism() : p.threads) : 1;
-  const planFor = (threads: number) => {
-    // A thread's share is at most one micro-batch's rows at a time.
-    const rows = Math.min(B, Math.ceil((B * p.gradAccumulation) / threads));
-    const input = { ...planInput(p, c, tokenizer), B: rows, T, recompute: p.recompute, limit: backendMemoryLimit(backend, os.totalmem() / threads) };
-    return backend === 'native' ? nativeStepPlan(input, p.embedding) : stepPlan(input, p.embedding);
-  };
-  let threads = most;
-  let plan = planFor(threads);
-  // 'auto' threads: as many as fit in the machine's memory side by side.
-  while (p.threads === 'auto' && threads > 1 && (!plan.fits || threads * plan.heap > 0.8 * os.totalmem())) plan = planFor(--threads);
-  const rows = Math.min(B, Math.ceil((B * p.gradAccumulation) / threads));
-  const stepLines = plan.native ? formatNativePlan(plan, { node: ctx.name, B: rows, T }) : formatStepPlan(plan, { node: ctx.name, backend, B: rows, T, threads });
-  const lines = [...formatMemoryPlans(planInput(p, c, tokenizer), p.embedding), '', ...stepLines];
-  writeFileAtomicSync(planFile(ctx), lines.join('\n') + '\n', { fsync: false });
-  emit(ctx, { type: 'memory-plan', node: ctx.name, mode: p.embedding, lines, plan: memoryPlan(planInput(p, c, tokenizer), p.embedding), step: plan, threads });
-  if (!plan.fits) {
-    const what = { node: ctx.name, backend, B, T, gradAccumulation: p.gradAccumulation };
-    throw new MemoryPlanExceeded(plan.native ? nativePlanRefusal(plan, what) : planRefusal(plan, what));
-  }
-  return { plan, threads };
-}
-
-function safeConfig(dir: string): ModelConfig | null {
-  try {
-    return loadModelConfig(dir);
-  } catch {
-    return null; // reported by the model param's own check
-  }
-}
-
-function beyondContext(T: number, c: ModelConfig): string {
-  return `seqLen ${T} is longer than the model's context (max_position_embeddings ${c.maxPositionEmbeddings} in ${c.source}): ` +
-    `positions past it were never trained. Lower seqLen to ${c.maxPositionEmbeddings} or less, or set allowBeyondContext: true on the train node to train past the context anyway`;
-}
-
-/** --dry-run with no batch to plan a step from: trainable counts and bytes for the chosen mode next to the other two. */
-function planOnly(ctx: TrainContext, tokenizer: TokenizerArtifact): void {
-  const p = ctx.params;
-  const input = planInput(p, loadModelConfig(p.model), tokenizer);
-  const lines = formatMemoryPlans(input, p.embedding);
-  writeFileAtomicSync(planFile(ctx), lines.join('\n') + '\n', { fsync: false });
-  emit(ctx, { type: 'memory-plan', node: ctx.name, mode: p.embedding, lines, plan: memoryPlan(input, p.embedding) });
-}
-
-/** memory-plan.txt for the node named 'train', <node>.memory-plan.txt for others (an ablation plans several). */
-function planFile(ctx: TrainContext): string {
-  return path.join(ctx.runDir, memoryPlanName(ctx.name));
-}
-
-function memoryPlanName(node: string): string {
-  return node === 'train' ? 'memory-plan.txt' : `${node}.memory-plan.txt`;
-}
-
-/**
- * --dry-run: train batches per epoch, updates and epochs, from the first batch's plan (waits for packing); with a
- * timed update, the tokens and the wall time those updates take.
- */
-async function dataPlan(ctx: TrainContext, first: PackedBatch | undefined, timeUpdate: (() => ReturnType<typeof timeOneUpdate>) | undefined): Promise<void> {
-  const p = ctx.params;
-  const d = await planOf(first, p.steps, p.gradAccumulation);
-  const lines = d ? planLines(d) : ['  train batches per epoch  unknown (the batches do not come from a batch-packer)'];
-  // Timed once the packing is done (planOf waits for it): packer workers on the same cores made the update 4x slower.
-  const timed = await timeUpdate?.();
-  // Without a packer's plan the data is assumed to last for all the steps.
-  const estimate = first && timed ? estimateRun(first, p.gradAccumulation, d?.updates ?? p.steps, timed) : undefined;
-  if (estimate) lines.push(...estimateLines(estimate));
-  if (d && isShort(d)) lines.push(`  warning: ${shortMessage(ctx.name, d)}`);
-  emit(ctx, { type: 'data-plan', node: ctx.name, lines, ...(d ?? {}), estimate });
 }

@@ -156,13 +156,6 @@ export class PipelineUnrunnable extends TokenpipeError {
   }
 }
 
-/** One item kind declared twice with different flags (see src/pipeline/kinds.ts). */
-export class ItemKindConflict extends TokenpipeError {
-  constructor(readonly kind: string, detail: string) {
-    super('ITEM_KIND_CONFLICT', `item kind '${kind}' ${detail}`);
-  }
-}
-
 /** An error thrown on a worker thread, rebuilt on the main thread with its original name, message and stack. */
 export class WorkerError extends TokenpipeError {
   constructor(readonly originalName: string, message: string, stack: string | undefined) {

@@ -12,7 +12,7 @@ test('--items prints each built-in kind with its fields and says undefined drops
   for (const k of BUILTIN) assert.match(r.stdout, new RegExp(`^${k}\\b`, 'm'), k);
   assert.match(r.stdout, /^ {4}input_ids|^ {4}batch +apache-arrow RecordBatch/m);
   assert.match(r.stdout, /^ {4}split +'train' \| 'eval'/m);
-  assert.match(r.stdout, /^train-state  \(linear/m);
+  assert.match(r.stdout, /^ {4}weights +AdapterContents/m, 'a snapshot carries the trainable tensors as values');
   assert.match(r.stdout, /returning undefined drops the item/);
 
   const json = JSON.parse((await pipeHere('nodes', '--items', '--json')).stdout) as Array<{ name: string; fields?: Record<string, string> }>;

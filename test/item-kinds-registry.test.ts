@@ -1,20 +1,14 @@
-// The item-kind registry: a kind registered twice is the same kind; two declarations that
-// disagree on `linear` are refused; stream(KIND) / value(KIND) make the same plain ports a node
+// The item-kind registry: a kind registered twice is the same kind; stream(KIND) / value(KIND) make the same plain ports a node
 // would write by hand (the graph, `pipe graph` and `pipe nodes --json` see no difference).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ItemKindConflict } from '../src/errors.ts';
 import { itemKind, registerItemKind, stream, value } from '../src/pipeline/kinds.ts';
 
-test('registering a kind twice gives the same kind; a different linear flag is refused', () => {
+test('registering a kind twice gives the same kind', () => {
   const a = registerItemKind<number>({ name: 'test-count', description: 'a count' });
   assert.equal(registerItemKind<number>({ name: 'test-count', description: 'a count, again' }), a);
   assert.equal(itemKind('test-count'), a);
-  assert.deepEqual({ ...a }, { name: 'test-count', description: 'a count', linear: false });
-  assert.throws(
-    () => registerItemKind({ name: 'test-count', description: 'a count', linear: true }),
-    (e) => e instanceof ItemKindConflict && /item kind 'test-count' registered with linear: false, now with linear: true/.test(e.message),
-  );
+  assert.deepEqual({ ...a }, { name: 'test-count', description: 'a count' });
   assert.equal(itemKind('no-such-kind'), undefined);
 });
 

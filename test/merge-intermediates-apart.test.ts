@@ -29,13 +29,13 @@ test('intermediate merge tokens are marked in the artifact and counted apart in 
   const hit: TokenMetrics = { count: 4, loss: 1, acc: 0.5, predicted: 4, emissionRate: 1 };
   const none: TokenMetrics = { count: 0, loss: NaN, acc: NaN, predicted: 0, emissionRate: NaN };
   const perToken = Object.fromEntries(artifact.newTokens.map((t) => [t, inter.includes(artifact.newTokenIds[artifact.newTokens.indexOf(t)]) ? none : hit]));
-  const trainer = {
-    params: [], lora: { params: () => [] }, opt: { stateBytes: () => 0 }, cfg: { embedding: 'trainable-tokens' },
+  const run = {
+    trainable: { lora: 0, total: 0 }, optimizerBytes: 0, cfg: { embedding: 'trainable-tokens' },
     tokens: { newTokens: artifact.newTokens, newTokenIds: artifact.newTokenIds },
-  } as unknown as TrainSnapshot['trainer'];
+  } as unknown as TrainSnapshot['run'];
   const rec = new BranchRecorder('run');
   rec.observe({
-    trainer, step: 0, reason: 'end', consumed: 0, baseModel: 'base', checkpointRoot: '', tokenizer: artifact,
+    run, step: 0, reason: 'end', consumed: 0, baseModel: 'base', checkpointRoot: '', tokenizer: artifact,
     metrics: { tokens: 10, loss: 1, ppl: Math.E, newToken: { count: 12, loss: 1, acc: 0.5, macroAcc: 0.5 }, perToken },
   });
   const line = newTokensLine(rec.result()!);

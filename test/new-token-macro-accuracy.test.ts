@@ -24,13 +24,13 @@ function metrics(after: boolean): EvalMetrics {
   return { tokens: 500, loss: 3, ppl: Math.exp(3), newToken: { count: 120, loss: 1, acc: right / 120, macroAcc: macroAccuracy(perToken) }, perToken };
 }
 
-const trainer = {
-  params: [{ variable: { size: 8 } }], lora: { params: () => [] }, opt: { stateBytes: () => 64 },
+const run = {
+  trainable: { lora: 0, total: 8 }, optimizerBytes: 64,
   cfg: { embedding: 'trainable-tokens' }, tokens: { newTokens: ['<|im_end|>', 'Ġibuprofen', 'Ġaspirin'], newTokenIds: [10, 11, 12] },
-} as unknown as TrainSnapshot['trainer'];
+} as unknown as TrainSnapshot['run'];
 
 const snap = (step: number, reason: TrainSnapshot['reason']): TrainSnapshot => ({
-  trainer, step, reason, consumed: step, baseModel: 'base', checkpointRoot: '', metrics: metrics(step > 0),
+  run, step, reason, consumed: step, baseModel: 'base', checkpointRoot: '', metrics: metrics(step > 0),
   tokenizer: { tokenizerJson: { added_tokens: [{ id: 10, content: '<|im_end|>', special: true }] } } as unknown as TrainSnapshot['tokenizer'],
 });
 
@@ -70,14 +70,14 @@ test("macro accuracy counts words: a word's surface forms are pooled, then each 
 });
 
 test("report.md lists a word's forms under a line for the word, figures pooled", () => {
-  const formsTrainer = { ...trainer, tokens: { newTokens: ['<|im_end|>', 'Ġibuprofen', 'Ibuprofen'], newTokenIds: [10, 11, 12] } } as unknown as TrainSnapshot['trainer'];
+  const formsRun = { ...run, tokens: { newTokens: ['<|im_end|>', 'Ġibuprofen', 'Ibuprofen'], newTokenIds: [10, 11, 12] } } as unknown as TrainSnapshot['run'];
   const m = (after: boolean): EvalMetrics => {
     const perToken = { '<|im_end|>': tm(110, 110, 0.01, 110), 'Ġibuprofen': tm(10, 0, after ? 4 : 12, 0), 'Ibuprofen': tm(30, after ? 30 : 0, after ? 0.1 : 10, after ? 30 : 0) };
     return { tokens: 500, loss: 3, ppl: Math.exp(3), newToken: { count: 150, loss: 1, acc: 0.5, macroAcc: macroAccuracy(perToken) }, perToken };
   };
   const rec = new BranchRecorder('run');
-  rec.observe({ ...snap(0, 'start'), trainer: formsTrainer, metrics: m(false) });
-  rec.observe({ ...snap(2, 'end'), trainer: formsTrainer, metrics: m(true) });
+  rec.observe({ ...snap(0, 'start'), run: formsRun, metrics: m(false) });
+  rec.observe({ ...snap(2, 'end'), run: formsRun, metrics: m(true) });
   const md = reportMarkdown([rec.result()!], { title: 'demo', runDir: '/tmp/x', image: 'loss-curve.svg' });
   const rows = md.split('\n').filter((l) => /^\| (`|\*\*|↳).*\| (\d+\.\d\d|n\/a) \|$/.test(l));
   assert.deepEqual(rows, [

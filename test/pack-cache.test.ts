@@ -44,7 +44,7 @@ async function run(artifact: TokenizerArtifact, packer: Record<string, unknown> 
   const evalB: PackedBatch[] = [];
   for await (const b of h.eval) evalB.push(b);
   await h.built;
-  return { train, eval: evalB, status: h.status, pulled, plan: train[0]?.plan };
+  return { train, eval: evalB, status: h.status, pulled, plan: train[0]?.plan, lastPlan: train.at(-1)?.plan };
 }
 
 const ids = (bs: PackedBatch[]) => bs.map((b) => Array.from(batchArrays(b.batch).input_ids));
@@ -119,7 +119,10 @@ test('epochs unset: the train stream repeats, reshuffled, until its consumer sto
   const per = once.train.length;
   const r = await run(base, { epochs: undefined, shardBatches: 2 }, 3 * per + 1);
   assert.equal(r.plan?.epochs, null);
-  assert.equal(await r.plan?.batchesPerEpoch, per);
+  assert.equal(r.plan?.batchesPerEpoch, undefined, 'the first pass streams as it is packed: its count is not known yet');
+  assert.equal(r.lastPlan?.batchesPerEpoch, per);
+  assert.ok(r.train.every((b) => (b.epoch === 0) === (b.plan?.batchesPerEpoch === undefined)), 'the count from the second pass on');
+  assert.equal(once.plan?.batchesPerEpoch, per, 'with epochs set, the count is on the first batch');
   assert.equal(once.plan?.epochs, 1);
   assert.deepEqual(r.train.map((b) => b.epoch), [...Array(3 * per).keys()].map((i) => Math.floor(i / per)).concat(3));
   const key = (bs: PackedBatch[]) => ids(bs).map((x) => x.join(','));

@@ -1,5 +1,5 @@
 // The summary always has every line (issue 11, case 6): 20 summaries in a row, from the summary
-// node driven directly with snapshots of a stand-in trainer, each with a different timing of
+// node driven directly with snapshots of a stand-in run, each with a different timing of
 // train-step's step events against the snapshots (events before each snapshot as the train loop
 // sends them, all events late, no events input at all) or as a resumed leg that makes no update
 // (the resume of a finished run). The "train tokens" line comes from the updates the snapshots
@@ -14,17 +14,17 @@ import summaryNode from '../nodes/summary.ts';
 import type { TrainSnapshot } from '../src/train/items.ts';
 import type { StepRecord } from '../src/train/step.ts';
 import { mainContext } from './helpers/context.ts';
-import { standInMetrics, standInTrainer } from './helpers/summary-node.ts';
+import { standInMetrics, standInRun } from './helpers/summary-node.ts';
 
 const LABELS = ['eval loss', 'new-token loss', 'new-token accuracy', 'new tokens', 'trainable parameters', 'train tokens', 'engine', 'training memory', 'adapter size', 'adapter'];
 const STEPS = 4;
 
-const trainer = standInTrainer;
+const run = standInRun;
 const metrics = standInMetrics;
 
 function snapshot(step: number, reason: TrainSnapshot['reason']): TrainSnapshot {
   return {
-    trainer, step, reason, consumed: step, baseModel: 'base', tokenizer: {} as TrainSnapshot['tokenizer'], checkpointRoot: '',
+    run, step, reason, consumed: step, baseModel: 'base', tokenizer: {} as TrainSnapshot['tokenizer'], checkpointRoot: '',
     ...(reason === 'step' ? { result: { step, loss: 6 - step, gradNorm: 1, lr: 1e-3, tokens: 100, tokensPerSec: 500 } } : {}),
     // Evaluated every 2 updates, at the start and at the end (as the evaluator does with atStart).
     ...(step % 2 === 0 ? { metrics: metrics(step) } : {}),

@@ -59,12 +59,12 @@ test("the summary's try-it line starts with that prefix and names the adapter fr
   const adapter = path.join(cwd, 'runs', 'r-1', 'adapter');
   mkdirSync(adapter, { recursive: true });
   writeFileSync(path.join(adapter, 'adapter_model.safetensors'), Buffer.alloc(8));
-  const trainer = {
-    params: [{ variable: { size: 8 } }], lora: { params: () => [] }, opt: { stateBytes: () => 64 },
+  const run = {
+    trainable: { lora: 0, total: 8 }, optimizerBytes: 64,
     cfg: { embedding: 'trainable-tokens' }, tokens: { newTokens: ['<x>'], newTokenIds: [9] },
-  } as unknown as TrainSnapshot['trainer'];
+  } as unknown as TrainSnapshot['run'];
   const rec = new BranchRecorder('run');
-  rec.observe({ trainer, step: 1, reason: 'end', consumed: 1, baseModel: 'base', checkpointRoot: '', tokenizer: {} as TrainSnapshot['tokenizer'] });
+  rec.observe({ run, step: 1, reason: 'end', consumed: 1, baseModel: 'base', checkpointRoot: '', tokenizer: {} as TrainSnapshot['tokenizer'] });
   rec.findAdapter(adapter);
   const lines = summaryLines(rec.result()!, 'demo', { pipe: pipeCommand({ env: { PATH }, cwd }), cwd });
   const tryIt = lines.find((l) => l.startsWith('  try it'))!;

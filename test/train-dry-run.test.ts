@@ -29,7 +29,7 @@ for (const embedding of ['trainable-tokens', 'full'] as const) {
     const before = tf.memory().numBytes;
     const { trainer } = await setupTrainer({
       model: MODEL, tokenizer: fixtureArtifact(), cfg: TrainConfig.parse({ steps: 5, embedding, lora }), seed: 1, init: 'mean',
-      retrainTokens: ['</s>'], checkpointRoot: path.join(runDir, 'ck'), resume: false,
+      retrainTokens: ['</s>'], checkpointRoot: path.join(runDir, 'ck'), resume: false, backend: 'cpu',
     });
     assert.equal(ev.plan.counts.trainable, countParams(trainer.params));
     assert.equal(ev.plan.bytes.optimizer, trainer.opt.stateBytes());

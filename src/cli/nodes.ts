@@ -57,7 +57,7 @@ function kindsOf(defs: NodeDef[]): ItemKind[] {
 function renderKinds(kinds: ItemKind[]): string {
   if (kinds.length === 0) return '';
   const w = Math.max(...kinds.map((k) => k.name.length));
-  return ['item kinds:', ...kinds.map((k) => `  ${k.name.padEnd(w)}  ${k.linear ? '(linear: an output feeds one input) ' : ''}${k.description}`), ''].join('\n');
+  return ['item kinds:', ...kinds.map((k) => `  ${k.name.padEnd(w)}  ${k.description}`), ''].join('\n');
 }
 
 /** --items: every registered kind with its fields, and what a node may do with items. */
@@ -65,7 +65,7 @@ function renderItemKinds(kinds: ItemKind[]): string {
   const blocks = kinds.map((k) => {
     const fields = Object.entries(k.fields ?? {});
     const w = Math.max(0, ...fields.map(([f]) => f.length));
-    return [`${k.name}${k.linear ? '  (linear: an output feeds one input)' : ''}`, `  ${k.description}`, ...fields.map(([f, d]) => `    ${f.padEnd(w)}  ${d}`), ''].join('\n');
+    return [`${k.name}`, `  ${k.description}`, ...fields.map(([f, d]) => `    ${f.padEnd(w)}  ${d}`), ''].join('\n');
   });
   return [
     ...blocks,
@@ -76,11 +76,11 @@ function renderItemKinds(kinds: ItemKind[]): string {
   ].join('\n');
 }
 
-/** A port for --json, with its kind's description and flag when the kind is registered. */
+/** A port for --json, with its kind's description when the kind is registered. */
 const portJson = (p: Ports) =>
   Object.fromEntries(Object.entries(p).map(([k, s]) => {
     const kind = itemKind(s.item);
-    return [k, kind ? { ...s, itemDescription: kind.description, linear: kind.linear || undefined } : s];
+    return [k, kind ? { ...s, itemDescription: kind.description } : s];
   }));
 
 function render(e: BuiltinEntry): string {

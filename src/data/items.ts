@@ -27,7 +27,7 @@ export const BATCH_KIND = {
     split: "'train' | 'eval'",
     epoch: 'number: pass over the data, from 0',
     index: 'number: position in its split stream',
-    plan: '{epochs, batchesPerEpoch: Promise<number>}? : for the train node\'s data plan',
+    plan: '{epochs, batchesPerEpoch?, cache?}? : for the train node\'s data plan (plain values)',
   },
 };
 export const CORPUS_FINGERPRINT_KIND = {
@@ -82,16 +82,20 @@ export interface PackedBatch {
 }
 
 /**
- * What a packer's train stream will hold. The packer knows its batches; the train node knows its
- * steps and gradient accumulation: together they give the updates the data allows.
+ * What a packer's train stream holds, as values on its batches. The packer knows its batches; the
+ * train node knows its steps and gradient accumulation: together they give the updates the data allows.
  */
 export interface PackPlan {
   /** Passes over the data the stream makes; null: it repeats (reshuffled) until its consumer stops pulling. */
   epochs: number | null;
-  /** Train batches in one pass: resolves once packing is complete (at once on a cache hit). */
-  batchesPerEpoch: Promise<number>;
-  /** Where the batches come from: resolves once the packer has looked in its cache (before the first batch). */
-  cache?: Promise<PackCacheInfo>;
+  /**
+   * Train batches in one pass, on every batch when `epochs` is set (the stream then holds its first batch
+   * until packing is complete, so the train node plans its updates before the first), else on the batches
+   * of the second pass on (the first streams as it is packed).
+   */
+  batchesPerEpoch?: number;
+  /** Where the batches come from (known before the first batch). */
+  cache?: PackCacheInfo;
 }
 
 /** The pack cache's part in a run: 'hit' reused a packing, 'built' packed into the cache, 'run-local' (cache off) packed into the run folder. */

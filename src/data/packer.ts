@@ -186,10 +186,14 @@ export function createPacker(
   }, () => {});
 
   const seed = p.seed ?? env.seed;
-  const plan: PackPlan = { epochs: p.epochs ?? null, batchesPerEpoch: countBatches(logsReady, 'train'), cache: cacheKnown };
   const stream = (split: Split, epochs: number | null): AsyncIterable<PackedBatch> => ({
     async *[Symbol.asyncIterator]() {
       const l = (await logsReady)[split];
+      // The train batches say what the stream holds (values: PackPlan); the count once it is known for certain.
+      const cache = split === 'train' ? await cacheKnown : undefined;
+      const plan: PackPlan = { epochs, ...(cache ? { cache } : {}) };
+      const counted = async (): Promise<PackPlan> => ({ ...plan, batchesPerEpoch: await countBatches(logsReady, 'train') });
+      let planNow = split === 'train' && epochs !== null ? await counted() : plan;
       // epochs null: pass after pass until the consumer stops pulling (the train node, at its steps).
       for (let epoch = 0; epochs === null || epoch < epochs; epoch++) {
         let index = 0;
@@ -198,10 +202,11 @@ export function createPacker(
           const order = shuffle ? permutation(batches.length, seed + epoch * 7919 + i) : batches.map((_, k) => k);
           for (const k of order) {
             const b: PackedBatch = { batch: batches[k], seqLen: p.seqLen, split, epoch, index: index++ };
-            if (split === 'train') b.plan = plan;
+            if (split === 'train') b.plan = planNow;
             yield b;
           }
         };
+        if (epoch === 1 && split === 'train' && planNow.batchesPerEpoch === undefined) planNow = await counted();
         if (epoch === 0 || !p.shuffleBatches) {
           // Epoch 0 follows the build: each shard as soon as it is committed.
           for (let i = 0; await l.waitFor(i); i++) yield* emit(i, false);

@@ -11,7 +11,7 @@
 // rest unwinds through the edges. Rejected items go to the rejects sink and the run goes on.
 import { forkJoin, from, lastValueFrom, defaultIfEmpty } from 'rxjs';
 import { NodeFailed, NodeModuleInvalid } from '../errors.ts';
-import { isOperatorNode, type AnyOperatorNodeDef, type MainContext, type MainNodeDef, type Outputs, type WorkerNodeDef } from './node.ts';
+import { isOperatorNode, type AnyOperatorNodeDef, type DownstreamNode, type MainContext, type MainNodeDef, type Outputs, type WorkerNodeDef } from './node.ts';
 import { bridgeOperator } from './operator.ts';
 import type { ResolvedNode, ResolvedPipeline } from './resolved.ts';
 import type { EventBus } from './events.ts';
@@ -278,6 +278,7 @@ export class Executor {
       },
       runOnPool: (modulePath, exportName, arg, transfer) =>
         this.opts.pool.call(resolveFrom(node.modulePath, modulePath), exportName, arg, transfer),
+      downstream: (port) => this.downstream(node.name, port),
     };
     if (isOperatorNode(def)) {
       // One stream input, one stream output (checkRunnable): the operator between them.
@@ -286,6 +287,26 @@ export class Executor {
       return { [output]: bridgeOperator(inputs[input], def.operator(node.params, ctx), this.opts.edgeBuffer) };
     }
     return def.run(inputs, ctx);
+  }
+
+  /** The nodes fed by `node.port`, directly or through others, nearest first, each once. */
+  private downstream(node: string, port: string): DownstreamNode[] {
+    const byName = new Map(this.opts.pipeline.nodes.map((n) => [n.name, n]));
+    const out: DownstreamNode[] = [];
+    const seen = new Set<string>();
+    let frontier = (this.consumers.get(`${node}.${port}`) ?? []).map((c) => c.node);
+    while (frontier.length) {
+      const next: string[] = [];
+      for (const name of frontier) {
+        const n = byName.get(name);
+        if (seen.has(name) || !n) continue;
+        seen.add(name);
+        out.push({ name, type: n.def.name, params: n.params, asks: n.def.asks?.(n.params as never) });
+        for (const [key, cons] of this.consumers) if (key.startsWith(`${name}.`)) next.push(...cons.map((c) => c.node));
+      }
+      frontier = next;
+    }
+    return out;
   }
 
   private rejectItem(node: ResolvedNode, r: Running, item: unknown, error: unknown, index?: number): void {

@@ -1,9 +1,8 @@
 // The DAG of a pipeline, from each node's `from:`. Checks every edge against the ports the
-// node definitions declare (names, stream vs value, item kind), finds missing inputs, cycles,
-// fan-outs of linear item kinds (kinds.ts) and unused outputs, and gives a topological order.
+// node definitions declare (names, stream vs value, item kind), finds missing inputs, cycles
+// and unused outputs, and gives a topological order.
 // Issues carry field paths only; load.ts turns paths into file:line:column.
 import type { ConfigIssue } from '../util/config-issue.ts';
-import { linearFanout } from './kinds.ts';
 import type { NodeDef, PortSpec } from './node.ts';
 import type { EdgeRef, ResolvedPipeline } from './resolved.ts';
 import { parseEdgeRef, type NodeSpec } from './schema.ts';
@@ -42,8 +41,6 @@ export function buildGraph(nodes: GraphNode[]): Graph {
   /** producer -> consumers, by node name only (for cycles and order, even where ports are unknown). */
   const succ = new Map<string, Set<string>>(nodes.map((n) => [n.name, new Set<string>()]));
   const used = new Set<string>(); // 'node.output'
-  /** 'node.output' -> the inputs it feeds (edges that check out), in file order. */
-  const readers = new Map<string, Array<{ input: string; item: string; path: Array<string | number> }>>();
 
   for (const n of nodes) {
     const edges: Record<string, EdgeRef> = {};
@@ -105,9 +102,6 @@ export function buildGraph(nodes: GraphNode[]): Graph {
         issues.push(err('item-mismatch', `input '${w.input}' of node '${n.name}' takes '${inp.item}' items, but ${edge} gives '${out.item}'`, w.path));
       } else {
         edges[w.input] = { node: src.name, output };
-        const key = `${src.name}.${output}`;
-        if (!readers.has(key)) readers.set(key, []);
-        readers.get(key)!.push({ input: `${n.name}.${w.input}`, item: out.item, path: w.path });
       }
     }
   }
@@ -126,12 +120,6 @@ export function buildGraph(nodes: GraphNode[]): Graph {
       if (!used.has(`${n.name}.${output}`))
         issues.push({ severity: 'warning', code: 'unused-output', message: `output '${output}' of node '${n.name}' is not used by any node`, path: ['nodes', n.name] });
     }
-  }
-
-  for (const [edge, rs] of readers) {
-    const why = linearFanout(edge, rs[0].item, rs.map((r) => r.input));
-    // Reported where the second reader names the edge: the first one is the chain.
-    if (why) issues.push(err('linear-fanout', why, rs[1].path));
   }
 
   const fileIndex = new Map(nodes.map((n, i) => [n.name, i]));

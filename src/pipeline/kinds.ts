@@ -1,5 +1,5 @@
 // Item kinds: the names ports give to what flows on an edge ('document', 'batch', 'train-state',
-// ...). The framework knows no domain: it keeps the registry and reads the flags; a kind is
+// ...). The framework knows no domain: it keeps the registry; a kind is
 // registered by whoever owns it. The built-in kinds are declared by the library modules that
 // produce them and registered, with their TypeScript types, in nodes/_kinds.ts, where the
 // framework meets the library (the loader imports that file before it checks a graph, so a
@@ -9,7 +9,6 @@
 // defineNode turns into the types of run()'s inputs and outputs. A port that names its item with
 // a plain string (`item: 'text-line'`) works as before: its items are `unknown` to TypeScript,
 // and a name nobody registered is simply matched by name.
-import { ItemKindConflict } from '../errors.ts';
 import type { PortSpec } from './node.ts';
 
 /** A kind as its owner declares it (the library needs no framework type to write one). */
@@ -18,12 +17,6 @@ export interface ItemKindSpec {
   name: string;
   /** One line for `pipe nodes`. */
   description: string;
-  /**
-   * An output of a linear kind may feed at most one input. For items that are live views of
-   * mutable state (the trainer): a fan-out would let the producer run ahead of its slower
-   * reader, which then sees a later state than the item names.
-   */
-  linear?: boolean;
   /** The fields of an item, name -> one line (`pipe nodes --items`): what a custom node reads and emits. */
   fields?: Record<string, string>;
 }
@@ -31,7 +24,6 @@ export interface ItemKindSpec {
 export interface ItemKind<T = unknown> {
   readonly name: string;
   readonly description: string;
-  readonly linear: boolean;
   readonly fields?: Readonly<Record<string, string>>;
   /** Type only, never set: the TypeScript type of the items. */
   readonly itemType?: T;
@@ -41,17 +33,12 @@ const registry = new Map<string, ItemKind>();
 
 /**
  * Registers a kind, or returns the one already registered under that name (a module imported
- * twice registers twice). Two declarations that disagree on `linear` are refused: the graph
- * check would depend on which came first.
+ * twice registers twice).
  */
 export function registerItemKind<T>(spec: ItemKindSpec): ItemKind<T> {
   const known = registry.get(spec.name);
-  const linear = spec.linear ?? false;
-  if (known) {
-    if (known.linear !== linear) throw new ItemKindConflict(spec.name, `registered with linear: ${known.linear}, now with linear: ${linear}`);
-    return known as ItemKind<T>;
-  }
-  const kind: ItemKind<T> = Object.freeze({ name: spec.name, description: spec.description, linear, ...(spec.fields ? { fields: { ...spec.fields } } : {}) });
+  if (known) return known as ItemKind<T>;
+  const kind: ItemKind<T> = Object.freeze({ name: spec.name, description: spec.description, ...(spec.fields ? { fields: { ...spec.fields } } : {}) });
   registry.set(spec.name, kind);
   return kind;
 }
@@ -68,19 +55,6 @@ export function itemKinds(): ItemKind[] {
 
 /** A PortSpec<T> whose `optional` is whatever the options said (absent: a required input). */
 type TypedPort<K extends PortSpec['kind'], T> = { kind: K; item: string; readonly itemType?: T };
-
-/**
- * Why an output of a linear kind may not feed these consumers, or null when it may (one or
- * none). `consumers` are 'node.input' names, in file order.
- */
-export function linearFanout(edge: string, item: string, consumers: string[]): string | null {
-  if (consumers.length < 2 || !itemKind(item)?.linear) return null;
-  return (
-    `'${edge}' gives '${item}' items, which may feed only one input (a linear kind: its items are live, ` +
-    `and a fan-out would let the producer run ahead of its slower reader), but it feeds ${consumers.length}: ` +
-    `${consumers.join(', ')}; chain those nodes one after another instead`
-  );
-}
 
 interface PortOptions {
   description?: string;

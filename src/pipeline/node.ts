@@ -105,6 +105,21 @@ export interface MainContext<P> {
   status(line: string, o?: { beside?: boolean }): void;
   /** Run a function of a worker module on the shared pool (for main nodes that offload work). */
   runOnPool<T>(modulePath: string, exportName: string, arg: unknown, transfer?: ArrayBuffer[]): Promise<T>;
+  /**
+   * The nodes downstream of this node's output `port`, directly or through others, nearest first, with
+   * what each asks of its producers (NodeDef.asks): how a producer learns what its readers need (the train
+   * node: at which steps to copy its weights out). Absent where a node runs outside the executor.
+   */
+  downstream?(port: string): DownstreamNode[];
+}
+
+/** A node downstream of an output, as MainContext.downstream names it. */
+export interface DownstreamNode {
+  name: string;
+  type: string;
+  params: unknown;
+  /** What NodeDef.asks returned for its params (undefined: it asks nothing). */
+  asks?: unknown;
 }
 
 export interface WorkerContext<S> {
@@ -137,6 +152,12 @@ interface NodeDefBase<S extends z.ZodType, I extends Ports, O extends Ports> {
    * param off them, so `adapterDir: train.log` is an error, not a file replaced.
    */
   runFiles?(name: string): string[];
+  /**
+   * What this node asks of the nodes upstream of it, from its params: a plain value its producers read
+   * through ctx.downstream and interpret (the framework only carries it), e.g. the evaluator's
+   * `{ every, atStart }` tells the train node at which steps its snapshots must carry weights.
+   */
+  asks?(params: z.output<S>): unknown;
   /**
    * Checks that need other nodes' params (a length set upstream against a limit this node knows):
    * the loader calls it once the graph is built, before any node runs (`pipe validate`, `pipe run`).

@@ -3,7 +3,6 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PipelineUnrunnable } from '../errors.ts';
-import { linearFanout } from './kinds.ts';
 import { isOperatorNode, operatorShaped } from './node.ts';
 import type { ResolvedPipeline } from './resolved.ts';
 
@@ -38,13 +37,6 @@ export function checkRunnable(p: ResolvedPipeline): void {
       bad(`operator node '${n.name}' needs exactly one connected stream input and one stream output`);
     }
     for (const out of Object.keys(def.outputs)) outputs.add(`${n.name}.${out}`);
-  }
-  // An output of a linear item kind (kinds.ts) feeds one input.
-  for (const [edge, cons] of consumersByOutput(p)) {
-    const dot = edge.lastIndexOf('.');
-    const producer = p.nodes.find((n) => n.name === edge.slice(0, dot))!;
-    const why = linearFanout(edge, producer.def.outputs[edge.slice(dot + 1)].item, cons.map((c) => `${c.node}.${c.input}`));
-    if (why) bad(why);
   }
 }
 

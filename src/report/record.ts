@@ -1,7 +1,7 @@
-// What a run report says about one train branch, gathered from the live snapshots that pass
-// through the summary/report node (train-step → evaluator → here → checkpoint-sink): the
-// evaluator's metrics at each evaluated step, the train loss and scored tokens of every update,
-// trainable counts and training memory read off the trainer itself, and the adapter folder once
+// What a run report says about one train branch, gathered from the snapshots that reach the
+// summary/report node (train-step → evaluator → here): the evaluator's metrics at each evaluated
+// step, the train loss and scored tokens of every update, trainable counts and training memory
+// from the snapshots' run facts (TrainRun), and the adapter folder once
 // the sink wrote it. Every fact is also written to a journal in the run folder
 // (src/report/journal.ts), so a resumed leg reports the whole run, not only itself. Every
 // number comes from the run; nothing is parsed back from text.
@@ -13,7 +13,6 @@ import { macroAccuracy, type TokenMetrics } from '../train/evaluate.ts';
 import type { StepRecord } from '../train/step.ts';
 import { updateThroughput } from '../train/progress-line.ts';
 import type { EmbeddingMode } from '../model/modes.ts';
-import { countParams } from '../model/params.ts';
 import { History, Journal } from './journal.ts';
 
 export interface EvalPoint {
@@ -122,19 +121,18 @@ export class BranchRecorder {
     return (performance.now() - this.started) / 1000;
   }
 
-  /** Call for every snapshot, before passing it on (the trainer is live only until then). */
+  /** Call for every snapshot. */
   observe(s: TrainSnapshot): void {
-    const t = s.trainer;
+    const t = s.run;
     if (!this.rec) {
       this.started = performance.now();
       // A resumed leg redoes the updates after its checkpoint: forget what earlier legs said of them.
       this.journal?.prior.rewind(s.reason === 'step' ? s.step - 1 : s.step);
-      const total = countParams(t.params);
-      const lora = countParams(t.lora.params());
+      const { total, lora } = t.trainable;
       this.rec = {
         name: this.name ?? t.cfg.embedding, mode: t.cfg.embedding, steps: 0, ended: 'running', trainLoss: [], evals: [],
         trainable: { lora, tokens: total - lora, total },
-        memory: trainingMemory(total, t.opt.stateBytes()),
+        memory: trainingMemory(total, t.optimizerBytes),
         newTokens: [...t.tokens.newTokens], intermediates: intermediateTokens(s), special: specialTokens(s), baseModel: s.baseModel, seconds: 0,
         ...(t.engine ? { engine: t.engine } : {}),
       };
@@ -212,7 +210,7 @@ export class BranchRecorder {
 function intermediateTokens(s: TrainSnapshot): string[] {
   const ids = new Set(s.tokenizer?.intermediateIds ?? []);
   if (ids.size === 0) return [];
-  const { newTokenIds, newTokens } = s.trainer.tokens;
+  const { newTokenIds, newTokens } = s.run.tokens;
   return newTokens.filter((_, k) => ids.has(newTokenIds[k]));
 }
 
@@ -221,7 +219,7 @@ function specialTokens(s: TrainSnapshot): string[] {
   const added = s.tokenizer?.tokenizerJson?.added_tokens;
   if (!Array.isArray(added)) return [];
   const special = new Set(added.filter((t: { special?: boolean }) => t.special).map((t: { content: string }) => t.content));
-  return s.trainer.tokens.newTokens.filter((t) => special.has(t));
+  return s.run.tokens.newTokens.filter((t) => special.has(t));
 }
 
 /** Params, their gradients (micro-batches of an accumulated update add into the same ones) and AdamW's moments. */

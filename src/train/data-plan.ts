@@ -51,18 +51,29 @@ export function planLines(d: DataPlan): string[] {
   ];
 }
 
-/** The plan of a train stream from its first batch (undefined when it carries none: not from a packer). */
-export async function planOf(first: PackedBatch | undefined, steps: number, gradAccumulation: number): Promise<DataPlan | undefined> {
+/**
+ * The plan of a train stream from the first of its batches that carries the count of a pass (undefined when the
+ * first carries no plan: not from a packer). A stream that repeats says its count from its second pass on:
+ * `rest` is read up to there (--dry-run only: training reads the count off the first batch, or needs none).
+ */
+export async function planOf(first: PackedBatch | undefined, steps: number, gradAccumulation: number, rest?: AsyncIterable<PackedBatch>): Promise<DataPlan | undefined> {
   if (!first) return planUpdates(steps, gradAccumulation, null, 0);
-  const plan: PackPlan | undefined = first.plan;
+  let plan: PackPlan | undefined = first.plan;
   if (!plan) return undefined;
-  return planUpdates(steps, gradAccumulation, plan.epochs, await plan.batchesPerEpoch);
+  if (plan.batchesPerEpoch === undefined && rest) {
+    for await (const b of rest) {
+      if (b.plan?.batchesPerEpoch === undefined) continue;
+      plan = b.plan;
+      break;
+    }
+  }
+  return plan.batchesPerEpoch === undefined ? undefined : planUpdates(steps, gradAccumulation, plan.epochs, plan.batchesPerEpoch);
 }
 
 /**
  * The train batches, unchanged, with the plan learnt before the first one goes on: when the
- * packer was given `epochs`, `onPlan` hears the updates the data allows (waiting for the packing
- * to complete, so the schedule is right from the first update). `onEnd` hears when the stream
+ * packer was given `epochs`, `onPlan` hears the updates the data allows (the packer holds its first
+ * batch until packing is complete, so the schedule is right from the first update). `onEnd` hears when the stream
  * ended by itself, whatever the source.
  */
 export async function* withDataPlan(
@@ -74,7 +85,8 @@ export async function* withDataPlan(
     if (first) {
       first = false;
       // Without epochs the stream repeats until steps: nothing to wait for.
-      if (b.plan && b.plan.epochs !== null) o.onPlan((await planOf(b, o.steps, o.gradAccumulation))!);
+      const d = b.plan && b.plan.epochs !== null ? await planOf(b, o.steps, o.gradAccumulation) : undefined;
+      if (d) o.onPlan(d);
     }
     yield b;
   }

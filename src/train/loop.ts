@@ -1,12 +1,12 @@
-// The training loop, top to bottom: get batch → step → log → hand the state downstream.
-// It is an async generator of snapshots: after each update it yields and stays suspended until
-// the consumer (evaluator → checkpoint sink, in a chain) asks for the next one, so evaluation
-// and checkpoint export always see the weights of exactly that step. Do not fan the state
-// edge out (the graph refuses it: 'train-state' is a linear kind, items.ts).
+// The training loop, top to bottom: get batch → step → log → hand a snapshot downstream.
+// It is an async generator of snapshots (snapshot.ts): values copied out of the trainer, with the
+// weights (and the optimizer state) at the steps the readers asked for, so any number of readers
+// may take them at their own pace: the edge's buffer, pulled by the slowest, is the backpressure.
 // The items it hands on are declared in items.ts (TrainSnapshot) and step.ts (StepRecord).
 import type { PackedBatch } from '../data/items.ts';
 import { TrainingDiverged } from '../errors.ts';
-import type { TrainSnapshot } from './items.ts';
+import type { TrainRun, TrainSnapshot } from './items.ts';
+import { takeSnapshot, type Cadence } from './snapshot.ts';
 import type { DataParallel } from './parallel.ts';
 import type { Trainer } from './trainer.ts';
 import { stepBatch, stepLine, trainStepParallel, type StepBatch, type StepRecord, type StepUpdate } from './step.ts';
@@ -18,6 +18,10 @@ export interface LoopOptions {
   skip: number;
   signal: AbortSignal;
   base: Pick<TrainSnapshot, 'baseModel' | 'tokenizer' | 'checkpointRoot' | 'packCache'>;
+  /** What every snapshot shares (snapshot.ts trainRun). */
+  run: TrainRun;
+  /** At which snapshots the weights and the optimizer state are copied out. */
+  cadence: Cadence;
   /** Called after each update with its record and the fixed-width log line. */
   onStep(r: StepRecord, line: string): void;
   /**
@@ -37,7 +41,8 @@ export async function* trainLoop(o: LoopOptions): AsyncGenerator<TrainSnapshot> 
   // lands on the same next batch an uninterrupted run would see.
   while (consumed < o.skip && !(await it.next()).done) consumed++;
   // A fresh run shows its starting point once, so the evaluator can measure "before training".
-  if (t.step === 0 && o.skip === 0) yield { ...o.base, trainer: t, step: 0, reason: 'start', consumed: 0 };
+  const snap = (s: Pick<TrainSnapshot, 'reason' | 'consumed' | 'result' | 'diverged'>) => takeSnapshot(t, o.cadence, { ...o.base, run: o.run, step: t.step, ...s });
+  if (t.step === 0 && o.skip === 0) yield snap({ reason: 'start', consumed: 0 });
   let micro: StepBatch[] = [];
   let waitFrom = performance.now();
   while (t.step < t.totalSteps && !o.signal.aborted) {
@@ -62,7 +67,7 @@ export async function* trainLoop(o: LoopOptions): AsyncGenerator<TrainSnapshot> 
     // A step is one long synchronous stretch and buffered batches resolve as microtasks: give
     // timers and signal handlers (progress display, Ctrl-C) a turn between steps.
     await new Promise((resolve) => setImmediate(resolve));
-    yield { ...o.base, trainer: t, step: t.step, reason: 'step', result, consumed };
+    yield snap({ reason: 'step', result, consumed });
     waitFrom = performance.now();
   }
   // A partial accumulation is not an update: a resumed run reads those batches again.
@@ -75,17 +80,17 @@ export async function* trainLoop(o: LoopOptions): AsyncGenerator<TrainSnapshot> 
       return yield* diverged(o, e, consumed - micro.length);
     }
   }
-  yield { ...o.base, trainer: t, step: t.step, reason, consumed: consumed - micro.length };
+  yield snap({ reason, consumed: consumed - micro.length });
 }
 
 /**
- * The watchdog stopped training: the chain sees the failure first (the summary names it and the last good
+ * The watchdog stopped training: the readers see the failure first (the summary names it and the last good
  * checkpoint; the sink writes no adapter), then the error ends the run once that snapshot is taken.
  */
 async function* diverged(o: LoopOptions, e: TrainingDiverged, consumed: number): AsyncGenerator<TrainSnapshot, never> {
   const lastGood = await o.onDiverged?.(e);
   const t = o.trainer;
-  yield { ...o.base, trainer: t, step: t.step, reason: 'diverged', consumed, diverged: { step: e.step, message: e.message, lastGood } };
+  yield takeSnapshot(t, o.cadence, { ...o.base, run: o.run, step: t.step, reason: 'diverged', consumed, diverged: { step: e.step, message: e.message, lastGood } });
   throw e;
 }
 

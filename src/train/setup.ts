@@ -2,7 +2,8 @@
 // tokens (src/tokenizer/init.ts), ids of existing tokens named for retraining, optional resume.
 import type { TokenizerArtifact } from '../tokenizer/items.ts';
 import { AdapterMismatch } from '../errors.ts';
-import { loadModel, tensorRows, type FrozenTokenTable } from '../model/weights.ts';
+import { tensorRows, type FrozenTokenTable, type LlamaModel } from '../model/weights.ts';
+import { acquireFrozenModel } from './frozen-models.ts';
 import { loadTokenizer } from '../tokenizer/load.ts';
 import { initNewRows, initReport, newTokensOf } from '../tokenizer/init.ts';
 import { latestCheckpoint, loadCheckpoint, removeStaleTemps } from './checkpoint.ts';
@@ -21,6 +22,8 @@ export interface SetupOptions {
   checkpointRoot: string;
   /** Continue from the newest complete checkpoint under checkpointRoot (or this folder). */
   resume: boolean | string;
+  /** The engine (src/model/backend.ts BackendName): the frozen weights are shared per model folder and engine (frozen-models.ts). */
+  backend: string;
 }
 
 export interface SetupResult {
@@ -31,7 +34,19 @@ export interface SetupResult {
 }
 
 export async function setupTrainer(o: SetupOptions): Promise<SetupResult> {
-  const model = await loadModel(o.model);
+  const shared = await acquireFrozenModel(o.model, o.backend);
+  try {
+    const r = await setupOn(shared.model, shared.release, o);
+    // 'full' copied the base rows into its own [V, H] variables: the frozen table is not needed (unless another user reads it).
+    if (o.cfg.embedding === 'full') shared.releaseTokens();
+    return r;
+  } catch (e) {
+    shared.release();
+    throw e;
+  }
+}
+
+async function setupOn(model: LlamaModel, release: () => void, o: SetupOptions): Promise<SetupResult> {
   const base = model.tokens as FrozenTokenTable;
   const V0 = base.vocabSize;
   // Old rows for the init methods, read on demand (a few rows, or a streamed mean): never the whole matrix in JS.
@@ -50,6 +65,7 @@ export async function setupTrainer(o: SetupOptions): Promise<SetupResult> {
   const trainer = createTrainer(model, o.cfg, {
     newTokenIds: o.tokenizer.newTokenIds, newTokens: o.tokenizer.newTokens, embedRows: init.embedRows, headRows: init.headRows, retrainIds,
   }, o.seed);
+  trainer.release = release;
   trainer.describeInit = (loss) => initReport(baseTokenizer, newTokens, init, H, loss);
   await removeStaleTemps(o.checkpointRoot);
   if (o.resume === false) return { trainer, skip: 0 };

@@ -5,9 +5,10 @@ import { createHash } from 'node:crypto';
 import type { InitReport, LossAtTargets } from '../tokenizer/init.ts';
 import * as tf from '@tensorflow/tfjs';
 import { AdapterMismatch, ResumeConfigMismatch } from '../errors.ts';
-import type { AdapterContents } from '../adapter/peft.ts';
+import type { AdapterContents, LoadedAdapter } from '../adapter/peft.ts';
 import { disposeModel, type FrozenTokenTable, type LlamaModel } from '../model/weights.ts';
-import type { CheckpointContents, LoadedCheckpoint } from './checkpoint.ts';
+import type { LoadedCheckpoint } from './checkpoint.ts';
+import type { SnapshotState } from './items.ts';
 import type { TrainConfig } from './config.ts';
 import { LoraSet, modelShape } from '../model/lora.ts';
 import { AdamW, type ParamGroup } from './optimizer.ts';
@@ -60,10 +61,29 @@ export interface Trainer {
   engine?: string;
   /** Set on the native engine: each micro-batch's pass runs as one ONNX Runtime graph (step.ts updateGradsNative). */
   native?: NativeOptions;
+  /** Set when the frozen weights are shared (src/train/frozen-models.ts): gives them back instead of freeing them. */
+  release?: () => void;
 }
 
 /** Sets `model` up for training. The model's token table is replaced (and owned by the trainer). */
 export function createTrainer(model: LlamaModel, cfg: TrainConfig, tokens: TokenSetup, seed: number): Trainer {
+  const { lora, table } = attachTrainable(model, cfg, tokens, seed);
+  const groups: ParamGroup[] = [
+    { name: 'lora', lr: cfg.lr, weightDecay: cfg.weightDecay, params: lora.params() },
+    { name: 'tokens', lr: cfg.tokenLr ?? cfg.lr, weightDecay: cfg.tokenWeightDecay, params: table.params() },
+  ].filter((g) => g.params.length > 0);
+  return {
+    cfg, model, lora, table, opt: new AdamW(groups, { betas: cfg.betas, eps: cfg.eps }),
+    params: groups.flatMap((g) => g.params), rng: Rng.seeded(seed, 'dropout'), watchdog: new Watchdog(cfg.watchdog), step: 0, totalSteps: cfg.steps, tokens,
+    recompute: cfg.recompute === 'always',
+  };
+}
+
+/**
+ * Hooks LoRA into `model`'s targeted linears and swaps its token table for one with trainable rows, initialised
+ * from `tokens` and the seed: the trainer's model, and an evaluator's copy of it (src/train/eval-model.ts).
+ */
+export function attachTrainable(model: LlamaModel, cfg: TrainConfig, tokens: TokenSetup, seed: number): { lora: LoraSet; table: TrainTokenTable } {
   const V0 = model.tokens.vocabSize;
   const H = model.config.hiddenSize;
   const inside = tokens.newTokenIds.map((id, k) => [id, k] as const).filter(([id]) => id < V0);
@@ -84,17 +104,8 @@ export function createTrainer(model: LlamaModel, cfg: TrainConfig, tokens: Token
     presetEmbed: { ids: insideIds, rows: pick(tokens.embedRows, inside)! }, presetHead: headRows && { ids: insideIds, rows: headRows },
   });
   model.tokens = table;
-  const groups: ParamGroup[] = [
-    { name: 'lora', lr: cfg.lr, weightDecay: cfg.weightDecay, params: lora.params() },
-    { name: 'tokens', lr: cfg.tokenLr ?? cfg.lr, weightDecay: cfg.tokenWeightDecay, params: table.params() },
-  ].filter((g) => g.params.length > 0);
-  const t: Trainer = {
-    cfg, model, lora, table, opt: new AdamW(groups, { betas: cfg.betas, eps: cfg.eps }),
-    params: groups.flatMap((g) => g.params), rng: Rng.seeded(seed, 'dropout'), watchdog: new Watchdog(cfg.watchdog), step: 0, totalSteps: cfg.steps, tokens,
-    recompute: cfg.recompute === 'always',
-  };
   model.adapters = lora;
-  return t;
+  return { lora, table };
 }
 
 /** The adapter for the trainer's current weights (frozen mode still stores the new rows). */
@@ -138,12 +149,9 @@ export function configChanges(was: Record<string, unknown>, now: Record<string, 
     .map((k) => `${name(k)}: ${a.get(k) ?? '(absent)'} (checkpoint) → ${b.get(k) ?? '(absent)'} (now)`);
 }
 
-export function checkpointContents(t: Trainer, baseModelNameOrPath: string, data: Record<string, unknown>, evalLoss?: number): CheckpointContents {
-  return {
-    adapter: adapterContents(t, baseModelNameOrPath),
-    optimizer: t.opt.exportState(),
-    state: { step: t.step, totalSteps: t.totalSteps, rng: t.rng.state(), data, configHash: configHash(t), config: resumeConfig(t), evalLoss, watchdog: t.watchdog.state() },
-  };
+/** What a checkpoint keeps besides weights and moments, at the trainer's current step. `data`: where the batch stream stands. */
+export function trainerState(t: Trainer, data: Record<string, unknown>): SnapshotState {
+  return { step: t.step, totalSteps: t.totalSteps, rng: t.rng.state(), data, configHash: configHash(t), config: resumeConfig(t), watchdog: t.watchdog.state() };
 }
 
 /** Puts a checkpoint's weights, moments, step and RNG state back into a fresh trainer. */
@@ -151,20 +159,26 @@ export function restoreTrainer(t: Trainer, ck: LoadedCheckpoint): void {
   if (ck.state.configHash !== configHash(t)) {
     throw new ResumeConfigMismatch(ck.dir, ck.state.config ? configChanges(ck.state.config, resumeConfig(t)) : []);
   }
-  t.lora.load(ck.adapter.lora);
-  const a = ck.adapter;
-  if (t.cfg.embedding === 'full') t.table.importRows({ embedFull: a.fullRows?.embed, headFull: a.fullRows?.lmHead ?? a.fullRows?.embed });
-  else if (t.cfg.embedding === 'trainable-tokens') t.table.importRows({ embed: a.tokenRows?.embed, lmHead: a.tokenRows?.lmHead });
+  loadWeights(t, ck.adapter);
   t.opt.importState(ck.optimizer);
   t.rng = Rng.fromState(ck.state.rng);
   t.step = ck.state.step;
   t.watchdog.restore(ck.state.watchdog);
 }
 
-/** Frees the trainer's own tensors and the model's. */
+/** Sets the trainable weights (LoRA, and the trained rows of the token table) from an adapter or a snapshot's copy. */
+export function loadWeights(t: Pick<Trainer, 'cfg' | 'lora' | 'table'>, a: Pick<LoadedAdapter, 'lora' | 'tokenRows'> & { fullRows?: { embed: Float32Array; lmHead?: Float32Array } }): void {
+  t.lora.load(a.lora);
+  if (t.cfg.embedding === 'full') t.table.importRows({ embedFull: a.fullRows?.embed, headFull: a.fullRows?.lmHead ?? a.fullRows?.embed });
+  else if (t.cfg.embedding === 'trainable-tokens') t.table.importRows({ embed: a.tokenRows?.embed, lmHead: a.tokenRows?.lmHead });
+}
+
+/** Frees the trainer's own tensors and the model's (or, for shared frozen weights, gives those back). */
 export function disposeTrainer(t: Trainer): void {
   t.opt.dispose();
   t.lora.dispose();
   t.model.adapters = undefined;
-  disposeModel(t.model); // includes the token table
+  if (!t.release) return disposeModel(t.model); // includes the token table
+  t.table.dispose(); // its base table is borrowed: the frozen rows stay
+  t.release();
 }

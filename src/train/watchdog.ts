@@ -38,6 +38,11 @@ export interface WatchdogState {
 
 export class Watchdog {
   private s: WatchdogState = { ema: null, seen: 0, dead: 0 };
+  /**
+   * Eval losses heard during this leg (src/train/eval-board.ts), judged with but not part of state(): when they
+   * arrive depends on how far the evaluator lags, so a checkpoint takes them from the evaluations its sink saw.
+   */
+  private heard: { start?: number; last?: number } = {};
 
   constructor(private readonly cfg: WatchdogConfig) {}
 
@@ -88,20 +93,22 @@ export class Watchdog {
     const s = this.s;
     const loss = s.prevLoss!;
     const trainWorse = s.worseFrom !== undefined;
-    const evalWorse = s.evalStart !== undefined && s.evalLast !== undefined && s.evalLast > s.evalStart * (1 + c.flatTolerance);
+    const evalStart = this.heard.start ?? s.evalStart;
+    const evalLast = this.heard.last ?? s.evalLast;
+    const evalWorse = evalStart !== undefined && evalLast !== undefined && evalLast > evalStart * (1 + c.flatTolerance);
     if (!trainWorse && !evalWorse) return;
     const how = s.lastGrad !== undefined && s.lastGrad <= ZERO_GRAD ? 'gradient norm 0' : `loss flat at ${fmt(loss)}`;
-    const worse = trainWorse ? `the train loss ${fmt(loss)} is over the first update's ${fmt(s.first!)}` : `the eval loss ${fmt(s.evalLast!)} is over step 0's ${fmt(s.evalStart!)}`;
+    const worse = trainWorse ? `the train loss ${fmt(loss)} is over the first update's ${fmt(s.first!)}` : `the eval loss ${fmt(evalLast!)} is over step 0's ${fmt(evalStart!)}`;
     throw new TrainingDiverged(step, `${what} with no learning (${how}) since update ${s.deadFrom}, and ${worse}`,
       // The run went bad where it stopped learning, or earlier, where its loss rose over the start and stayed there.
       { setting: 'watchdog.collapseSteps', firstBad: Math.min(s.deadFrom!, s.worseFrom ?? step) });
   }
 
-  /** An evaluation's loss at `step` (the evaluator calls this): step 0's is the reference. */
+  /** An evaluation's loss at `step` (heard from the evaluator through eval-board.ts): step 0's is the reference. */
   observeEval(step: number, loss: number): void {
     if (!Number.isFinite(loss)) return;
-    if (step === 0) this.s.evalStart = loss;
-    else this.s.evalLast = loss;
+    if (step === 0) this.heard.start = loss;
+    else this.heard.last = loss;
   }
 
   state(): WatchdogState {

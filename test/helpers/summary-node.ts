@@ -11,15 +11,14 @@ import type { StepRecord } from '../../src/train/step.ts';
 import { PushQueue } from '../../src/train/loop.ts';
 import { mainContext } from './context.ts';
 
-/** Just what the summary reads off a trainer. */
-export const standInTrainer = {
-  params: [{ variable: { size: 96 } }, { variable: { size: 32 } }],
-  lora: { params: () => [{ variable: { size: 96 } }] },
-  opt: { stateBytes: () => 1024 },
+/** Just what the summary reads off a run's snapshots. */
+export const standInRun = {
+  trainable: { lora: 96, total: 128 },
+  optimizerBytes: 1024,
   cfg: { embedding: 'trainable-tokens', gradAccumulation: 1 },
   tokens: { newTokens: ['<x>'], newTokenIds: [9] },
   engine: 'wasm (asked for)',
-} as unknown as TrainSnapshot['trainer'];
+} as unknown as TrainSnapshot['run'];
 
 /** The evaluator's metrics at `step`: loss 5 falling by 0.5 per update, one new token '<x>'. */
 export function standInMetrics(step: number): EvalMetrics {
@@ -45,7 +44,7 @@ export async function driveSummary(runDir: string, o: DriveOptions): Promise<str
   const events = new PushQueue<StepRecord>();
   const tokens = o.tokens ?? 100;
   const snap = (step: number, reason: TrainSnapshot['reason'], result?: StepRecord): TrainSnapshot => ({
-    trainer: standInTrainer, step, reason, consumed: step, baseModel: 'base', tokenizer: {} as TrainSnapshot['tokenizer'], checkpointRoot: '',
+    run: standInRun, step, reason, consumed: step, baseModel: 'base', tokenizer: {} as TrainSnapshot['tokenizer'], checkpointRoot: '',
     ...(result ? { result } : {}), ...(step % 2 === 0 ? { metrics: standInMetrics(step) } : {}),
   });
   const state = (async function* () {
