@@ -191,7 +191,7 @@ async function startTrainer(
   const p = ctx.params;
   const setup = await setupTrainer({
     model: p.model, tokenizer, cfg: trainConfig(p), seed: ctx.seed, init: p.init,
-    retrainTokens: p.retrainTokens, checkpointRoot: o.checkpointRoot, resume: o.resume,
+    retrainTokens: p.retrainTokens, checkpointRoot: o.checkpointRoot, resume: o.resume, frozen: backend === 'native' ? 'disk' : 'host',
   });
   const trainer = setup.trainer;
   if (backend === 'native') trainer.native = { device: p.device };

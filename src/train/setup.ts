@@ -21,6 +21,8 @@ export interface SetupOptions {
   checkpointRoot: string;
   /** Continue from the newest complete checkpoint under checkpointRoot (or this folder). */
   resume: boolean | string;
+  /** 'disk' on the native engine: the frozen weights in one file ONNX Runtime maps, none on TF.js (weights.ts LoadOptions). */
+  frozen?: 'host' | 'disk';
 }
 
 export interface SetupResult {
@@ -31,7 +33,7 @@ export interface SetupResult {
 }
 
 export async function setupTrainer(o: SetupOptions): Promise<SetupResult> {
-  const model = await loadModel(o.model);
+  const model = await loadModel(o.model, { frozen: o.frozen });
   const base = model.tokens as FrozenTokenTable;
   const V0 = base.vocabSize;
   // Old rows for the init methods, read on demand (a few rows, or a streamed mean): never the whole matrix in JS.
