@@ -14,7 +14,7 @@ import { setBackend } from '../src/model/backend.ts';
 import type { GradSink } from '../src/model/layer.ts';
 import { releaseSessions, sessionsFromFiles } from '../src/model/native-run.ts';
 import { Rng } from '../src/model/rng.ts';
-import { disposeModel, loadModel, type LlamaModel } from '../src/model/weights.ts';
+import { disposeModel, gatherRows, loadModel, tensorRows, type LlamaModel } from '../src/model/weights.ts';
 import { isDiskTensor } from '../src/model/weights-disk.ts';
 import { evaluateOn } from '../src/train/evaluate.ts';
 import { updateGradsNative } from '../src/train/step.ts';
@@ -74,6 +74,12 @@ test('loaded for the native engine, a model puts none of its weights on TF.js; t
       assert.deepEqual(d.dataSync(), t.dataSync(), `${name}: the file's float32 values are the TF.js load's`);
     }
     assert.deepEqual(readdirSync(disk.weightsFile!.dir), ['weights.bin']);
+    // The host's few reads of frozen rows (the lookup, a retrained row's start, token init's rows and mean).
+    const [hostHead, diskHead] = [a.at(-1)![1], b.at(-1)![1]] as tf.Tensor2D[];
+    const ids = [0, 5, 299, 5];
+    assert.deepEqual(gatherRows(diskHead, ids).dataSync(), gatherRows(hostHead, ids).dataSync());
+    assert.deepEqual(tensorRows(diskHead).rows(ids), tensorRows(hostHead).rows(ids));
+    assert.deepEqual(tensorRows(diskHead).mean(), tensorRows(hostHead).mean());
   } finally {
     disposeModel(host);
     const folder = disk.weightsFile!.dir;
@@ -96,16 +102,21 @@ async function updateAndEval(t: Trainer): Promise<{ loss: number; grads: Map<str
   return { loss: r.loss, grads: out, evalLoss: m.loss };
 }
 
-for (const [what, kind] of [['the bf16 Llama-3.2 shape (tied)', 'bf16'], ['the f32 fixture (untied)', 'untied']] as const) {
+const CASES = [
+  ['the bf16 Llama-3.2 shape (tied)', 'bf16', 'trainable-tokens'],
+  ['the f32 fixture (untied)', 'untied', 'trainable-tokens'],
+  ["the f32 fixture in 'full' mode (its trainable tables copied from the file)", 'untied', 'full'],
+] as const;
+for (const [what, kind, embedding] of CASES) {
   test(`${what}: update and eval from the one weights file equal the old path bit for bit; sessions share the file`, async () => {
     await setBackend('native');
     const src = kind === 'bf16' ? { dir: await bf16Model() } : kind;
     const lora = { r: 2, alpha: 4, dropout: 0, rslora: false, targetModules: 'all-linear' as const };
-    const old = await fixtureTrainer(src, { lora });
+    const old = await fixtureTrainer(src, { lora, embedding });
     let now: Trainer | undefined;
     try {
       const want = await updateAndEval(old);
-      now = await fixtureTrainer(src, { lora }, 3, 1, { frozen: 'disk' });
+      now = await fixtureTrainer(src, { lora, embedding }, 3, 1, { frozen: 'disk' });
       const folders = ownFolders();
       const files0 = sessionsFromFiles();
       const got = await updateAndEval(now);
