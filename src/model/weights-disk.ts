@@ -4,14 +4,40 @@
 // (train pass, eval batch shapes, generate) points its model.onnx at this one file instead of copying the weights
 // into a serialized model or a file of its own. The host (TF.js) never holds them: the few places that read frozen
 // rows (the embedding lookup, token init, a grown 'full' table) read just those rows from the file.
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
+import { pidAlive } from '../util/pid.ts';
 
 /** Offsets in the file are multiples of this (a page), so a runtime may map each tensor in place. */
 const ALIGN = 4096;
 export const WEIGHTS_FILE = 'weights.bin';
+/** Folder names: the prefix, the owning process id, a random tail (so a leftover's owner can be checked). */
+const PREFIX = 'tokenpipe-weights-';
+
+/**
+ * Removes the weights folders under `parent` whose process is gone (killed before its exit hook ran): a float32
+ * copy of a model, gigabytes each. Folders of running processes are left alone.
+ */
+export function sweepWeightsFolders(parent = tmpdir()): string[] {
+  const gone: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return gone;
+  }
+  for (const name of names) {
+    const pid = new RegExp(`^${PREFIX}(\\d+)-`).exec(name)?.[1];
+    if (pid === undefined || pidAlive(Number(pid))) continue;
+    try {
+      rmSync(join(parent, name), { recursive: true, force: true });
+      gone.push(name);
+    } catch { /* another process's sweep, or not ours to remove: leave it */ }
+  }
+  return gone;
+}
 
 /** Folders not removed yet (a model never disposed, or a system that refuses to remove a mapped file): tried at exit. */
 const open = new Set<WeightsFile>();
@@ -26,7 +52,8 @@ export class WeightsFile {
   private removed = false;
 
   constructor(parent = tmpdir()) {
-    this.dir = mkdtempSync(join(parent, 'tokenpipe-weights-'));
+    sweepWeightsFolders(parent);
+    this.dir = mkdtempSync(join(parent, `${PREFIX}${process.pid}-`));
     this.path = join(this.dir, WEIGHTS_FILE);
     this.fd = openSync(this.path, 'w+');
     open.add(this);
@@ -66,7 +93,7 @@ export class WeightsFile {
     } catch { /* already closed */ }
     try {
       rmSync(this.dir, { recursive: true, force: true });
-    } catch { /* a folder the system will not remove now: nothing more to do */ }
+    } catch { /* a folder the system will not remove now: the next load's sweep takes it */ }
   }
 }
 
