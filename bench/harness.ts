@@ -58,7 +58,7 @@ export interface OpenOptions {
 export async function openTrainer(dir: string, mode: EmbeddingMode, opts: OpenOptions): Promise<BenchTrainer> {
   const native = opts.engine === 'native';
   const threads = native ? 1 : opts.threads ?? 1;
-  const model = await loadModel(dir);
+  const model = await loadModel(dir, { frozen: native ? 'disk' : 'host' });
   const V0 = model.tokens.vocabSize;
   const H = model.config.hiddenSize;
   const n = opts.newTokens;

@@ -23,7 +23,7 @@ import { runPath } from '../src/pipeline/schema.ts';
 import { defineNode } from '../src/pipeline/node.ts';
 import { stream } from '../src/pipeline/kinds.ts';
 import { evaluateOn, type EvalMetrics } from '../src/train/evaluate.ts';
-import { evaluateBaseOwn } from '../src/train/base-eval.ts';
+import { evaluateBaseOwnOn } from '../src/train/base-eval.ts';
 import { tokenByteLengths } from '../src/tokenizer/bytes.ts';
 import { loadTokenizer, type LoadedTokenizer } from '../src/tokenizer/load.ts';
 import { writeInitReport as writeInitFiles } from '../src/tokenizer/report.ts';
@@ -98,7 +98,7 @@ export default defineNode({
             // On the native engine (run.native) the eval forward and head run as one ONNX Runtime graph too.
             let m = await evaluateOn(at, held, run.tokens.newTokenIds, run.tokens.newTokens, { byteLengths: tok.byteLengths, native: run.native });
             // Only at a fresh start are the weights still the base model's (LoRA zero, base rows as loaded).
-            if (s.reason === 'start') m = { ...m, baseOwn: baseOwn(s, at, tok.ext, held) };
+            if (s.reason === 'start') m = { ...m, baseOwn: await baseOwn(s, at, tok.ext, held) };
             metrics = m;
             last = { ...m, step: s.step };
             postEval(run.id, s.step, m.loss); // a collapse is judged against the step-0 evaluation too
@@ -134,14 +134,15 @@ function runTokenizer(s: TrainSnapshot): { ext: LoadedTokenizer; byteLengths: In
 }
 
 /** The base model with its own tokenizer (the model folder's) on the eval text; undefined when that tokenizer does not load. */
-function baseOwn(s: TrainSnapshot, model: LlamaModel, ext: LoadedTokenizer, held: StepBatch[]): EvalMetrics['baseOwn'] {
+async function baseOwn(s: TrainSnapshot, model: LlamaModel, ext: LoadedTokenizer, held: StepBatch[]): Promise<EvalMetrics['baseOwn']> {
   let base: LoadedTokenizer;
   try {
     base = loadTokenizer(s.baseModel);
   } catch {
     return undefined; // the summary then shows n/a: better than a baseline from another tokenizer
   }
-  return evaluateBaseOwn(model, held, ext, base, s.run.baseVocabSize);
+  // On the native engine as a graph too (its frozen weights are not on TF.js).
+  return evaluateBaseOwnOn(model, held, ext, base, s.run.baseVocabSize, s.run.native);
 }
 
 /** The init report with, per new token, the loss before training where it is the target (eval split). */

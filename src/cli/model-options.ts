@@ -40,7 +40,8 @@ export async function loadForCli(values: OptionValues): Promise<{ model: LlamaMo
     throw new UsageError(`--backend must be one of ${BACKEND_CHOICES.join(', ')}, got '${choice}'`);
   }
   const engine = await setBackend(choice as BackendChoice, { log: () => {} });
-  const model = await loadModel(dir);
+  // On the native engine the frozen weights go to ONNX Runtime only (one file every session maps), none to TF.js.
+  const model = await loadModel(dir, { frozen: engine === 'native' ? 'disk' : 'host' });
   if (typeof values.adapter === 'string') {
     // LoRA on the linear hook and the adapter's token rows; its extended tokenizer when it has one.
     const adapter = await loadAdapter(values.adapter);

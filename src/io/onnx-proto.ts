@@ -34,6 +34,8 @@ export interface OnnxTensor {
   weight?: boolean;
   /** Where the bytes lie instead (ONNX external data): a file beside the model, relative to its folder. */
   external?: { location: string; offset: number; length: number };
+  /** Where the bytes already lie, a file `location` in folder `dir`: a model written beside it refers to them there. */
+  file?: { dir: string; location: string; offset: number; length: number };
 }
 
 /** The bytes of `t`, read now if they are read lazily. */

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { OnnxAttr, OnnxDtype, OnnxGraph, OnnxNode, OnnxTensor, OnnxValueInfo } from '../io/onnx-proto.ts';
 import type * as tf from '@tensorflow/tfjs';
 import { dropoutKeep, type OpDtype, type Ops } from './tensor-ops.ts';
+import { isDiskTensor } from './weights-disk.ts';
 
 export interface Sym {
   readonly name: string;
@@ -19,6 +20,8 @@ export interface FrozenSource {
   id: string;
   shape: number[];
   read: () => Float32Array;
+  /** Where its float32 bytes already lie (a model loaded for the native engine: weights-disk.ts); sessions built from files point there. */
+  file?: { dir: string; location: string; offset: number; length: number };
 }
 
 const bytesOf = (a: Float32Array | Int32Array | BigInt64Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -111,6 +114,8 @@ export class GraphOps implements Ops<Sym> {
 
   private hostedSyms = new Map<number, Sym>();
   frozen(t: tf.Tensor): Sym {
+    const d: unknown = t;
+    if (isDiskTensor(d)) return this.frozenTensor({ id: d.id, shape: d.shape, read: () => d.dataSync(), file: d.location() });
     return this.frozenTensor({ id: `tf:${t.id}`, shape: t.shape, read: () => t.dataSync() as Float32Array });
   }
   hosted(t: tf.Tensor): Sym {
@@ -306,7 +311,7 @@ export class GraphOps implements Ops<Sym> {
 
   /** The graph (call once per key); its frozen tensors are read as they are written, one at a time. */
   toGraph(): OnnxGraph {
-    const frozen: OnnxTensor[] = [...this.frozenSources.values()].map((f) => ({ name: f.name, dtype: 'float32' as OnnxDtype, dims: f.src.shape, weight: true, data: () => bytesOf(f.src.read()) }));
+    const frozen: OnnxTensor[] = [...this.frozenSources.values()].map((f) => ({ name: f.name, dtype: 'float32' as OnnxDtype, dims: f.src.shape, weight: true, data: () => bytesOf(f.src.read()), ...(f.src.file ? { file: f.src.file } : {}) }));
     return {
       name: 'tokenpipe',
       opset: 17,

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { AdapterMismatch } from '../errors.ts';
 import type { HeadColumns } from './head.ts';
 import { addGrad, type GradSink } from './layer.ts';
-import type { FrozenTokenTable } from './weights.ts';
+import { hostCopy, type FrozenTokenTable } from './weights.ts';
 import type { Param } from './params.ts';
 import { replaceRows } from './token-rows.ts';
 import type { IdRows, TokenTableInit, TrainTokenTable } from './tokens.ts';
@@ -44,7 +44,7 @@ export class FullTokenTable implements TrainTokenTable {
     this.tied = base.tied;
     // [V0, H] base rows (new tokens inside a padded vocabulary preset) + the appended rows → one variable [V, H].
     const grown = (table: tf.Tensor2D, preset: IdRows | undefined, appended: Float32Array) =>
-      tf.tidy(() => tf.variable(tf.concat([replaceRows(table, preset), tf.tensor2d(appended, [n, H])], 0) as tf.Tensor2D, true));
+      tf.tidy(() => tf.variable(tf.concat([replaceRows(hostCopy(table), preset), tf.tensor2d(appended, [n, H])], 0) as tf.Tensor2D, true));
     this.head = grown(base.head, this.tied ? init.presetEmbed : init.presetHead, this.tied ? init.appendedEmbed : init.appendedHead!);
     this.embedRows = this.tied ? null : grown(base.rows!, init.presetEmbed, init.appendedEmbed);
     base.dispose(); // the variables now hold every row

@@ -19,7 +19,7 @@ import { AdapterMismatch } from '../errors.ts';
 import type { GradTokenTable } from './grad.ts';
 import type { HeadColumns } from './head.ts';
 import { addGrad, type GradSink } from './layer.ts';
-import { FrozenTokenTable } from './weights.ts';
+import { FrozenTokenTable, gatherRows } from './weights.ts';
 import type { EmbeddingMode } from './modes.ts';
 import type { Param } from './params.ts';
 import { FullTokenTable } from './tokens-full.ts';
@@ -126,7 +126,7 @@ function checkExisting(ids: number[] | undefined, V0: number, what: string): num
 /** [k, H] starting rows of existing `ids`: the table's rows, or the preset ones where given. */
 function startRows(table: tf.Tensor2D, ids: number[], preset: IdRows | undefined): tf.Tensor2D {
   return tf.tidy(() => {
-    const rows = tf.gather(table, tf.tensor1d(ids, 'int32'), 0) as tf.Tensor2D; // [k, H]
+    const rows = gatherRows(table, ids); // [k, H]
     const at = new Map((preset?.ids ?? []).map((id, k) => [id, k]));
     if (!ids.some((id) => at.has(id))) return rows;
     const H = table.shape[1];

@@ -11,6 +11,7 @@ import type { ModelAdapters } from './layer.ts';
 import { invFreq } from './rope.ts';
 import { checkWeightsAgainstConfig } from './weights-check.ts';
 import { heapTensor } from './wasm-backend.ts';
+import { isDiskTensor, WeightsFile } from './weights-disk.ts';
 
 /** One nn.Linear. `name` is the HF module path ('model.layers.0.self_attn.q_proj'), the key LoRA matches on. */
 export interface Linear {
@@ -73,7 +74,8 @@ export class FrozenTokenTable implements GradTokenTable {
   }
 
   embed(ids: tf.Tensor1D): tf.Tensor2D {
-    return tf.gather(this.rows ?? this.head, ids, 0); // [N, H]
+    const t = this.rows ?? this.head;
+    return isDiskTensor(t) ? gatherRows(t, ids.dataSync()) : tf.gather(t, ids, 0); // [N, H]
   }
 
   headColumns(): HeadColumns {
@@ -105,6 +107,16 @@ export interface LlamaModel {
   invFreq: Float64Array;
   /** LoRA of the adapted linears (src/model/layer.ts); undefined = plain frozen linears. */
   adapters?: ModelAdapters;
+  /** Where the frozen weights lie when loaded for the native engine only (weights-disk.ts); undefined = TF.js tensors. */
+  weightsFile?: WeightsFile;
+}
+
+export interface LoadOptions {
+  /**
+   * 'disk' (the native engine): the frozen weights go to one float32 file that every ONNX Runtime session maps,
+   * none into TF.js; the model's weight fields hold DiskTensors. Default 'host': TF.js tensors, as wasm runs them.
+   */
+  frozen?: 'host' | 'disk';
 }
 
 /**
@@ -123,19 +135,29 @@ export async function checkModelFolder(dir: string): Promise<void> {
 }
 
 /** Reads DIR/config.json and the weights (single file or shards). */
-export async function loadModel(dir: string): Promise<LlamaModel> {
+export async function loadModel(dir: string, o: LoadOptions = {}): Promise<LlamaModel> {
   const config = loadModelConfig(dir);
   const ws = await WeightSet.open(dir);
   try {
     // Headers first: a mismatch is named before gigabytes are read.
     checkWeightsAgainstConfig(config, ws, dir);
-    return await fromWeightSet(dir, config, ws);
+    if (o.frozen !== 'disk') return await fromWeightSet(dir, config, ws, (_, shape, fill) => heapTensor(shape, fill));
+    const file = new WeightsFile();
+    try {
+      const model = await fromWeightSet(dir, config, ws, async (name, shape, fill) => (await file.append(name, shape, fill)).asTensor());
+      return { ...model, weightsFile: file };
+    } catch (e) {
+      file.remove();
+      throw e;
+    }
   } finally {
     await ws.close();
   }
 }
 
-async function fromWeightSet(dir: string, config: ModelConfig, ws: WeightSet): Promise<LlamaModel> {
+type MakeTensor = (name: string, shape: number[], fill: (write: (values: Float32Array, offset: number) => void) => Promise<void>) => Promise<tf.Tensor>;
+
+async function fromWeightSet(dir: string, config: ModelConfig, ws: WeightSet, make: MakeTensor): Promise<LlamaModel> {
   const { hiddenSize: H, intermediateSize: I, numHeads: nh, numKvHeads: nkv, headDim: D, vocabSize: V } = config;
   // A bare LlamaModel checkpoint has no "model." prefix (llama-family-spec.md §2).
   const base = ws.has('model.embed_tokens.weight') || !ws.has('embed_tokens.weight') ? 'model.' : '';
@@ -146,7 +168,7 @@ async function fromWeightSet(dir: string, config: ModelConfig, ws: WeightSet): P
     if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
       throw new ModelWeightsInvalid(dir, name, `shape [${got}] but config.json implies [${shape}]`);
     }
-    const t = await heapTensor(shape, (write) => ws.readF32Chunks(name, write));
+    const t = await make(name, shape, (write) => ws.readF32Chunks(name, write));
     made.push(t);
     return t;
   };
@@ -199,6 +221,19 @@ export function disposeModel(model: LlamaModel): void {
       lin.bias?.dispose();
     }
   }
+  model.weightsFile?.remove();
+}
+
+/** Rows `ids` of a [V, H] table, [ids.length, H]: gathered on TF.js, or read from the weights file (DiskTensor). */
+export function gatherRows(t: tf.Tensor2D, ids: ArrayLike<number>): tf.Tensor2D {
+  const H = t.shape[1];
+  if (isDiskTensor(t)) return tf.tensor2d(t.rows(ids), [ids.length, H]);
+  return tf.tidy(() => tf.gather(t, tf.tensor1d(Int32Array.from(ids), 'int32'), 0)); // [n, H]
+}
+
+/** A whole frozen tensor on TF.js: itself, or a copy read from the weights file (a 'full' table makes it trainable). */
+export function hostCopy<T extends tf.Tensor>(t: T): T {
+  return isDiskTensor(t) ? (tf.tensor(t.dataSync(), t.shape, 'float32') as T) : t;
 }
 
 /**
@@ -209,12 +244,13 @@ export function tensorRows(t: tf.Tensor2D): { count: number; rows(ids: number[])
   const [V, H] = t.shape;
   return {
     count: V,
-    rows: (ids) => tf.tidy(() => tf.gather(t, tf.tensor1d(ids, 'int32'), 0).dataSync() as Float32Array),
+    rows: (ids) => (isDiskTensor(t) ? t.rows(ids) : tf.tidy(() => tf.gather(t, tf.tensor1d(ids, 'int32'), 0).dataSync() as Float32Array)),
     mean: () => {
       const acc = new Float64Array(H);
       const step = Math.max(1, Math.floor(2 ** 22 / H)); // ~16 MiB per slice
       for (let r = 0; r < V; r += step) {
-        const part = tf.tidy(() => tf.slice(t, [r, 0], [Math.min(step, V - r), H]).dataSync());
+        const n = Math.min(step, V - r);
+        const part = isDiskTensor(t) ? t.slab(r, n) : tf.tidy(() => tf.slice(t, [r, 0], [n, H]).dataSync());
         for (let i = 0; i < part.length; i++) acc[i % H] += part[i];
       }
       return Float32Array.from(acc, (x) => x / V);

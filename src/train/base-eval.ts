@@ -16,10 +16,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { PAD_DOCUMENT } from '../io/arrow.ts';
 import { IGNORE_INDEX, type HeadColumns } from '../model/head.ts';
+import type { NativeOptions } from '../model/native-run.ts';
 import type { LlamaModel } from '../model/weights.ts';
+import { isDiskTensor } from '../model/weights-disk.ts';
 import { idsText, tokenByteLengths } from '../tokenizer/bytes.ts';
 import type { LoadedTokenizer } from '../tokenizer/load.ts';
-import { evaluate, type EvalMetrics } from './evaluate.ts';
+import { evaluate, evaluateOn, type EvalMetrics } from './evaluate.ts';
 import type { StepBatch } from './step.ts';
 
 interface Fragment {
@@ -135,17 +137,44 @@ export function reencodeBatches(batches: StepBatch[], ext: LoadedTokenizer, base
  * head rows, so new tokens' columns are left out of the softmax. Undefined when the text does not re-encode exactly.
  */
 export function evaluateBaseOwn(model: LlamaModel, batches: StepBatch[], ext: LoadedTokenizer, base: LoadedTokenizer, baseRows: number): EvalMetrics['baseOwn'] {
-  if (base.scheme.kind === 'other') return undefined;
-  const reencoded = reencodeBatches(batches, ext, base);
+  const reencoded = reencodeFor(batches, ext, base);
   if (!reencoded) return undefined;
-  const own = model.tokens.headColumns();
-  const rows = Math.min(own.head.shape[0], baseRows);
-  const head = rows === own.head.shape[0] ? own.head : (tf.slice(own.head, [0, 0], [rows, own.head.shape[1]]) as tf.Tensor2D); // [V0, D]
-  const columns: HeadColumns = { head, masked: [], extra: null, extraIds: [] };
+  const { columns, release } = baseColumns(model, baseRows);
   try {
-    const m = evaluate(model, reencoded, [], [], { byteLengths: tokenByteLengths(base), columns });
-    return { tokens: m.tokens, loss: m.loss, bytes: m.bytes!, bitsPerByte: m.bitsPerByte! };
+    return own(evaluate(model, reencoded, [], [], { byteLengths: tokenByteLengths(base), columns }));
   } finally {
-    if (head !== own.head) head.dispose();
+    release();
   }
+}
+
+/** evaluateBaseOwn on the native engine (`native` given: the forward and head as graphs, as the evaluator runs), else on TF.js. */
+export async function evaluateBaseOwnOn(
+  model: LlamaModel, batches: StepBatch[], ext: LoadedTokenizer, base: LoadedTokenizer, baseRows: number, native?: NativeOptions,
+): Promise<EvalMetrics['baseOwn']> {
+  if (!native) return evaluateBaseOwn(model, batches, ext, base, baseRows);
+  const reencoded = reencodeFor(batches, ext, base);
+  if (!reencoded) return undefined;
+  const { columns, release } = baseColumns(model, baseRows);
+  try {
+    return own(await evaluateOn(model, reencoded, [], [], { byteLengths: tokenByteLengths(base), columns, native }));
+  } finally {
+    release();
+  }
+}
+
+function reencodeFor(batches: StepBatch[], ext: LoadedTokenizer, base: LoadedTokenizer): StepBatch[] | null {
+  return base.scheme.kind === 'other' ? null : reencodeBatches(batches, ext, base);
+}
+
+const own = (m: EvalMetrics): EvalMetrics['baseOwn'] => ({ tokens: m.tokens, loss: m.loss, bytes: m.bytes!, bitsPerByte: m.bitsPerByte! });
+
+/** The head's first `baseRows` rows (the checkpoint's), so new tokens' columns are left out of the softmax. */
+function baseColumns(model: LlamaModel, baseRows: number): { columns: HeadColumns; release: () => void } {
+  const all = model.tokens.headColumns().head;
+  const rows = Math.min(all.shape[0], baseRows);
+  const d: unknown = all;
+  const head = rows === all.shape[0] ? all
+    : isDiskTensor(d) ? d.firstRows(rows).asTensor<tf.Tensor2D>() // the same file: no copy
+    : (tf.slice(all, [0, 0], [rows, all.shape[1]]) as tf.Tensor2D); // [V0, D]
+  return { columns: { head, masked: [], extra: null, extraIds: [] }, release: () => head !== all && head.dispose() };
 }

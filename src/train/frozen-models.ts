@@ -42,7 +42,8 @@ export async function acquireFrozenModel(dir: string, backend: string, o: { toke
   const key = `${backend}\0${path.resolve(dir)}`;
   let e = models.get(key);
   if (!e || (tokens && e.tokensFreed)) {
-    const entry: Entry = { model: loadModel(dir), users: 0, tokenUsers: 0, tokensFreed: false };
+    // The native engine's frozen weights live in one file ONNX Runtime maps, none on TF.js (weights-disk.ts).
+    const entry: Entry = { model: loadModel(dir, { frozen: backend === 'native' ? 'disk' : 'host' }), users: 0, tokenUsers: 0, tokensFreed: false };
     entry.model.catch(() => models.get(key) === entry && models.delete(key));
     models.set(key, entry);
     e = entry;

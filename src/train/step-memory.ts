@@ -63,13 +63,15 @@ export interface StepPlan {
 export interface NativeMemory {
   /** Node, TF.js and ONNX Runtime loaded, before any model. */
   process: number;
-  /** The TF.js wasm host: the frozen model as loaded, the trainable state, the loader's leftovers. */
+  /** The TF.js wasm host: the trainable state, AdamW, the looked-up rows, the loader's leftovers (no frozen weight). */
   host: number;
   /** The host's wasm heap alone, under its own 4 GiB ceiling. */
   hostHeap: number;
   hostHeapLimit: number;
-  /** The frozen weights once more, as the session's initializers. */
+  /** The frozen weights once, as the session's initializers (mapped from the weights file, or packed from it). */
   initializers: number;
+  /** The layers' linear weights packed a second time, for the backward's products (see step-memory-native.ts). */
+  packed: number;
   /** ONNX Runtime's working set during a run: the activations kept for the backward, the head's logits, fixed costs. */
   working: number;
 }

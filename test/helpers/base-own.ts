@@ -1,7 +1,7 @@
 // Shared by the bits-per-byte baseline tests: a packed one-row batch with chosen scored positions,
 // and a step-0 trainer over a base model extended with some tokens (its new rows set, not trained).
 import { IGNORE_INDEX } from '../../src/model/head.ts';
-import { loadModel } from '../../src/model/weights.ts';
+import { loadModel, type LoadOptions } from '../../src/model/weights.ts';
 import { extendTokenizer } from '../../src/tokenizer/extend.ts';
 import { loadTokenizer, type LoadedTokenizer } from '../../src/tokenizer/load.ts';
 import type { TokenizerArtifact } from '../../src/tokenizer/items.ts';
@@ -20,10 +20,10 @@ export function oneRow(ids: Int32Array, scored: (k: number) => boolean): StepBat
 type Candidate = Parameters<typeof extendTokenizer>[1][number];
 
 /** The base tokenizer, the extended one, and a step-0 trainer whose new rows (embedding, and head when untied) are fixed values. */
-export async function stepZero(baseDir: string, tokens: Candidate[], mode: 'added' | 'merge'): Promise<{ base: LoadedTokenizer; ext: LoadedTokenizer; artifact: TokenizerArtifact; t: Trainer }> {
+export async function stepZero(baseDir: string, tokens: Candidate[], mode: 'added' | 'merge', load: LoadOptions = {}): Promise<{ base: LoadedTokenizer; ext: LoadedTokenizer; artifact: TokenizerArtifact; t: Trainer }> {
   const base = loadTokenizer(baseDir);
   const { artifact } = extendTokenizer(base, tokens, { mode });
-  const model = await loadModel(baseDir);
+  const model = await loadModel(baseDir, load);
   const H = model.config.hiddenSize;
   const n = artifact.newTokenIds.length;
   const t = createTrainer(model, TrainConfig.parse({ steps: 2 }), {
