@@ -111,9 +111,8 @@ export function benchStepPlan(
 
 /**
  * What the memory plan predicts for one bench run of `engine`, and what that figure is a prediction of, or null where
- * the engine has no plan: wasm's step plan predicts its wasm heap (a fit check against the 4 GiB ceiling). The native
- * engine's own plan is being written (issue 22): until src/train exports it, native has none here (the bench prints
- * n/a) rather than wasm's, which backendMemoryLimit('native') still answers with.
+ * the engine has no plan: wasm's step plan predicts its wasm heap (a fit check against the 4 GiB ceiling); the native
+ * engine's (src/train/step-memory-native.ts) predicts the process's peak RSS against the machine's memory.
  */
 export function predictedMemory(
   engine: 'wasm' | 'native', c: ModelConfig, mode: EmbeddingMode, o: { newTokens: number; gradAccumulation: number; B: number; T: number; threads: number },

@@ -59,6 +59,10 @@ test('fit table: every real config plans, and the verdicts follow the sizes (sma
   assert.equal(by['SmolLM2-135M'].wasm.fits, true);
   assert.equal(by['Llama-3-8B'].wasm.fits, false);
   assert.equal(by['Llama-3-8B'].cpu[0].plan.fits, false);
+  // The native engine holds the weights once in ONNX Runtime: Llama-3.2-1B fits 24 GiB there (wasm's heap refuses it).
+  assert.equal(by['Llama-3.2-1B'].wasm.fits, false);
+  assert.ok(by['Llama-3.2-1B'].native.heap < 24 * 2 ** 30 && by['Llama-3.2-1B'].native.heap > by['Llama-3.2-1B'].wasm.bytes.weights);
+  assert.ok(by['Llama-3-8B'].native.heap > 32 * 2 ** 30);
   // Frozen weights grow with the parameter count: SmolLM2-135M's ~135M float32 values.
   assert.ok(Math.abs(by['SmolLM2-135M'].wasm.bytes.weights / 4 / 134.5e6 - 1) < 0.02);
   assert.equal(fitTable(rows, o).filter((l) => l.startsWith('| ')).length, 1 + rows.length);
