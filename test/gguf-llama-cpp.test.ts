@@ -48,7 +48,8 @@ async function exportTo(adapter: string, dtype: string): Promise<string> {
 
 /** tokenpipe's side: ids of the test text, greedy reply, eval loss over `pipe eval`'s windows. */
 async function tokenpipeSide(adapter: string, maxLen: number) {
-  const { model, tokenizer } = await loadForCli({ adapter });
+  // The TF.js side (generate, evaluateText) on wasm: auto would pick the native engine, whose weights are not on TF.js.
+  const { model, tokenizer } = await loadForCli({ adapter, backend: 'wasm' });
   try {
     const textIds = Array.from(tokenizer.encode(NEW_TOKEN_TEXT));
     const promptIds = Array.from(tokenizer.encode(renderChatPrompt(MESSAGES, tokenizer), { addSpecialTokens: false }));
