@@ -112,7 +112,11 @@ async function sessionFor(g: GraphOps, o: NativeOptions): Promise<Session> {
     enableMemPattern: false,
     // Constant folding would turn each Slice of the head (an initializer) into a chunk-sized copy: measured +200 MiB
     // RSS for a 256 MiB head. Unfolded, a chunk is copied per call, a few ms against its two products.
-    extra: { optimization: { disable_specified_optimizers: 'ConstantFolding' } },
+    // Intra-op threads wait on the OS, not spinning: with other work on the cores (node's own threads, other
+    // processes) a spinning pool thread holds a core its partner needs. SmolLM2-135M B=8 T=128 at 2 threads on the
+    // shared 2-core machine (load 5-8), alternating: 3.2-3.9 s per update without spinning, 9-25 s with it
+    // (reference shape 1.1-1.6 s against 2.4-2.8 s); CPU time 5.9-6.9 s against 8.7-12.9 s.
+    extra: { optimization: { disable_specified_optimizers: 'ConstantFolding' }, session: { 'intra_op.allow_spinning': '0' } },
     ...(o.threads ? { intraOpNumThreads: o.threads, interOpNumThreads: 1 } : {}),
   });
   s = s.catch((e: Error) => {
