@@ -106,9 +106,17 @@ async function sessionFor(g: GraphOps, o: NativeOptions): Promise<Session> {
     // reference-128k 2.26 GiB with it, 1.81 GiB without; SmolLM2-135M 5.0 GiB (still growing) against 4.3 GiB; no
     // slower on the (loaded) shared machine. docs/native-engine.md has the figures.
     enableCpuMemArena: false,
+    // ORT's memory pattern puts every planned intermediate of a run in one block; without the arena that block is
+    // allocated (mmap, past glibc's threshold) and its pages faulted in anew each run. Measured on SmolLM2-135M at
+    // B=8 T=128, 1 thread: system time 0.78 -> 0.2 s per update, CPU 6.4 -> 5.9 s, peak RSS 4.26 -> 3.25 GiB.
+    enableMemPattern: false,
     // Constant folding would turn each Slice of the head (an initializer) into a chunk-sized copy: measured +200 MiB
     // RSS for a 256 MiB head. Unfolded, a chunk is copied per call, a few ms against its two products.
-    extra: { optimization: { disable_specified_optimizers: 'ConstantFolding' } },
+    // Intra-op threads wait on the OS, not spinning: with other work on the cores (node's own threads, other
+    // processes) a spinning pool thread holds a core its partner needs. SmolLM2-135M B=8 T=128 at 2 threads on the
+    // shared 2-core machine (load 5-8), alternating: 3.2-3.9 s per update without spinning, 9-25 s with it
+    // (reference shape 1.1-1.6 s against 2.4-2.8 s); CPU time 5.9-6.9 s against 8.7-12.9 s.
+    extra: { optimization: { disable_specified_optimizers: 'ConstantFolding' }, session: { 'intra_op.allow_spinning': '0' } },
     ...(o.threads ? { intraOpNumThreads: o.threads, interOpNumThreads: 1 } : {}),
   });
   s = s.catch((e: Error) => {
