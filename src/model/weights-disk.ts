@@ -8,6 +8,7 @@ import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, writeS
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
+import { asIoFailed } from '../errors.ts';
 import { pidAlive } from '../util/pid.ts';
 
 /** Offsets in the file are multiples of this (a page), so a runtime may map each tensor in place. */
@@ -47,16 +48,25 @@ process.once('exit', () => open.forEach((f) => f.remove()));
 export class WeightsFile {
   readonly dir: string;
   readonly path: string;
-  private fd: number;
+  private fd = -1;
   private end = 0;
   private removed = false;
 
   constructor(parent = tmpdir()) {
     sweepWeightsFolders(parent);
-    this.dir = mkdtempSync(join(parent, `${PREFIX}${process.pid}-`));
+    try {
+      this.dir = mkdtempSync(join(parent, `${PREFIX}${process.pid}-`));
+    } catch (e) {
+      throw asIoFailed(e, parent, "create the native engine's weights folder in");
+    }
     this.path = join(this.dir, WEIGHTS_FILE);
-    this.fd = openSync(this.path, 'w+');
     open.add(this);
+    try {
+      this.fd = openSync(this.path, 'w+');
+    } catch (e) {
+      this.remove();
+      throw asIoFailed(e, this.path, 'create');
+    }
   }
 
   /** Reserves the next aligned place for `count` floats; `fill` writes them in pieces (offset in floats). */
@@ -67,7 +77,12 @@ export class WeightsFile {
     await fill((v, offset) => {
       const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
       let done = 0;
-      while (done < bytes.byteLength) done += writeSync(this.fd, bytes, done, bytes.byteLength - done, at + offset * 4 + done);
+      try {
+        while (done < bytes.byteLength) done += writeSync(this.fd, bytes, done, bytes.byteLength - done, at + offset * 4 + done);
+      } catch (e) {
+        // A write error (ENOSPC: a model's float32 copy is gigabytes) names no path of its own.
+        throw asIoFailed(e, this.path, `write ${name} into the native engine's weights file`);
+      }
     });
     return new DiskTensor(this, name, shape, at);
   }
