@@ -54,21 +54,22 @@ export function planStep(ctx: TrainContext, tokenizer: TokenizerArtifact, backen
   // The native engine runs its graphs on ONNX Runtime's own threads: one trainer, no data-parallel workers.
   const cpu = backend === 'wasm' || backend === 'cpu';
   const most = cpu && p.embedding !== 'full' ? (p.threads === 'auto' ? os.availableParallelism() : p.threads) : 1;
+  const base = planInput(p, c, tokenizer);
+  // A thread's share is at most one micro-batch's rows at a time.
+  const rowsOf = (threads: number) => Math.min(B, Math.ceil((B * p.gradAccumulation) / threads));
   const planFor = (threads: number) => {
-    // A thread's share is at most one micro-batch's rows at a time.
-    const rows = Math.min(B, Math.ceil((B * p.gradAccumulation) / threads));
-    const input = { ...planInput(p, c, tokenizer), B: rows, T, recompute: p.recompute, limit: backendMemoryLimit(backend, os.totalmem() / threads) };
+    const input = { ...base, B: rowsOf(threads), T, recompute: p.recompute, limit: backendMemoryLimit(backend, os.totalmem() / threads) };
     return backend === 'native' ? nativeStepPlan(input, p.embedding) : stepPlan(input, p.embedding);
   };
   let threads = most;
   let plan = planFor(threads);
   // 'auto' threads: as many as fit in the machine's memory side by side.
   while (p.threads === 'auto' && threads > 1 && (!plan.fits || threads * plan.heap > 0.8 * os.totalmem())) plan = planFor(--threads);
-  const rows = Math.min(B, Math.ceil((B * p.gradAccumulation) / threads));
+  const rows = rowsOf(threads);
   const stepLines = plan.native ? formatNativePlan(plan, { node: ctx.name, B: rows, T }) : formatStepPlan(plan, { node: ctx.name, backend, B: rows, T, threads });
-  const lines = [...formatMemoryPlans(planInput(p, c, tokenizer), p.embedding), '', ...stepLines];
+  const lines = [...formatMemoryPlans(base, p.embedding), '', ...stepLines];
   writeFileAtomicSync(planFile(ctx), lines.join('\n') + '\n', { fsync: false });
-  emit(ctx, { type: 'memory-plan', node: ctx.name, mode: p.embedding, lines, plan: memoryPlan(planInput(p, c, tokenizer), p.embedding), step: plan, threads });
+  emit(ctx, { type: 'memory-plan', node: ctx.name, mode: p.embedding, lines, plan: memoryPlan(base, p.embedding), step: plan, threads });
   if (!plan.fits) {
     const what = { node: ctx.name, backend, B, T, gradAccumulation: p.gradAccumulation };
     throw new MemoryPlanExceeded(plan.native ? nativePlanRefusal(plan, what) : planRefusal(plan, what));

@@ -120,11 +120,13 @@ export default defineNode({
           return;
         }
         const checkpointRoot = path.join(ctx.runDir, p.checkpointDir);
+        // This train node within this run: the key of its shared state and the id evaluators post their losses to.
+        const id = `${ctx.runDir}/${ctx.name}`;
         const { trainer, skip, resumedFrom, parallel } = await startTrainer(ctx, tokenizer, backend, planned, {
-          checkpointRoot, resume: p.resumeFrom ?? Boolean(ctx.resume), key: `${ctx.runDir}/${ctx.name}`,
+          checkpointRoot, resume: p.resumeFrom ?? Boolean(ctx.resume), key: id,
         });
         trainer.engine = engine;
-        const run = trainRun(trainer, { id: `${ctx.runDir}/${ctx.name}`, seed: ctx.seed, backend });
+        const run = trainRun(trainer, { id, seed: ctx.seed, backend });
         // The evaluators' losses reach the watchdog as numbers (its collapse test), not through the graph.
         const unlisten = listenEvals(run.id, (step, loss) => trainer.watchdog.observeEval(step, loss));
         const downstream = ctx.downstream?.('state');

@@ -103,15 +103,13 @@ async function useBackend(name: BackendName, importModule: (s: string) => Promis
       if (b.isUsingGpuDevice !== true) {
         // Both packages register as "tensorflow"; if the CPU one got there first, say so.
         const what = b.isGPUPackage === false ? `the "tensorflow" backend already loaded comes from ${NODE_PKG} (CPU only)` : `${GPU_PKG} loaded, but TensorFlow found no usable GPU, so it would run on the CPU`;
-        const err = new BackendUnavailable(
+        throw new BackendUnavailable(
           'tensorflow-gpu',
           `${what}. ` +
             'Check that `nvidia-smi` lists a GPU, that the CUDA and cuDNN libraries libtensorflow was built for are on ' +
             'LD_LIBRARY_PATH, and that CUDA_VISIBLE_DEVICES does not hide the device; ' +
             'or use --backend tensorflow / auto to run on the CPU.',
         );
-        Object.assign(err, { noGpu: true });
-        throw err;
       }
       return 'tensorflow-gpu';
     }
