@@ -88,8 +88,7 @@ export function attentionForwardOps<T>(o: Ops<T>, model: LlamaModel, layerIndex:
         t = n.y;
         if (save) norms = { ...norms, [`${key}Norm`]: n.saved!.x, [`${key}NormR`]: n.saved!.r };
       }
-      t = applyRopeOps(o, t, ctx.rope);
-      if (scale !== 1) t = o.mul(t, scale);
+      t = applyRopeOps(o, t, ctx.rope, scale);
       return key === 'q'
         ? o.reshape(o.transpose(o.reshape(t, [B, T, nkv, g, D]), [0, 2, 3, 1, 4]), [B, nkv, g * T, D]) // [B, nkv, g·T, D]
         : o.transpose(o.reshape(t, [B, T, nkv, D]), [0, 2, 1, 3]); // [B, nkv, T, D]
@@ -155,8 +154,7 @@ export function attentionBackwardOps<T>(o: Ops<T>, model: LlamaModel, layerIndex
       let t = heads === nh
         ? o.reshape(o.transpose(o.reshape(d, [B, nkv, g, T, D]), [0, 3, 1, 2, 4]), [N, nh, D]) // [B, nkv, g·T, D] → [N, nh, D]
         : o.reshape(o.transpose(d, [0, 2, 1, 3]), [N, nkv, D]); // [B, nkv, T, D] → [N, nkv, D]
-      if (scale !== 1) t = o.mul(t, scale);
-      t = applyRopeBackwardOps(o, t, ctx.rope);
+      t = applyRopeBackwardOps(o, t, ctx.rope, scale);
       if (norm !== null) t = rmsNormBackwardOps(o, saved!, o.frozen(norm), t);
       return o.reshape(t, [N, heads * D]);
     });

@@ -74,6 +74,11 @@ export function decoderLayerBackwardOps<T>(o: Ops<T>, model: LlamaModel, i: numb
     // [N, I] tensors are the widest of the layer: each is freed as soon as it is used (at most ~5 live at once).
     const dn2 = o.tidy(() => {
       const dm = linearBackward(o, model, l.down, dy, lora, grads); // [N, I]
+      if (o.fused) {
+        const { dg, du } = o.fused.swigluBackward(dm, g, u);
+        const dnUp = linearBackward(o, model, l.up, du, lora, grads);
+        return o.add(linearBackward(o, model, l.gate, dg, lora, grads), dnUp);
+      }
       const sg = o.sigmoid(g);
       const du = o.tidy(() => o.mul(dm, o.mul(g, sg))); // ∂/∂u = dm·silu(g)
       const dnUp = linearBackward(o, model, l.up, du, lora, grads);

@@ -14,7 +14,7 @@ export interface NormSaved<T = tf.Tensor> {
 
 /** With `save`, x and r are kept (o.keep) for the backward. */
 export function rmsNormOps<T>(o: Ops<T>, x: T, w: T, eps: number, save = false): { y: T; saved?: NormSaved<T> } {
-  const { y, r } = o.tidy(() => {
+  const { y, r } = o.fused ? o.fused.rmsNorm(x, w, eps) : o.tidy(() => {
     const r = o.rsqrt(o.add(o.mean(o.square(x), -1, true), eps)); // [..., 1]
     return { y: o.mul(o.mul(x, r), w), r };
   });

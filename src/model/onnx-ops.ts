@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import type { OnnxAttr, OnnxDtype, OnnxGraph, OnnxNode, OnnxTensor, OnnxValueInfo } from '../io/onnx-proto.ts';
 import type * as tf from '@tensorflow/tfjs';
-import { dropoutKeep, type OpDtype, type Ops } from './tensor-ops.ts';
+import { graphFused } from './onnx-fused.ts';
+import { dropoutKeep, type FusedOps, type OpDtype, type Ops } from './tensor-ops.ts';
 import { isDiskTensor } from './weights-disk.ts';
 
 export interface Sym {
@@ -41,6 +42,7 @@ function broadcast(a: number[], b: number[]): number[] {
 
 export class GraphOps implements Ops<Sym> {
   readonly dataBranches = false;
+  readonly fused: FusedOps<Sym> = graphFused(this);
   readonly nodes: OnnxNode[] = [];
   readonly inputs: OnnxValueInfo[] = [];
   /** Per-call values of the inputs, by name. */
@@ -55,14 +57,27 @@ export class GraphOps implements Ops<Sym> {
     return `${prefix}${this.n++}`;
   }
 
-  private op(op: string, inputs: Sym[], shape: number[], dtype: OpDtype, attrs?: OnnxAttr[]): Sym {
+  /** Operator sets beyond the default one that the nodes use (com.microsoft: the fused ops). */
+  readonly domains = new Set<string>();
+
+  /** One node with one output (`''` inputs: an optional input left out); `domain` for an op outside ONNX proper. */
+  op(op: string, inputs: Array<Sym | ''>, shape: number[], dtype: OpDtype, attrs?: OnnxAttr[], domain?: string): Sym {
     const name = this.fresh('t');
-    this.nodes.push({ op, inputs: inputs.map((s) => s.name), outputs: [name], ...(attrs ? { attrs } : {}) });
+    if (domain) this.domains.add(domain);
+    this.nodes.push({ op, inputs: inputs.map((s) => (s === '' ? '' : s.name)), outputs: [name], ...(attrs ? { attrs } : {}), ...(domain ? { domain } : {}) });
     return { name, shape, dtype };
   }
 
+  /** One node with several outputs, each [shape, dtype] or null (an optional output not asked for: ORT skips it). */
+  opOutputs(op: string, inputs: Sym[], outs: Array<[number[], OpDtype] | null>, attrs?: OnnxAttr[], domain?: string): Array<Sym | null> {
+    const syms = outs.map((o) => (o === null ? null : { name: this.fresh('t'), shape: o[0], dtype: o[1] }));
+    if (domain) this.domains.add(domain);
+    this.nodes.push({ op, inputs: inputs.map((x) => x.name), outputs: syms.map((x) => x?.name ?? ''), ...(attrs ? { attrs } : {}), ...(domain ? { domain } : {}) });
+    return syms;
+  }
+
   /** An int64 constant vector (shapes, axes, slice bounds), made once per value. */
-  private i64(values: number[]): Sym {
+  i64(values: number[]): Sym {
     const k = values.join(',');
     let s = this.ints.get(k);
     if (!s) {
@@ -315,6 +330,7 @@ export class GraphOps implements Ops<Sym> {
     return {
       name: 'tokenpipe',
       opset: 17,
+      extraOpsets: [...this.domains].map((domain) => ({ domain, version: 1 })),
       nodes: this.nodes,
       initializers: [...this.constants, ...frozen],
       inputs: this.inputs,

@@ -66,17 +66,21 @@ function swapHalves<T>(o: Ops<T>, x: T): T {
   return o.concat([o.slice(x, [0, 0, half], [-1, -1, half]), o.slice(x, [0, 0, 0], [-1, -1, half])], 2); // [N, heads, D]
 }
 
-/** x: [N, heads, D] → same shape, rotated. */
-export function applyRopeOps<T>(o: Ops<T>, x: T, t: RopeTables): T {
-  return o.tidy(() => o.add(o.mul(x, o.hosted(t.cos)), o.mul(swapHalves(o, x), o.hosted(t.sinSigned))));
+/** x: [N, heads, D] → same shape, rotated, then · scale. */
+export function applyRopeOps<T>(o: Ops<T>, x: T, t: RopeTables, scale = 1): T {
+  if (o.fused) return o.fused.rope(x, t, scale, false);
+  const y = o.tidy(() => o.add(o.mul(x, o.hosted(t.cos)), o.mul(swapHalves(o, x), o.hosted(t.sinSigned))));
+  return scale === 1 ? y : o.mul(y, scale);
 }
 
 /**
- * The transpose of applyRope (its gradient): rope(x) = x·cos + P(x)·sin with P the half swap, so
- * dx = dy·cos + Pᵀ(dy·sin), and Pᵀ = P (swapping the halves twice is the identity).
+ * The transpose of applyRopeOps (its gradient): rope(x) = x·cos + P(x)·sin with P the half swap, so
+ * dx = dy·cos + Pᵀ(dy·sin), and Pᵀ = P (swapping the halves twice is the identity). The scale goes on dy first.
  */
-export function applyRopeBackwardOps<T>(o: Ops<T>, dy: T, t: RopeTables): T {
-  return o.tidy(() => o.add(o.mul(dy, o.hosted(t.cos)), swapHalves(o, o.mul(dy, o.hosted(t.sinSigned)))));
+export function applyRopeBackwardOps<T>(o: Ops<T>, dy: T, t: RopeTables, scale = 1): T {
+  if (o.fused) return o.fused.rope(dy, t, scale, true);
+  const d = scale === 1 ? dy : o.mul(dy, scale);
+  return o.tidy(() => o.add(o.mul(d, o.hosted(t.cos)), swapHalves(o, o.mul(d, o.hosted(t.sinSigned)))));
 }
 
 export function applyRope(x: tf.Tensor3D, t: RopeTables): tf.Tensor3D {

@@ -10,6 +10,7 @@
 // tensor itself; the graph: an initializer).
 import * as tf from '@tensorflow/tfjs';
 import { bmm, frozenLinear, frozenLinearBackward } from './ops.ts';
+import type { RopeTables } from './rope.ts';
 import { tidy } from './scope.ts';
 
 export type OpDtype = 'float32' | 'int32';
@@ -83,6 +84,30 @@ export interface Ops<T> {
   mean(x: T, axis: number, keepDims?: boolean): T;
   /** int32 index of the first maximum along `axis` (the axis dropped). */
   argMax(x: T, axis: number): T;
+
+  /**
+   * Steps an engine runs in fewer passes over memory than the primitives above would take (ONNX Runtime's
+   * RotaryEmbedding and SimplifiedLayerNormalization, one kernel each: onnx-fused.ts). Absent (TF.js, the shape
+   * record): rope.ts, norm.ts and layer.ts spell them out in the primitives, so the wasm numbers stay exactly as
+   * they were.
+   */
+  readonly fused?: FusedOps<T>;
+}
+
+/** The fused steps (see Ops.fused): the same math as rope.ts / norm.ts, to float rounding. */
+export interface FusedOps<T> {
+  /**
+   * x [N, heads, D] rotated by the tables' angles and multiplied by `scale` (applyRopeOps then · scale); `inverse`:
+   * the transpose, scale first (applyRopeBackwardOps of dy · scale).
+   */
+  rope(x: T, t: RopeTables, scale: number, inverse: boolean): T;
+  /** RMSNorm over the last axis: y = w · x · r and r = 1/sqrt(mean(x²) + eps) [..., 1] (rmsNormOps). */
+  rmsNorm(x: T, w: T, eps: number): { y: T; r: T };
+  /**
+   * The MLP's elementwise backward (layer.ts): m = silu(g)·u, dm → dg = dm·u·silu'(g) and du = dm·silu(g), in fewer
+   * passes over [N, I] than the memory-frugal order TF.js takes.
+   */
+  swigluBackward(dm: T, g: T, u: T): { dg: T; du: T };
 }
 
 /** The eager TF.js implementation: each op the tf call it stands for. */
