@@ -122,7 +122,7 @@ test('the train graph runs RoPE and every norm as fused nodes', async () => {
     const L = t.model.config.numLayers;
     assert.equal(count('RotaryEmbedding'), 4 * L, 'q and k, forward and backward, per layer');
     assert.equal(count('SimplifiedLayerNormalization'), 2 * L + 1, 'two norms per layer and the final one');
-    const halfSwaps = g.nodes.filter((n) => n.op === 'Concat' && n.attrs?.some((a) => a.name === 'axis' && a.i === 2));
+    const halfSwaps = g.nodes.filter((n) => n.op === 'Concat' && n.attrs?.some((a) => a.name === 'axis' && 'i' in a && a.i === 2));
     assert.equal(halfSwaps.length, 0, "no RoPE half swap left (a concat over [N, heads, D]'s last axis)");
     assert.equal(count('Sigmoid'), 2 * L, "the MLP's σ in the forward and the backward (ORT merges each pair)");
   } finally {
