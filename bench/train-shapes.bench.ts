@@ -15,7 +15,8 @@
 //                          [--batch=8] [--seq=128] [--max-seconds=S] [--threads=2] [--engines=native,wasm]
 //                          [--no-torch] [--torch-no-skip] [--torch-unset-coretype]
 //
-// Defaults: 2 steps after 1 warm-up, every child stopped after 300 s (a crash or a timeout is a row that says so,
+// Defaults: 3 steps after 2 warm-ups (the first update after one warm-up still runs 0.1-0.3 s slow at SmolLM2-135M
+// on either side, the heap still growing; the median of 3 takes one noisy update), every child stopped after 300 s (a crash or a timeout is a row that says so,
 // with what was measured before it; once a PyTorch run of a shape yields no rate at all, the shape's other PyTorch
 // runs are skipped unless --torch-no-skip). --quick: 1 step without warm-up, 120 s per child. --torch-unset-coretype:
 // the torch child runs without OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (safety settings some machines set; the kernel
@@ -38,8 +39,8 @@ export default async function trainShapes(o: BenchOptions): Promise<BenchOutput>
   const quick = flag(o, 'quick');
   const shapes = list(o, 'shapes', TRAIN_SHAPES, TRAIN_SHAPES);
   const modes = list(o, 'modes', EMBEDDING_MODES, ['trainable-tokens']);
-  const steps = Math.max(1, num(o, 'steps', quick ? 1 : 2));
-  const warmup = num(o, 'warmup', quick ? 0 : 1);
+  const steps = Math.max(1, num(o, 'steps', quick ? 1 : 3));
+  const warmup = num(o, 'warmup', quick ? 0 : 2);
   const maxSeconds = num(o, 'max-seconds', quick ? 120 : 300);
   const B = Math.max(1, num(o, 'batch', TRAIN_WORKLOAD.B));
   const T = Math.max(2, num(o, 'seq', TRAIN_WORKLOAD.T));
