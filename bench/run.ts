@@ -7,6 +7,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import os from 'node:os';
+import { BenchOptionInvalid } from './errors.ts';
 import { parseBenchOptions, type BenchOptions } from './options.ts';
 
 export interface BenchResult {
@@ -37,7 +38,15 @@ for (const f of files) {
   const bench = f.replace(/\.bench\.ts$/, '');
   process.stderr.write(`running ${bench} ...\n`);
   const mod = await import(pathToFileURL(path.join(dir, f)).href);
-  const out: BenchOutput = await (mod.default as Bench)(options);
+  let out: BenchOutput;
+  try {
+    out = await (mod.default as Bench)(options);
+  } catch (e) {
+    // A bad option is the caller's to fix: its message alone, before anything was measured.
+    if (!(e instanceof BenchOptionInvalid)) throw e;
+    process.stderr.write(`${e.message}\n`);
+    process.exit(2);
+  }
   const rows = Array.isArray(out) ? out : out.rows;
   if (!Array.isArray(out)) details[bench] = out.details;
   for (const r of rows) results.push({ bench, ...r });
