@@ -9,7 +9,7 @@ import { readIpcFile } from '../src/io/arrow.ts';
 import { backendMemoryLimit, setBackend, type BackendName } from '../src/model/backend.ts';
 import { parseModelConfig, type ModelConfig } from '../src/model/config.ts';
 import { EMBEDDING_MODES, type EmbeddingMode } from '../src/model/modes.ts';
-import { loadModel } from '../src/model/weights.ts';
+import { frozenFor, loadModel } from '../src/model/weights.ts';
 import { TrainConfig } from '../src/train/config.ts';
 import { memoryPlan } from '../src/train/memory-plan.ts';
 import { DataParallel } from '../src/train/parallel.ts';
@@ -58,7 +58,7 @@ export interface OpenOptions {
 export async function openTrainer(dir: string, mode: EmbeddingMode, opts: OpenOptions): Promise<BenchTrainer> {
   const native = opts.engine === 'native';
   const threads = native ? 1 : opts.threads ?? 1;
-  const model = await loadModel(dir, { frozen: native ? 'disk' : 'host' });
+  const model = await loadModel(dir, { frozen: frozenFor(opts.engine ?? 'wasm') });
   const V0 = model.tokens.vocabSize;
   const H = model.config.hiddenSize;
   const n = opts.newTokens;

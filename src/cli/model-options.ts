@@ -1,7 +1,7 @@
 // Options and loading shared by the model commands (`pipe eval`, `pipe generate`).
 import { UsageError } from '../errors.ts';
 import { BACKEND_CHOICES, setBackend, type BackendChoice, type BackendName } from '../model/backend.ts';
-import { loadModel, type LlamaModel } from '../model/weights.ts';
+import { frozenFor, loadModel, type LlamaModel } from '../model/weights.ts';
 import { loadTokenizer, type LoadedTokenizer } from '../tokenizer/load.ts';
 import { loadAdapter } from '../adapter/peft.ts';
 import { applyAdapter } from '../adapter/apply.ts';
@@ -41,7 +41,7 @@ export async function loadForCli(values: OptionValues): Promise<{ model: LlamaMo
   }
   const engine = await setBackend(choice as BackendChoice, { log: () => {} });
   // On the native engine the frozen weights go to ONNX Runtime only (one file every session maps), none to TF.js.
-  const model = await loadModel(dir, { frozen: engine === 'native' ? 'disk' : 'host' });
+  const model = await loadModel(dir, { frozen: frozenFor(engine) });
   if (typeof values.adapter === 'string') {
     // LoRA on the linear hook and the adapter's token rows; its extended tokenizer when it has one.
     const adapter = await loadAdapter(values.adapter);

@@ -11,18 +11,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeModel, tensorBytes, type OnnxGraph, type OnnxTensor } from './onnx-proto.ts';
 
-/** Offsets in the data file are multiples of this (a page), so a runtime may map each tensor in place. */
+/** Offsets in a data file are multiples of this (a page), so a runtime may map each tensor in place. */
 const ALIGN = 4096;
-export const EXTERNAL_DATA_FILE = 'weights.bin';
+const EXTERNAL_DATA_FILE = 'weights.bin';
+
+/** `offset` rounded up to the next page: where a tensor starts in a data file. */
+export function alignUp(offset: number): number {
+  return Math.ceil(offset / ALIGN) * ALIGN;
+}
+
+/** Writes all of `bytes` to `fd` at byte `position` (a write may take fewer bytes than asked). */
+export function writeAllAt(fd: number, bytes: Uint8Array, position: number): void {
+  let done = 0;
+  while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done, position + done);
+}
 
 export interface ModelFiles {
   /** The folder holding the model and its data files. */
   dir: string;
   modelPath: string;
-  /** Initializers written to this model's data file. */
-  externalCount: number;
-  /** Initializers referred to where they already lay (a shared weights file). */
-  sharedCount: number;
   /** Removes what this call wrote (a runtime that mapped the data keeps its mapping where the system allows). */
   remove: () => void;
 }
@@ -48,13 +55,10 @@ export function writeModelFiles(g: OnnxGraph, o: { minBytes: number; parent?: st
   try {
     const fd = openSync(ownFiles[0], 'w');
     let offset = 0;
-    let externalCount = 0;
-    let sharedCount = 0;
     const initializers: OnnxTensor[] = [];
     try {
       for (const t of g.initializers) {
         if (t.weight && t.file && t.file.length >= o.minBytes) {
-          sharedCount++;
           initializers.push({ ...t, data: new Uint8Array(0), file: undefined, external: { location: t.file.location, offset: t.file.offset, length: t.file.length } });
           continue;
         }
@@ -63,18 +67,16 @@ export function writeModelFiles(g: OnnxGraph, o: { minBytes: number; parent?: st
           initializers.push({ ...t, data: bytes });
           continue;
         }
-        const at = Math.ceil(offset / ALIGN) * ALIGN;
-        let done = 0;
-        while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done, at + done);
+        const at = alignUp(offset);
+        writeAllAt(fd, bytes, at);
         offset = at + bytes.byteLength;
-        externalCount++;
         initializers.push({ ...t, data: new Uint8Array(0), external: { location: dataName, offset: at, length: bytes.byteLength } });
       }
     } finally {
       closeSync(fd);
     }
     writeFileSync(ownFiles[1], encodeModel({ ...g, initializers }));
-    return { dir, modelPath: ownFiles[1], externalCount, sharedCount, remove: removeOwn };
+    return { dir, modelPath: ownFiles[1], remove: removeOwn };
   } catch (e) {
     removeOwn();
     throw e;

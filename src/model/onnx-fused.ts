@@ -42,7 +42,7 @@ export function graphFused(g: GraphOps): FusedOps<Sym> {
         { name: 'axis', i: -1 },
         { name: 'epsilon', f: eps },
       ]);
-      return { y: y!, r: r! };
+      return { y, r };
     },
     swigluBackward(dm, gate, up) {
       // silu'(x) = σ + σ·x·(1 − σ) = σ + σ·(x − s) with s = x·σ; σ(gate) and s are the forward's own nodes (ORT

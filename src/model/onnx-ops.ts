@@ -57,22 +57,15 @@ export class GraphOps implements Ops<Sym> {
     return `${prefix}${this.n++}`;
   }
 
-  /** Operator sets beyond the default one that the nodes use (com.microsoft: the fused ops). */
-  readonly domains = new Set<string>();
-
-  /** One node with one output (`''` inputs: an optional input left out); `domain` for an op outside ONNX proper. */
-  op(op: string, inputs: Array<Sym | ''>, shape: number[], dtype: OpDtype, attrs?: OnnxAttr[], domain?: string): Sym {
-    const name = this.fresh('t');
-    if (domain) this.domains.add(domain);
-    this.nodes.push({ op, inputs: inputs.map((s) => (s === '' ? '' : s.name)), outputs: [name], ...(attrs ? { attrs } : {}), ...(domain ? { domain } : {}) });
-    return { name, shape, dtype };
+  /** One node with one output; `domain` for an op outside ONNX proper. */
+  op(op: string, inputs: Sym[], shape: number[], dtype: OpDtype, attrs?: OnnxAttr[], domain?: string): Sym {
+    return this.opOutputs(op, inputs, [[shape, dtype]], attrs, domain)[0];
   }
 
-  /** One node with several outputs, each [shape, dtype] or null (an optional output not asked for: ORT skips it). */
-  opOutputs(op: string, inputs: Sym[], outs: Array<[number[], OpDtype] | null>, attrs?: OnnxAttr[], domain?: string): Array<Sym | null> {
-    const syms = outs.map((o) => (o === null ? null : { name: this.fresh('t'), shape: o[0], dtype: o[1] }));
-    if (domain) this.domains.add(domain);
-    this.nodes.push({ op, inputs: inputs.map((x) => x.name), outputs: syms.map((x) => x?.name ?? ''), ...(attrs ? { attrs } : {}), ...(domain ? { domain } : {}) });
+  /** One node with several outputs, each [shape, dtype] (ORT computes a node's optional outputs only when named). */
+  opOutputs(op: string, inputs: Sym[], outs: Array<[number[], OpDtype]>, attrs?: OnnxAttr[], domain?: string): Sym[] {
+    const syms = outs.map(([shape, dtype]) => ({ name: this.fresh('t'), shape, dtype }));
+    this.nodes.push({ op, inputs: inputs.map((x) => x.name), outputs: syms.map((x) => x.name), ...(attrs ? { attrs } : {}), ...(domain ? { domain } : {}) });
     return syms;
   }
 
@@ -330,7 +323,8 @@ export class GraphOps implements Ops<Sym> {
     return {
       name: 'tokenpipe',
       opset: 17,
-      extraOpsets: [...this.domains].map((domain) => ({ domain, version: 1 })),
+      // Operator sets beyond the default one that the nodes use (com.microsoft: the fused ops).
+      extraOpsets: [...new Set(this.nodes.flatMap((n) => (n.domain ? [n.domain] : [])))].map((domain) => ({ domain, version: 1 })),
       nodes: this.nodes,
       initializers: [...this.constants, ...frozen],
       inputs: this.inputs,

@@ -97,8 +97,8 @@ export interface Ops<T> {
 /** The fused steps (see Ops.fused): the same math as rope.ts / norm.ts, to float rounding. */
 export interface FusedOps<T> {
   /**
-   * x [N, heads, D] rotated by the tables' angles and multiplied by `scale` (applyRopeOps then · scale); `inverse`:
-   * the transpose, scale first (applyRopeBackwardOps of dy · scale).
+   * x [N, heads, D] rotated by the tables' angles, then · `scale` (applyRopeOps); `inverse`: its transpose, the
+   * scale first (applyRopeBackwardOps).
    */
   rope(x: T, t: RopeTables, scale: number, inverse: boolean): T;
   /** RMSNorm over the last axis: y = w · x · r and r = 1/sqrt(mean(x²) + eps) [..., 1] (rmsNormOps). */

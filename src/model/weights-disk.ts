@@ -4,24 +4,24 @@
 // (train pass, eval batch shapes, generate) points its model.onnx at this one file instead of copying the weights
 // into a serialized model or a file of its own. The host (TF.js) never holds them: the few places that read frozen
 // rows (the embedding lookup, token init, a grown 'full' table) read just those rows from the file.
-import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { asIoFailed } from '../errors.ts';
+import { alignUp, writeAllAt } from '../io/onnx-external.ts';
 import { pidAlive } from '../util/pid.ts';
 
-/** Offsets in the file are multiples of this (a page), so a runtime may map each tensor in place. */
-const ALIGN = 4096;
-export const WEIGHTS_FILE = 'weights.bin';
+const WEIGHTS_FILE = 'weights.bin';
 /** Folder names: the prefix, the owning process id, a random tail (so a leftover's owner can be checked). */
 const PREFIX = 'tokenpipe-weights-';
+const OWNER = new RegExp(`^${PREFIX}(\\d+)-`);
 
 /**
  * Removes the weights folders under `parent` whose process is gone (killed before its exit hook ran): a float32
  * copy of a model, gigabytes each. Folders of running processes are left alone.
  */
-export function sweepWeightsFolders(parent = tmpdir()): string[] {
+function sweepWeightsFolders(parent = tmpdir()): string[] {
   const gone: string[] = [];
   let names: string[];
   try {
@@ -30,7 +30,7 @@ export function sweepWeightsFolders(parent = tmpdir()): string[] {
     return gone;
   }
   for (const name of names) {
-    const pid = new RegExp(`^${PREFIX}(\\d+)-`).exec(name)?.[1];
+    const pid = OWNER.exec(name)?.[1];
     if (pid === undefined || pidAlive(Number(pid))) continue;
     try {
       rmSync(join(parent, name), { recursive: true, force: true });
@@ -71,14 +71,12 @@ export class WeightsFile {
 
   /** Reserves the next aligned place for `count` floats; `fill` writes them in pieces (offset in floats). */
   async append(name: string, shape: number[], fill: (write: (values: Float32Array, offset: number) => void) => Promise<void>): Promise<DiskTensor> {
-    const at = Math.ceil(this.end / ALIGN) * ALIGN;
+    const at = alignUp(this.end);
     const count = shape.reduce((a, b) => a * b, 1);
     this.end = at + count * 4;
     await fill((v, offset) => {
-      const bytes = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
-      let done = 0;
       try {
-        while (done < bytes.byteLength) done += writeSync(this.fd, bytes, done, bytes.byteLength - done, at + offset * 4 + done);
+        writeAllAt(this.fd, new Uint8Array(v.buffer, v.byteOffset, v.byteLength), at + offset * 4);
       } catch (e) {
         // A write error (ENOSPC: a model's float32 copy is gigabytes) names no path of its own.
         throw asIoFailed(e, this.path, `write ${name} into the native engine's weights file`);

@@ -119,6 +119,11 @@ export interface LoadOptions {
   frozen?: 'host' | 'disk';
 }
 
+/** Where a model's frozen weights go on `backend` (a TF.js backend name, or 'native'): LoadOptions.frozen. */
+export function frozenFor(backend: string): 'host' | 'disk' {
+  return backend === 'native' ? 'disk' : 'host';
+}
+
 /**
  * What loadModel would throw, without reading a weight: config.json parses and is supported,
  * the weight files are there, and their headers hold what the config implies (weights-check.ts).

@@ -3,7 +3,7 @@
 // the frozen weights never change, so a node takes them from here; the trainable tensors travel on
 // the edges, in snapshots (src/train/items.ts). Counted: the last user to give a model back frees it.
 import path from 'node:path';
-import { disposeModel, FrozenTokenTable, loadModel, type LlamaModel } from '../model/weights.ts';
+import { disposeModel, FrozenTokenTable, frozenFor, loadModel, type LlamaModel } from '../model/weights.ts';
 
 interface Entry {
   model: Promise<LlamaModel>;
@@ -43,7 +43,7 @@ export async function acquireFrozenModel(dir: string, backend: string, o: { toke
   let e = models.get(key);
   if (!e || (tokens && e.tokensFreed)) {
     // The native engine's frozen weights live in one file ONNX Runtime maps, none on TF.js (weights-disk.ts).
-    const entry: Entry = { model: loadModel(dir, { frozen: backend === 'native' ? 'disk' : 'host' }), users: 0, tokenUsers: 0, tokensFreed: false };
+    const entry: Entry = { model: loadModel(dir, { frozen: frozenFor(backend) }), users: 0, tokenUsers: 0, tokensFreed: false };
     entry.model.catch(() => models.get(key) === entry && models.delete(key));
     models.set(key, entry);
     e = entry;
