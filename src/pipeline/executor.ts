@@ -12,6 +12,7 @@
 import { forkJoin, from, lastValueFrom, defaultIfEmpty } from 'rxjs';
 import { NodeFailed, NodeModuleInvalid } from '../errors.ts';
 import { isOperatorNode, type AnyOperatorNodeDef, type DownstreamNode, type MainContext, type MainNodeDef, type Outputs, type WorkerNodeDef } from './node.ts';
+import { breadthFirst } from './graph.ts';
 import { bridgeOperator } from './operator.ts';
 import type { ResolvedNode, ResolvedPipeline } from './resolved.ts';
 import type { EventBus } from './events.ts';
@@ -292,21 +293,12 @@ export class Executor {
   /** The nodes fed by `node.port`, directly or through others, nearest first, each once. */
   private downstream(node: string, port: string): DownstreamNode[] {
     const byName = new Map(this.opts.pipeline.nodes.map((n) => [n.name, n]));
-    const out: DownstreamNode[] = [];
-    const seen = new Set<string>();
-    let frontier = (this.consumers.get(`${node}.${port}`) ?? []).map((c) => c.node);
-    while (frontier.length) {
-      const next: string[] = [];
-      for (const name of frontier) {
-        const n = byName.get(name);
-        if (seen.has(name) || !n) continue;
-        seen.add(name);
-        out.push({ name, type: n.def.name, params: n.params, asks: n.def.asks?.(n.params as never) });
-        for (const [key, cons] of this.consumers) if (key.startsWith(`${name}.`)) next.push(...cons.map((c) => c.node));
-      }
-      frontier = next;
-    }
-    return out;
+    const fed = (out: string) => (this.consumers.get(out) ?? []).map((c) => c.node);
+    const names = breadthFirst(fed(`${node}.${port}`), (name) => Object.keys(byName.get(name)!.def.outputs).flatMap((o) => fed(`${name}.${o}`)), (name) => byName.has(name));
+    return names.map((name) => {
+      const n = byName.get(name)!;
+      return { name, type: n.def.name, params: n.params, asks: n.def.asks?.(n.params as never) };
+    });
   }
 
   private rejectItem(node: ResolvedNode, r: Running, item: unknown, error: unknown, index?: number): void {

@@ -3,6 +3,7 @@
 // train-step compares the packer's seqLen with its model's context. The framework knows no
 // domain: it only walks edges and turns the issues into ConfigIssues at the named param.
 import type { ConfigIssue } from '../util/config-issue.ts';
+import { breadthFirst } from './graph.ts';
 import type { GraphView, NodeDef } from './node.ts';
 import type { EdgeRef } from './resolved.ts';
 
@@ -19,22 +20,9 @@ export async function graphIssues(nodes: CheckedNode[], from: Map<string, Record
     if (!n.def.checkGraph) continue;
     const view: GraphView = {
       upstream(port) {
-        // Breadth first from the port's edge, each node once (a DAG may reach one by two paths).
-        const out: Array<{ name: string; type: string; params: unknown }> = [];
-        const seen = new Set<string>();
-        let frontier = [from.get(n.name)?.[port]?.node].filter((x): x is string => x !== undefined);
-        while (frontier.length) {
-          const next: string[] = [];
-          for (const name of frontier) {
-            const u = byName.get(name);
-            if (seen.has(name) || !u) continue;
-            seen.add(name);
-            out.push({ name, type: u.def.name, params: u.params });
-            next.push(...Object.values(from.get(name) ?? {}).map((e) => e.node));
-          }
-          frontier = next;
-        }
-        return out;
+        const start = [from.get(n.name)?.[port]?.node].filter((x): x is string => x !== undefined);
+        const names = breadthFirst(start, (name) => Object.values(from.get(name) ?? {}).map((e) => e.node), (name) => byName.has(name));
+        return names.map((name) => ({ name, type: byName.get(name)!.def.name, params: byName.get(name)!.params }));
       },
     };
     for (const i of await n.def.checkGraph(n.params, view)) {

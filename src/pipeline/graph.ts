@@ -193,3 +193,24 @@ export function toMermaid(p: ResolvedPipeline): string {
   }
   return lines.join('\n') + '\n';
 }
+
+/**
+ * The nodes reached from `start` through `next`, nearest first, each once (a DAG may reach one by two paths);
+ * names `known` rejects are passed over. Upstream at load (graph-checks.ts) and downstream at run time (executor.ts).
+ */
+export function breadthFirst(start: string[], next: (name: string) => string[], known: (name: string) => boolean): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  let frontier = start;
+  while (frontier.length) {
+    const following: string[] = [];
+    for (const name of frontier) {
+      if (seen.has(name) || !known(name)) continue;
+      seen.add(name);
+      out.push(name);
+      following.push(...next(name));
+    }
+    frontier = following;
+  }
+  return out;
+}

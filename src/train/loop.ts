@@ -33,6 +33,9 @@ export interface LoopOptions {
   parallel?: DataParallel | null;
 }
 
+/** The trainer as it stands, as a snapshot with these fields (the loop's one way to make one). */
+type Snap = (s: Pick<TrainSnapshot, 'reason' | 'consumed' | 'result' | 'diverged'>) => TrainSnapshot;
+
 export async function* trainLoop(o: LoopOptions): AsyncGenerator<TrainSnapshot> {
   const t = o.trainer;
   const it = o.batches[Symbol.asyncIterator]();
@@ -41,7 +44,7 @@ export async function* trainLoop(o: LoopOptions): AsyncGenerator<TrainSnapshot> 
   // lands on the same next batch an uninterrupted run would see.
   while (consumed < o.skip && !(await it.next()).done) consumed++;
   // A fresh run shows its starting point once, so the evaluator can measure "before training".
-  const snap = (s: Pick<TrainSnapshot, 'reason' | 'consumed' | 'result' | 'diverged'>) => takeSnapshot(t, o.cadence, { ...o.base, run: o.run, step: t.step, ...s });
+  const snap: Snap = (s) => takeSnapshot(t, o.cadence, { ...o.base, run: o.run, step: t.step, ...s });
   if (t.step === 0 && o.skip === 0) yield snap({ reason: 'start', consumed: 0 });
   let micro: StepBatch[] = [];
   let waitFrom = performance.now();
@@ -57,7 +60,7 @@ export async function* trainLoop(o: LoopOptions): AsyncGenerator<TrainSnapshot> 
       update = await trainStepParallel(t, micro, o.parallel ?? null);
     } catch (e) {
       if (!(e instanceof TrainingDiverged)) throw e;
-      return yield* diverged(o, e, consumed - micro.length);
+      return yield* diverged(o, snap, e, consumed - micro.length);
     }
     micro = [];
     // The update's own time: from asking for its first batch to its end. What ran downstream
@@ -77,7 +80,7 @@ export async function* trainLoop(o: LoopOptions): AsyncGenerator<TrainSnapshot> 
       t.watchdog.checkEnd(t.step); // a run too short to reach collapseSteps may still end collapsed
     } catch (e) {
       if (!(e instanceof TrainingDiverged)) throw e;
-      return yield* diverged(o, e, consumed - micro.length);
+      return yield* diverged(o, snap, e, consumed - micro.length);
     }
   }
   yield snap({ reason, consumed: consumed - micro.length });
@@ -87,10 +90,9 @@ export async function* trainLoop(o: LoopOptions): AsyncGenerator<TrainSnapshot> 
  * The watchdog stopped training: the readers see the failure first (the summary names it and the last good
  * checkpoint; the sink writes no adapter), then the error ends the run once that snapshot is taken.
  */
-async function* diverged(o: LoopOptions, e: TrainingDiverged, consumed: number): AsyncGenerator<TrainSnapshot, never> {
+async function* diverged(o: LoopOptions, snap: Snap, e: TrainingDiverged, consumed: number): AsyncGenerator<TrainSnapshot, never> {
   const lastGood = await o.onDiverged?.(e);
-  const t = o.trainer;
-  yield takeSnapshot(t, o.cadence, { ...o.base, run: o.run, step: t.step, reason: 'diverged', consumed, diverged: { step: e.step, message: e.message, lastGood } });
+  yield snap({ reason: 'diverged', consumed, diverged: { step: e.step, message: e.message, lastGood } });
   throw e;
 }
 

@@ -36,7 +36,8 @@ export interface SetupResult {
 export async function setupTrainer(o: SetupOptions): Promise<SetupResult> {
   const shared = await acquireFrozenModel(o.model, o.backend);
   try {
-    const r = await setupOn(shared.model, shared.release, o);
+    const r = await setupOn(shared.model, o);
+    r.trainer.release = shared.release;
     // 'full' copied the base rows into its own [V, H] variables: the frozen table is not needed (unless another user reads it).
     if (o.cfg.embedding === 'full') shared.releaseTokens();
     return r;
@@ -46,7 +47,7 @@ export async function setupTrainer(o: SetupOptions): Promise<SetupResult> {
   }
 }
 
-async function setupOn(model: LlamaModel, release: () => void, o: SetupOptions): Promise<SetupResult> {
+async function setupOn(model: LlamaModel, o: SetupOptions): Promise<SetupResult> {
   const base = model.tokens as FrozenTokenTable;
   const V0 = base.vocabSize;
   // Old rows for the init methods, read on demand (a few rows, or a streamed mean): never the whole matrix in JS.
@@ -65,7 +66,6 @@ async function setupOn(model: LlamaModel, release: () => void, o: SetupOptions):
   const trainer = createTrainer(model, o.cfg, {
     newTokenIds: o.tokenizer.newTokenIds, newTokens: o.tokenizer.newTokens, embedRows: init.embedRows, headRows: init.headRows, retrainIds,
   }, o.seed);
-  trainer.release = release;
   trainer.describeInit = (loss) => initReport(baseTokenizer, newTokens, init, H, loss);
   await removeStaleTemps(o.checkpointRoot);
   if (o.resume === false) return { trainer, skip: 0 };

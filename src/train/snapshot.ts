@@ -50,6 +50,7 @@ export function takeSnapshot(
 ): TrainSnapshot {
   if (!cadence.weights(s)) return Object.freeze({ ...s });
   const weights = adapterContents(t, s.baseModel);
-  const optimizer = cadence.optimizer(s) ? { optimizer: t.opt.exportState() } : {};
-  return Object.freeze({ ...s, weights, ...optimizer, state: trainerState(t, { consumed: s.consumed }) });
+  // The optimizer state and the rest of what a checkpoint keeps go together: only a checkpoint reads either.
+  const checkpoint = cadence.optimizer(s) ? { optimizer: t.opt.exportState(), state: trainerState(t, { consumed: s.consumed }) } : {};
+  return Object.freeze({ ...s, weights, ...checkpoint });
 }
